@@ -1,4 +1,8 @@
 #!/usr/bin/env node
+// The AWS SDK warns on every Node 20 start that its 2027 releases need Node 22. The CLI pins its SDK
+// versions and the camera agent never loads the SDK; the warning would only bury real output.
+process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
+
 import { commands } from './cli/commands.js';
 import { UsageError, type Command } from './cli/command.js';
 

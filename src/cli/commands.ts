@@ -1,4 +1,7 @@
 import type { Command } from './command.js';
+import { agentCommand } from './agent-command.js';
+import { devcloudCommand } from './devcloud-command.js';
+import { snapshotRequestCommand } from './snapshot-command.js';
 
-/** Every `cloudcam` subcommand; each lives in its own module. */
-export const commands: Command[] = [];
+/** Every `cloudcam` subcommand; each lives in its own module and imports its heavy parts lazily. */
+export const commands: Command[] = [agentCommand, devcloudCommand, snapshotRequestCommand];

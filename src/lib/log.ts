@@ -10,7 +10,6 @@ export type { Logger };
 export const REDACT_PATHS = [
   'password',
   '*.password',
-  'key',
   'privateKey',
   '*.privateKey',
   'secretAccessKey',

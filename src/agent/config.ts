@@ -1,0 +1,514 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import convict from 'convict';
+import { FORMAT_DOCS, show } from './config-formats.js';
+
+export { FORMAT_DOCS };
+
+/** The agent's settings after validation; every path is absolute. */
+export interface AgentConfig {
+  /** Also the MQTT client id; AWS thing-name rules [a-zA-Z0-9:_-]{1,128}. */
+  thingName: string;
+  iot: {
+    endpoint: string;
+    /** 8883, or 443 with ALPN x-amzn-mqtt-ca. */
+    port: number;
+    mqttVersion: 5 | 4;
+    keepaliveSeconds: number;
+    caPath: string;
+    certPath: string;
+    keyPath: string;
+    reconnect: { minMs: number; maxMs: number };
+    connectTimeoutMs: number;
+  };
+  camera: { url: string; username: string; password: string; timeoutMs: number };
+  snapshot: {
+    /** WxH */
+    resolution: string;
+    /** 0..100 */
+    compression: number;
+    maxBytes: number;
+    captureTimeoutMs: number;
+    uploadTimeoutMs: number;
+    /** Exact host or host:port; '*.suffix' matches any subdomain of suffix. */
+    allowedUploadHosts: string[];
+    /** Dev only: exact hosts (or host:port) allowed over plain http. */
+    insecureHttpUploadHosts: string[];
+  };
+  /** cron '' = off */
+  schedule: { cron: string; timezone?: string };
+  stateDir: string;
+  log: { level: LogLevel; format: LogFormat };
+  shadowName: string;
+}
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
+export type LogFormat = 'syslog-stdout' | 'json' | 'pretty';
+
+export class ConfigError extends Error {
+  readonly problems: string[];
+  constructor(problems: string[], source: string) {
+    super(`invalid cloudcam agent configuration (${source}):\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+/** The shape convict holds before the paths are resolved and '' turns into "not set". */
+interface RawConfig {
+  thingName: string | null;
+  iot: {
+    endpoint: string | null;
+    port: number;
+    mqttVersion: 5 | 4;
+    keepaliveSeconds: number;
+    caPath: string | null;
+    certPath: string | null;
+    keyPath: string | null;
+    reconnect: { minMs: number; maxMs: number };
+    connectTimeoutMs: number;
+  };
+  camera: { url: string; username: string; password: string; timeoutMs: number };
+  snapshot: {
+    resolution: string;
+    compression: number;
+    maxBytes: number;
+    captureTimeoutMs: number;
+    uploadTimeoutMs: number;
+    allowedUploadHosts: string[];
+    insecureHttpUploadHosts: string[];
+  };
+  schedule: { cron: string; timezone: string };
+  stateDir: string;
+  log: { level: LogLevel; format: LogFormat };
+  shadowName: string;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/** One schema documents, validates and maps to env vars every key; scripts/gen-config-docs.mjs renders it. */
+export const configSchema: convict.Schema<RawConfig> = {
+  thingName: {
+    doc: 'AWS IoT thing name of this camera; also its MQTT client id, so each camera needs its own.',
+    format: 'cloudcam-thing-name',
+    default: null,
+    env: 'CLOUDCAM_THING_NAME',
+  },
+  iot: {
+    endpoint: {
+      doc: 'AWS IoT data endpoint host (aws iot describe-endpoint --endpoint-type iot:Data-ATS), or the devcloud broker host.',
+      format: 'cloudcam-endpoint',
+      default: null,
+      env: 'CLOUDCAM_IOT_ENDPOINT',
+    },
+    port: {
+      doc: 'MQTT over TLS port: 8883, or 443 (then the agent sends ALPN x-amzn-mqtt-ca, for networks that only let HTTPS out).',
+      format: 'cloudcam-port',
+      default: 8883,
+      env: 'CLOUDCAM_IOT_PORT',
+    },
+    mqttVersion: {
+      doc: 'MQTT protocol version: "5" (reason codes, session expiry) or "3.1.1".',
+      format: 'cloudcam-mqtt-version',
+      default: 5,
+      env: 'CLOUDCAM_IOT_MQTT_VERSION',
+    },
+    keepaliveSeconds: {
+      doc: 'MQTT keep-alive; the broker drops the connection (and publishes the last will) after 1.5x this without traffic.',
+      format: 'cloudcam-keepalive',
+      default: 60,
+      env: 'CLOUDCAM_IOT_KEEPALIVE_SECONDS',
+    },
+    caPath: {
+      doc: 'CA certificate (PEM) that signed the broker certificate: AmazonRootCA1.pem for AWS. Relative paths start at the config file.',
+      format: 'cloudcam-ca-file',
+      default: null,
+      env: 'CLOUDCAM_IOT_CA_PATH',
+    },
+    certPath: {
+      doc: 'Device certificate (PEM) registered in AWS IoT and attached to this thing. Relative paths start at the config file.',
+      format: 'cloudcam-cert-file',
+      default: null,
+      env: 'CLOUDCAM_IOT_CERT_PATH',
+    },
+    keyPath: {
+      doc: 'Private key (PEM) of the device certificate. Relative paths start at the config file.',
+      format: 'cloudcam-key-file',
+      default: null,
+      env: 'CLOUDCAM_IOT_KEY_PATH',
+    },
+    reconnect: {
+      minMs: {
+        doc: 'First reconnect window; each failed attempt doubles it (full jitter: the delay is random within the window).',
+        format: 'cloudcam-ms',
+        default: 1000,
+        env: 'CLOUDCAM_IOT_RECONNECT_MIN_MS',
+      },
+      maxMs: {
+        doc: 'Cap on the reconnect window; the agent never gives up, it retries at most this far apart.',
+        format: 'cloudcam-ms',
+        default: 120_000,
+        env: 'CLOUDCAM_IOT_RECONNECT_MAX_MS',
+      },
+    },
+    connectTimeoutMs: {
+      doc: 'How long one attempt (TCP, TLS and CONNACK) may take before it counts as failed.',
+      format: 'cloudcam-ms',
+      default: 20_000,
+      env: 'CLOUDCAM_IOT_CONNECT_TIMEOUT_MS',
+    },
+  },
+  camera: {
+    url: {
+      doc: 'VAPIX base URL; http://127.0.0.1 is the camera the agent runs on.',
+      format: 'cloudcam-camera-url',
+      default: 'http://127.0.0.1',
+      env: 'CLOUDCAM_CAMERA_URL',
+    },
+    username: {
+      doc: 'VAPIX user for digest authentication (an account with viewer rights suffices for snapshots).',
+      format: String,
+      default: '',
+      env: 'CLOUDCAM_CAMERA_USERNAME',
+    },
+    password: {
+      doc: 'Password of the VAPIX user.',
+      format: String,
+      default: '',
+      sensitive: true,
+      env: 'CLOUDCAM_CAMERA_PASSWORD',
+    },
+    timeoutMs: {
+      doc: 'Timeout of one VAPIX request.',
+      format: 'cloudcam-ms',
+      default: 10_000,
+      env: 'CLOUDCAM_CAMERA_TIMEOUT_MS',
+    },
+  },
+  snapshot: {
+    resolution: {
+      doc: 'Default JPEG resolution (jpg/image.cgi resolution=); a request may override it.',
+      format: 'cloudcam-resolution',
+      default: '1920x1080',
+      env: 'CLOUDCAM_SNAPSHOT_RESOLUTION',
+    },
+    compression: {
+      doc: 'Default JPEG compression 0-100 (higher = smaller file); a request may override it.',
+      format: 'cloudcam-percent',
+      default: 30,
+      env: 'CLOUDCAM_SNAPSHOT_COMPRESSION',
+    },
+    maxBytes: {
+      doc: 'Largest JPEG the agent uploads; a request may only lower it.',
+      format: 'cloudcam-bytes',
+      default: 10 * 1024 * 1024,
+      env: 'CLOUDCAM_SNAPSHOT_MAX_BYTES',
+    },
+    captureTimeoutMs: {
+      doc: 'Timeout of one JPEG capture.',
+      format: 'cloudcam-ms',
+      default: 15_000,
+      env: 'CLOUDCAM_SNAPSHOT_CAPTURE_TIMEOUT_MS',
+    },
+    uploadTimeoutMs: {
+      doc: 'Timeout of one upload to the presigned POST URL.',
+      format: 'cloudcam-ms',
+      default: 60_000,
+      env: 'CLOUDCAM_SNAPSHOT_UPLOAD_TIMEOUT_MS',
+    },
+    allowedUploadHosts: {
+      doc: 'Hosts a presigned upload URL may point at (https only): exact host, host:port, or *.domain for any subdomain.',
+      format: 'cloudcam-upload-hosts',
+      default: ['*.amazonaws.com'],
+      env: 'CLOUDCAM_SNAPSHOT_ALLOWED_UPLOAD_HOSTS',
+    },
+    insecureHttpUploadHosts: {
+      doc: 'Development only: exact hosts (host or host:port) that may receive uploads over plain http, e.g. devcloud S3.',
+      format: 'cloudcam-insecure-hosts',
+      default: [],
+      env: 'CLOUDCAM_SNAPSHOT_INSECURE_HTTP_UPLOAD_HOSTS',
+    },
+  },
+  schedule: {
+    cron: {
+      doc: 'When the camera asks for a snapshot by itself (node-cron syntax, 5 or 6 fields); "" turns the schedule off.',
+      format: 'cloudcam-cron',
+      default: '',
+      env: 'CLOUDCAM_SCHEDULE_CRON',
+    },
+    timezone: {
+      doc: 'Time zone of the cron schedule (IANA name); "" uses the system zone.',
+      format: 'cloudcam-timezone',
+      default: '',
+      env: 'CLOUDCAM_SCHEDULE_TIMEZONE',
+    },
+  },
+  stateDir: {
+    doc: 'Writable directory for persistent agent state (handled request ids). Relative paths start at the config file.',
+    format: 'cloudcam-dir',
+    default: 'localdata',
+    env: 'CLOUDCAM_STATE_DIR',
+  },
+  log: {
+    level: {
+      doc: 'Lowest severity that is logged.',
+      format: ['fatal', 'error', 'warn', 'info', 'debug', 'trace'],
+      default: 'info',
+      env: 'CLOUDCAM_LOG_LEVEL',
+    },
+    format: {
+      doc: 'syslog-stdout: one line per event with a `<N>` severity prefix (the camera system log keeps it); json: pino JSON; pretty: for people.',
+      format: ['syslog-stdout', 'json', 'pretty'],
+      default: 'syslog-stdout',
+      env: 'CLOUDCAM_LOG_FORMAT',
+    },
+  },
+  shadowName: {
+    doc: 'Name of the named device shadow that carries snapshot requests.',
+    format: 'cloudcam-shadow-name',
+    default: 'cloudcam',
+    env: 'CLOUDCAM_SHADOW_NAME',
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
+
+/** A leaf of the schema, with its dotted key. */
+export interface SchemaLeaf {
+  key: string;
+  doc: string;
+  format: unknown;
+  default: unknown;
+  env?: string;
+  sensitive: boolean;
+}
+
+function isLeaf(node: object): node is convict.SchemaObj {
+  return 'default' in node;
+}
+
+/** Every leaf in schema order. */
+export function schemaLeaves(schema: object = configSchema, prefix = ''): SchemaLeaf[] {
+  const out: SchemaLeaf[] = [];
+  for (const [name, node] of Object.entries(schema) as [string, object][]) {
+    const key = prefix ? `${prefix}.${name}` : name;
+    if (isLeaf(node)) {
+      out.push({
+        key,
+        doc: typeof node.doc === 'string' ? node.doc : '',
+        format: node.format,
+        default: node.default,
+        ...(typeof node.env === 'string' ? { env: node.env } : {}),
+        sensitive: node.sensitive === true,
+      });
+    } else {
+      out.push(...schemaLeaves(node, key));
+    }
+  }
+  return out;
+}
+
+const PATH_KEYS = ['iot.caPath', 'iot.certPath', 'iot.keyPath', 'stateDir'] as const;
+
+/**
+ * Loads the JSON file (if any), applies CLOUDCAM_* environment overrides, resolves paths and
+ * validates everything at once, so one run reports every problem.
+ */
+export function loadAgentConfig(file: string | undefined, env: NodeJS.ProcessEnv = process.env): AgentConfig {
+  const source = file ? `file ${file} + environment` : 'environment only';
+  // args: [] keeps convict from reading process.argv (the CLI owns the command line).
+  const cfg = convict<RawConfig>(configSchema, { env, args: [] });
+  const baseDir = file ? path.dirname(path.resolve(file)) : process.cwd();
+
+  if (file) cfg.load(readConfigFile(file));
+
+  const leaves = new Map(schemaLeaves().map((l) => [l.key, l]));
+  for (const key of PATH_KEYS) {
+    const value = lookup(cfg.getProperties(), key);
+    if (typeof value !== 'string' || value === '') continue;
+    const envName = leaves.get(key)?.env;
+    // Environment values are typed in a shell, so they are relative to where the shell is.
+    const from = envName && env[envName] !== undefined ? process.cwd() : baseDir;
+    cfg.set(key, path.resolve(from, value));
+  }
+
+  const problems: string[] = [];
+  try {
+    cfg.validate({ allowed: 'strict' });
+  } catch (err) {
+    problems.push(...explainConvictErrors(err instanceof Error ? err.message : String(err), cfg.getProperties(), leaves, file, env));
+  }
+  const raw = cfg.getProperties();
+  if (problems.length === 0 && raw.iot.reconnect.maxMs < raw.iot.reconnect.minMs) {
+    problems.push(
+      `iot.reconnect.maxMs (${raw.iot.reconnect.maxMs}) is below iot.reconnect.minMs (${raw.iot.reconnect.minMs}): raise maxMs or lower minMs`,
+    );
+  }
+  if (problems.length === 0 && raw.iot.keyPath) problems.push(...privateKeyProblems(raw.iot.keyPath));
+  if (problems.length > 0) throw new ConfigError(problems, source);
+  return toAgentConfig(raw);
+}
+
+/**
+ * The place for checks on the private key file beyond "exists and is readable" (owner-only
+ * permissions, with a documented way out). That check is owned by a separate issue; until it
+ * lands, this returns no problems.
+ */
+export function privateKeyProblems(_keyPath: string): string[] {
+  return [];
+}
+
+function readConfigFile(file: string): unknown {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'does not exist' : code === 'EACCES' ? 'is not readable by this user' : `cannot be read (${code ?? String(err)})`;
+    throw new ConfigError([`config file ${file} ${why}: create it (see docs/config.md) or pass the right path`], `file ${file}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = text.trim() === '' ? {} : JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError([`config file ${file} is not valid JSON (${(err as Error).message}): fix the syntax`], `file ${file}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new ConfigError([`config file ${file} must hold one JSON object, e.g. {"thingName": "cam-1", "iot": {...}}`], `file ${file}`);
+  }
+  return parsed;
+}
+
+function toAgentConfig(raw: RawConfig): AgentConfig {
+  const { timezone, cron } = raw.schedule;
+  return {
+    ...raw,
+    thingName: raw.thingName ?? '',
+    iot: {
+      ...raw.iot,
+      endpoint: raw.iot.endpoint ?? '',
+      caPath: raw.iot.caPath ?? '',
+      certPath: raw.iot.certPath ?? '',
+      keyPath: raw.iot.keyPath ?? '',
+      reconnect: { ...raw.iot.reconnect },
+    },
+    camera: { ...raw.camera },
+    snapshot: {
+      ...raw.snapshot,
+      allowedUploadHosts: [...raw.snapshot.allowedUploadHosts],
+      insecureHttpUploadHosts: [...raw.snapshot.insecureHttpUploadHosts],
+    },
+    schedule: timezone === '' ? { cron } : { cron, timezone },
+    log: { ...raw.log },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// convict reports all problems as one string, one line each: "key: message: value was X",
+// "configuration param 'k' not declared in the schema" or "... 'k' missing from config, did you
+// override its parent?". Each line becomes one problem naming the key, the value and the fix.
+
+function explainConvictErrors(
+  text: string,
+  instance: unknown,
+  leaves: Map<string, SchemaLeaf>,
+  file: string | undefined,
+  env: NodeJS.ProcessEnv,
+): string[] {
+  const problems: string[] = [];
+  const seenParents = new Set<string>();
+  for (const line of text.split('\n').filter((l) => l.trim() !== '')) {
+    const undeclared = /^configuration param '(.+)' not declared in the schema$/.exec(line);
+    if (undeclared) {
+      const key = undeclared[1] ?? '';
+      // A section given as a scalar shows up here too; the "missing" lines already explained it.
+      if (seenParents.has(key) || [...leaves.keys()].some((k) => k.startsWith(`${key}.`))) continue;
+      const near = nearestKey(key, [...leaves.keys()]);
+      problems.push(
+        `${key}: unknown key${file ? ` in ${file}` : ''}${near ? `; did you mean ${near}?` : ''} (docs/config.md lists every key)`,
+      );
+      continue;
+    }
+    const missing = /^configuration param '(.+)' missing from config/.exec(line);
+    if (missing) {
+      const key = missing[1] ?? '';
+      const parent = firstNonObjectAncestor(instance, key) ?? key;
+      if (seenParents.has(parent)) continue;
+      seenParents.add(parent);
+      problems.push(`${parent}: must be an object holding ${parent}.* keys, got ${show(lookup(instance, parent))}; check the nesting in ${file ?? 'the config'}`);
+      continue;
+    }
+    const m = /^([A-Za-z0-9_.]+): (.*?)(?:: value was .*)?$/.exec(line);
+    const key = m?.[1];
+    const leaf = key ? leaves.get(key) : undefined;
+    if (!m || !key || !leaf) {
+      problems.push(line);
+      continue;
+    }
+    const envName = leaf.env;
+    const fromEnv = envName !== undefined && env[envName] !== undefined;
+    const origin = fromEnv ? `from environment ${envName}` : file ? `from ${file}` : 'default';
+    const value = leaf.sensitive ? '' : ` = ${displayValue(lookup(instance, key))}`;
+    const where = envName ? `set ${key} in the config file or ${envName}` : `set ${key} in the config file`;
+    problems.push(`${key}${value} (${origin}): ${m[2] ?? ''}. Fix: ${where}.`);
+  }
+  return problems;
+}
+
+function lookup(obj: unknown, key: string): unknown {
+  let cur: unknown = obj;
+  for (const part of key.split('.')) {
+    if (typeof cur !== 'object' || cur === null) return undefined;
+    cur = (cur as Record<string, unknown>)[part];
+  }
+  return cur;
+}
+
+function firstNonObjectAncestor(obj: unknown, key: string): string | undefined {
+  const parts = key.split('.');
+  for (let i = 1; i < parts.length; i++) {
+    const prefix = parts.slice(0, i).join('.');
+    const v = lookup(obj, prefix);
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) return prefix;
+  }
+  return undefined;
+}
+
+/** Values in error messages never show URL credentials (the URL format rejects them, but the message must not leak them). */
+function displayValue(v: unknown): string {
+  if (typeof v === 'string') {
+    return JSON.stringify(v.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^@/]*@/i, '$1***@'));
+  }
+  if (v === null || v === undefined) return '(not set)';
+  return JSON.stringify(v) ?? typeof v;
+}
+
+/** The valid key closest to an unknown one (edit distance, case-insensitive), if any is close enough. */
+export function nearestKey(unknown: string, known: string[]): string | undefined {
+  const target = unknown.toLowerCase();
+  const leafName = target.split('.').pop() ?? target;
+  const fullLimit = Math.max(2, Math.floor(target.length / 4));
+  let best: { key: string; score: number } | undefined;
+  for (const key of known) {
+    const lower = key.toLowerCase();
+    const full = editDistance(target, lower);
+    // A right leaf under the wrong parent ("iot.password") should find "camera.password".
+    const leaf = editDistance(leafName, lower.split('.').pop() ?? lower);
+    const score = full <= fullLimit ? full : leaf <= 1 && leafName.length >= 3 ? leaf + fullLimit : undefined;
+    if (score !== undefined && (!best || score < best.score)) best = { key, score };
+  }
+  return best?.key;
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      cur.push(Math.min((prev[j] ?? 0) + 1, (cur[j - 1] ?? 0) + 1, (prev[j - 1] ?? 0) + cost));
+    }
+    prev = cur;
+  }
+  return prev[b.length] ?? 0;
+}

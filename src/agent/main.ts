@@ -1,0 +1,103 @@
+import type { Logger } from 'pino';
+import { loadAgentConfig, type AgentConfig } from './config.js';
+import { createAgentLogger } from './logging.js';
+import { createConnection, type AgentConnection } from './connection.js';
+import { RequestJournal } from './request-journal.js';
+import type { Feature } from './feature.js';
+import { createPresenceFeature, presenceMessage } from './features/presence.js';
+import { createSnapshotFeature, type SnapshotEvents } from './features/snapshot.js';
+import { createScheduleFeature } from './features/schedule.js';
+import { AGENT_VERSION } from './version.js';
+import { waitForStopSignal } from '../lib/signals.js';
+import { VapixClient } from '../protocol/vapix.js';
+import { presenceTopic } from '../protocol/topics.js';
+
+/** How long a stop waits for an in-flight snapshot before abandoning it (and reporting it failed). */
+export const STOP_GRACE_MS = 5_000;
+
+export interface RunningAgent {
+  readonly config: AgentConfig;
+  readonly connection: AgentConnection;
+  readonly log: Logger;
+  stop(): Promise<void>;
+}
+
+/** Wires the features to one connection and starts them; the caller decides when to stop. */
+export async function startAgent(config: AgentConfig, opts: { log?: Logger; events?: SnapshotEvents } = {}): Promise<RunningAgent> {
+  const log = opts.log ?? createAgentLogger({ level: config.log.level, format: config.log.format, thing: config.thingName });
+  const journal = await RequestJournal.open(config.stateDir);
+  const connection = createConnection(config, {
+    will: { topic: presenceTopic(config.thingName), payload: presenceMessage('offline', AGENT_VERSION), qos: 1, retain: false },
+    log,
+  });
+  const camera = new VapixClient({ baseUrl: config.camera.url, username: config.camera.username, password: config.camera.password, timeoutMs: config.snapshot.captureTimeoutMs });
+  // Also the order of onConnected: snapshot reads its shadow before presence says online.
+  const features: Feature[] = [
+    createSnapshotFeature({
+      connection,
+      thing: config.thingName,
+      shadowName: config.shadowName,
+      camera,
+      journal,
+      log,
+      settings: {
+        resolution: config.snapshot.resolution,
+        compression: config.snapshot.compression,
+        maxBytes: config.snapshot.maxBytes,
+        captureTimeoutMs: config.snapshot.captureTimeoutMs,
+        uploadTimeoutMs: config.snapshot.uploadTimeoutMs,
+        target: { allowedHosts: config.snapshot.allowedUploadHosts, insecureHttpHosts: config.snapshot.insecureHttpUploadHosts },
+        stopGraceMs: STOP_GRACE_MS,
+        uploadAttempts: 4,
+      },
+      ...(opts.events ? { events: opts.events } : {}),
+    }),
+    createPresenceFeature({ connection, thing: config.thingName, agentVersion: AGENT_VERSION, log }),
+    createScheduleFeature({ connection, thing: config.thingName, cron: config.schedule.cron, ...(config.schedule.timezone ? { timezone: config.schedule.timezone } : {}), log }),
+  ];
+  for (const f of features) await f.start();
+  let connectWork: Promise<void> = Promise.resolve();
+  const onConnected = (): void => {
+    connectWork = connectWork.then(async () => {
+      for (const f of features) {
+        if (!connection.connected) return;
+        await f.onConnected?.();
+      }
+    });
+  };
+  connection.on('connected', onConnected);
+  log.info({ event: 'agent.started', version: AGENT_VERSION, endpoint: `${config.iot.endpoint}:${config.iot.port}`, mqtt: config.iot.mqttVersion === 5 ? '5' : '3.1.1' }, 'cloudcam agent started');
+  connection.start();
+
+  let stopping: Promise<void> | undefined;
+  return {
+    config,
+    connection,
+    log,
+    stop: () =>
+      (stopping ??= (async () => {
+        connection.off('connected', onConnected);
+        // Reverse order: the schedule stops asking, the snapshot in flight finishes or is abandoned
+        // and reported, then presence goes offline and the connection closes.
+        for (const f of [...features].reverse()) {
+          try {
+            await f.stop();
+          } catch (err) {
+            log.warn({ event: 'feature.stop-failed', feature: f.name, err: (err as Error).message }, 'a feature did not stop cleanly');
+          }
+        }
+        await connection.stop({ finalMessage: { topic: presenceTopic(config.thingName), payload: presenceMessage('offline', AGENT_VERSION) }, timeoutMs: 3000 });
+        log.info({ event: 'agent.stopped' }, 'cloudcam agent stopped');
+      })()),
+  };
+}
+
+/** `cloudcam agent --config FILE`: runs until SIGTERM/SIGINT, then stops cleanly and exits 0. */
+export async function runAgent(configFile: string | undefined): Promise<number> {
+  const config = loadAgentConfig(configFile);
+  const agent = await startAgent(config);
+  const signal = await waitForStopSignal();
+  agent.log.info({ event: 'agent.signal', signal }, `received ${signal}; stopping`);
+  await agent.stop();
+  return 0;
+}

@@ -1,0 +1,65 @@
+import path from 'node:path';
+import { parseCommandArgs, positiveInt, UsageError, type Command } from './command.js';
+
+export const devcloudCommand: Command = {
+  path: ['devcloud'],
+  summary: 'run local stand-ins for AWS IoT, the shadow service, S3 and cameras',
+  help: `Usage: cloudcam devcloud --state-dir DIR [--cameras N] [--broker mosquitto|aedes] [--log-level LEVEL]
+
+Starts, on 127.0.0.1 and free ports: a dev PKI (made on first start, reused after), an MQTT broker
+with mutual TLS and a per-thing ACL, the AWS IoT device shadow service (MQTT and the data-plane REST
+API), an S3 stand-in that checks presigned POSTs like S3 does, one VAPIX camera simulator per camera,
+and the cloud handler behind stand-ins for the IoT rules.
+
+When everything is up it writes DIR/devcloud.json (how to reach each part; see docs/devcloud.md) and
+DIR/agents/camera-N.json (a ready agent config per camera). Uploaded snapshots land under DIR/s3/.
+Stop with Ctrl-C (SIGINT) or SIGTERM.
+
+Options:
+  --state-dir DIR     where certificates, state and uploads live (required)
+  --cameras N         simulated cameras, named camera-1..camera-N (default 1)
+  --broker KIND       mosquitto (MQTT 3.1.1 and 5; default when installed) or aedes (in-process, 3.1.1)
+  --log-level LEVEL   fatal|error|warn|info|debug (default info)
+`,
+  async run(argv) {
+    const { values } = parseCommandArgs(argv, {
+      'state-dir': { type: 'string' },
+      cameras: { type: 'string' },
+      broker: { type: 'string' },
+      'log-level': { type: 'string' },
+    });
+    if (!values['state-dir']) throw new UsageError('--state-dir DIR is required');
+    const broker = values.broker;
+    if (broker !== undefined && broker !== 'mosquitto' && broker !== 'aedes') throw new UsageError(`--broker must be mosquitto or aedes, got "${broker}"`);
+    const cameras = positiveInt('cameras', values.cameras, 1);
+    if (cameras > 200) throw new UsageError('--cameras must be at most 200');
+    const level = values['log-level'] ?? 'info';
+    if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace'].includes(level)) throw new UsageError(`--log-level must be fatal, error, warn, info, debug or trace, got "${level}"`);
+
+    const { createLogger } = await import('../lib/log.js');
+    const { startDevcloud } = await import('../devcloud/devcloud.js');
+    const log = createLogger({ name: 'devcloud', level: level as 'info' });
+    const stateDir = path.resolve(values['state-dir']);
+    const started = Date.now();
+    const devcloud = await startDevcloud({ stateDir, cameras, ...(broker ? { broker } : {}), log });
+    const { info } = devcloud;
+    process.stdout.write(
+      [
+        `devcloud ready in ${Date.now() - started} ms (state dir ${stateDir})`,
+        `  MQTT (${info.mqtt.broker}, mutual TLS)  ${info.mqtt.url}`,
+        `  shadow REST API            ${info.dataPlane.url}`,
+        `  S3                         ${info.s3.url}/${info.s3.bucket}  -> ${info.s3.dir}`,
+        ...Object.entries(info.cameras).map(([t, c]) => `  camera ${t.padEnd(19)} ${c.url}  (agent config: ${info.devices[t]!.agentConfigPath})`),
+        `  control                    ${info.control.url}`,
+        `  details                    ${path.join(stateDir, 'devcloud.json')}`,
+        '',
+      ].join('\n'),
+    );
+
+    const { waitForStopSignal } = await import('../lib/signals.js');
+    const signal = await waitForStopSignal();
+    log.info({ signal }, 'stopping devcloud');
+    await devcloud.stop();
+    return 0;
+  },
+};

@@ -1,0 +1,64 @@
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { writeFileAtomic } from '../lib/atomic-file.js';
+import type { Broker } from './broker/index.js';
+import type { CameraSimulator } from './camera/simulator.js';
+import type { DevPki } from './pki.js';
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  const out = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    const b = out[k];
+    out[k] = isObject(b) && isObject(v) ? deepMerge(b, v) : v;
+  }
+  return out;
+}
+
+/**
+ * Writes DIR/agents/{thing}.json: a ready-to-use agent config per simulated camera (0600: it holds
+ * the camera password). Uploads go to devcloud's S3 over plain HTTP on loopback, so that exact host
+ * is allowed for dev; nothing else is.
+ */
+export async function writeAgentConfigs(opts: {
+  stateDir: string;
+  things: string[];
+  pki: DevPki;
+  broker: Broker;
+  s3Url: string;
+  cameras: ReadonlyMap<string, CameraSimulator>;
+  overrides: Record<string, unknown>;
+}): Promise<Record<string, string>> {
+  const dir = path.join(opts.stateDir, 'agents');
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const s3 = new URL(opts.s3Url);
+  const written: Record<string, string> = {};
+  for (const thing of opts.things) {
+    const camera = opts.cameras.get(thing)!;
+    const device = opts.pki.devices[thing]!;
+    const config = deepMerge(
+      {
+        thingName: thing,
+        iot: {
+          endpoint: opts.broker.host,
+          port: opts.broker.port,
+          mqttVersion: opts.broker.mqttVersions.includes(5) ? 5 : '3.1.1',
+          caPath: opts.pki.caCertPath,
+          certPath: device.certPath,
+          keyPath: device.keyPath,
+        },
+        camera: { url: camera.url, username: camera.username, password: camera.password },
+        snapshot: { allowedUploadHosts: [s3.host], insecureHttpUploadHosts: [s3.hostname] },
+        stateDir: path.join(dir, `${thing}.state`),
+      },
+      opts.overrides,
+    );
+    const file = path.join(dir, `${thing}.json`);
+    await writeFileAtomic(file, JSON.stringify(config, null, 2) + '\n', 0o600);
+    written[thing] = file;
+  }
+  return written;
+}

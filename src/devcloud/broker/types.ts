@@ -1,0 +1,34 @@
+import type { Logger } from '../../lib/log.js';
+import type { DevPki } from '../pki.js';
+
+export type BrokerKind = 'mosquitto' | 'aedes';
+
+export interface Broker {
+  readonly kind: BrokerKind;
+  readonly host: string;
+  /** The mutual-TLS listener. */
+  readonly port: number;
+  readonly url: string;
+  readonly mqttVersions: readonly (4 | 5)[];
+  /** Resolves when no process or socket of the broker is left. */
+  stop(): Promise<void>;
+}
+
+export interface BrokerOptions {
+  /** Default: mosquitto when findMosquitto() finds it, else aedes. */
+  kind?: BrokerKind;
+  pki: DevPki;
+  /** Where mosquitto's generated config and ACL go. */
+  workDir: string;
+  /** Fixed port, e.g. to restart on the same port in tests; default: a free one. */
+  port?: number;
+  /**
+   * Identities mosquitto must know by name besides CLOUD_IDENTITY and the things in pki.devices, e.g.
+   * claim-* certificates or things provisioned later (mosquitto's ACL is per name). aedes applies the
+   * rules of acl.ts to any CN and ignores this.
+   */
+  extraIdentities?: string[];
+  log?: Logger;
+}
+
+export const BROKER_HOST = '127.0.0.1';

@@ -1,0 +1,371 @@
+/**
+ * A VAPIX camera on 127.0.0.1: digest-protected image.cgi, basicdeviceinfo.cgi and param.cgi,
+ * with switchable faults (slow, refusing, unavailable, truncated or endless replies) so the agent's
+ * error handling can be exercised against real sockets.
+ */
+import { createHash } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from '../../lib/log.js';
+import { createDigestVerifier, type DigestAlgorithm } from '../../protocol/digest.js';
+import { renderFrame } from './jpeg.js';
+import { ParamTree } from './params.js';
+
+export interface CameraFaults {
+  /** Wait this long before answering any request. */
+  delayMs?: number;
+  /** 401: refuse even good credentials; 503: answer every authenticated request with 503. */
+  status?: 401 | 503;
+  /** Snapshots promise Content-Length N, send about half and drop the connection. */
+  truncate?: boolean;
+  /** Snapshots never end: chunked bytes until the client goes away. */
+  endless?: boolean;
+}
+
+export interface CameraIdentity {
+  serialNumber: string;
+  /** e.g. 'AXIS M3106-L Mk II' */
+  model: string;
+  prodNbr: string;
+  architecture: 'armv7hf' | 'aarch64';
+  soc: string;
+  firmware: string;
+}
+
+export interface CameraSimulator {
+  readonly url: string;
+  readonly port: number;
+  readonly username: string;
+  readonly password: string;
+  readonly identity: CameraIdentity;
+  /** Replaces the active faults; `{}` clears them. */
+  setFaults(f: CameraFaults): void;
+  /** openStreams: endless-fault replies still being written (0 once their clients have gone). */
+  readonly stats: { requests: number; snapshots: number; connections: number; openStreams: number };
+  stop(): Promise<void>;
+}
+
+export interface CameraSimulatorOptions {
+  /** Shown in the image overlay; also seeds the default serial number. */
+  name: string;
+  username: string;
+  password: string;
+  identity?: Partial<CameraIdentity>;
+  /** Digest algorithms offered, preferred first. Default SHA-256 then MD5, like AXIS OS 10+. */
+  algorithms?: DigestAlgorithm[];
+  host?: string;
+  port?: number;
+  log?: Logger;
+}
+
+/** Resolutions of a 16:9 / 4:3 Axis sensor (Properties.Image.Resolution). */
+export const SUPPORTED_RESOLUTIONS = [
+  '2688x1512',
+  '1920x1080',
+  '1280x960',
+  '1280x720',
+  '1024x768',
+  '1024x576',
+  '800x600',
+  '640x480',
+  '640x360',
+  '480x270',
+  '320x240',
+  '320x180',
+  '160x120',
+  '160x90',
+];
+
+const MAX_POST_BYTES = 64 * 1024;
+const ENDLESS_CHUNK = Buffer.alloc(64 * 1024, 0x55);
+
+function defaultIdentity(name: string): CameraIdentity {
+  // B8A44F is an Axis MAC prefix; Axis serial numbers are the MAC address.
+  const tail = createHash('sha256').update(name).digest('hex').slice(0, 6).toUpperCase();
+  return {
+    serialNumber: `B8A44F${tail}`,
+    model: 'AXIS M3106-L Mk II',
+    prodNbr: 'M3106-L Mk II',
+    architecture: 'armv7hf',
+    soc: 'Axis Artpec-6',
+    firmware: '11.11.73',
+  };
+}
+
+function text(res: ServerResponse, status: number, body: string, extra: Record<string, string | string[]> = {}): void {
+  const buf = Buffer.from(body);
+  res.writeHead(status, { 'Content-Type': 'text/plain', 'Content-Length': buf.length, ...extra });
+  res.end(buf);
+}
+
+function json(res: ServerResponse, body: unknown): void {
+  const buf = Buffer.from(JSON.stringify(body));
+  res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': buf.length });
+  res.end(buf);
+}
+
+async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_POST_BYTES) return undefined;
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+export async function startCameraSimulator(opts: CameraSimulatorOptions): Promise<CameraSimulator> {
+  const identity: CameraIdentity = { ...defaultIdentity(opts.name), ...opts.identity };
+  const log = opts.log?.child({ camera: opts.name });
+  const buildDate = 'Oct 14 2025 10:12';
+  const params = new ParamTree({
+    brand: {
+      prodFullName: `${identity.model} Network Camera`,
+      prodNbr: identity.prodNbr,
+      prodShortName: identity.model,
+    },
+    serialNumber: identity.serialNumber,
+    architecture: identity.architecture,
+    soc: identity.soc,
+    firmware: identity.firmware,
+    buildDate,
+    resolutions: SUPPORTED_RESOLUTIONS,
+    defaultResolution: '1920x1080',
+    defaultCompression: 30,
+  });
+  const properties: Record<string, string> = {
+    Architecture: identity.architecture,
+    Brand: 'AXIS',
+    BuildDate: buildDate,
+    HardwareID: '9B0',
+    ProdFullName: `${identity.model} Network Camera`,
+    ProdNbr: identity.prodNbr,
+    ProdShortName: identity.model,
+    ProdType: 'Network Camera',
+    ProdVariant: '',
+    SerialNumber: identity.serialNumber,
+    Soc: identity.soc,
+    SocSerialNumber: `00000000-00000000-${identity.serialNumber}`,
+    Version: identity.firmware,
+    WebURL: 'http://www.axis.com',
+  };
+  const UNRESTRICTED = new Set([
+    'Brand',
+    'BuildDate',
+    'HardwareID',
+    'ProdFullName',
+    'ProdNbr',
+    'ProdShortName',
+    'ProdType',
+    'ProdVariant',
+    'SerialNumber',
+    'Version',
+    'WebURL',
+  ]);
+
+  const verifier = createDigestVerifier({
+    // Axis cameras use AXIS_<MAC> as the realm.
+    realm: `AXIS_${identity.serialNumber}`,
+    users: { [opts.username]: opts.password },
+    algorithms: opts.algorithms ?? ['SHA-256', 'MD5'],
+  });
+
+  let faults: CameraFaults = {};
+  let seq = 0;
+  const stats = { requests: 0, snapshots: 0, connections: 0, openStreams: 0 };
+  const timers = new Set<NodeJS.Timeout>();
+
+  /** Resolves false when the client went away during the wait. */
+  function wait(ms: number, res: ServerResponse): Promise<boolean> {
+    return new Promise((resolve) => {
+      const onClose = () => {
+        clearTimeout(t);
+        timers.delete(t);
+        resolve(false);
+      };
+      const t = setTimeout(() => {
+        timers.delete(t);
+        res.off('close', onClose);
+        resolve(true);
+      }, ms);
+      timers.add(t);
+      res.once('close', onClose);
+    });
+  }
+
+  function unauthorized(res: ServerResponse, stale: boolean): void {
+    text(res, 401, '401 Unauthorized\n', { 'WWW-Authenticate': verifier.challenges(stale) });
+  }
+
+  async function snapshot(url: URL, res: ServerResponse): Promise<void> {
+    const resolution = url.searchParams.get('resolution') ?? params.get('Image.I0.Appearance.Resolution') ?? '1920x1080';
+    if (!SUPPORTED_RESOLUTIONS.includes(resolution)) {
+      text(res, 400, `Error: resolution '${resolution}' is not supported; see Properties.Image.Resolution\n`);
+      return;
+    }
+    const compressionRaw = url.searchParams.get('compression') ?? params.get('Image.I0.Appearance.Compression') ?? '30';
+    if (!/^\d{1,3}$/.test(compressionRaw) || Number(compressionRaw) > 100) {
+      text(res, 400, `Error: compression '${compressionRaw}' must be an integer 0..100\n`);
+      return;
+    }
+    const [w, h] = resolution.split('x').map(Number) as [number, number];
+    const current = faults;
+
+    if (current.endless) {
+      stats.snapshots++;
+      res.writeHead(200, { 'Content-Type': 'image/jpeg' }); // no length: chunked, never ends
+      res.write(Buffer.from([0xff, 0xd8, 0xff, 0xe0]));
+      const iv = setInterval(() => {
+        if (res.destroyed) return;
+        if (!res.writableNeedDrain) res.write(ENDLESS_CHUNK);
+      }, 2);
+      timers.add(iv);
+      stats.openStreams++;
+      res.once('close', () => {
+        clearInterval(iv);
+        timers.delete(iv);
+        stats.openStreams--;
+      });
+      return;
+    }
+
+    const jpeg = await renderFrame({
+      width: w,
+      height: h,
+      quality: Math.min(100, Math.max(1, 100 - Number(compressionRaw))),
+      cameraName: opts.name,
+      seq: ++seq,
+      time: new Date(),
+    });
+    if (res.destroyed) return;
+    stats.snapshots++;
+    res.writeHead(200, { 'Content-Type': 'image/jpeg', 'Content-Length': jpeg.length });
+    if (current.truncate) {
+      res.write(jpeg.subarray(0, Math.floor(jpeg.length / 2)), () => res.socket?.destroy());
+      return;
+    }
+    res.end(jpeg);
+  }
+
+  async function basicDeviceInfo(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // Replies follow the Basic device information API: {apiVersion, context, data} or {.., error}.
+    const error = (code: number, message: string, context?: unknown) =>
+      json(res, { apiVersion: '1.3', ...(context === undefined ? {} : { context }), error: { code, message } });
+    if (req.method !== 'POST') return error(2002, 'HTTP request type not supported. Only POST is supported.');
+    const body = await readBody(req);
+    if (!body) return text(res, 413, 'Request body too large\n');
+    let msg: unknown;
+    try {
+      msg = JSON.parse(body.toString('utf8'));
+    } catch {
+      return error(4000, 'Invalid JSON');
+    }
+    if (typeof msg !== 'object' || msg === null) return error(4000, 'Invalid JSON');
+    const m = msg as { apiVersion?: unknown; context?: unknown; method?: unknown; params?: unknown };
+    const context = m.context;
+    if (m.method === 'getSupportedVersions') {
+      return json(res, { apiVersion: '1.3', context, data: { apiVersions: ['1.3'] } });
+    }
+    if (typeof m.apiVersion !== 'string' || !/^1(\.\d+)?$/.test(m.apiVersion)) {
+      return error(2003, 'Requested API version is not supported', context);
+    }
+    const pick = (keys: Iterable<string>) => Object.fromEntries([...keys].filter((k) => k in properties).map((k) => [k, properties[k] ?? '']));
+    switch (m.method) {
+      case 'getAllProperties':
+        return json(res, { apiVersion: m.apiVersion, context, data: { propertyList: { ...properties } } });
+      case 'getAllUnrestrictedProperties':
+        return json(res, { apiVersion: m.apiVersion, context, data: { propertyList: pick(UNRESTRICTED) } });
+      case 'getProperties': {
+        const list = (m.params as { propertyList?: unknown } | undefined)?.propertyList;
+        if (!Array.isArray(list) || !list.every((x) => typeof x === 'string')) {
+          return error(4002, 'params.propertyList must be a list of property names', context);
+        }
+        return json(res, { apiVersion: m.apiVersion, context, data: { propertyList: pick(list) } });
+      }
+      default:
+        return error(2004, 'The requested method is not supported', context);
+    }
+  }
+
+  async function paramCgi(req: IncomingMessage, url: URL, res: ServerResponse): Promise<void> {
+    let q = url.searchParams;
+    if (req.method === 'POST') {
+      const body = await readBody(req);
+      if (!body) return text(res, 413, 'Request body too large\n');
+      q = new URLSearchParams(body.toString('utf8'));
+    }
+    const action = q.get('action');
+    if (action === 'list') return text(res, 200, params.list(q.get('group')));
+    if (action === 'update') {
+      const values = [...q.entries()].filter(([k]) => k !== 'action' && k !== 'usergroup');
+      return text(res, 200, params.update(values));
+    }
+    return text(res, 200, `# Error: Unknown action '${action ?? ''}'\n`);
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    stats.requests++;
+    const url = new URL(req.url ?? '/', 'http://camera');
+    log?.debug({ method: req.method, path: url.pathname }, 'vapix request');
+    const current = faults;
+    if (current.delayMs && !(await wait(current.delayMs, res))) return;
+    if (!url.pathname.startsWith('/axis-cgi/')) return text(res, 404, 'Not Found\n');
+    if (current.status === 401) return unauthorized(res, false);
+    const auth = verifier.verify(req.headers.authorization, req.method ?? 'GET', req.url ?? '/');
+    if (!auth.ok) return unauthorized(res, auth.stale);
+    if (current.status === 503) return text(res, 503, 'Service Unavailable\n');
+    switch (url.pathname) {
+      case '/axis-cgi/jpg/image.cgi':
+        return snapshot(url, res);
+      case '/axis-cgi/basicdeviceinfo.cgi':
+        return basicDeviceInfo(req, res);
+      case '/axis-cgi/param.cgi':
+        return paramCgi(req, url, res);
+      default:
+        return text(res, 404, 'Not Found\n');
+    }
+  }
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      log?.error({ err }, 'camera simulator request failed');
+      if (!res.headersSent) text(res, 500, 'Internal Server Error\n');
+      else res.destroy();
+    });
+  });
+  server.on('connection', () => {
+    stats.connections++;
+  });
+
+  const host = opts.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  log?.info({ url, serial: identity.serialNumber }, 'camera simulator listening');
+
+  return {
+    url,
+    port,
+    username: opts.username,
+    password: opts.password,
+    identity,
+    stats,
+    setFaults(f) {
+      faults = { ...f };
+    },
+    async stop() {
+      for (const t of timers) clearTimeout(t); // clearTimeout also clears intervals
+      timers.clear();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await closed;
+    },
+  };
+}

@@ -1,0 +1,85 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from '../lib/log.js';
+import type { CloudHandler } from '../cloud/handler.js';
+import type { CameraFaults, CameraSimulator } from './camera/simulator.js';
+import type { S3Faults, S3StandIn } from './s3/server.js';
+
+/**
+ * devcloud's own control endpoint on 127.0.0.1, for tests and scripts that run devcloud in another
+ * process: switch camera and S3 faults, run the cloud handler for a thing. Not part of any AWS API.
+ *   GET  /health
+ *   PUT  /cameras/{thing}/faults   body: CameraFaults ({} clears)
+ *   PUT  /s3/faults                body: S3Faults ({} clears)
+ *   POST /things/{thing}/snapshot  runs the cloud handler once; replies with its result
+ */
+export interface ControlApi {
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+const MAX_BODY = 64 * 1024;
+
+async function readJson(req: http.IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY) throw new Error('body over 64 KB');
+    chunks.push(chunk);
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
+  return text === '' ? {} : (JSON.parse(text) as unknown);
+}
+
+export async function startControlApi(opts: {
+  cameras: ReadonlyMap<string, CameraSimulator>;
+  s3: S3StandIn;
+  handler: CloudHandler;
+  log: Logger;
+}): Promise<ControlApi> {
+  const { cameras, s3, handler, log } = opts;
+  const reply = (res: http.ServerResponse, status: number, body?: unknown): void => {
+    res.writeHead(status, body === undefined ? {} : { 'content-type': 'application/json' });
+    res.end(body === undefined ? undefined : JSON.stringify(body));
+  };
+
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://control');
+    const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
+    const route = `${req.method ?? ''} ${parts.map((p, i) => (i === 1 && parts.length > 2 ? ':id' : p)).join('/')}`;
+    void (async () => {
+      try {
+        switch (route) {
+          case 'GET health':
+            return reply(res, 200, { ok: true });
+          case 'PUT cameras/:id/faults': {
+            const camera = cameras.get(parts[1]!);
+            if (!camera) return reply(res, 404, { message: `no simulated camera named ${parts[1]}` });
+            camera.setFaults((await readJson(req)) as CameraFaults);
+            return reply(res, 204);
+          }
+          case 'PUT s3/faults':
+            s3.setFaults((await readJson(req)) as S3Faults);
+            return reply(res, 204);
+          case 'POST things/:id/snapshot':
+            return reply(res, 200, await handler.handle({ kind: 'snapshot', thing: parts[1]!, reason: 'control' }));
+          default:
+            return reply(res, 404, { message: `no route ${req.method ?? ''} ${url.pathname}` });
+        }
+      } catch (err) {
+        log.warn({ route, err: (err as Error).message }, 'control request failed');
+        if (!res.headersSent) reply(res, 400, { message: (err as Error).message });
+      }
+    })();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    stop: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

@@ -1,0 +1,178 @@
+import { mkdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import mqtt, { type MqttClient } from 'mqtt';
+import { readFile } from 'node:fs/promises';
+import type { Logger } from '../lib/log.js';
+import { writeFileAtomic } from '../lib/atomic-file.js';
+import { createCloudHandler, type CloudHandler } from '../cloud/handler.js';
+import { DEFAULT_SHADOW_NAME } from '../protocol/topics.js';
+import { ensurePki, CLOUD_IDENTITY, type DevPki } from './pki.js';
+import { startBroker, type Broker, type BrokerKind } from './broker/index.js';
+import { ShadowStore } from './shadow/store.js';
+import { startShadowService, type ShadowService } from './shadow/mqtt-service.js';
+import { startDataPlaneApi, type DataPlaneApi } from './shadow/rest-api.js';
+import { startS3, type S3StandIn } from './s3/server.js';
+import { startCameraSimulator, type CameraSimulator } from './camera/simulator.js';
+import { startCloudRules, type CloudRules } from './cloud-rules.js';
+import { startControlApi } from './control-api.js';
+import { ensureSecrets } from './secrets.js';
+import { devcloudInfoPath, type DevcloudInfo } from './info.js';
+import { writeAgentConfigs } from './agent-configs.js';
+
+export const DEVCLOUD_BUCKET = 'cloudcam-snapshots';
+export const DEVCLOUD_REGION = 'us-east-1';
+export const CAMERA_USER = 'cloudcam';
+
+export interface DevcloudOptions {
+  stateDir: string;
+  cameras: number;
+  broker?: BrokerKind;
+  log: Logger;
+  /** Presigned POST life; tests shorten it. */
+  expiresSeconds?: number;
+  /** Extra settings merged into each generated agent config (e.g. a schedule for `make run`). */
+  agentOverrides?: Record<string, unknown>;
+}
+
+export interface Devcloud {
+  readonly info: DevcloudInfo;
+  readonly pki: DevPki;
+  readonly broker: Broker;
+  readonly store: ShadowStore;
+  readonly dataPlane: DataPlaneApi;
+  readonly s3: S3StandIn;
+  readonly cameras: ReadonlyMap<string, CameraSimulator>;
+  readonly handler: CloudHandler;
+  readonly rules: CloudRules;
+  stop(): Promise<void>;
+}
+
+export function thingNames(count: number): string[] {
+  return Array.from({ length: count }, (_, i) => `camera-${i + 1}`);
+}
+
+async function connectCloudClient(broker: Broker, pki: DevPki): Promise<MqttClient> {
+  const [ca, cert, key] = await Promise.all([readFile(pki.caCertPath), readFile(pki.cloud.certPath), readFile(pki.cloud.keyPath)]);
+  return mqtt.connectAsync(broker.url, {
+    clientId: `${CLOUD_IDENTITY}-${process.pid}`,
+    protocolVersion: 4,
+    ca,
+    cert,
+    key,
+    rejectUnauthorized: true,
+    reconnectPeriod: 1000,
+    connectTimeout: 5000,
+  });
+}
+
+/**
+ * Starts every stand-in on 127.0.0.1 and free ports, then writes DIR/devcloud.json and
+ * DIR/agents/{thing}.json. A failure part-way stops what was started.
+ */
+export async function startDevcloud(opts: DevcloudOptions): Promise<Devcloud> {
+  const stateDir = path.resolve(opts.stateDir);
+  const { log } = opts;
+  const things = thingNames(opts.cameras);
+  const stack: (() => Promise<void>)[] = [];
+  const stopAll = async (): Promise<void> => {
+    while (stack.length > 0) {
+      const stop = stack.pop()!;
+      try {
+        await stop();
+      } catch (err) {
+        log.warn({ err: (err as Error).message }, 'error while stopping a devcloud part');
+      }
+    }
+  };
+
+  await mkdir(stateDir, { recursive: true, mode: 0o700 });
+  const infoFile = devcloudInfoPath(stateDir);
+  await rm(infoFile, { force: true });
+
+  try {
+    const [pki, secrets] = await Promise.all([ensurePki(path.join(stateDir, 'pki'), things), ensureSecrets(stateDir, things)]);
+
+    const broker = await startBroker({ ...(opts.broker ? { kind: opts.broker } : {}), pki, workDir: path.join(stateDir, 'broker'), log: log.child({ part: 'broker' }) });
+    stack.push(() => broker.stop());
+
+    const store = new ShadowStore({ persistPath: path.join(stateDir, 'shadows.json') });
+    const cloudClient = await connectCloudClient(broker, pki);
+    stack.push(() => cloudClient.endAsync());
+    const shadowService: ShadowService = await startShadowService({ client: cloudClient, store, log: log.child({ part: 'shadow' }) });
+    stack.push(() => shadowService.stop());
+
+    const credentials = secrets.s3;
+    const [dataPlane, s3, ...cameraList] = await Promise.all([
+      startDataPlaneApi({ store, log: log.child({ part: 'data-plane' }) }),
+      startS3({ rootDir: path.join(stateDir, 's3'), buckets: [DEVCLOUD_BUCKET], credentials: [credentials], region: DEVCLOUD_REGION, log: log.child({ part: 's3' }) }),
+      ...things.map((thing, i) =>
+        startCameraSimulator({
+          name: thing,
+          username: CAMERA_USER,
+          password: secrets.cameraPasswords[thing]!,
+          identity: { serialNumber: `ACCC8E${String(100000 + i + 1)}` },
+          log: log.child({ part: 'camera', thing }),
+        }),
+      ),
+    ]);
+    stack.push(() => dataPlane.stop(), () => s3.stop(), ...cameraList.map((c) => () => c.stop()));
+    const cameras = new Map(things.map((t, i) => [t, cameraList[i]!]));
+
+    const handler = createCloudHandler({
+      region: DEVCLOUD_REGION,
+      bucket: DEVCLOUD_BUCKET,
+      shadowName: DEFAULT_SHADOW_NAME,
+      expiresSeconds: opts.expiresSeconds ?? 300,
+      maxBytes: 5 * 1024 * 1024,
+      s3Endpoint: s3.url,
+      iotDataEndpoint: dataPlane.url,
+      credentials,
+    });
+    stack.push(async () => handler.destroy());
+    const rules = await startCloudRules({ client: cloudClient, handler, store, shadowName: DEFAULT_SHADOW_NAME, log: log.child({ part: 'rules' }) });
+    stack.push(() => rules.stop());
+
+    const control = await startControlApi({ cameras, s3, handler, log: log.child({ part: 'control' }) });
+    stack.push(() => control.stop());
+
+    const agentConfigs = await writeAgentConfigs({ stateDir, things, pki, broker, s3Url: s3.url, cameras, overrides: opts.agentOverrides ?? {} });
+
+    const info: DevcloudInfo = {
+      schema: 1,
+      pid: process.pid,
+      startedAt: new Date().toISOString(),
+      stateDir,
+      region: DEVCLOUD_REGION,
+      shadowName: DEFAULT_SHADOW_NAME,
+      mqtt: { url: broker.url, host: broker.host, port: broker.port, broker: broker.kind, mqttVersions: [...broker.mqttVersions] },
+      caPath: pki.caCertPath,
+      cloud: { clientId: CLOUD_IDENTITY, certPath: pki.cloud.certPath, keyPath: pki.cloud.keyPath },
+      devices: Object.fromEntries(things.map((t) => [t, { ...pki.devices[t]!, agentConfigPath: agentConfigs[t]! }])),
+      dataPlane: { url: dataPlane.url },
+      s3: { url: s3.url, bucket: DEVCLOUD_BUCKET, region: DEVCLOUD_REGION, ...credentials, dir: path.join(stateDir, 's3') },
+      cameras: Object.fromEntries(
+        [...cameras].map(([t, c]) => [t, { url: c.url, username: c.username, password: c.password, serialNumber: c.identity.serialNumber, model: c.identity.model, architecture: c.identity.architecture }]),
+      ),
+      control: { url: control.url },
+    };
+    await writeFileAtomic(infoFile, JSON.stringify(info, null, 2) + '\n', 0o600);
+    stack.push(() => rm(infoFile, { force: true }));
+
+    let stopped: Promise<void> | undefined;
+    return {
+      info,
+      pki,
+      broker,
+      store,
+      dataPlane,
+      s3,
+      cameras,
+      handler,
+      rules,
+      stop: () => (stopped ??= stopAll()),
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}

@@ -1,0 +1,42 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+
+/**
+ * DIR/devcloud.json: how to reach every devcloud stand-in. Written when all of them are up (its
+ * appearance is the readiness signal), removed on a clean stop. Schema: docs/devcloud.md.
+ */
+export interface DevcloudInfo {
+  schema: 1;
+  pid: number;
+  startedAt: string;
+  stateDir: string;
+  region: string;
+  shadowName: string;
+  mqtt: { url: string; host: string; port: number; broker: 'mosquitto' | 'aedes'; mqttVersions: (4 | 5)[] };
+  caPath: string;
+  cloud: { clientId: string; certPath: string; keyPath: string };
+  devices: Record<string, { certPath: string; keyPath: string; agentConfigPath: string }>;
+  dataPlane: { url: string };
+  s3: { url: string; bucket: string; region: string; accessKeyId: string; secretAccessKey: string; dir: string };
+  cameras: Record<string, { url: string; username: string; password: string; serialNumber: string; model: string; architecture: string }>;
+  control: { url: string };
+}
+
+export const DEVCLOUD_INFO_FILE = 'devcloud.json';
+
+export function devcloudInfoPath(stateDir: string): string {
+  return path.join(stateDir, DEVCLOUD_INFO_FILE);
+}
+
+export async function readDevcloudInfo(stateDir: string): Promise<DevcloudInfo> {
+  const file = devcloudInfoPath(stateDir);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch {
+    throw new Error(`no devcloud is running with state dir ${stateDir} (${file} is missing): start one with \`cloudcam devcloud --state-dir ${stateDir}\``);
+  }
+  const info = JSON.parse(text) as DevcloudInfo;
+  if (info.schema !== 1) throw new Error(`${file} has schema ${String(info.schema)}; this cloudcam reads schema 1`);
+  return info;
+}

@@ -1,0 +1,464 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { EventEmitter, once } from 'node:events';
+import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
+import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createLogger, type Logger } from '../../lib/log.js';
+import { S3Error, errorXml, errors, xmlEscape } from './errors.js';
+import { formBoundary, parseMultipart, type FileSink, type PartInfo } from './multipart.js';
+import { checkPolicy, decodePolicy, type FormField, type PolicyLimits } from './policy.js';
+import {
+  ALGORITHM,
+  parseAmzDate,
+  parseCredential,
+  postPolicySignature,
+  signaturesEqual,
+  verifyPresignedRequest,
+  type S3Credentials,
+} from './sigv4.js';
+
+export type { S3Credentials } from './sigv4.js';
+
+export interface S3StoredObject {
+  bucket: string;
+  key: string;
+  size: number;
+  path: string;
+  contentType: string;
+}
+
+export interface S3Faults {
+  /** Answer the next `count` POSTs with this status and S3 error (500 InternalError, 503 SlowDown). */
+  failNext?: { status: 500 | 503; count: number };
+  /** Delay before answering any request. */
+  delayMs?: number;
+}
+
+export interface S3RequestEvent {
+  method: string;
+  /** Path only: the query of a presigned GET carries its signature and is never reported. */
+  path: string;
+  status: number;
+  code?: string;
+}
+
+export interface S3StandIn {
+  readonly url: string;
+  readonly port: number;
+  /** 'object' (S3StoredObject) after an object is stored; 'request' (S3RequestEvent) after each answer. */
+  readonly events: EventEmitter;
+  setFaults(f: S3Faults): void;
+  readonly stats: { posts: number; stored: number; rejected: number; connections: number };
+  stop(): Promise<void>;
+}
+
+export interface StartS3Options {
+  /** Objects land at rootDir/{bucket}/{key}. */
+  rootDir: string;
+  buckets: string[];
+  credentials: S3Credentials[];
+  region?: string;
+  host?: string;
+  port?: number;
+  /** Largest POST body accepted (Content-Length); default 64 MiB. */
+  maxBodyBytes?: number;
+  log?: Logger;
+  /** Clock for policy and URL expiry, so tests need no sleeps. */
+  now?: () => number;
+}
+
+const DEFAULT_MAX_BODY = 64 * 1024 * 1024;
+/** S3's limit on the form data before the file (HTML form docs: "cannot exceed 20 KB"). */
+const MAX_PRE_DATA = 20 * 1024;
+const MAX_KEY_BYTES = 1024;
+const TMP_DIR = '.tmp-uploads';
+const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+const DEFAULT_CONTENT_TYPE = 'binary/octet-stream';
+/** The fields S3 requires for a SigV4 POST (lower-cased) and how its errors spell them. */
+const REQUIRED_FIELDS: ReadonlyArray<readonly [string, string]> = [
+  ['policy', 'Policy'],
+  ['x-amz-algorithm', 'X-Amz-Algorithm'],
+  ['x-amz-credential', 'X-Amz-Credential'],
+  ['x-amz-date', 'X-Amz-Date'],
+  ['x-amz-signature', 'X-Amz-Signature'],
+];
+
+interface PostPlan {
+  bucket: string;
+  key: string;
+  limits: PolicyLimits;
+  contentType: string;
+  successStatus: 200 | 201 | 204;
+  contentMd5?: string;
+  target: string;
+}
+
+function validateOptions(opts: StartS3Options): void {
+  if (!opts.rootDir) throw new Error('startS3: rootDir is required (objects are written under it).');
+  if (opts.buckets.length === 0) throw new Error('startS3: give at least one bucket name in `buckets`.');
+  for (const b of opts.buckets) {
+    if (!BUCKET_NAME.test(b) || b.includes('..')) {
+      throw new Error(
+        `startS3: bucket name "${b}" is not a valid S3 bucket name (3-63 characters: lowercase letters, digits, dots, hyphens).`,
+      );
+    }
+  }
+  for (const c of opts.credentials) {
+    if (!c.accessKeyId || !c.secretAccessKey) {
+      throw new Error('startS3: every credential needs a non-empty accessKeyId and secretAccessKey.');
+    }
+  }
+}
+
+/**
+ * Where a key lands on disk. S3 accepts `..` and absolute-looking keys as plain names; on a file
+ * system they would escape rootDir, so the stand-in refuses them (documented in docs/protocol-s3.md).
+ */
+function objectPath(rootDir: string, bucket: string, key: string): string {
+  const bytes = Buffer.byteLength(key, 'utf8');
+  if (bytes > MAX_KEY_BYTES) throw errors.keyTooLong(bytes);
+  const refuse = (why: string) =>
+    errors.invalidArgument(`The devcloud S3 stand-in does not accept this object key: ${why}`, 'key');
+  if (key === '') throw refuse('it is empty.');
+  if (key.includes('\0')) throw refuse('it contains a NUL character.');
+  if (key.startsWith('/')) throw refuse('it starts with "/", which would be an absolute path on disk.');
+  for (const segment of key.split('/')) {
+    if (segment === '..' || segment === '.') throw refuse('it has a "." or ".." path segment, which could escape the storage directory.');
+    if (segment === '') throw refuse('it has an empty path segment ("//" or a trailing "/").');
+  }
+  const bucketDir = path.resolve(rootDir, bucket);
+  const target = path.resolve(bucketDir, key);
+  if (!target.startsWith(bucketDir + path.sep)) throw refuse('it resolves outside the bucket directory.');
+  return target;
+}
+
+/** Splits `/bucket/key...` into decoded parts; the key keeps its slashes. */
+function splitPath(rawPath: string): { bucket: string; key: string } {
+  const rest = rawPath.replace(/^\/+/, '');
+  const slash = rest.indexOf('/');
+  const rawBucket = slash === -1 ? rest : rest.slice(0, slash);
+  const rawKey = slash === -1 ? '' : rest.slice(slash + 1);
+  try {
+    return { bucket: decodeURIComponent(rawBucket), key: decodeURIComponent(rawKey) };
+  } catch {
+    throw new S3Error(400, 'InvalidURI', "Couldn't parse the specified URI.");
+  }
+}
+
+/** A file sink that writes to a temp file while hashing, and refuses bytes past the policy's maximum. */
+class TempFileSink implements FileSink {
+  readonly md5 = createHash('md5');
+  size = 0;
+  private readonly stream: WriteStream;
+  private readonly ready: Promise<void>;
+
+  constructor(
+    readonly tmpPath: string,
+    private readonly maxBytes: number,
+  ) {
+    this.stream = createWriteStream(tmpPath, { flags: 'wx', mode: 0o644 });
+    this.ready = once(this.stream, 'open').then(() => undefined);
+    // Errors surface through write()/end(); this keeps an early one from being unhandled.
+    this.stream.on('error', () => undefined);
+  }
+
+  async write(chunk: Buffer): Promise<void> {
+    this.size += chunk.length;
+    // Past the maximum we only count, so ProposedSize is exact without filling the disk.
+    if (this.size > this.maxBytes) return;
+    this.md5.update(chunk);
+    await this.ready;
+    if (!this.stream.write(chunk)) await once(this.stream, 'drain');
+  }
+
+  async end(): Promise<void> {
+    await this.ready;
+    await new Promise<void>((resolve, reject) => {
+      this.stream.once('error', reject);
+      this.stream.end(() => resolve());
+    });
+  }
+
+  async discard(): Promise<void> {
+    this.stream.destroy();
+    await rm(this.tmpPath, { force: true });
+  }
+}
+
+/** Reads the request without letting an early `throw` destroy the socket before we answer. */
+function bodyOf(req: IncomingMessage): AsyncIterable<Buffer> {
+  return { [Symbol.asyncIterator]: () => req.iterator({ destroyOnReturn: false }) as AsyncIterator<Buffer> };
+}
+
+async function drain(req: IncomingMessage): Promise<void> {
+  if (req.readableEnded || req.destroyed) return;
+  req.resume();
+  await Promise.race([once(req, 'end'), once(req, 'close')]).catch(() => undefined);
+}
+
+export async function startS3(opts: StartS3Options): Promise<S3StandIn> {
+  validateOptions(opts);
+  const rootDir = path.resolve(opts.rootDir);
+  const region = opts.region ?? 'us-east-1';
+  const maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY;
+  const now = opts.now ?? Date.now;
+  const log = opts.log ?? createLogger({ name: 'devcloud-s3', level: 'silent' });
+  const buckets = new Set(opts.buckets);
+  const credentials = new Map(opts.credentials.map((c) => [c.accessKeyId, c]));
+  const events = new EventEmitter();
+  const stats = { posts: 0, stored: 0, rejected: 0, connections: 0 };
+  const contentTypes = new Map<string, { contentType: string; etag: string }>();
+  const stopping = new AbortController();
+  let faults: S3Faults = {};
+  let url = '';
+
+  await mkdir(path.join(rootDir, TMP_DIR), { recursive: true });
+  for (const b of buckets) await mkdir(path.join(rootDir, b), { recursive: true });
+
+  /** Authenticates the form and checks its policy; runs when the file part starts. */
+  function plan(bucket: string, fields: FormField[], file: PartInfo | undefined): PostPlan {
+    const field = (name: string): string | undefined => fields.find((f) => f.name.toLowerCase() === name)?.value;
+    for (const [name, spelled] of REQUIRED_FIELDS) {
+      if (field(name) === undefined) throw errors.missingField(spelled);
+    }
+    const policyB64 = field('policy') ?? '';
+    const algorithm = field('x-amz-algorithm') ?? '';
+    const amzDate = field('x-amz-date') ?? '';
+    if (algorithm !== ALGORITHM) {
+      throw errors.invalidArgument(`X-Amz-Algorithm only supports "${ALGORITHM}".`, 'x-amz-algorithm');
+    }
+    const scope = parseCredential(field('x-amz-credential') ?? '', 'x-amz-credential');
+    if (scope.region !== region) throw errors.regionMismatch(scope.region, region);
+    if (parseAmzDate(amzDate) === undefined) {
+      throw errors.invalidArgument('X-Amz-Date must be in the ISO8601 basic format yyyyMMddTHHmmssZ.', 'x-amz-date');
+    }
+    if (amzDate.slice(0, 8) !== scope.date) {
+      throw errors.invalidArgument(
+        `Invalid credential date "${scope.date}". This date is not the same as X-Amz-Date: "${amzDate.slice(0, 8)}".`,
+        'x-amz-credential',
+      );
+    }
+    const cred = credentials.get(scope.accessKeyId);
+    if (!cred) throw errors.invalidAccessKeyId(scope.accessKeyId);
+    const expected = postPolicySignature(cred.secretAccessKey, scope, policyB64);
+    if (!signaturesEqual(expected, field('x-amz-signature') ?? '')) throw errors.signatureDoesNotMatch();
+    // Temporary credentials are only valid together with their session token.
+    if (cred.sessionToken !== field('x-amz-security-token')) throw errors.invalidToken();
+
+    const policy = decodePolicy(policyB64);
+    const rawKey = field('key');
+    if (rawKey === undefined) throw errors.missingField('key');
+    const key = rawKey.replaceAll('${filename}', file?.filename ?? '');
+    const limits = checkPolicy(policy, fields, { bucket, key, now: now() });
+    const target = objectPath(rootDir, bucket, key);
+    const status = field('success_action_status');
+    const contentMd5 = field('content-md5');
+    return {
+      bucket,
+      key,
+      limits,
+      contentType: field('content-type') ?? DEFAULT_CONTENT_TYPE,
+      successStatus: status === '200' ? 200 : status === '201' ? 201 : 204,
+      ...(contentMd5 !== undefined ? { contentMd5 } : {}),
+      target,
+    };
+  }
+
+  async function handlePost(req: IncomingMessage, bucket: string): Promise<{ status: number; headers: Record<string, string>; body: string; stored?: S3StoredObject }> {
+    if (!buckets.has(bucket)) throw errors.noSuchBucket(bucket);
+    if (req.headers['content-length'] === undefined) throw errors.missingContentLength();
+    if (Number(req.headers['content-length']) > maxBodyBytes) {
+      throw errors.entityTooLarge(Number(req.headers['content-length']), maxBodyBytes);
+    }
+    const boundary = formBoundary(req.headers['content-type']);
+    if (!boundary) throw errors.malformedPost('The request Content-Type must be multipart/form-data with a boundary.');
+
+    const fields: FormField[] = [];
+    let postPlan: PostPlan | undefined;
+    let sink: TempFileSink | undefined;
+    try {
+      const { fileSeen } = await parseMultipart(bodyOf(req), {
+        boundary,
+        maxPreDataBytes: MAX_PRE_DATA,
+        onField: (f) => {
+          if (fields.some((g) => g.name.toLowerCase() === f.name.toLowerCase())) {
+            throw errors.invalidArgument(`The form field "${f.name}" appears more than once; send each field once.`, f.name);
+          }
+          fields.push(f);
+        },
+        onFileStart: (info) => {
+          postPlan = plan(bucket, fields, info);
+          const tmp = path.join(rootDir, TMP_DIR, `${randomBytes(12).toString('hex')}.part`);
+          sink = new TempFileSink(tmp, postPlan.limits.maxBytes ?? Number.MAX_SAFE_INTEGER);
+          return sink;
+        },
+      });
+      if (!fileSeen || !postPlan || !sink) {
+        plan(bucket, fields, undefined);
+        throw errors.noFile();
+      }
+      const { limits } = postPlan;
+      const fileSink: TempFileSink = sink;
+      if (limits.maxBytes !== undefined && fileSink.size > limits.maxBytes) throw errors.entityTooLarge(fileSink.size, limits.maxBytes);
+      if (limits.minBytes !== undefined && fileSink.size < limits.minBytes) throw errors.entityTooSmall(fileSink.size, limits.minBytes);
+      const md5 = fileSink.md5.digest();
+      if (postPlan.contentMd5 !== undefined && postPlan.contentMd5 !== md5.toString('base64')) throw errors.badDigest();
+      await mkdir(path.dirname(postPlan.target), { recursive: true });
+      // rename() within one file system is atomic: readers see the old object or the whole new one.
+      await rename(fileSink.tmpPath, postPlan.target);
+      sink = undefined;
+      const etag = `"${md5.toString('hex')}"`;
+      contentTypes.set(`${bucket}/${postPlan.key}`, { contentType: postPlan.contentType, etag });
+      const location = `${url}/${bucket}/${postPlan.key.split('/').map(encodeURIComponent).join('/')}`;
+      const headers = { ETag: etag, Location: location };
+      const stored: S3StoredObject = {
+        bucket,
+        key: postPlan.key,
+        size: fileSink.size,
+        path: postPlan.target,
+        contentType: postPlan.contentType,
+      };
+      if (postPlan.successStatus === 201) {
+        const body =
+          '<?xml version="1.0" encoding="UTF-8"?>\n' +
+          `<PostResponse><Location>${xmlEscape(location)}</Location><Bucket>${xmlEscape(bucket)}</Bucket>` +
+          `<Key>${xmlEscape(postPlan.key)}</Key><ETag>${xmlEscape(etag)}</ETag></PostResponse>`;
+        return { status: 201, headers: { ...headers, 'Content-Type': 'application/xml' }, body, stored };
+      }
+      return { status: postPlan.successStatus, headers, body: '', stored };
+    } finally {
+      const leftover: TempFileSink | undefined = sink;
+      if (leftover) await leftover.discard();
+    }
+  }
+
+  async function handleGet(req: IncomingMessage, res: ServerResponse, rawPath: string, rawQuery: string, bucket: string, key: string): Promise<void> {
+    if (!buckets.has(bucket)) throw errors.noSuchBucket(bucket);
+    verifyPresignedRequest(
+      { method: req.method ?? 'GET', rawPath, rawQuery, headers: req.headers },
+      { region, now: now(), lookup: (id) => credentials.get(id) },
+    );
+    const file = objectPath(rootDir, bucket, key);
+    const info = await stat(file).catch(() => undefined);
+    if (!info?.isFile()) throw errors.noSuchKey(key);
+    const meta = contentTypes.get(`${bucket}/${key}`);
+    // Objects written before this process started have no recorded ETag: hash them on demand.
+    const etag = meta?.etag ?? `"${createHash('md5').update(await readFile(file)).digest('hex')}"`;
+    await delay();
+    report('GET', rawPath, 200);
+    res.writeHead(200, {
+      'Content-Type': meta?.contentType ?? DEFAULT_CONTENT_TYPE,
+      'Content-Length': String(info.size),
+      ETag: etag,
+      'Last-Modified': info.mtime.toUTCString(),
+    });
+    const stream = createReadStream(file);
+    stream.pipe(res);
+    await once(stream, 'close');
+  }
+
+  async function delay(): Promise<void> {
+    const ms = faults.delayMs ?? 0;
+    if (ms > 0) await sleep(ms, undefined, { signal: stopping.signal }).catch(() => undefined);
+  }
+
+  function report(method: string, pathname: string, status: number, code?: string): void {
+    const ev: S3RequestEvent = { method, path: pathname, status, ...(code !== undefined ? { code } : {}) };
+    log.info(ev, 's3 request');
+    events.emit('request', ev);
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const requestId = randomBytes(8).toString('hex').toUpperCase();
+    const hostId = randomBytes(24).toString('base64');
+    res.setHeader('x-amz-request-id', requestId);
+    res.setHeader('x-amz-id-2', hostId);
+    const method = req.method ?? 'GET';
+    const rawUrl = req.url ?? '/';
+    const q = rawUrl.indexOf('?');
+    const rawPath = q === -1 ? rawUrl : rawUrl.slice(0, q);
+    const rawQuery = q === -1 ? '' : rawUrl.slice(q + 1);
+    if (method === 'POST') stats.posts += 1;
+    try {
+      const { bucket, key } = splitPath(rawPath);
+      if (method === 'POST' && key === '') {
+        const failNext = faults.failNext;
+        if (failNext && failNext.count > 0) {
+          failNext.count -= 1;
+          await drain(req);
+          throw failNext.status === 503 ? errors.slowDown() : errors.internal();
+        }
+        const result = await handlePost(req, bucket);
+        await delay();
+        // Events go out before the answer, so a test that awaits the response can rely on them.
+        if (result.stored) {
+          stats.stored += 1;
+          events.emit('object', result.stored);
+        }
+        report(method, rawPath, result.status);
+        res.writeHead(result.status, { ...result.headers, 'Content-Length': String(Buffer.byteLength(result.body)) });
+        res.end(result.body);
+        return;
+      }
+      if (method === 'GET' && key !== '') {
+        await handleGet(req, res, rawPath, rawQuery, bucket, key);
+        return;
+      }
+      if (method === 'GET' && bucket !== '') {
+        throw new S3Error(501, 'NotImplemented', 'The devcloud S3 stand-in serves POST uploads and presigned GETs only; listing is not implemented.');
+      }
+      throw errors.methodNotAllowed(method);
+    } catch (err) {
+      const s3err =
+        err instanceof S3Error
+          ? err
+          : (log.error({ err: err instanceof Error ? err.message : String(err), path: rawPath }, 's3 stand-in failed'), errors.internal());
+      if (method === 'POST') stats.rejected += 1;
+      await drain(req);
+      await delay();
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      report(method, rawPath, s3err.status, s3err.code);
+      const body = errorXml(s3err, requestId, hostId);
+      res.writeHead(s3err.status, { 'Content-Type': 'application/xml', 'Content-Length': String(Buffer.byteLength(body)) });
+      res.end(body);
+    }
+  }
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      log.error({ err: err instanceof Error ? err.message : String(err) }, 's3 stand-in could not answer');
+      res.destroy();
+    });
+  });
+  server.on('connection', () => {
+    stats.connections += 1;
+  });
+  server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1');
+  await once(server, 'listening');
+  const port = (server.address() as AddressInfo).port;
+  const host = opts.host ?? '127.0.0.1';
+  url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  log.info({ url, buckets: [...buckets] }, 's3 stand-in listening');
+
+  return {
+    url,
+    port,
+    events,
+    stats,
+    setFaults(f: S3Faults): void {
+      faults = { ...f, ...(f.failNext ? { failNext: { ...f.failNext } } : {}) };
+    },
+    async stop(): Promise<void> {
+      stopping.abort();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await closed;
+    },
+  };
+}
