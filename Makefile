@@ -3,7 +3,7 @@ SHELL := /bin/bash
 NODE_MODULES_STAMP := node_modules/.stamp
 STATE_DIR ?= .devcloud
 
-.PHONY: all install build lint typecheck test test-unit test-integration run devcloud bench clean
+.PHONY: all install build lint typecheck test run devcloud bench docs clean
 
 all: build
 
@@ -35,8 +35,13 @@ run: build
 devcloud: build
 	node dist/cli.js devcloud --state-dir $(STATE_DIR)
 
+# A benchmark, not a test: latency of the snapshot path against its floor, and the agent's memory.
 bench: build
-	node scripts/bench.mjs
+	node scripts/bench.mjs --n $${BENCH_N:-100}
+
+# Regenerates docs/config.md from the agent's config schema (a test fails when it is stale).
+docs: build
+	node scripts/gen-config-docs.mjs
 
 clean:
 	rm -rf dist build coverage

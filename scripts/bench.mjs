@@ -1,0 +1,116 @@
+#!/usr/bin/env node
+// `make bench`: the snapshot path's latency and the agent's memory, on loopback. A benchmark, not a
+// test: it prints a table and whether each target holds, and exits 0 either way (1 only if it broke).
+//   p50/p95 from delta received to upload acknowledged (the agent's report `ms`), over N snapshots;
+//   the floor for the same bytes: a direct VAPIX GET then presigned POST from this process, no MQTT;
+//   the agent process's RSS when idle and its peak (VmHWM).
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const { values } = parseArgs({ options: { n: { type: 'string', default: '100' }, broker: { type: 'string' }, resolution: { type: 'string', default: '1920x1080' } } });
+const N = Number(values.n);
+
+const { startDevcloud } = await import(path.join(root, 'dist/devcloud/devcloud.js'));
+const { createLogger } = await import(path.join(root, 'dist/lib/log.js'));
+const { createCloudHandler } = await import(path.join(root, 'dist/cloud/handler.js'));
+
+const dir = await mkdtemp(path.join(os.tmpdir(), 'cloudcam-bench-'));
+const dc = await startDevcloud({
+  stateDir: dir,
+  cameras: 1,
+  ...(values.broker ? { broker: values.broker } : {}),
+  log: createLogger({ name: 'devcloud', level: 'warn' }),
+  agentOverrides: { log: { level: 'warn', format: 'json' }, snapshot: { resolution: values.resolution } },
+});
+const thing = 'camera-1';
+const info = dc.info;
+
+const pct = (xs, p) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+};
+const rssOf = async (pid) => {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const kb = (name) => Number(new RegExp(`${name}:\\s+(\\d+) kB`).exec(status)?.[1] ?? NaN);
+  return { rss: kb('VmRSS') / 1024, hwm: kb('VmHWM') / 1024 };
+};
+const reportFor = (id) =>
+  new Promise((resolve) => {
+    const on = (key, result) => {
+      const rep = result.accepted.state?.reported?.snapshot;
+      if (key.thing === thing && rep?.id === id) {
+        dc.store.off('updated', on);
+        resolve(rep);
+      }
+    };
+    dc.store.on('updated', on);
+  });
+
+// The agent, as its own process.
+const agent = spawn(process.execPath, [path.join(root, 'dist/cli.js'), 'agent', '--config', info.devices[thing].agentConfigPath], { stdio: ['ignore', 'ignore', 'inherit'] });
+const firstRequest = await new Promise((resolve) => dc.rules.once('handled', (r) => resolve(r)));
+await reportFor(firstRequest.request.id);
+await new Promise((r) => setTimeout(r, 2000)); // settle: idle means connected, nothing in flight
+const idle = await rssOf(agent.pid);
+
+const agentMs = [];
+let bytes = 0;
+for (let i = 0; i < N; i++) {
+  const r = await dc.handler.handle({ kind: 'snapshot', thing, reason: 'bench' });
+  const rep = await reportFor(r.request.id);
+  if (rep.status !== 'uploaded') throw new Error(`snapshot ${i} ${rep.status}: ${rep.error}`);
+  agentMs.push(rep.ms);
+  bytes += rep.bytes;
+}
+const peak = await rssOf(agent.pid);
+
+// The floor: the same work without MQTT or the shadow, in its own process like the agent.
+const presigner = createCloudHandler({
+  region: info.region, bucket: info.s3.bucket, shadowName: 'bench-floor', expiresSeconds: 300, maxBytes: 5 * 1024 * 1024,
+  s3Endpoint: info.s3.url, iotDataEndpoint: info.dataPlane.url, credentials: { accessKeyId: info.s3.accessKeyId, secretAccessKey: info.s3.secretAccessKey },
+});
+const posts = [];
+const WARMUP = 5; // the agent was warmed by its first snapshot; warm the floor's process alike
+for (let i = 0; i < N + WARMUP; i++) {
+  const r = await presigner.handle({ kind: 'snapshot', thing, reason: 'floor' });
+  posts.push({ url: r.request.url, fields: r.request.fields });
+}
+const floor = spawn(process.execPath, [path.join(root, 'scripts/bench-floor.mjs')], { stdio: ['pipe', 'pipe', 'inherit'] });
+floor.stdin.end(JSON.stringify({ camera: info.cameras[thing], resolution: values.resolution, posts }));
+let floorOut = '';
+floor.stdout.on('data', (c) => (floorOut += c));
+await new Promise((r) => floor.once('exit', r));
+const floorMs = JSON.parse(floorOut).slice(WARMUP);
+presigner.destroy();
+
+const exited = new Promise((r) => agent.once('exit', r));
+agent.kill('SIGTERM');
+await exited;
+await dc.stop();
+await rm(dir, { recursive: true, force: true });
+
+const p50 = pct(agentMs, 50);
+const f50 = pct(floorMs, 50);
+const rows = [
+  ['snapshots', String(N), ''],
+  ['mean JPEG size', `${(bytes / N / 1024).toFixed(1)} KB`, values.resolution],
+  ['agent p50 (delta → upload acked)', `${p50.toFixed(0)} ms`, ''],
+  ['agent p95', `${pct(agentMs, 95).toFixed(0)} ms`, ''],
+  ['floor p50 (VAPIX GET + POST, no MQTT)', `${f50.toFixed(0)} ms`, ''],
+  ['floor p95', `${pct(floorMs, 95).toFixed(0)} ms`, ''],
+  ['agent p50 / floor p50', `${(p50 / f50).toFixed(2)}x`, p50 <= 1.5 * f50 ? 'target ≤ 1.5x: met' : 'target ≤ 1.5x: MISSED'],
+  ['agent RSS idle', `${idle.rss.toFixed(1)} MB`, idle.rss < 60 ? 'target < 60 MB: met' : 'target < 60 MB: MISSED'],
+  ['agent RSS peak (VmHWM)', `${peak.hwm.toFixed(1)} MB`, ''],
+  ['broker', `${info.mqtt.broker}`, `MQTT ${info.mqtt.mqttVersions.includes(5) ? '5' : '3.1.1'}`],
+  ['node', process.version, `${os.cpus().length} cores`],
+];
+const w0 = Math.max(...rows.map((r) => r[0].length));
+const w1 = Math.max(...rows.map((r) => r[1].length));
+console.log(`\n| ${'measure'.padEnd(w0)} | ${'value'.padEnd(w1)} | note |\n| ${'-'.repeat(w0)} | ${'-'.repeat(w1)} | --- |`);
+for (const [a, b, c] of rows) console.log(`| ${a.padEnd(w0)} | ${b.padEnd(w1)} | ${c} |`);
