@@ -21,6 +21,7 @@ const { createLogger } = await import(path.join(root, 'dist/lib/log.js'));
 const { createCloudHandler } = await import(path.join(root, 'dist/cloud/handler.js'));
 
 const dir = await mkdtemp(path.join(os.tmpdir(), 'cloudcam-bench-'));
+const tStart = performance.now();
 const dc = await startDevcloud({
   stateDir: dir,
   cameras: 1,
@@ -28,6 +29,7 @@ const dc = await startDevcloud({
   log: createLogger({ name: 'devcloud', level: 'warn' }),
   agentOverrides: { log: { level: 'warn', format: 'json' }, snapshot: { resolution: values.resolution } },
 });
+const devcloudReadyMs = performance.now() - tStart;
 const thing = 'camera-1';
 const info = dc.info;
 
@@ -107,6 +109,7 @@ const rows = [
   ['agent p50 / floor p50', `${(p50 / f50).toFixed(2)}x`, p50 <= 1.5 * f50 ? 'target ≤ 1.5x: met' : 'target ≤ 1.5x: MISSED'],
   ['agent RSS idle', `${idle.rss.toFixed(1)} MB`, idle.rss < 60 ? 'target < 60 MB: met' : 'target < 60 MB: MISSED'],
   ['agent RSS peak (VmHWM)', `${peak.hwm.toFixed(1)} MB`, ''],
+  ['devcloud ready (files written)', `${devcloudReadyMs.toFixed(0)} ms`, devcloudReadyMs < 3000 ? 'target < 3 s: met' : 'target < 3 s: MISSED'],
   ['broker', `${info.mqtt.broker}`, `MQTT ${info.mqtt.mqttVersions.includes(5) ? '5' : '3.1.1'}`],
   ['node', process.version, `${os.cpus().length} cores`],
 ];
