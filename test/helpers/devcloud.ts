@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { EventEmitter } from 'node:events';
 import { PassThrough } from 'node:stream';
 import { createLogger } from '../../src/lib/log.js';
 import { startDevcloud, type Devcloud } from '../../src/devcloud/devcloud.js';
@@ -51,6 +52,8 @@ export interface TestAgent {
   /** Every log line the agent wrote, parsed. */
   logs: Record<string, unknown>[];
   reports: SnapshotReport[];
+  /** Resolves with the first log line (already written or to come) that matches. */
+  waitForLog(match: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
   stop(): Promise<void>;
 }
 
@@ -60,14 +63,37 @@ export async function startTestAgent(dc: Devcloud, thing: string, overrides: (c:
   config.schedule.cron = '';
   overrides(config);
   const logs: Record<string, unknown>[] = [];
+  const lines = new EventEmitter<{ line: [Record<string, unknown>] }>();
   const out = new PassThrough();
   out.on('data', (chunk: Buffer) => {
-    for (const line of chunk.toString('utf8').split('\n')) if (line) logs.push(JSON.parse(line) as Record<string, unknown>);
+    for (const text of chunk.toString('utf8').split('\n')) {
+      if (!text) continue;
+      const line = JSON.parse(text) as Record<string, unknown>;
+      logs.push(line);
+      lines.emit('line', line);
+    }
   });
+  const waitForLog = (match: (line: Record<string, unknown>) => boolean, timeoutMs = 15_000): Promise<Record<string, unknown>> => {
+    const seen = logs.find(match);
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        lines.off('line', onLine);
+        reject(new Error(`no matching agent log line within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const onLine = (line: Record<string, unknown>): void => {
+        if (!match(line)) return;
+        clearTimeout(timer);
+        lines.off('line', onLine);
+        resolve(line);
+      };
+      lines.on('line', onLine);
+    });
+  };
   const reports: SnapshotReport[] = [];
   const log = createAgentLogger({ level: 'debug', format: 'json', thing, out });
   const agent = await startAgent(config, { log, events: { onReport: (r) => reports.push(r) } });
-  return { agent, config, logs, reports, stop: () => agent.stop() };
+  return { agent, config, logs, reports, waitForLog, stop: () => agent.stop() };
 }
 
 /**

@@ -39,6 +39,10 @@ describe.each(MQTT_MATRIX)('agent snapshot loop ($label)', ({ broker, mqttVersio
     await t.cleanup();
   });
 
+  const agentUnderTest = (): TestAgent => {
+    if (!a) throw new Error('no agent running');
+    return a;
+  };
   const uploadsOf = (key: string): number => stored.filter((o) => o.key === key).length;
 
   it('serves the request made when it comes online: camera → agent → S3, reported, desired cleared', async () => {
@@ -105,6 +109,28 @@ describe.each(MQTT_MATRIX)('agent snapshot loop ($label)', ({ broker, mqttVersio
     a = await startTestAgent(t.dc, thing, configure);
     expect(await resent).toMatchObject({ id: offline.id, status: 'uploaded' });
     expect(uploadsOf(offline.fields['key']!)).toBe(1);
+  });
+
+  it('one snapshot at a time: a newer request supersedes a queued one and is never wiped by the older report', async () => {
+    const camera = t.dc.cameras.get(thing)!;
+    const base = await requestSnapshot(t.dc, thing);
+    await waitForReport(t.dc, thing, base.id);
+    camera.setFaults({ delayMs: 500 });
+    try {
+      const [first, queued, newest] = ['a', 'b', 'c'].map((s) => ({ ...base, id: `${base.id}-${s}`, fields: { ...base.fields } }));
+      const reports = [first!, queued!, newest!].map((r) => waitForReport(t.dc, thing, r.id));
+      putRequest(t.dc, thing, first!);
+      await agentUnderTest().waitForLog((l) => l['event'] === 'snapshot.received' && l['id'] === first!.id); // first is in flight
+      putRequest(t.dc, thing, queued!);
+      putRequest(t.dc, thing, newest!);
+      const [rFirst, rQueued, rNewest] = await Promise.all(reports);
+      expect(rFirst).toMatchObject({ status: 'uploaded' });
+      expect(rQueued).toMatchObject({ status: 'rejected', error: `superseded by newer request ${newest!.id}` });
+      expect(rNewest).toMatchObject({ status: 'uploaded' });
+      expect(desiredSnapshot(t.dc, thing)).toBeUndefined();
+    } finally {
+      camera.setFaults({});
+    }
   });
 
   it('an expired request is reported expired and the camera is not touched', async () => {

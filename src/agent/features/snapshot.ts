@@ -157,7 +157,7 @@ export function createSnapshotFeature(opts: {
     }
   }
 
-  async function process(job: Job): Promise<void> {
+  async function handleJob(job: Job): Promise<void> {
     const { request } = job;
     if (now().getTime() >= Date.parse(request.expiresAt)) {
       return finish(final(job, 'expired', { error: `the presigned POST expired at ${request.expiresAt} before the agent got to it` }));
@@ -199,7 +199,7 @@ export function createSnapshotFeature(opts: {
       return;
     }
     current = job;
-    running = process(job)
+    running = handleJob(job)
       .catch((err: unknown) => log.error({ event: 'snapshot.crashed', id: job.request.id, err: (err as Error).message }, 'snapshot handling failed unexpectedly'))
       .finally(() => {
         current = undefined;
@@ -208,46 +208,51 @@ export function createSnapshotFeature(opts: {
       });
   }
 
+  /**
+   * A request whose id was handled or is in hand: never handled again. When it still (or again) sits
+   * in desired, its report did not reach the shadow, or it is a replay: re-send the journalled report,
+   * clearing desired only if it still holds this id. An id journalled as started but never finished
+   * (the agent stopped mid-way) ends as failed, never as a second upload. Returns false for a new id.
+   */
+  function handleKnown(id: string, source: 'get' | 'delta', job: Job): boolean {
+    const known = journal.get(id);
+    const inHand = current?.request.id === id || queued?.request.id === id;
+    if (!known && !inHand) return false;
+    if (known?.state === 'done' && known.report) {
+      log.info({ event: 'snapshot.duplicate', id, source }, 'request already handled; re-sending its report');
+      report(known.report, true).catch((err: unknown) => log.warn({ event: 'snapshot.report-failed', id, err: (err as Error).message }, 'could not re-send a report'));
+    } else if (known?.state === 'started' && !inHand) {
+      void finish(final(job, 'failed', { error: 'interrupted: the agent restarted while handling this request; request a new snapshot' }), true);
+    } else {
+      log.debug({ event: 'snapshot.duplicate', id, source }, 'ignored a request already in hand');
+    }
+    return true;
+  }
+
   /** Takes a request from the shadow (GET or delta). `raw` is the desired.snapshot value. */
   function offer(raw: unknown, source: 'get' | 'delta'): void {
     if (raw === undefined || raw === null || stopping) return;
     const receivedAt = Date.now();
     const parsed = parseSnapshotRequest(raw);
+    if (!parsed.ok && source === 'delta') {
+      // A delta carries only the desired keys that differ from reported; when the request's id equals
+      // the reported one (a replay) it is missing. Read the whole document before judging.
+      void refresh('incomplete delta');
+      return;
+    }
+    const id = parsed.ok ? parsed.value.id : parsed.id;
+    if (id === undefined) {
+      log.warn({ event: 'snapshot.malformed', error: parsed.ok ? '' : parsed.error }, 'ignored a malformed snapshot request without a usable id; clearing it');
+      shadow.update({ desired: { snapshot: null } }, shadow.version !== undefined ? { version: shadow.version } : {}).catch(() => undefined);
+      return;
+    }
+    const job: Job = { request: parsed.ok ? parsed.value : { id, url: '', fields: {}, expiresAt: '', maxBytes: 0 }, receivedAt };
+    if (handleKnown(id, source, job)) return;
     if (!parsed.ok) {
-      if (source === 'delta') {
-        // A delta carries only the desired keys that differ from reported; when the request's id equals
-        // the reported one (a replay) it is missing. Read the whole document before judging.
-        void refresh('incomplete delta');
-        return;
-      }
-      if (parsed.id === undefined) {
-        log.warn({ event: 'snapshot.malformed', error: parsed.error }, 'ignored a malformed snapshot request without a usable id; clearing it');
-        shadow.update({ desired: { snapshot: null } }, shadow.version !== undefined ? { version: shadow.version } : {}).catch(() => undefined);
-        return;
-      }
-      const id = parsed.id;
-      if (journal.get(id) || current?.request.id === id) return;
-      const job: Job = { request: { id, url: '', fields: {}, expiresAt: '', maxBytes: 0 }, receivedAt };
       void finish(final(job, 'rejected', { error: parsed.error }));
       return;
     }
     const request = parsed.value;
-    const known = journal.get(request.id);
-    if (known || current?.request.id === request.id || queued?.request.id === request.id) {
-      if (known?.state === 'done' && known.report) {
-        // Handled, and still (or again) in desired: the report did not reach the shadow, or this is a
-        // replay. Never upload again; re-send the same report, clearing only if desired still holds it.
-        log.info({ event: 'snapshot.duplicate', id: request.id, source }, 'request already handled; re-sending its report');
-        report(known.report, true).catch((err: unknown) => log.warn({ event: 'snapshot.report-failed', id: request.id, err: (err as Error).message }, 'could not re-send a report'));
-      } else if (known?.state === 'started' && current?.request.id !== request.id) {
-        // Journalled as started but never finished: the agent stopped mid-way. Never upload twice.
-        const job: Job = { request, receivedAt };
-        void finish(final(job, 'failed', { error: 'interrupted: the agent restarted while handling this request; request a new snapshot' }), true);
-      } else {
-        log.debug({ event: 'snapshot.duplicate', id: request.id, source }, 'ignored a request already in hand');
-      }
-      return;
-    }
     if (queued) {
       const old = queued;
       log.info({ event: 'snapshot.superseded', id: old.request.id, by: request.id }, 'a newer request supersedes a queued one');
@@ -258,7 +263,7 @@ export function createSnapshotFeature(opts: {
       opts.events?.onReport?.(rep);
     }
     log.info({ event: 'snapshot.received', id: request.id, source }, 'snapshot request received');
-    queued = { request, receivedAt };
+    queued = job;
     pump();
   }
 
