@@ -4,7 +4,7 @@ import { devcloudCommand } from './devcloud-command.js';
 import { snapshotRequestCommand } from './snapshot-command.js';
 import { cameraAddCommand, cameraListCommand, cameraRemoveCommand } from './camera-command.js';
 import { installCommand } from './install-command.js';
-import { setupCheckCommand, setupNtpCommand } from './setup-command.js';
+import { setupCertsCommand, setupCheckCommand, setupNtpCommand } from './setup-command.js';
 
 /** Every `cloudcam` subcommand; each lives in its own module and imports its heavy parts lazily. */
 export const commands: Command[] = [
@@ -17,4 +17,5 @@ export const commands: Command[] = [
   installCommand,
   setupNtpCommand,
   setupCheckCommand,
+  setupCertsCommand,
 ];

@@ -66,3 +66,46 @@ Exit 0 only when every check passes.
 `,
   run: (argv) => setupCheckCli(argv, processIo()),
 };
+
+export async function setupCertsCli(argv: string[], io: FieldIo): Promise<number> {
+  const { values } = parseCommandArgs(argv, {
+    camera: { type: 'string' },
+    cert: { type: 'string' },
+    key: { type: 'string' },
+    ca: { type: 'string' },
+    'aws-json': { type: 'string' },
+  });
+  if (!values.ca) throw new UsageError('--ca FILE is required (AmazonRootCA1.pem for AWS, the devcloud CA otherwise)');
+  if (!values['aws-json'] && (!values.cert || !values.key)) throw new UsageError('give --cert FILE and --key FILE, or --aws-json FILE');
+  const { readFile } = await import('node:fs/promises');
+  const { bundleFromAwsJson, validateBundle } = await import('../field/certs.js');
+  const caPem = await readFile(values.ca, 'utf8');
+  const bundle = values['aws-json']
+    ? bundleFromAwsJson(await readFile(values['aws-json'], 'utf8'), caPem)
+    : { certPem: await readFile(values.cert!, 'utf8'), keyPem: await readFile(values.key!, 'utf8'), caPem };
+  const { CameraStore, defaultStorePath } = await import('../field/camera-store.js');
+  const { vapixFor } = await import('../field/camera-client.js');
+  const { readCameraClock } = await import('../protocol/vapix-time.js');
+  const stored = await new CameraStore(defaultStorePath(io.env)).find(values.camera);
+  const clock = await readCameraClock(vapixFor(stored));
+  const r = validateBundle(bundle, new Date(Date.now() + clock.offsetMs));
+  io.out.write(`subject      ${r.subject}\nissuer       ${r.issuer}\nfingerprint  ${r.fingerprint256}\nvalid        ${r.notBefore.toISOString()} .. ${r.notAfter.toISOString()}\nkey          ${r.key}\n`);
+  for (const p of r.problems) io.out.write(`✗ ${p}\n`);
+  if (r.problems.length > 0) return 1;
+  io.out.write('✓ key matches, chain to the CA, valid by the camera clock\n');
+  io.out.write('  not installed: installing through the app endpoint is not implemented yet; see docs/field-tools.md\n');
+  return 0;
+}
+
+export const setupCertsCommand: Command = {
+  path: ['setup', 'certs'],
+  summary: 'validate a device certificate, key and CA against the camera clock',
+  help: `Usage: cloudcam setup certs [--camera ADDRESS] --ca FILE (--cert FILE --key FILE | --aws-json FILE)
+
+Checks that the key matches the certificate, that the CA signed it, that it is valid by the camera's
+clock (not this computer's), and that the key is RSA 2048+ or ECDSA P-256/P-384. Prints subject,
+fingerprint and expiry. --aws-json takes the output of \`aws iot create-keys-and-certificate\`.
+Exit 1 with one ✗ line per problem.
+`,
+  run: (argv) => setupCertsCli(argv, processIo()),
+};
