@@ -40,6 +40,8 @@ export interface AgentConfig {
   stateDir: string;
   log: { level: LogLevel; format: LogFormat };
   shadowName: string;
+  /** Loopback HTTP port of the agent's local API (status for `cloudcam setup check`); 0: any free port. */
+  localApi: { port: number };
 }
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
@@ -82,6 +84,7 @@ interface RawConfig {
   stateDir: string;
   log: { level: LogLevel; format: LogFormat };
   shadowName: string;
+  localApi: { port: number };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -269,6 +272,14 @@ export const configSchema: convict.Schema<RawConfig> = {
     default: 'cloudcam',
     env: 'CLOUDCAM_SHADOW_NAME',
   },
+  localApi: {
+    port: {
+      doc: 'Loopback port of the local API (GET /status) that the camera reverse-proxies, admin only, as /local/cloudcam/api/ (manifest reverseProxy target); 0 picks a free port.',
+      format: 'port',
+      default: 2001,
+      env: 'CLOUDCAM_LOCAL_API_PORT',
+    },
+  },
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -400,6 +411,7 @@ function toAgentConfig(raw: RawConfig): AgentConfig {
     },
     schedule: timezone === '' ? { cron } : { cron, timezone },
     log: { ...raw.log },
+    localApi: { ...raw.localApi },
   };
 }
 

@@ -7,6 +7,7 @@ import type { Feature } from './feature.js';
 import { createPresenceFeature, presenceMessage } from './features/presence.js';
 import { createSnapshotFeature, type SnapshotEvents } from './features/snapshot.js';
 import { createScheduleFeature } from './features/schedule.js';
+import { createLocalApiFeature } from './features/local-api.js';
 import { AGENT_VERSION } from './version.js';
 import { waitForStopSignal } from '../lib/signals.js';
 import { VapixClient } from '../protocol/vapix.js';
@@ -19,6 +20,8 @@ export interface RunningAgent {
   readonly config: AgentConfig;
   readonly connection: AgentConnection;
   readonly log: Logger;
+  /** The local API's loopback URL (undefined if it could not listen). */
+  localApiUrl(): string | undefined;
   stop(): Promise<void>;
 }
 
@@ -31,8 +34,10 @@ export async function startAgent(config: AgentConfig, opts: { log?: Logger; even
     log,
   });
   const camera = new VapixClient({ baseUrl: config.camera.url, username: config.camera.username, password: config.camera.password, timeoutMs: config.snapshot.captureTimeoutMs });
+  const localApi = createLocalApiFeature({ port: config.localApi.port, connection, thing: config.thingName, agentVersion: AGENT_VERSION, certPath: config.iot.certPath, log });
   // Also the order of onConnected: snapshot reads its shadow before presence says online.
   const features: Feature[] = [
+    localApi,
     createSnapshotFeature({
       connection,
       thing: config.thingName,
@@ -74,6 +79,7 @@ export async function startAgent(config: AgentConfig, opts: { log?: Logger; even
     config,
     connection,
     log,
+    localApiUrl: () => localApi.url(),
     stop: () =>
       (stopping ??= (async () => {
         connection.off('connected', onConnected);

@@ -2,6 +2,20 @@ import type { Command } from './command.js';
 import { agentCommand } from './agent-command.js';
 import { devcloudCommand } from './devcloud-command.js';
 import { snapshotRequestCommand } from './snapshot-command.js';
+import { cameraAddCommand, cameraListCommand, cameraRemoveCommand } from './camera-command.js';
+import { installCommand } from './install-command.js';
+import { setupCertsCommand, setupCheckCommand, setupNtpCommand } from './setup-command.js';
 
 /** Every `cloudcam` subcommand; each lives in its own module and imports its heavy parts lazily. */
-export const commands: Command[] = [agentCommand, devcloudCommand, snapshotRequestCommand];
+export const commands: Command[] = [
+  agentCommand,
+  devcloudCommand,
+  snapshotRequestCommand,
+  cameraAddCommand,
+  cameraListCommand,
+  cameraRemoveCommand,
+  installCommand,
+  setupNtpCommand,
+  setupCheckCommand,
+  setupCertsCommand,
+];

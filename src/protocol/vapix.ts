@@ -4,6 +4,7 @@
  * VapixError whose kind tells the caller what went wrong and whose message tells an operator what
  * to do about it.
  */
+import { Readable } from 'node:stream';
 import { request, type Dispatcher } from 'undici';
 import { digestAuthorization, parseDigestChallenges, pickChallenge, type DigestChallenge } from './digest.js';
 
@@ -48,6 +49,30 @@ function excerpt(buf: Buffer, max = 160): string {
 function discard(body: ResponseData['body']): void {
   body.on('error', () => undefined);
   body.destroy();
+}
+
+interface RequestBody {
+  data: string | Buffer;
+  contentType: string;
+  onProgress?: ((sent: number, total: number) => void) | undefined;
+}
+
+/** A fresh stream over buf per attempt (a digest retry resends the body), reporting bytes handed to the socket. */
+function progressStream(buf: Buffer, onProgress: (sent: number, total: number) => void): Readable {
+  const CHUNK = 64 * 1024;
+  let offset = 0;
+  return new Readable({
+    read() {
+      if (offset >= buf.length) {
+        this.push(null);
+        return;
+      }
+      const end = Math.min(buf.length, offset + CHUNK);
+      this.push(buf.subarray(offset, end));
+      offset = end;
+      onProgress(offset, buf.length);
+    },
+  });
 }
 
 function isJpeg(buf: Buffer): boolean {
@@ -209,6 +234,39 @@ export class VapixClient {
     );
   }
 
+  /**
+   * Any other VAPIX call: digest-authenticated, bounded in time (timeoutMs, default the client's) and
+   * in reply size. The status is returned, not judged (401 still becomes VapixError 'auth'), so the
+   * API modules in this folder can read each API's own error replies. onProgress follows the upload
+   * of a Buffer body (install's progress bar).
+   */
+  async call(
+    method: 'GET' | 'POST',
+    path: string,
+    opts: { body?: Buffer | string; contentType?: string; maxBytes?: number; timeoutMs?: number; onProgress?: (sent: number, total: number) => void } = {},
+  ): Promise<{ status: number; headers: Record<string, string>; body: Buffer }> {
+    const body = opts.body === undefined ? undefined : { data: opts.body, contentType: opts.contentType ?? 'application/json', onProgress: opts.onProgress };
+    return this.bounded(
+      undefined,
+      async (signal) => {
+        const res = await this.exchange(method, path, body, signal);
+        const out = await this.readBody(res, opts.maxBytes ?? MAX_TEXT_BYTES, signal, 'reply');
+        const headers: Record<string, string> = {};
+        for (const [k, v] of Object.entries(res.headers)) {
+          const value = headerValue(v);
+          if (value !== undefined) headers[k] = value;
+        }
+        return { status: res.statusCode, headers, body: out };
+      },
+      opts.timeoutMs,
+    );
+  }
+
+  /** The camera's base URL (origin), for messages. */
+  get origin(): string {
+    return this.base.origin;
+  }
+
   // -------------------------------------------------------------------------------------------
 
   private async textCall(method: 'GET' | 'POST', path: string): Promise<string> {
@@ -223,8 +281,8 @@ export class VapixClient {
    * Runs `fn` under one deadline of timeoutMs (headers and body, all digest round trips) that also
    * follows the caller's signal, and turns whatever escapes into a VapixError.
    */
-  private async bounded<T>(caller: AbortSignal | undefined, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
-    const deadline = AbortSignal.timeout(this.opts.timeoutMs);
+  private async bounded<T>(caller: AbortSignal | undefined, fn: (signal: AbortSignal) => Promise<T>, timeoutMs = this.opts.timeoutMs): Promise<T> {
+    const deadline = AbortSignal.timeout(timeoutMs);
     const signal = caller ? AbortSignal.any([deadline, caller]) : deadline;
     try {
       return await fn(signal);
@@ -233,7 +291,7 @@ export class VapixClient {
       if (deadline.aborted) {
         throw new VapixError(
           'timeout',
-          `camera at ${this.base.origin} did not complete the request within ${this.opts.timeoutMs} ms: ` +
+          `camera at ${this.base.origin} did not complete the request within ${timeoutMs} ms: ` +
             'check that it is reachable and not overloaded, or raise camera.timeoutMs',
           { cause: err },
         );
@@ -255,14 +313,19 @@ export class VapixClient {
     return new URL(path, this.base);
   }
 
-  private send(method: string, path: string, body: string | undefined, authorization: string | undefined, signal: AbortSignal) {
+  private send(method: string, path: string, body: RequestBody | undefined, authorization: string | undefined, signal: AbortSignal) {
     const headers: Record<string, string> = { accept: '*/*' };
     if (authorization) headers.authorization = authorization;
-    if (body !== undefined) headers['content-type'] = 'application/json';
+    let payload: string | Buffer | Readable | undefined;
+    if (body !== undefined) {
+      headers['content-type'] = body.contentType;
+      payload = body.onProgress && Buffer.isBuffer(body.data) ? progressStream(body.data, body.onProgress) : body.data;
+      headers['content-length'] = String(Buffer.byteLength(body.data));
+    }
     return request(this.url(path), {
       method: method as Dispatcher.HttpMethod,
       headers,
-      body,
+      body: payload,
       signal,
       dispatcher: this.opts.dispatcher,
     });
@@ -279,11 +342,12 @@ export class VapixClient {
    * One request with Digest authentication: reuse the last challenge if there is one; on 401 answer
    * the new challenge once, and once more only if the camera says the nonce was stale.
    */
-  private async exchange(method: string, path: string, body: string | undefined, signal: AbortSignal): Promise<ResponseData> {
+  private async exchange(method: string, path: string, body: RequestBody | string | undefined, signal: AbortSignal): Promise<ResponseData> {
+    const payload = typeof body === 'string' ? { data: body, contentType: 'application/json' } : body;
     let fresh = false; // the last request answered a challenge from the 401 just before it
     let staleRetried = false;
     for (;;) {
-      const res = await this.send(method, path, body, this.authorize(method, path), signal);
+      const res = await this.send(method, path, payload, this.authorize(method, path), signal);
       if (res.statusCode !== 401) return res;
       const www = res.headers['www-authenticate'];
       await res.body.dump({ limit: MAX_401_BODY }).catch(() => undefined);

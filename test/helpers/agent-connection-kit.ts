@@ -107,6 +107,7 @@ export function testConfig(paths: { caPath: string; certPath: string; keyPath: s
     stateDir: overrides.stateDir ?? '/nonexistent',
     log: { level: 'debug', format: 'json' },
     shadowName: 'cloudcam',
+    localApi: { port: 0 },
   };
 }
 

@@ -4,12 +4,13 @@
  * error handling can be exercised against real sockets.
  */
 import { createHash } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../../lib/log.js';
 import { createDigestVerifier, type DigestAlgorithm } from '../../protocol/digest.js';
 import { renderFrame } from './jpeg.js';
 import { ParamTree } from './params.js';
+import { AppRegistry, MAX_PACKAGE_BYTES, packfilPart } from './apps.js';
 
 export interface CameraFaults {
   /** Wait this long before answering any request. */
@@ -20,6 +21,8 @@ export interface CameraFaults {
   truncate?: boolean;
   /** Snapshots never end: chunked bytes until the client goes away. */
   endless?: boolean;
+  /** upload.cgi answers `Error: N` with this N (e.g. '2': no space left), whatever the package. */
+  uploadError?: string;
 }
 
 export interface CameraIdentity {
@@ -40,6 +43,15 @@ export interface CameraSimulator {
   readonly identity: CameraIdentity;
   /** Replaces the active faults; `{}` clears them. */
   setFaults(f: CameraFaults): void;
+  /** Installed ACAP apps (upload.cgi, control.cgi, list.cgi). */
+  readonly apps: AppRegistry;
+  /** Sets how far the camera clock is off (time.cgi, the Date header); 0 = right. */
+  setClockOffset(ms: number): void;
+  /**
+   * Where the reverse proxy sends /local/{app}/{apiPath}/... for an installed, running app: on a camera
+   * the manifest's target is the app's loopback server; in devcloud the agent listens on a free port.
+   */
+  setAppTarget(appName: string, url: string | undefined): void;
   /** openStreams: endless-fault replies still being written (0 once their clients have gone). */
   readonly stats: { requests: number; snapshots: number; connections: number; openStreams: number };
   stop(): Promise<void>;
@@ -51,6 +63,8 @@ export interface CameraSimulatorOptions {
   username: string;
   password: string;
   identity?: Partial<CameraIdentity>;
+  /** false: firmware older than AXIS OS 9.10, without ntp.cgi (NTP only through param.cgi). */
+  ntpApi?: boolean;
   /** Digest algorithms offered, preferred first. Default SHA-256 then MD5, like AXIS OS 10+. */
   algorithms?: DigestAlgorithm[];
   host?: string;
@@ -104,12 +118,12 @@ function json(res: ServerResponse, body: unknown): void {
   res.end(buf);
 }
 
-async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
+async function readBody(req: IncomingMessage, limit = MAX_POST_BYTES): Promise<Buffer | undefined> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > MAX_POST_BYTES) return undefined;
+    if (size > limit) return undefined;
     chunks.push(chunk);
   }
   return Buffer.concat(chunks);
@@ -172,6 +186,10 @@ export async function startCameraSimulator(opts: CameraSimulatorOptions): Promis
   });
 
   let faults: CameraFaults = {};
+  let clockOffsetMs = 0;
+  const apps = new AppRegistry(identity.architecture);
+  const appTargets = new Map<string, string>();
+  const cameraNow = (): Date => new Date(Date.now() + clockOffsetMs);
   let seq = 0;
   const stats = { requests: 0, snapshots: 0, connections: 0, openStreams: 0 };
   const timers = new Set<NodeJS.Timeout>();
@@ -304,13 +322,142 @@ export async function startCameraSimulator(opts: CameraSimulatorOptions): Promis
     return text(res, 200, `# Error: Unknown action '${action ?? ''}'\n`);
   }
 
+  /** JSON APIs (ntp.cgi, time.cgi) share one envelope: {apiVersion, context, method, data|error}. */
+  async function jsonApi(
+    req: IncomingMessage,
+    res: ServerResponse,
+    methods: Record<string, (params: Record<string, unknown>) => unknown>,
+  ): Promise<void> {
+    const body = req.method === 'POST' ? await readBody(req) : undefined;
+    let m: { apiVersion?: unknown; context?: unknown; method?: unknown; params?: unknown } = {};
+    try {
+      m = JSON.parse(body?.toString('utf8') ?? '') as typeof m;
+    } catch {
+      return json(res, { apiVersion: '1.0', error: { code: 4000, message: 'Invalid JSON' } });
+    }
+    const fn = typeof m.method === 'string' ? methods[m.method] : undefined;
+    if (!fn) return json(res, { apiVersion: '1.0', context: m.context, error: { code: 2004, message: 'The requested method is not supported' } });
+    try {
+      const data = fn((m.params ?? {}) as Record<string, unknown>);
+      return json(res, { apiVersion: '1.0', context: m.context, method: m.method, data });
+    } catch (err) {
+      return json(res, { apiVersion: '1.0', context: m.context, method: m.method, error: { code: 2002, message: (err as Error).message } });
+    }
+  }
+
+  function ntpClient(): Record<string, unknown> {
+    const server = params.get('Time.NTP.Server') ?? '';
+    const staticServers = server === '' ? [] : server.split(',');
+    const enabled = params.get('Time.SyncSource') === 'NTP';
+    return {
+      enabled,
+      serversSource: params.get('Time.ObtainFromDHCP') === 'yes' ? 'DHCP' : 'static',
+      staticServers,
+      advertisedServers: [],
+      NTSEnabled: false,
+      synced: enabled && staticServers.length > 0 && clockOffsetMs === 0,
+      timeOffset: clockOffsetMs / 1000,
+    };
+  }
+
+  const ntpMethods = {
+    getNTPInfo: () => ({ client: ntpClient() }),
+    setNTPClientConfiguration: (p: Record<string, unknown>) => {
+      const updates: [string, string][] = [];
+      if (p['enabled'] !== undefined) {
+        if (typeof p['enabled'] !== 'boolean') throw new Error('enabled must be a boolean');
+        updates.push(['Time.SyncSource', p['enabled'] ? 'NTP' : 'None']);
+      }
+      if (p['serversSource'] !== undefined) {
+        if (p['serversSource'] !== 'static' && p['serversSource'] !== 'DHCP') throw new Error('serversSource must be static or DHCP');
+        updates.push(['Time.ObtainFromDHCP', p['serversSource'] === 'DHCP' ? 'yes' : 'no']);
+      }
+      if (p['staticServers'] !== undefined) {
+        const list = p['staticServers'];
+        if (!Array.isArray(list) || !list.every((x) => typeof x === 'string' && /^[A-Za-z0-9.:-]{1,253}$/.test(x))) {
+          throw new Error('staticServers must be a list of host names or addresses');
+        }
+        updates.push(['Time.NTP.Server', list.join(',')]);
+      }
+      if (updates.length > 0 && params.update(updates) !== 'OK\n') throw new Error('invalid NTP configuration');
+      return {};
+    },
+  };
+
+  const timeMethods = {
+    getDateTimeInfo: () => {
+      const now = cameraNow();
+      return {
+        dateTime: now.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+        localDateTime: now.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+        timeZone: 'Etc/UTC',
+        posixTimeZone: params.get('Time.POSIXTimeZone') ?? 'UTC0',
+        dstEnabled: params.get('Time.DST.Enabled') === 'yes',
+      };
+    },
+  };
+
+  async function applications(req: IncomingMessage, url: URL, res: ServerResponse): Promise<void> {
+    switch (url.pathname) {
+      case '/axis-cgi/applications/upload.cgi': {
+        if (req.method !== 'POST') return text(res, 405, 'Method Not Allowed\n');
+        const body = await readBody(req, MAX_PACKAGE_BYTES + 64 * 1024);
+        if (!body) return text(res, 200, 'Error: 2\n');
+        if (faults.uploadError) return text(res, 200, `Error: ${faults.uploadError}\n`);
+        return text(res, 200, `${apps.upload(packfilPart(body, req.headers['content-type']))}\n`);
+      }
+      case '/axis-cgi/applications/control.cgi':
+        return text(res, 200, `${apps.control(url.searchParams.get('action'), url.searchParams.get('package'))}\n`);
+      case '/axis-cgi/applications/list.cgi': {
+        const buf = Buffer.from(apps.listXml());
+        res.writeHead(200, { 'Content-Type': 'text/xml', 'Content-Length': buf.length });
+        res.end(buf);
+        return;
+      }
+      default:
+        return text(res, 404, 'Not Found\n');
+    }
+  }
+
+  /** /local/{app}/{apiPath}/rest -> {target}/rest, for a running app that declares apiPath (admin access). */
+  async function reverseProxy(req: IncomingMessage, url: URL, res: ServerResponse): Promise<void> {
+    const [, , appName = '', apiPath = '', ...rest] = url.pathname.split('/');
+    const app = apps.get(appName);
+    const entry = app?.manifest.reverseProxy.find((p) => p.apiPath === apiPath);
+    if (!app || !entry || app.status !== 'Running') return text(res, 404, 'Not Found\n');
+    const target = new URL(appTargets.get(appName) ?? entry.target);
+    const body = await readBody(req, 1024 * 1024);
+    if (body === undefined) return text(res, 413, 'Request Entity Too Large\n');
+    const forwardPath = `${target.pathname.replace(/\/$/, '')}/${rest.join('/')}${url.search}`;
+    await new Promise<void>((resolve) => {
+      const out = httpRequest(
+        { host: target.hostname, port: target.port, method: req.method, path: forwardPath, headers: { 'content-type': req.headers['content-type'] ?? 'application/octet-stream', 'content-length': body.length } },
+        (upstream) => {
+          res.writeHead(upstream.statusCode ?? 502, { 'Content-Type': upstream.headers['content-type'] ?? 'text/plain' });
+          upstream.pipe(res);
+          upstream.on('end', resolve);
+          upstream.on('error', () => resolve());
+        },
+      );
+      out.on('error', () => {
+        // What Apache answers when the app's server is down.
+        text(res, 503, 'Service Unavailable\n');
+        resolve();
+      });
+      out.end(body);
+    });
+  }
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     stats.requests++;
     const url = new URL(req.url ?? '/', 'http://camera');
     log?.debug({ method: req.method, path: url.pathname }, 'vapix request');
+    // The camera's own clock, which may be off: every reply carries it, as Apache's Date header.
+    res.setHeader('Date', cameraNow().toUTCString());
     const current = faults;
     if (current.delayMs && !(await wait(current.delayMs, res))) return;
-    if (!url.pathname.startsWith('/axis-cgi/')) return text(res, 404, 'Not Found\n');
+    const isLocal = url.pathname.startsWith('/local/');
+    if (!url.pathname.startsWith('/axis-cgi/') && !isLocal) return text(res, 404, 'Not Found\n');
     if (current.status === 401) return unauthorized(res, false);
     const auth = verifier.verify(req.headers.authorization, req.method ?? 'GET', req.url ?? '/');
     if (!auth.ok) return unauthorized(res, auth.stale);
@@ -322,7 +469,15 @@ export async function startCameraSimulator(opts: CameraSimulatorOptions): Promis
         return basicDeviceInfo(req, res);
       case '/axis-cgi/param.cgi':
         return paramCgi(req, url, res);
+      case '/axis-cgi/ntp.cgi':
+        if (opts.ntpApi === false) return text(res, 404, 'Not Found\n');
+        return jsonApi(req, res, ntpMethods);
+      case '/axis-cgi/time.cgi':
+        if (opts.ntpApi === false) return text(res, 404, 'Not Found\n');
+        return jsonApi(req, res, timeMethods);
       default:
+        if (isLocal) return reverseProxy(req, url, res);
+        if (url.pathname.startsWith('/axis-cgi/applications/')) return applications(req, url, res);
         return text(res, 404, 'Not Found\n');
     }
   }
@@ -359,6 +514,14 @@ export async function startCameraSimulator(opts: CameraSimulatorOptions): Promis
     stats,
     setFaults(f) {
       faults = { ...f };
+    },
+    apps,
+    setClockOffset(ms) {
+      clockOffsetMs = ms;
+    },
+    setAppTarget(appName, target) {
+      if (target === undefined) appTargets.delete(appName);
+      else appTargets.set(appName, target);
     },
     async stop() {
       for (const t of timers) clearTimeout(t); // clearTimeout also clears intervals

@@ -1,0 +1,93 @@
+import { parseCommandArgs, UsageError, type Command } from './command.js';
+import { processIo, type FieldIo } from './field-io.js';
+
+export async function cameraAdd(argv: string[], io: FieldIo): Promise<number> {
+  const { values, positionals } = parseCommandArgs(argv, { user: { type: 'string' }, 'password-stdin': { type: 'boolean' } }, true);
+  const address = positionals[0];
+  if (!address || positionals.length > 1) throw new UsageError('give exactly one camera ADDRESS (never a password: it is asked for)');
+  const { CameraStore, cameraUrl, defaultStorePath } = await import('../field/camera-store.js');
+  const { askLine, askSecret, readStdinSecret } = await import('./prompt.js');
+  const url = cameraUrl(address);
+  const promptIo = { input: io.input, output: io.err };
+  let username = values.user;
+  let password: string;
+  if (values['password-stdin']) {
+    if (!username) throw new UsageError('--password-stdin needs --user USER (stdin carries only the password)');
+    password = await readStdinSecret(io.input);
+  } else {
+    if (!io.input.isTTY) throw new UsageError('no terminal to ask for the password: pipe it in with --user USER --password-stdin');
+    username ??= (await askLine(`user for ${url}: `, promptIo)).trim();
+    password = await askSecret(`password for ${username}@${url}: `, promptIo);
+  }
+  if (!username) throw new UsageError('the user name is empty');
+  const { vapixFor } = await import('../field/camera-client.js');
+  const info = await vapixFor({ url, username, password }).basicDeviceInfo();
+  const store = new CameraStore(defaultStorePath(io.env));
+  await store.put({
+    address,
+    url,
+    username,
+    password,
+    ...(info['SerialNumber'] ? { serialNumber: info['SerialNumber'] } : {}),
+    ...(info['ProdShortName'] ? { model: info['ProdShortName'] } : {}),
+    ...(info['Architecture'] ? { architecture: info['Architecture'] } : {}),
+    addedAt: new Date().toISOString(),
+  });
+  io.out.write(`✓ ${url}: ${info['ProdShortName'] ?? 'Axis device'} ${info['SerialNumber'] ?? ''} (${info['Architecture'] ?? '?'}), credentials verified and stored in ${store.file}\n`);
+  return 0;
+}
+
+export async function cameraList(argv: string[], io: FieldIo): Promise<number> {
+  parseCommandArgs(argv, {});
+  const { CameraStore, defaultStorePath } = await import('../field/camera-store.js');
+  const cameras = await new CameraStore(defaultStorePath(io.env)).list();
+  if (cameras.length === 0) {
+    io.out.write('no cameras stored; add one with `cloudcam camera add ADDRESS`\n');
+    return 0;
+  }
+  for (const c of cameras) io.out.write(`${c.url}  ${c.username}  ${c.model ?? ''} ${c.serialNumber ?? ''} ${c.architecture ?? ''}\n`);
+  return 0;
+}
+
+export async function cameraRemove(argv: string[], io: FieldIo): Promise<number> {
+  const { positionals } = parseCommandArgs(argv, {}, true);
+  const address = positionals[0];
+  if (!address || positionals.length > 1) throw new UsageError('give exactly one camera ADDRESS');
+  const { CameraStore, defaultStorePath } = await import('../field/camera-store.js');
+  const removed = await new CameraStore(defaultStorePath(io.env)).remove(address);
+  io.out.write(removed ? `removed ${address}\n` : `${address} was not stored\n`);
+  return removed ? 0 : 1;
+}
+
+const STORE_NOTE = 'Credentials live in $XDG_CONFIG_HOME/cloudcam/cameras.json (default ~/.config/cloudcam/cameras.json), mode 0600.';
+
+export const cameraAddCommand: Command = {
+  path: ['camera', 'add'],
+  summary: 'store a camera user and password for the field commands (verified over VAPIX)',
+  help: `Usage: cloudcam camera add ADDRESS [--user USER] [--password-stdin]
+
+Asks for the camera user and password (the password without echo), checks them against the camera
+(basicdeviceinfo.cgi) and stores them for install and setup. Passwords are never taken from the
+command line, which other users can read with ps.
+
+  --user USER         the user (else asked for)
+  --password-stdin    read the password from stdin, for scripts: printf %s "$PW" | cloudcam camera add 192.168.0.90 --user root --password-stdin
+
+${STORE_NOTE}
+`,
+  run: (argv) => cameraAdd(argv, processIo()),
+};
+
+export const cameraListCommand: Command = {
+  path: ['camera', 'list'],
+  summary: 'list the stored cameras',
+  help: `Usage: cloudcam camera list\n\n${STORE_NOTE}\n`,
+  run: (argv) => cameraList(argv, processIo()),
+};
+
+export const cameraRemoveCommand: Command = {
+  path: ['camera', 'remove'],
+  summary: 'forget a stored camera',
+  help: `Usage: cloudcam camera remove ADDRESS\n\n${STORE_NOTE}\n`,
+  run: (argv) => cameraRemove(argv, processIo()),
+};

@@ -1,0 +1,151 @@
+/**
+ * `cloudcam setup check`: one preflight report, a line per check, each ✗ with its fix. A check that
+ * cannot run because an earlier one failed is shown as skipped, never as passed.
+ */
+import type { VapixClient } from '../protocol/vapix.js';
+import { VapixError } from '../protocol/vapix.js';
+import { listApps } from '../protocol/vapix-apps.js';
+import { readCameraClock } from '../protocol/vapix-time.js';
+import type { AgentStatus } from '../agent/features/local-api.js';
+import { readNtp } from './ntp.js';
+import { DEFAULT_MAX_SKEW_MS, describeClock } from './ntp.js';
+
+export interface CheckLine {
+  name: string;
+  /** undefined: skipped because an earlier check failed. */
+  ok: boolean | undefined;
+  detail: string;
+  fix?: string;
+}
+
+export interface CheckOptions {
+  appName?: string;
+  /** Expected app version; any version passes when absent. */
+  version?: string;
+  maxSkewMs?: number;
+  /** Certificate must stay valid at least this long. */
+  minCertLifeMs?: number;
+}
+
+const DAY = 86_400_000;
+
+export async function runChecks(camera: VapixClient, opts: CheckOptions = {}): Promise<CheckLine[]> {
+  const appName = opts.appName ?? 'cloudcam';
+  const lines: CheckLine[] = [];
+  const skip = (...names: string[]): CheckLine[] => {
+    for (const name of names) lines.push({ name, ok: undefined, detail: 'skipped (an earlier check failed)' });
+    return lines;
+  };
+
+  // reachable + credentials
+  try {
+    const info = await camera.basicDeviceInfo();
+    lines.push({ name: 'reachable', ok: true, detail: `${camera.origin} answers VAPIX (${info['ProdShortName'] ?? 'Axis device'}, AXIS OS ${info['Version'] ?? '?'})` });
+    lines.push({ name: 'credentials', ok: true, detail: 'accepted' });
+  } catch (err) {
+    if (err instanceof VapixError && err.kind === 'auth') {
+      lines.push({ name: 'reachable', ok: true, detail: `${camera.origin} answers` });
+      lines.push({ name: 'credentials', ok: false, detail: 'refused (HTTP 401)', fix: 'store the right user and password: cloudcam camera add ADDRESS' });
+    } else {
+      lines.push({ name: 'reachable', ok: false, detail: (err as Error).message, fix: 'check the address, that the camera is powered, and that this computer is on its network' });
+      skip('credentials');
+    }
+    return skip('clock', 'NTP', 'app', 'certificates', 'agent connected');
+  }
+
+  // clock
+  const maxSkewMs = opts.maxSkewMs ?? DEFAULT_MAX_SKEW_MS;
+  let cameraNow = Date.now();
+  try {
+    const clock = await readCameraClock(camera);
+    cameraNow += clock.offsetMs;
+    const d = describeClock(clock, maxSkewMs);
+    lines.push({ name: 'clock', ok: d.ok, detail: d.text, ...(d.ok ? {} : { fix: 'run `cloudcam setup ntp --server <a server the camera can reach>`; TLS to AWS fails when the clock is far off' }) });
+  } catch (err) {
+    lines.push({ name: 'clock', ok: false, detail: (err as Error).message, fix: 'check the camera time on its web page (System > Date and time)' });
+  }
+
+  // NTP
+  try {
+    const { api, config } = await readNtp(camera);
+    const servers = config.serversSource === 'DHCP' ? 'from DHCP' : config.staticServers.join(', ') || '(none)';
+    const ok = config.enabled && (config.serversSource === 'DHCP' || config.staticServers.length > 0) && config.synced !== false;
+    lines.push({
+      name: 'NTP',
+      ok,
+      detail: `${config.enabled ? 'on' : 'off'}, servers ${servers}${config.synced === undefined ? '' : config.synced ? ', synced' : ', not synced'} (${api})`,
+      ...(ok ? {} : { fix: 'run `cloudcam setup ntp --server <ntp server>` and check that the camera can reach it (UDP 123)' }),
+    });
+  } catch (err) {
+    lines.push({ name: 'NTP', ok: false, detail: (err as Error).message, fix: 'set NTP on the camera web page (System > Date and time)' });
+  }
+
+  // app
+  let running = false;
+  try {
+    const app = (await listApps(camera)).find((a) => a.name === appName);
+    if (!app) {
+      lines.push({ name: 'app', ok: false, detail: `${appName} is not installed`, fix: 'run `cloudcam install`' });
+    } else {
+      running = app.status === 'Running';
+      const versionOk = opts.version === undefined || app.version === opts.version;
+      lines.push({
+        name: 'app',
+        ok: running && versionOk,
+        detail: `${appName} ${app.version} ${app.status.toLowerCase()}${versionOk ? '' : ` (expected ${opts.version})`}`,
+        ...(running && versionOk ? {} : { fix: versionOk ? 'run `cloudcam install` (it starts an installed app) and read the app log if it stops again' : 'run `cloudcam install` with the expected package' }),
+      });
+    }
+  } catch (err) {
+    lines.push({ name: 'app', ok: false, detail: (err as Error).message, fix: 'the camera needs ACAP support (Application API)' });
+  }
+  if (!running) return skip('certificates', 'agent connected');
+
+  // agent status through the camera's reverse proxy (admin only)
+  let status: AgentStatus;
+  try {
+    const res = await camera.call('GET', `/local/${appName}/api/status`);
+    if (res.status !== 200) throw new Error(`HTTP ${res.status} from /local/${appName}/api/status`);
+    status = JSON.parse(res.body.toString('utf8')) as AgentStatus;
+  } catch (err) {
+    lines.push({
+      name: 'certificates',
+      ok: false,
+      detail: `cannot read the agent status: ${(err as Error).message}`,
+      fix: 'the stored user must be an admin (the app endpoint is admin-only); else restart the app and read its log',
+    });
+    return skip('agent connected');
+  }
+  if (!status.certificate) {
+    lines.push({ name: 'certificates', ok: false, detail: status.certificateError ?? 'the agent has no device certificate', fix: 'install one with `cloudcam setup certs`' });
+  } else {
+    const { notBefore, notAfter, subject } = status.certificate;
+    const left = Date.parse(notAfter) - cameraNow;
+    const notYet = Date.parse(notBefore) > cameraNow;
+    const ok = !notYet && left > (opts.minCertLifeMs ?? 7 * DAY);
+    lines.push({
+      name: 'certificates',
+      ok,
+      detail: `${subject.replace(/\n/g, ', ')}, valid until ${notAfter}${notYet ? ` but not before ${notBefore} by the camera clock` : left <= 0 ? ' (expired)' : ''}`,
+      ...(ok ? {} : { fix: notYet ? 'fix the camera clock (cloudcam setup ntp)' : 'install a new certificate: cloudcam setup certs' }),
+    });
+  }
+  lines.push({
+    name: 'agent connected',
+    ok: status.connected,
+    detail: status.connected ? `${status.thingName} connected since ${status.since}` : `${status.thingName} not connected${status.lastDisconnectReason ? `: ${status.lastDisconnectReason}` : ''}`,
+    ...(status.connected ? {} : { fix: 'check that the camera reaches the IoT endpoint (TCP 8883 or 443), its clock and its certificate; the app log names the cause' }),
+  });
+  return lines;
+}
+
+export function formatCheck(lines: CheckLine[]): string {
+  const width = Math.max(...lines.map((l) => l.name.length));
+  return lines
+    .map((l) => {
+      const mark = l.ok === undefined ? '-' : l.ok ? '✓' : '✗';
+      const head = `${mark} ${l.name.padEnd(width)}  ${l.detail}`;
+      return l.fix && l.ok === false ? `${head}\n  ${' '.repeat(width)}  fix: ${l.fix}` : head;
+    })
+    .join('\n');
+}
