@@ -3,7 +3,7 @@ SHELL := /bin/bash
 NODE_MODULES_STAMP := node_modules/.stamp
 STATE_DIR ?= .devcloud
 
-.PHONY: all install build lint typecheck test run devcloud bench docs clean
+.PHONY: all install build lint typecheck test run devcloud bench docs cloud-synth clean
 
 all: build
 
@@ -42,6 +42,17 @@ bench: build
 # Regenerates docs/config.md from the agent's config schema (a test fails when it is stale).
 docs: build
 	node scripts/gen-config-docs.mjs
+
+# The cloud side as a CloudFormation template, offline (no AWS account, no Docker, no network):
+# bundles the Lambdas with esbuild, then runs the CDK app directly (the cdk CLI is only needed to
+# deploy). CDK context as JSON, e.g. make cloud-synth CDK_CONTEXT='{"allowedSerials":"ACCC8E000001"}'
+CDK_OUT ?= build/cdk.out
+CDK_CONTEXT ?= {}
+cloud-synth: install
+	npx esbuild infra/app.ts --bundle --platform=node --format=esm --packages=external --outfile=build/infra/app.mjs --log-level=warning
+	rm -rf $(CDK_OUT)
+	CDK_OUTDIR=$(CDK_OUT) CDK_CONTEXT_JSON='$(CDK_CONTEXT)' node build/infra/app.mjs
+	@ls $(CDK_OUT)/*.template.json
 
 clean:
 	rm -rf dist build coverage

@@ -1,7 +1,7 @@
 import type { Command } from './command.js';
 import { agentCommand } from './agent-command.js';
 import { devcloudCommand } from './devcloud-command.js';
-import { snapshotRequestCommand } from './snapshot-command.js';
+import { snapshotLatestCommand, snapshotRequestCommand } from './snapshot-command.js';
 import { cameraAddCommand, cameraListCommand, cameraRemoveCommand } from './camera-command.js';
 import { installCommand } from './install-command.js';
 import { setupCertsCommand, setupCheckCommand, setupNtpCommand } from './setup-command.js';
@@ -11,6 +11,7 @@ export const commands: Command[] = [
   agentCommand,
   devcloudCommand,
   snapshotRequestCommand,
+  snapshotLatestCommand,
   cameraAddCommand,
   cameraListCommand,
   cameraRemoveCommand,

@@ -30,7 +30,7 @@ export interface CloudHandlerConfig {
   credentials?: AwsCredentialIdentity;
 }
 
-/** What triggers the handler: the IoT rules' SQL shapes (docs/protocol.md, cloud/stack). */
+/** What triggers the handler: the IoT rules' SQL shapes (src/cloud/topic-rules.ts, deployed by infra/). */
 export type CloudEvent =
   | { kind: 'presence'; thing: string; state: string }
   | { kind: 'snapshot'; thing: string; reason?: string };
@@ -44,25 +44,40 @@ export interface CloudHandler {
   destroy(): void;
 }
 
-/** Request ids sort by time, so the newest snapshot of a thing is the last key under its prefix. */
+/**
+ * Request ids sort by time, so the newest snapshot of a thing is the greatest key under its prefix
+ * (`cloudcam snapshot latest`). Milliseconds are part of the stamp: two requests in the same second
+ * (presence and an operator's, say) would otherwise be ordered by their random suffix.
+ */
 export function newRequestId(now: Date): string {
-  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.(\d{3})Z$/, '$1Z');
   return `${stamp}-${randomBytes(4).toString('hex')}`;
 }
 
+/** The `yyyy/mm/dd` (UTC) part of a snapshot key. */
+export function snapshotDayPath(at: Date): string {
+  const yyyy = String(at.getUTCFullYear());
+  const mm = String(at.getUTCMonth() + 1).padStart(2, '0');
+  const dd = String(at.getUTCDate()).padStart(2, '0');
+  return `${yyyy}/${mm}/${dd}`;
+}
+
 export function snapshotKey(thing: string, id: string, now: Date): string {
-  const yyyy = String(now.getUTCFullYear());
-  const mm = String(now.getUTCMonth() + 1).padStart(2, '0');
-  const dd = String(now.getUTCDate()).padStart(2, '0');
-  return `${thing}/${yyyy}/${mm}/${dd}/${id}.jpg`;
+  return `${thing}/${snapshotDayPath(now)}/${id}.jpg`;
+}
+
+/** The S3 client of a handler config: path-style against an endpoint override (devcloud), else AWS. */
+export function createS3Client(config: Pick<CloudHandlerConfig, 'region' | 'credentials' | 's3Endpoint'>): S3Client {
+  return new S3Client({
+    region: config.region,
+    ...(config.credentials ? { credentials: config.credentials } : {}),
+    ...(config.s3Endpoint ? { endpoint: config.s3Endpoint, forcePathStyle: true } : {}),
+  });
 }
 
 export function createCloudHandler(config: CloudHandlerConfig, now: () => Date = () => new Date()): CloudHandler {
   const common = { region: config.region, ...(config.credentials ? { credentials: config.credentials } : {}) };
-  const s3 = new S3Client({
-    ...common,
-    ...(config.s3Endpoint ? { endpoint: config.s3Endpoint, forcePathStyle: true } : {}),
-  });
+  const s3 = createS3Client(config);
   const iotData = new IoTDataPlaneClient({
     ...common,
     ...(config.iotDataEndpoint ? { endpoint: config.iotDataEndpoint } : {}),

@@ -120,7 +120,7 @@ describe.each(MQTT_MATRIX)('agent snapshot loop ($label)', ({ broker, mqttVersio
       const [first, queued, newest] = ['a', 'b', 'c'].map((s) => ({ ...base, id: `${base.id}-${s}`, fields: { ...base.fields } }));
       const reports = [first!, queued!, newest!].map((r) => waitForReport(t.dc, thing, r.id));
       putRequest(t.dc, thing, first!);
-      await agentUnderTest().waitForLog((l) => l['event'] === 'snapshot.received' && l['id'] === first!.id); // first is in flight
+      await agentUnderTest().waitForLog((l) => l['event'] === 'snapshot.capturing' && l['id'] === first!.id); // first is in flight, not queued
       putRequest(t.dc, thing, queued!);
       putRequest(t.dc, thing, newest!);
       const [rFirst, rQueued, rNewest] = await Promise.all(reports);

@@ -172,6 +172,7 @@ export function createSnapshotFeature(opts: {
     } catch (err) {
       return finish(final(job, 'failed', { error: (err as Error).message }));
     }
+    log.debug({ event: 'snapshot.capturing', id: request.id }, 'capturing');
     let jpeg: Buffer;
     try {
       jpeg = await capture(job);

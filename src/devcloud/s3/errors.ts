@@ -71,6 +71,7 @@ export const errors = {
       `The authorization header is malformed; the region '${given}' is wrong; expecting '${expected}'`,
       { Region: expected },
     ),
+  authorizationHeaderMalformed: (message: string) => new S3Error(400, 'AuthorizationHeaderMalformed', message),
   authQueryError: (message: string) => new S3Error(400, 'AuthorizationQueryParametersError', message),
   entityTooLarge: (size: number, max: number) =>
     new S3Error(400, 'EntityTooLarge', 'Your proposed upload exceeds the maximum allowed size', {

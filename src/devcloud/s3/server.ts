@@ -8,6 +8,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createLogger, type Logger } from '../../lib/log.js';
 import { S3Error, errorXml, errors, xmlEscape } from './errors.js';
+import { listObjectsV2 } from './list.js';
 import { formBoundary, parseMultipart, type FileSink, type PartInfo } from './multipart.js';
 import { checkPolicy, decodePolicy, type FormField, type PolicyLimits } from './policy.js';
 import {
@@ -15,8 +16,11 @@ import {
   parseAmzDate,
   parseCredential,
   postPolicySignature,
+  parseQuery,
   signaturesEqual,
+  verifyHeaderSignedRequest,
   verifyPresignedRequest,
+  type PresignedRequest,
   type S3Credentials,
 } from './sigv4.js';
 
@@ -337,10 +341,7 @@ export async function startS3(opts: StartS3Options): Promise<S3StandIn> {
 
   async function handleGet(req: IncomingMessage, res: ServerResponse, rawPath: string, rawQuery: string, bucket: string, key: string): Promise<void> {
     if (!buckets.has(bucket)) throw errors.noSuchBucket(bucket);
-    verifyPresignedRequest(
-      { method: req.method ?? 'GET', rawPath, rawQuery, headers: req.headers },
-      { region, now: now(), lookup: (id) => credentials.get(id) },
-    );
+    authenticate({ method: req.method ?? 'GET', rawPath, rawQuery, headers: req.headers });
     const file = objectPath(rootDir, bucket, key);
     const info = await stat(file).catch(() => undefined);
     if (!info?.isFile()) throw errors.noSuchKey(key);
@@ -358,6 +359,32 @@ export async function startS3(opts: StartS3Options): Promise<S3StandIn> {
     const stream = createReadStream(file);
     stream.pipe(res);
     await once(stream, 'close');
+  }
+
+  /** A GET is signed either in its query (a presigned URL) or in its Authorization header (an SDK call). */
+  function authenticate(req: PresignedRequest): void {
+    const opts = { region, now: now(), lookup: (id: string) => credentials.get(id) };
+    if (req.headers['authorization'] !== undefined) verifyHeaderSignedRequest(req, opts);
+    else verifyPresignedRequest(req, opts);
+  }
+
+  async function handleList(req: IncomingMessage, res: ServerResponse, rawPath: string, rawQuery: string, bucket: string): Promise<void> {
+    if (!buckets.has(bucket)) throw errors.noSuchBucket(bucket);
+    authenticate({ method: 'GET', rawPath, rawQuery, headers: req.headers });
+    const query = parseQuery(rawQuery);
+    if (query.find((p) => p.name === 'list-type')?.value !== '2') {
+      throw new S3Error(501, 'NotImplemented', 'The devcloud S3 stand-in lists with ListObjectsV2 only (list-type=2).');
+    }
+    const body = await listObjectsV2({
+      bucket,
+      bucketDir: path.join(rootDir, bucket),
+      query,
+      knownEtag: (key) => contentTypes.get(`${bucket}/${key}`)?.etag,
+    });
+    await delay();
+    report('GET', rawPath, 200);
+    res.writeHead(200, { 'Content-Type': 'application/xml', 'Content-Length': String(Buffer.byteLength(body)) });
+    res.end(body);
   }
 
   async function delay(): Promise<void> {
@@ -408,7 +435,8 @@ export async function startS3(opts: StartS3Options): Promise<S3StandIn> {
         return;
       }
       if (method === 'GET' && bucket !== '') {
-        throw new S3Error(501, 'NotImplemented', 'The devcloud S3 stand-in serves POST uploads and presigned GETs only; listing is not implemented.');
+        await handleList(req, res, rawPath, rawQuery, bucket);
+        return;
       }
       throw errors.methodNotAllowed(method);
     } catch (err) {

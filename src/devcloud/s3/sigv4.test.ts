@@ -1,6 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { S3Error } from './errors.js';
-import { canonicalQuery, parseCredential, parseQuery, signingKey, uriEncode, verifyPresignedRequest } from './sigv4.js';
+import { canonicalQuery, parseCredential, parseQuery, signingKey, uriEncode, verifyHeaderSignedRequest, verifyPresignedRequest } from './sigv4.js';
+
+/** 'ok', or the S3 error's status and code. */
+function codeOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof S3Error) return `${err.status} ${err.code}`;
+    throw err;
+  }
+  return 'ok';
+}
 
 describe('signingKey', () => {
   it('matches the AWS documentation example ("Examples of how to derive a signing key")', () => {
@@ -18,16 +29,6 @@ describe('verifyPresignedRequest', () => {
     '&X-Amz-Signature=aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404';
   const req = { method: 'GET', rawPath: '/test.txt', rawQuery: query, headers: { host: 'examplebucket.s3.amazonaws.com' } };
   const base = { region: 'us-east-1', now: Date.UTC(2013, 4, 24, 1, 0, 0), lookup: (id: string) => (id === secret.accessKeyId ? secret : undefined) };
-
-  const codeOf = (fn: () => unknown): string => {
-    try {
-      fn();
-    } catch (err) {
-      if (err instanceof S3Error) return `${err.status} ${err.code}`;
-      throw err;
-    }
-    return 'ok';
-  };
 
   it('accepts the documented example', () => {
     expect(codeOf(() => verifyPresignedRequest(req, base))).toBe('ok');
@@ -53,6 +54,61 @@ describe('verifyPresignedRequest', () => {
   });
   it('treats a request without any signature parameter as anonymous: 403 AccessDenied', () => {
     expect(codeOf(() => verifyPresignedRequest({ ...req, rawQuery: '' }, base))).toBe('403 AccessDenied');
+  });
+});
+
+describe('verifyHeaderSignedRequest', () => {
+  // The S3 API Reference examples "Authenticating Requests: Using the Authorization Header (AWS
+  // Signature Version 4)": "GET Object" and "GET Bucket (List Objects)".
+  const secret = { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' };
+  const emptyHash = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+  const auth = (signedHeaders: string, signature: string) =>
+    `AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request,SignedHeaders=${signedHeaders},Signature=${signature}`;
+  const getObject = {
+    method: 'GET',
+    rawPath: '/test.txt',
+    rawQuery: '',
+    headers: {
+      host: 'examplebucket.s3.amazonaws.com',
+      range: 'bytes=0-9',
+      'x-amz-content-sha256': emptyHash,
+      'x-amz-date': '20130524T000000Z',
+      authorization: auth('host;range;x-amz-content-sha256;x-amz-date', 'f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41'),
+    },
+  };
+  const listObjects = {
+    method: 'GET',
+    rawPath: '/',
+    rawQuery: 'max-keys=2&prefix=J',
+    headers: {
+      host: 'examplebucket.s3.amazonaws.com',
+      'x-amz-content-sha256': emptyHash,
+      'x-amz-date': '20130524T000000Z',
+      authorization: auth('host;x-amz-content-sha256;x-amz-date', '34b48302e7b5fa45bde8084f4b7868a86f0a534bc59db6670ed5711ef69dc6f7'),
+    },
+  };
+  const base = { region: 'us-east-1', now: Date.UTC(2013, 4, 24, 0, 5, 0), lookup: (id: string) => (id === secret.accessKeyId ? secret : undefined) };
+
+  it('accepts both documented examples', () => {
+    expect(codeOf(() => verifyHeaderSignedRequest(getObject, base))).toBe('ok');
+    expect(codeOf(() => verifyHeaderSignedRequest(listObjects, base))).toBe('ok');
+  });
+  it('rejects a changed query, a changed signed header, and a request more than 15 minutes off the clock', () => {
+    expect(codeOf(() => verifyHeaderSignedRequest({ ...listObjects, rawQuery: 'max-keys=3&prefix=J' }, base))).toBe('403 SignatureDoesNotMatch');
+    expect(codeOf(() => verifyHeaderSignedRequest({ ...getObject, headers: { ...getObject.headers, range: 'bytes=0-99' } }, base))).toBe(
+      '403 SignatureDoesNotMatch',
+    );
+    expect(codeOf(() => verifyHeaderSignedRequest(getObject, { ...base, now: Date.UTC(2013, 4, 24, 0, 16, 0) }))).toBe('403 RequestTimeTooSkewed');
+  });
+  it('names a malformed header, a missing date and a body hash it cannot check', () => {
+    expect(codeOf(() => verifyHeaderSignedRequest({ ...getObject, headers: { ...getObject.headers, authorization: 'Bearer x' } }, base))).toBe(
+      '400 AuthorizationHeaderMalformed',
+    );
+    const { 'x-amz-date': _date, ...noDate } = getObject.headers;
+    expect(codeOf(() => verifyHeaderSignedRequest({ ...getObject, headers: noDate }, base))).toBe('403 AccessDenied');
+    expect(codeOf(() => verifyHeaderSignedRequest({ ...getObject, headers: { ...getObject.headers, 'x-amz-content-sha256': 'ab' } }, base))).toBe(
+      '400 XAmzContentSHA256Mismatch',
+    );
   });
 });
 

@@ -191,9 +191,30 @@ export function verifyPresignedRequest(
   const token = get('X-Amz-Security-Token');
   if ((credentials.sessionToken ?? undefined) !== token) throw errors.invalidToken();
 
-  const headerNames = signedHeaders.split(';');
+  const expected = requestSignature(req, {
+    params: params.filter((p) => p.name !== 'X-Amz-Signature'),
+    signedHeaders,
+    payloadHash: get('X-Amz-Content-Sha256') ?? 'UNSIGNED-PAYLOAD',
+    amzDate,
+    scope,
+    secretAccessKey: credentials.secretAccessKey,
+  });
+  if (!signaturesEqual(expected, signature)) throw errors.signatureDoesNotMatch();
+  return { credentials };
+}
+
+/**
+ * hex(HMAC(signing key, string to sign)) over the canonical request [Query auth], [Header auth]: the
+ * method, the path exactly as sent (S3 does not encode it twice), the sorted RFC 3986 query, the
+ * signed headers (which must include host), and the payload hash.
+ */
+function requestSignature(
+  req: PresignedRequest,
+  parts: { params: QueryParam[]; signedHeaders: string; payloadHash: string; amzDate: string; scope: CredentialScope; secretAccessKey: string },
+): string {
+  const headerNames = parts.signedHeaders.split(';');
   if (!headerNames.includes('host')) {
-    throw errors.authQueryError('X-Amz-SignedHeaders must include the host header.');
+    throw errors.authQueryError('SignedHeaders must include the host header.');
   }
   const canonicalHeaders = headerNames
     .map((name) => {
@@ -202,25 +223,94 @@ export function verifyPresignedRequest(
       return `${name}:${value.trim().replace(/\s+/g, ' ')}\n`;
     })
     .join('');
-  const payloadHash = get('X-Amz-Content-Sha256') ?? 'UNSIGNED-PAYLOAD';
-  const canonicalRequest = [
-    req.method,
-    req.rawPath,
-    canonicalQuery(params.filter((p) => p.name !== 'X-Amz-Signature')),
-    canonicalHeaders,
-    signedHeaders,
-    payloadHash,
-  ].join('\n');
+  const canonicalRequest = [req.method, req.rawPath, canonicalQuery(parts.params), canonicalHeaders, parts.signedHeaders, parts.payloadHash].join('\n');
+  const { scope } = parts;
   const stringToSign = [
     ALGORITHM,
-    amzDate,
+    parts.amzDate,
     `${scope.date}/${scope.region}/${scope.service}/aws4_request`,
     createHash('sha256').update(canonicalRequest, 'utf8').digest('hex'),
   ].join('\n');
-  const expected = hmac(
-    signingKey(credentials.secretAccessKey, scope.date, scope.region, scope.service),
-    stringToSign,
-  ).toString('hex');
-  if (!signaturesEqual(expected, signature)) throw errors.signatureDoesNotMatch();
+  return hmac(signingKey(parts.secretAccessKey, scope.date, scope.region, scope.service), stringToSign).toString('hex');
+}
+
+/** SHA-256 of an empty payload: what a signed GET carries in x-amz-content-sha256. */
+const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+
+/** `AWS4-HMAC-SHA256 Credential=..., SignedHeaders=..., Signature=...` into its three parts, or undefined. */
+function parseAuthorization(value: string): { credential: string; signedHeaders: string; signature: string } | undefined {
+  if (!value.startsWith(`${ALGORITHM} `)) return undefined;
+  const fields = new Map<string, string>();
+  for (const part of value.slice(ALGORITHM.length + 1).split(',')) {
+    const eq = part.indexOf('=');
+    if (eq > 0) fields.set(part.slice(0, eq).trim(), part.slice(eq + 1).trim());
+  }
+  const credential = fields.get('Credential');
+  const signedHeaders = fields.get('SignedHeaders');
+  const signature = fields.get('Signature');
+  return credential && signedHeaders && signature ? { credential, signedHeaders, signature } : undefined;
+}
+
+/**
+ * Verifies a request signed in the Authorization header (how the AWS SDKs sign every API call, e.g.
+ * ListObjectsV2) [Header auth]: header shape, scope, date within 15 minutes of the server's clock,
+ * session token, then the signature. Only bodiless requests are served this way, so the payload
+ * hash must be that of an empty body or UNSIGNED-PAYLOAD.
+ */
+export function verifyHeaderSignedRequest(
+  req: PresignedRequest,
+  opts: { region: string; now: number; lookup: (accessKeyId: string) => S3Credentials | undefined },
+): PresignedVerification {
+  const header = req.headers['authorization'];
+  const authorization = Array.isArray(header) ? header[0] : header;
+  if (authorization === undefined) throw errors.accessDenied();
+  const parsed = parseAuthorization(authorization);
+  if (!parsed) {
+    throw errors.authorizationHeaderMalformed(
+      `The authorization header is malformed; expected "${ALGORITHM} Credential=<key>/<yyyymmdd>/<region>/s3/aws4_request, SignedHeaders=..., Signature=...".`,
+    );
+  }
+  const scope = parseCredential(parsed.credential, 'Credential');
+  if (scope.region !== opts.region) throw errors.regionMismatch(scope.region, opts.region);
+  const rawDate = req.headers['x-amz-date'];
+  const amzDate = Array.isArray(rawDate) ? rawDate[0] : rawDate;
+  const signedAt = amzDate === undefined ? undefined : parseAmzDate(amzDate);
+  if (amzDate === undefined || signedAt === undefined) {
+    throw errors.accessDenied('AWS authentication requires a valid Date or x-amz-date header');
+  }
+  if (amzDate.slice(0, 8) !== scope.date) {
+    throw errors.authorizationHeaderMalformed(
+      `The authorization header is malformed; Invalid credential date. Date is not the same as X-Amz-Date.`,
+    );
+  }
+  if (Math.abs(opts.now - signedAt) > CLOCK_SKEW_MS) {
+    throw new S3Error(403, 'RequestTimeTooSkewed', 'The difference between the request time and the current time is too large.', {
+      RequestTime: amzDate,
+      ServerTime: new Date(opts.now).toISOString(),
+      MaxAllowedSkewMilliseconds: String(CLOCK_SKEW_MS),
+    });
+  }
+  const rawHash = req.headers['x-amz-content-sha256'];
+  const payloadHash = Array.isArray(rawHash) ? rawHash[0] : rawHash;
+  if (payloadHash === undefined) {
+    throw new S3Error(400, 'InvalidRequest', 'Missing required header for this request: x-amz-content-sha256');
+  }
+  if (payloadHash !== EMPTY_SHA256 && payloadHash !== 'UNSIGNED-PAYLOAD') {
+    throw new S3Error(400, 'XAmzContentSHA256Mismatch', "The provided 'x-amz-content-sha256' header does not match what was computed.");
+  }
+  const credentials = opts.lookup(scope.accessKeyId);
+  if (!credentials) throw errors.invalidAccessKeyId(scope.accessKeyId);
+  const rawToken = req.headers['x-amz-security-token'];
+  const token = Array.isArray(rawToken) ? rawToken[0] : rawToken;
+  if ((credentials.sessionToken ?? undefined) !== token) throw errors.invalidToken();
+  const expected = requestSignature(req, {
+    params: parseQuery(req.rawQuery),
+    signedHeaders: parsed.signedHeaders,
+    payloadHash,
+    amzDate,
+    scope,
+    secretAccessKey: credentials.secretAccessKey,
+  });
+  if (!signaturesEqual(expected, parsed.signature)) throw errors.signatureDoesNotMatch();
   return { credentials };
 }

@@ -1,0 +1,239 @@
+import path from 'node:path';
+import { Aws, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { CfnPolicy, CfnProvisioningTemplate, CfnTopicRule } from 'aws-cdk-lib/aws-iot';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { AwsCustomResource, AwsCustomResourcePolicy, PhysicalResourceId } from 'aws-cdk-lib/custom-resources';
+import type { Construct } from 'constructs';
+import { cloudConfigSchema } from '../src/cloud/config.js';
+import {
+  IOT_SQL_VERSION,
+  PRESENCE_ONLINE_SQL,
+  PRESENCE_TO_SHADOW_SQL,
+  SNAPSHOT_REQUEST_SQL,
+  presenceShadowTopicTemplate,
+} from '../src/cloud/topic-rules.js';
+import { DEFAULT_SHADOW_NAME } from '../src/protocol/topics.js';
+import type { LambdaName } from './bundle.js';
+import { claimPolicy, devicePolicy } from './iot-policies.js';
+
+/**
+ * cloudcam's cloud side in one stack: the snapshot bucket, the cloud handler Lambda, the IoT topic
+ * rules, the device and claim policies, fleet provisioning, and the outputs a camera needs.
+ * Every IAM grant is scoped to the resources it is for (infra/cloudcam-stack.test.ts checks it).
+ */
+export interface CloudcamStackProps extends StackProps {
+  /** Where infra/bundle.ts wrote the Lambda bundles (`{dir}/{name}/index.js`). */
+  lambdaDir: string;
+  shadowName?: string;
+  /** Snapshots are deleted this many days after upload. */
+  snapshotRetentionDays?: number;
+  /** Origins allowed to GET snapshots from a browser (with a presigned URL); default any. */
+  viewerOrigins?: string[];
+  /** Serial numbers allowed to enrol by claim. When set, the pre-provisioning hook is deployed. */
+  allowedSerials?: string[];
+  /** A provisioned camera's thing name is this prefix + its serial number. */
+  thingNamePrefix?: string;
+  /** A camera connecting with the claim certificate uses a client id with this prefix. */
+  claimClientIdPrefix?: string;
+  expiresSeconds?: number;
+  maxBytes?: number;
+}
+
+/** The handler's environment, by the names its config schema reads (src/cloud/config.ts). */
+type HandlerEnv = Partial<Record<(typeof cloudConfigSchema)[keyof typeof cloudConfigSchema]['env'], string>>;
+
+export class CloudcamStack extends Stack {
+  readonly bucket: s3.Bucket;
+  readonly handler: lambda.Function;
+
+  constructor(scope: Construct, id: string, props: CloudcamStackProps) {
+    super(scope, id, props);
+    const shadowName = props.shadowName ?? DEFAULT_SHADOW_NAME;
+    const thingNamePrefix = props.thingNamePrefix ?? 'cloudcam-';
+    const claimClientIdPrefix = props.claimClientIdPrefix ?? 'cloudcam-claim-';
+    const iotArn = `arn:${Aws.PARTITION}:iot:${Aws.REGION}:${Aws.ACCOUNT_ID}`;
+    const names = { device: `${this.stackName}-Device`, claim: `${this.stackName}-Claim`, template: `${this.stackName}-Fleet` };
+
+    // --- snapshots -----------------------------------------------------------------------------
+    this.bucket = new s3.Bucket(this, 'Snapshots', {
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      encryption: s3.BucketEncryption.S3_MANAGED, // SSE-S3: a presigned POST needs no KMS rights
+      enforceSSL: true,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      lifecycleRules: [
+        { id: 'expire-snapshots', expiration: Duration.days(props.snapshotRetentionDays ?? 30) },
+        { id: 'abort-incomplete-uploads', abortIncompleteMultipartUploadAfter: Duration.days(1) },
+      ],
+      cors: [{ allowedMethods: [s3.HttpMethods.GET, s3.HttpMethods.HEAD], allowedOrigins: props.viewerOrigins ?? ['*'], maxAge: 3600 }],
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    // --- the cloud handler -----------------------------------------------------------------------
+    const handlerLogs = new logs.LogGroup(this, 'HandlerLogs', { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
+    const handlerRole = new iam.Role(this, 'HandlerRole', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: 'cloudcam handler: presign snapshot POSTs, write desired.snapshot',
+    });
+    handlerLogs.grantWrite(handlerRole);
+    // A presigned POST is signed with the role's credentials: S3 checks s3:PutObject when it arrives.
+    handlerRole.addToPolicy(new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [this.bucket.arnForObjects('*')] }));
+    // Named shadow ARN: thing/{thingName}/{shadowName} (IoT Developer Guide, "action resources").
+    handlerRole.addToPolicy(new iam.PolicyStatement({ actions: ['iot:UpdateThingShadow'], resources: [`${iotArn}:thing/*/${shadowName}`] }));
+
+    const environment: HandlerEnv = {
+      CLOUDCAM_BUCKET: this.bucket.bucketName,
+      CLOUDCAM_SHADOW_NAME: shadowName,
+      CLOUDCAM_EXPIRES_SECONDS: String(props.expiresSeconds ?? cloudConfigSchema.expiresSeconds.default),
+      CLOUDCAM_MAX_BYTES: String(props.maxBytes ?? cloudConfigSchema.maxBytes.default),
+    };
+    this.handler = this.nodeFunction('Handler', 'cloud-handler', props.lambdaDir, handlerRole, handlerLogs, environment);
+
+    // --- topic rules -------------------------------------------------------------------------------
+    const ruleErrors = new logs.LogGroup(this, 'RuleErrors', { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
+    const ruleRole = new iam.Role(this, 'RuleRole', {
+      assumedBy: new iam.ServicePrincipal('iot.amazonaws.com', { conditions: { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } } }),
+      description: 'cloudcam IoT rules: republish presence into the shadow, log rule errors',
+    });
+    ruleErrors.grantWrite(ruleRole);
+    ruleRole.addToPolicy(
+      new iam.PolicyStatement({ actions: ['iot:Publish'], resources: [`${iotArn}:topic/$aws/things/*/shadow/name/${shadowName}/update`] }),
+    );
+    // Errors (a throttled Lambda, a rejected republish) land in a log group instead of vanishing.
+    const errorAction = { cloudwatchLogs: { logGroupName: ruleErrors.logGroupName, roleArn: ruleRole.roleArn } };
+    const invokeRule = (id: string, sql: string, description: string): CfnTopicRule => {
+      const rule = new CfnTopicRule(this, id, {
+        topicRulePayload: { sql, awsIotSqlVersion: IOT_SQL_VERSION, description, actions: [{ lambda: { functionArn: this.handler.functionArn } }], errorAction },
+      });
+      this.handler.addPermission(`${id}Invoke`, {
+        principal: new iam.ServicePrincipal('iot.amazonaws.com'),
+        sourceArn: rule.attrArn,
+        sourceAccount: Aws.ACCOUNT_ID,
+      });
+      return rule;
+    };
+    invokeRule('PresenceOnlineRule', PRESENCE_ONLINE_SQL, 'cloudcam: a camera came online -> request a snapshot');
+    invokeRule('SnapshotRequestRule', SNAPSHOT_REQUEST_SQL, 'cloudcam: a camera asked for a snapshot -> request it');
+    new CfnTopicRule(this, 'PresenceShadowRule', {
+      topicRulePayload: {
+        sql: PRESENCE_TO_SHADOW_SQL,
+        awsIotSqlVersion: IOT_SQL_VERSION,
+        description: 'cloudcam: presence (including the last will) -> reported.connected in the shadow',
+        actions: [{ republish: { topic: presenceShadowTopicTemplate(shadowName), qos: 1, roleArn: ruleRole.roleArn } }],
+        errorAction,
+      },
+    });
+
+    // --- device identity ---------------------------------------------------------------------------
+    new CfnPolicy(this, 'DevicePolicy', { policyName: names.device, policyDocument: devicePolicy(iotArn, shadowName) });
+    new CfnPolicy(this, 'ClaimPolicy', { policyName: names.claim, policyDocument: claimPolicy(iotArn, names.template, claimClientIdPrefix) });
+
+    const provisioningRole = new iam.Role(this, 'ProvisioningRole', {
+      assumedBy: new iam.ServicePrincipal('iot.amazonaws.com', { conditions: { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } } }),
+      description: 'cloudcam fleet provisioning: create the thing, activate the certificate, attach the device policy',
+    });
+    const things = `${iotArn}:thing/${thingNamePrefix}*`;
+    const certs = `${iotArn}:cert/*`;
+    provisioningRole.addToPolicy(
+      new iam.PolicyStatement({ actions: ['iot:CreateThing', 'iot:DescribeThing', 'iot:UpdateThing', 'iot:AttachThingPrincipal'], resources: [things, certs] }),
+    );
+    provisioningRole.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['iot:AttachPolicy', 'iot:GetPolicy', 'iot:DescribeCertificate', 'iot:UpdateCertificate'],
+        resources: [certs, `${iotArn}:policy/${names.device}`],
+      }),
+    );
+
+    let hook: lambda.Function | undefined;
+    if (props.allowedSerials !== undefined) {
+      const hookLogs = new logs.LogGroup(this, 'ProvisioningHookLogs', { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
+      const hookRole = new iam.Role(this, 'ProvisioningHookRole', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+      hookLogs.grantWrite(hookRole);
+      hook = this.nodeFunction('ProvisioningHook', 'provisioning-hook', props.lambdaDir, hookRole, hookLogs, {
+        CLOUDCAM_ALLOWED_SERIALS: props.allowedSerials.join(','),
+      });
+      hook.addPermission('IotInvoke', {
+        principal: new iam.ServicePrincipal('iot.amazonaws.com'),
+        sourceArn: `${iotArn}:provisioningtemplate/${names.template}`,
+        sourceAccount: Aws.ACCOUNT_ID,
+      });
+    }
+
+    const template = new CfnProvisioningTemplate(this, 'FleetTemplate', {
+      templateName: names.template,
+      description: 'cloudcam: a camera with the claim certificate enrols itself with a CSR (its key never leaves it)',
+      enabled: true,
+      provisioningRoleArn: provisioningRole.roleArn,
+      templateBody: JSON.stringify(fleetTemplateBody(thingNamePrefix, names.device)),
+      ...(hook ? { preProvisioningHook: { targetArn: hook.functionArn, payloadVersion: '2020-04-01' } } : {}),
+    });
+    if (hook) template.node.addDependency(hook);
+
+    // --- outputs -------------------------------------------------------------------------------
+    // CloudFormation has no attribute for the account's IoT endpoint: ask DescribeEndpoint once.
+    const endpoint = new AwsCustomResource(this, 'DescribeIotEndpoint', {
+      onUpdate: {
+        service: 'IoT',
+        action: 'DescribeEndpoint',
+        parameters: { endpointType: 'iot:Data-ATS' },
+        physicalResourceId: PhysicalResourceId.fromResponse('endpointAddress'),
+      },
+      // DescribeEndpoint has no resource type: IAM only accepts "*" for it.
+      policy: AwsCustomResourcePolicy.fromStatements([new iam.PolicyStatement({ actions: ['iot:DescribeEndpoint'], resources: ['*'] })]),
+      installLatestAwsSdk: false,
+    });
+    new CfnOutput(this, 'IotEndpoint', { value: endpoint.getResponseField('endpointAddress'), description: 'MQTT endpoint for the agent (iot.endpoint)' });
+    new CfnOutput(this, 'BucketName', { value: this.bucket.bucketName, description: 'snapshot bucket (CLOUDCAM_BUCKET for the operator commands)' });
+    new CfnOutput(this, 'ProvisioningTemplateName', { value: template.ref, description: 'fleet provisioning template for the claim flow' });
+    new CfnOutput(this, 'ClaimPolicyName', { value: names.claim, description: 'attach to the claim certificate' });
+    new CfnOutput(this, 'DevicePolicyName', { value: names.device, description: 'attached to every camera certificate' });
+    new CfnOutput(this, 'HandlerFunctionName', { value: this.handler.functionName });
+  }
+
+  private nodeFunction(id: string, name: LambdaName, lambdaDir: string, role: iam.Role, logGroup: logs.LogGroup, environment: Record<string, string>): lambda.Function {
+    return new lambda.Function(this, id, {
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: lambda.Architecture.ARM_64,
+      code: lambda.Code.fromAsset(path.join(lambdaDir, name)),
+      handler: 'index.handler',
+      memorySize: 256,
+      timeout: Duration.seconds(10),
+      role,
+      logGroup,
+      environment,
+    });
+  }
+}
+
+/**
+ * The fleet provisioning template (AWS IoT Developer Guide, "Provisioning templates"): the thing is
+ * `{prefix}{SerialNumber}`, the certificate made from the camera's CSR is activated, and the device
+ * policy is attached to it. `Model` is accepted (the agent sends it) but is not an attribute: thing
+ * attribute values cannot hold the spaces Axis model names have.
+ */
+export function fleetTemplateBody(thingNamePrefix: string, devicePolicyName: string) {
+  return {
+    Parameters: {
+      SerialNumber: { Type: 'String' },
+      Model: { Type: 'String', Default: 'unknown' },
+      'AWS::IoT::Certificate::Id': { Type: 'String' },
+    },
+    Resources: {
+      thing: {
+        Type: 'AWS::IoT::Thing',
+        OverrideSettings: { AttributePayload: 'MERGE', ThingTypeName: 'REPLACE', ThingGroups: 'DO_NOTHING' },
+        Properties: {
+          ThingName: { 'Fn::Join': ['', [thingNamePrefix, { Ref: 'SerialNumber' }]] },
+          AttributePayload: { serialNumber: { Ref: 'SerialNumber' } },
+        },
+      },
+      certificate: {
+        Type: 'AWS::IoT::Certificate',
+        Properties: { CertificateId: { Ref: 'AWS::IoT::Certificate::Id' }, Status: 'ACTIVE' },
+      },
+      policy: { Type: 'AWS::IoT::Policy', Properties: { PolicyName: devicePolicyName } },
+    },
+  };
+}
