@@ -101,8 +101,9 @@ export async function startAgent(config: AgentConfig, opts: { log?: Logger; even
 /** `cloudcam agent --config FILE`: runs until SIGTERM/SIGINT, then stops cleanly and exits 0. */
 export async function runAgent(configFile: string | undefined): Promise<number> {
   const config = loadAgentConfig(configFile);
+  const stopSignal = waitForStopSignal(); // before start-up, so an early SIGTERM still stops cleanly
   const agent = await startAgent(config);
-  const signal = await waitForStopSignal();
+  const signal = await stopSignal;
   agent.log.info({ event: 'agent.signal', signal }, `received ${signal}; stopping`);
   await agent.stop();
   return 0;

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { parseCommandArgs, positiveInt, UsageError, type Command } from './command.js';
+import { waitForStopSignal } from '../lib/signals.js';
 
 export const devcloudCommand: Command = {
   path: ['devcloud'],
@@ -40,6 +41,9 @@ Options:
     const { startDevcloud } = await import('../devcloud/devcloud.js');
     const log = createLogger({ name: 'devcloud', level: level as 'info' });
     const stateDir = path.resolve(values['state-dir']);
+    // Listen before anything starts: a signal during start-up then stops devcloud once it is up,
+    // instead of killing it with its broker left running.
+    const stopSignal = waitForStopSignal();
     const started = Date.now();
     const devcloud = await startDevcloud({ stateDir, cameras, ...(broker ? { broker } : {}), log });
     const { info } = devcloud;
@@ -56,8 +60,7 @@ Options:
       ].join('\n'),
     );
 
-    const { waitForStopSignal } = await import('../lib/signals.js');
-    const signal = await waitForStopSignal();
+    const signal = await stopSignal;
     log.info({ signal }, 'stopping devcloud');
     await devcloud.stop();
     return 0;
