@@ -100,6 +100,9 @@ class MqttConnection extends EventEmitter<ConnectionEvents> implements AgentConn
       // Features subscribe again on every 'connected'; mqtt.js's own replay would double it.
       resubscribe: false,
       will: { topic: will.topic, payload: Buffer.from(will.payload), qos: will.qos, retain: will.retain },
+      // mqtt-packet's default number cache is 65,536 small Buffers (~6 MB of heap) to speed up packet
+      // writing; a camera sends a few packets a minute, so memory matters more than that speed.
+      writeCache: false,
     };
     this.client = new MqttClient(() => this.#openSocket(), options);
     this.client.on('error', (err) => this.#recordError(err));
