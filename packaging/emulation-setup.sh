@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what running (and building) the ARM packages on an x86-64 Debian host needs, from Debian's
-# archive only: qemu-user, and a minimal sysroot per target (glibc, libstdc++, libgcc, libatomic)
+# archive only: qemu-user, the cross strip tools, and a minimal sysroot per target (glibc, libstdc++, libgcc, libatomic)
 # unpacked under build/sysroot/{aarch64,armv7hf} for `qemu-aarch64 -L` / `qemu-arm -L`.
 #
 # Needs root (apt-get, dpkg). The foreign architectures are added only for the download and removed
@@ -12,10 +12,15 @@ libs=(libc6 libstdc++6 libgcc-s1 libatomic1)
 
 have_sysroot() { [ -e "$dest/$1/lib/$2/libc.so.6" ] && [ -e "$dest/$1/usr/lib/$2/libstdc++.so.6" ]; }
 
-if ! command -v qemu-aarch64 >/dev/null 2>&1 || ! command -v qemu-arm >/dev/null 2>&1; then
-  echo "emulation: installing qemu-user"
+# qemu-user runs the target binaries; the cross binutils strip them (the host's strip knows x86 only).
+need=()
+command -v qemu-aarch64 >/dev/null 2>&1 && command -v qemu-arm >/dev/null 2>&1 || need+=(qemu-user)
+command -v aarch64-linux-gnu-strip >/dev/null 2>&1 || need+=(binutils-aarch64-linux-gnu)
+command -v arm-linux-gnueabihf-strip >/dev/null 2>&1 || need+=(binutils-arm-linux-gnueabihf)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "emulation: installing ${need[*]}"
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends qemu-user
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 
 if have_sysroot aarch64 aarch64-linux-gnu && have_sysroot armv7hf arm-linux-gnueabihf; then
