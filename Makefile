@@ -3,7 +3,7 @@ SHELL := /bin/bash
 NODE_MODULES_STAMP := node_modules/.stamp
 STATE_DIR ?= .devcloud
 
-.PHONY: all install build lint typecheck test run devcloud bench docs cloud-synth clean
+.PHONY: all install build lint typecheck test run devcloud bench docs cloud-synth clean package test-package
 
 all: build
 
@@ -35,6 +35,22 @@ run: build
 devcloud: build
 	node dist/cli.js devcloud --state-dir $(STATE_DIR)
 
+# Self-contained packages per architecture (docs/packaging.md): build/package/cloudcam_{version}_{arch}.eap
+# and a gateway tarball. Needs qemu-user and the Debian sysroots: `packaging/emulation-setup.sh` (root).
+ARCH ?= all
+package: build
+	ARCH=$(ARCH) node dist/packaging/cli.js
+
+# Runs each package's executable under qemu-user against a devcloud (snapshot roundtrip), then builds
+# again elsewhere and checks the .eap files are byte-identical.
+test-package: package
+	ARCH=$(ARCH) node dist/packaging/test-package.js
+	ARCH=$(ARCH) PACKAGE_DIR=build/package-again node dist/packaging/cli.js >/dev/null
+	@for f in build/package/*.eap; do \
+	  a=$$(sha256sum < $$f); b=$$(sha256sum < build/package-again/$$(basename $$f)); \
+	  if [ "$$a" = "$$b" ]; then echo "reproducible: $$(basename $$f) $${a%% *}"; else echo "NOT reproducible: $$(basename $$f)"; exit 1; fi; \
+	done
+
 # A benchmark, not a test: latency of the snapshot path against its floor, and the agent's memory.
 bench: build
 	node scripts/bench.mjs --n $${BENCH_N:-100}
@@ -55,4 +71,4 @@ cloud-synth: install
 	@ls $(CDK_OUT)/*.template.json
 
 clean:
-	rm -rf dist build coverage
+	rm -rf dist build/package build/package-again build/package-work coverage

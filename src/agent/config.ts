@@ -321,17 +321,30 @@ export function schemaLeaves(schema: object = configSchema, prefix = ''): Schema
 
 const PATH_KEYS = ['iot.caPath', 'iot.certPath', 'iot.keyPath', 'stateDir'] as const;
 
+/** Settings laid over the config file (e.g. a site file, or an installed app's parameters); relative paths in it start at the file's directory. */
+export interface ConfigLayer {
+  /** Where the values came from, for error messages: "parameters root.Cloudcam". */
+  source: string;
+  values: object;
+}
+
 /**
- * Loads the JSON file (if any), applies CLOUDCAM_* environment overrides, resolves paths and
+ * Loads the JSON file (if any), then the layers, applies CLOUDCAM_* environment overrides, resolves paths and
  * validates everything at once, so one run reports every problem.
  */
-export function loadAgentConfig(file: string | undefined, env: NodeJS.ProcessEnv = process.env): AgentConfig {
-  const source = file ? `file ${file} + environment` : 'environment only';
+export function loadAgentConfig(
+  file: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+  layers: readonly ConfigLayer[] = [],
+): AgentConfig {
+  const source = [file ? `file ${file}` : undefined, ...layers.map((l) => l.source), 'environment'].filter(Boolean).join(' + ');
   // args: [] keeps convict from reading process.argv (the CLI owns the command line).
   const cfg = convict<RawConfig>(configSchema, { env, args: [] });
   const baseDir = file ? path.dirname(path.resolve(file)) : process.cwd();
 
   if (file) cfg.load(readConfigFile(file));
+  // Later layers win over the file; the environment still wins over everything (convict applies it last).
+  for (const layer of layers) cfg.load(layer.values);
 
   const leaves = new Map(schemaLeaves().map((l) => [l.key, l]));
   for (const key of PATH_KEYS) {
@@ -369,7 +382,8 @@ export function privateKeyProblems(_keyPath: string): string[] {
   return [];
 }
 
-function readConfigFile(file: string): unknown {
+/** Reads one JSON config file; every failure is a ConfigError that says what to do. */
+export function readConfigFile(file: string): object {
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');

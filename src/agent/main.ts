@@ -100,9 +100,13 @@ export async function startAgent(config: AgentConfig, opts: { log?: Logger; even
 
 /** `cloudcam agent --config FILE`: runs until SIGTERM/SIGINT, then stops cleanly and exits 0. */
 export async function runAgent(configFile: string | undefined): Promise<number> {
-  const config = loadAgentConfig(configFile);
+  return runAgentUntilSignal(loadAgentConfig(configFile));
+}
+
+/** Starts the agent and runs it until SIGTERM/SIGINT, then stops it cleanly; resolves with the exit code. */
+export async function runAgentUntilSignal(config: AgentConfig, log?: Logger): Promise<number> {
   const stopSignal = waitForStopSignal(); // before start-up, so an early SIGTERM still stops cleanly
-  const agent = await startAgent(config);
+  const agent = await startAgent(config, log ? { log } : {});
   const signal = await stopSignal;
   agent.log.info({ event: 'agent.signal', signal }, `received ${signal}; stopping`);
   await agent.stop();

@@ -1,0 +1,34 @@
+/**
+ * The packaged agent's entry point: the executable in the .eap and in the gateway tarball. It runs
+ * the agent only (no CLI dispatcher, no devcloud), so the bundle carries mqtt.js, undici, pino,
+ * convict and node-cron and nothing of the AWS SDK. Settings come from the package layout
+ * (packaged-app.ts); `--version` prints the agent and runtime versions.
+ */
+import { appLayout, loadPackagedConfig } from './packaged-app.js';
+import { createAgentLogger } from './logging.js';
+import { runAgentUntilSignal } from './main.js';
+import { AGENT_VERSION } from './version.js';
+
+async function main(argv: string[]): Promise<number> {
+  if (argv.includes('--version')) {
+    process.stdout.write(`cloudcam agent ${AGENT_VERSION} (node ${process.version} ${process.arch})\n`);
+    return 0;
+  }
+  const layout = appLayout();
+  const { config, notes } = await loadPackagedConfig(layout);
+  const log = createAgentLogger({ level: config.log.level, format: config.log.format, thing: config.thingName });
+  log.info({ event: 'agent.runtime', node: process.version, arch: process.arch, appDir: layout.appDir }, `cloudcam agent ${AGENT_VERSION} on node ${process.version} ${process.arch}`);
+  for (const note of notes) log.info({ event: 'config.source' }, note);
+  return runAgentUntilSignal(config, log);
+}
+
+main(process.argv.slice(1)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    // Config errors already say what is wrong and what to do; `<3>` keeps the severity in the system log.
+    process.stderr.write(`<3>cloudcam: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,117 @@
+/**
+ * Where the packaged agent finds its settings and keeps its data, the same on a camera (ACAP, under
+ * /usr/local/packages/{appName}) and on a Linux gateway (the systemd tarball):
+ *
+ *   {appDir}/{appName}               the executable (Node single-executable application)
+ *   {appDir}/cloudcam.defaults.json  settings shipped with the package (replaced on upgrade)
+ *   {appDir}/localdata/cloudcam.json the site's settings (optional; kept across upgrades)
+ *   {appDir}/localdata/certs/        provisioned CA, device certificate and key (kept across upgrades)
+ *   {appDir}/localdata/state/        the request journal (kept across upgrades)
+ *   {appDir}/manifest.json           present on a camera only: then the app's parameters are read too
+ *
+ * Later sources win: package defaults < site file < app parameters (camera UI / param.cgi) <
+ * CLOUDCAM_* environment. Relative paths in any of them start at {appDir}.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { loadAgentConfig, readConfigFile, type AgentConfig, type ConfigLayer } from './config.js';
+import { readAppParams } from './app-params.js';
+import { VapixClient } from '../protocol/vapix.js';
+
+export const DEFAULTS_FILE = 'cloudcam.defaults.json';
+export const SITE_FILE = path.join('localdata', 'cloudcam.json');
+
+export interface AppLayout {
+  appDir: string;
+  /** The app's name: root.{appName} holds its parameters on a camera. */
+  appName: string;
+  defaultsFile: string;
+  siteFile: string;
+  /** Installed as an ACAP app (manifest.json beside the executable). */
+  onCamera: boolean;
+}
+
+/**
+ * The package directory is the executable's own: systemd starts an ACAP app with no guaranteed
+ * working directory. CLOUDCAM_APP_DIR overrides it (running the bundle with a separate node binary).
+ */
+export function appLayout(env: NodeJS.ProcessEnv = process.env, execPath = process.execPath): AppLayout {
+  const appDir = path.resolve(env['CLOUDCAM_APP_DIR'] ?? path.dirname(execPath));
+  const manifest = path.join(appDir, 'manifest.json');
+  const onCamera = fs.existsSync(manifest);
+  return {
+    appDir,
+    appName: onCamera ? manifestAppName(manifest) : path.basename(execPath),
+    defaultsFile: path.join(appDir, DEFAULTS_FILE),
+    siteFile: path.join(appDir, SITE_FILE),
+    onCamera,
+  };
+}
+
+function manifestAppName(file: string): string {
+  const m = JSON.parse(fs.readFileSync(file, 'utf8')) as { acapPackageConf?: { setup?: { appName?: unknown } } };
+  const name = m.acapPackageConf?.setup?.appName;
+  if (typeof name !== 'string' || name === '') throw new Error(`${file} has no acapPackageConf.setup.appName: the package is damaged; reinstall it`);
+  return name;
+}
+
+export interface PackagedConfig {
+  config: AgentConfig;
+  /** What was read from where, for the log once the logger exists. */
+  notes: string[];
+}
+
+/** Reads every source in order and validates the result once, so one start reports every problem. */
+export async function loadPackagedConfig(layout: AppLayout, env: NodeJS.ProcessEnv = process.env): Promise<PackagedConfig> {
+  const notes: string[] = [];
+  const layers: ConfigLayer[] = [];
+  const site = fs.existsSync(layout.siteFile) ? readConfigFile(layout.siteFile) : undefined;
+  if (site) layers.push({ source: `file ${layout.siteFile}`, values: site });
+  else notes.push(`no site file ${layout.siteFile}; using the package defaults${layout.onCamera ? ' and the app parameters' : ''}`);
+
+  if (layout.onCamera) {
+    const camera = cameraAccount([readConfigFile(layout.defaultsFile), site ?? {}], env);
+    if (camera.username === '') {
+      notes.push(`app parameters root.${layout.appName} not read: no camera account is configured (camera.username in ${layout.siteFile} or CLOUDCAM_CAMERA_USERNAME)`);
+    } else {
+      try {
+        const client = new VapixClient({ baseUrl: camera.url, username: camera.username, password: camera.password, timeoutMs: 5000 });
+        const values = await readAppParams(client, layout.appName);
+        layers.push({ source: `parameters root.${layout.appName}`, values });
+        notes.push(`app parameters root.${layout.appName}: ${Object.keys(flatten(values)).join(', ') || 'none set'}`);
+      } catch (err) {
+        notes.push(`app parameters root.${layout.appName} not read (${(err as Error).message}); continuing with the files`);
+      }
+    }
+  }
+  return { config: loadAgentConfig(layout.defaultsFile, env, layers), notes };
+}
+
+/** The VAPIX account the parameters are read with: the agent's own camera settings, before validation. */
+function cameraAccount(sources: object[], env: NodeJS.ProcessEnv): { url: string; username: string; password: string } {
+  const pick = (key: 'url' | 'username' | 'password', envName: string, fallback: string): string => {
+    const fromEnv = env[envName];
+    if (fromEnv !== undefined) return fromEnv;
+    let value = fallback;
+    for (const s of sources) {
+      const v = (s as { camera?: Record<string, unknown> }).camera?.[key];
+      if (typeof v === 'string') value = v;
+    }
+    return value;
+  };
+  return {
+    url: pick('url', 'CLOUDCAM_CAMERA_URL', 'http://127.0.0.1'),
+    username: pick('username', 'CLOUDCAM_CAMERA_USERNAME', ''),
+    password: pick('password', 'CLOUDCAM_CAMERA_PASSWORD', ''),
+  };
+}
+
+function flatten(obj: object, prefix = ''): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(obj)) {
+    const key = prefix ? `${prefix}.${k}` : k;
+    if (typeof v === 'object' && v !== null && !Array.isArray(v)) Object.assign(out, flatten(v as object, key));
+    else out[key] = v;
+  }
+  return out;
+}

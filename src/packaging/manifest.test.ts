@@ -1,0 +1,52 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { Ajv } from 'ajv';
+import { buildManifest, MANIFEST_SCHEMAS, type ManifestInput } from './manifest.js';
+import { APP_PARAMS } from '../agent/app-params.js';
+
+function validator(schema: string): ReturnType<Ajv['compile']> {
+  const json = JSON.parse(fs.readFileSync(path.resolve('packaging', 'manifest-schemas', `v${schema}.json`), 'utf8')) as object;
+  return new Ajv({ allErrors: true, strict: false }).compile(json);
+}
+
+const input = (schema: ManifestInput['schema']): ManifestInput => ({
+  schema,
+  appName: 'cloudcam',
+  friendlyName: 'cloudcam',
+  vendor: 'cloudcam',
+  vendorUrl: 'https://example.com',
+  vendorId: '0123456789',
+  version: '0.1.0',
+  arch: 'armv7hf',
+  minOsVersion: '11.11',
+});
+
+describe('manifest.json', () => {
+  for (const schema of MANIFEST_SCHEMAS) {
+    it(`is valid under the Axis manifest schema ${schema}`, () => {
+      const validate = validator(schema);
+      for (const arch of ['armv7hf', 'aarch64'] as const) {
+        const ok = validate(buildManifest({ ...input(schema), arch }));
+        expect(validate.errors ?? []).toEqual([]);
+        expect(ok).toBe(true);
+      }
+    });
+  }
+
+  it('fails schema 2.0.0 without the fields AXIS OS 13 requires, and 1.7.3 with them', () => {
+    const v2 = validator('2.0.0');
+    const m = buildManifest(input('2.0.0')) as { acapPackageConf: { setup: Record<string, unknown> } };
+    delete m.acapPackageConf.setup['vendorId'];
+    expect(v2(m)).toBe(false);
+    expect(JSON.stringify(v2.errors)).toContain('vendorId');
+    const v1 = validator('1.7.3');
+    expect(v1({ ...buildManifest(input('2.0.0')), schemaVersion: '1.7.3' })).toBe(false);
+  });
+
+  it('runs respawned and exposes every main setting as an app parameter', () => {
+    const m = buildManifest(input('2.0.0')) as { acapPackageConf: { setup: { runMode: string }; configuration: { paramConfig: { name: string }[] } } };
+    expect(m.acapPackageConf.setup.runMode).toBe('respawn');
+    expect(m.acapPackageConf.configuration.paramConfig.map((p) => p.name)).toEqual(APP_PARAMS.map((p) => p.name));
+  });
+});

@@ -1,0 +1,90 @@
+/**
+ * The small files that travel with the executable: the package defaults, LICENSE (ours, Node's and
+ * every bundled package's), and for the gateway tarball a systemd unit and an install script.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { NodeRuntime } from './node-runtime.js';
+
+/**
+ * cloudcam.defaults.json: what an installed package starts from. Relative paths start at the
+ * package directory; everything the agent writes or is provisioned with lives under localdata/,
+ * which AXIS OS keeps across upgrades.
+ */
+export function defaultsFileContent(): string {
+  return (
+    JSON.stringify(
+      {
+        camera: { url: 'http://127.0.0.1' },
+        iot: {
+          caPath: 'localdata/certs/AmazonRootCA1.pem',
+          certPath: 'localdata/certs/device.crt',
+          keyPath: 'localdata/certs/device.key',
+        },
+        stateDir: 'localdata/state',
+        log: { format: 'syslog-stdout' },
+      },
+      null,
+      2,
+    ) + '\n'
+  );
+}
+
+/** Apache-2.0 for cloudcam, then Node's license, then the license of each package in the bundle. */
+export function licenseText(bundledPackages: string[], runtime: NodeRuntime): string {
+  const parts = [fs.readFileSync(path.resolve('packaging', 'LICENSE.apache-2.0'), 'utf8')];
+  parts.push(`\n${'='.repeat(78)}\nNode.js ${runtime.version} (the runtime inside the executable)\n${'='.repeat(78)}\n\n${fs.readFileSync(runtime.license, 'utf8')}`);
+  for (const pkg of bundledPackages.filter((p) => p !== '(cloudcam)').sort()) {
+    const dir = path.resolve('node_modules', pkg);
+    const file = fs.readdirSync(dir).find((f) => /^licen[cs]e/i.test(f));
+    const meta = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as { version?: string; license?: string };
+    const body = file ? fs.readFileSync(path.join(dir, file), 'utf8') : `License: ${meta.license ?? 'see the package'}\n`;
+    parts.push(`\n${'='.repeat(78)}\n${pkg}@${meta.version ?? '?'} (bundled)\n${'='.repeat(78)}\n\n${body}`);
+  }
+  return parts.join('');
+}
+
+/** [name, content, mode] of the gateway tarball's own files. */
+export function gatewayFiles(appName: string): [string, string, number][] {
+  const unit = `# cloudcam agent on a plain Linux gateway (cameras behind it reached over VAPIX).
+# Installed by install.sh; settings: /opt/${appName}/localdata/cloudcam.json (docs/config.md).
+[Unit]
+Description=cloudcam camera agent
+Wants=network-online.target
+After=network-online.target
+
+[Service]
+ExecStart=/opt/${appName}/${appName}
+Restart=always
+RestartSec=10
+# Its own unprivileged user; it writes only its state under /var/lib/${appName} (= localdata/).
+DynamicUser=yes
+StateDirectory=${appName}
+StateDirectoryMode=0700
+ProtectSystem=strict
+ProtectHome=yes
+PrivateTmp=yes
+NoNewPrivileges=yes
+
+[Install]
+WantedBy=multi-user.target
+`;
+  const install = `#!/bin/sh
+# Installs the cloudcam agent to /opt/${appName} with its systemd unit. Run as root from the unpacked tarball.
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+install -d /opt/${appName}
+install -m 0755 "$here/${appName}" /opt/${appName}/${appName}
+install -m 0644 "$here/cloudcam.defaults.json" "$here/LICENSE" /opt/${appName}/
+# localdata/ is the agent's state: systemd's StateDirectory, kept across upgrades.
+ln -sfn /var/lib/${appName} /opt/${appName}/localdata
+install -m 0644 "$here/${appName}.service" /etc/systemd/system/${appName}.service
+systemctl daemon-reload
+echo "installed. Put the settings in /var/lib/${appName}/cloudcam.json and the certificates in /var/lib/${appName}/certs/,"
+echo "then: systemctl enable --now ${appName}"
+`;
+  return [
+    [`${appName}.service`, unit, 0o644],
+    ['install.sh', install, 0o755],
+  ];
+}

@@ -1,0 +1,216 @@
+/**
+ * `make test-package`: proves each built .eap runs. Per architecture: unpack the .eap as AXIS OS
+ * would, give it a site file pointing at a devcloud on this host, run its executable under qemu-user
+ * with the Debian sysroot, and complete a snapshot roundtrip (cloud request -> agent -> camera
+ * simulator -> S3 -> shadow report). Prints .eap size, unpacked size, Node version and time to
+ * connected; exits non-zero on any failure.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+import type { DevcloudInfo } from '../devcloud/info.js';
+import { emulatedCommand } from './emulation.js';
+import { parseArchList, TARGETS, type Arch } from './targets.js';
+import { treeSize } from './archive.js';
+import type { BuildInfo } from './build.js';
+import { APP_NAME } from './build.js';
+
+const CONNECT_TIMEOUT_MS = 120_000;
+const ROUNDTRIP_TIMEOUT_MS = 60_000;
+
+interface Result {
+  arch: Arch;
+  eapBytes: number;
+  unpackedBytes: number;
+  node: string;
+  connectMs: number;
+  roundtripMs: number;
+  bytes: number;
+}
+
+type LogEvent = Record<string, unknown>;
+
+/** Starts `cloudcam devcloud` as its own process and resolves when devcloud.json appears. */
+async function startDevcloud(dir: string, cameras: number): Promise<{ info: DevcloudInfo; proc: ChildProcess }> {
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  // devcloud's own log goes to a file beside its state; printed only when something fails.
+  const logFd = fs.openSync(path.join(path.dirname(dir), 'devcloud.log'), 'a');
+  const proc = spawn(process.execPath, [path.resolve('dist/cli.js'), 'devcloud', '--state-dir', dir, '--cameras', String(cameras)], { stdio: ['ignore', logFd, logFd] });
+  fs.closeSync(logFd);
+  const infoFile = path.join(dir, 'devcloud.json');
+  const ready = new Promise<void>((resolve, reject) => {
+    const watcher = fs.watch(dir, () => {
+      if (fs.existsSync(infoFile)) done();
+    });
+    const timer = setTimeout(() => finish(new Error('devcloud did not write devcloud.json within 30 s')), 30_000);
+    const finish = (err?: Error): void => {
+      clearTimeout(timer);
+      watcher.close();
+      proc.off('exit', onExit);
+      if (err) reject(err);
+      else resolve();
+    };
+    const done = (): void => finish();
+    const onExit = (code: number | null): void => finish(new Error(`devcloud exited (${code}) before it was ready`));
+    proc.on('exit', onExit);
+    if (fs.existsSync(infoFile)) done();
+  });
+  try {
+    await ready;
+  } catch (err) {
+    proc.kill('SIGKILL');
+    throw err;
+  }
+  return { info: JSON.parse(fs.readFileSync(infoFile, 'utf8')) as DevcloudInfo, proc };
+}
+
+/** Every JSON event the agent writes (syslog-stdout: `<N>{json}`), to wait on. */
+class AgentEvents {
+  readonly events: LogEvent[] = [];
+  private waiters: { match: (e: LogEvent) => boolean; resolve: (e: LogEvent) => void }[] = [];
+  constructor(proc: ChildProcess) {
+    if (!proc.stdout) throw new Error('agent stdout is not piped');
+    readline.createInterface({ input: proc.stdout }).on('line', (line) => {
+      const json = line.replace(/^<\d>/, '');
+      let e: LogEvent;
+      try {
+        e = JSON.parse(json) as LogEvent;
+      } catch {
+        return;
+      }
+      this.events.push(e);
+      this.waiters = this.waiters.filter((w) => (w.match(e) ? (w.resolve(e), false) : true));
+    });
+  }
+  wait(what: string, match: (e: LogEvent) => boolean, timeoutMs: number, proc: ChildProcess): Promise<LogEvent> {
+    const seen = this.events.find(match);
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const onExit = (code: number | null): void => {
+        clearTimeout(timer);
+        reject(new Error(`the agent exited (${code}) while waiting for ${what}`));
+      };
+      const timer = setTimeout(() => {
+        proc.off('exit', onExit);
+        reject(new Error(`no ${what} within ${timeoutMs / 1000} s`));
+      }, timeoutMs);
+      proc.once('exit', onExit);
+      this.waiters.push({
+        match,
+        resolve: (e) => {
+          clearTimeout(timer);
+          proc.off('exit', onExit);
+          resolve(e);
+        },
+      });
+    });
+  }
+}
+
+async function testArch(arch: Arch, dc: DevcloudInfo, thing: string, packageDir: string, work: string): Promise<Result> {
+  const target = TARGETS[arch];
+  const info = JSON.parse(fs.readFileSync(path.join(packageDir, `build-info-${arch}.json`), 'utf8')) as BuildInfo;
+  const appDir = path.join(work, arch, APP_NAME);
+  fs.mkdirSync(appDir, { recursive: true });
+  execFileSync('tar', ['xzf', info.eap, '-C', appDir]);
+  for (const f of [APP_NAME, 'manifest.json', 'LICENSE', 'cloudcam.defaults.json']) {
+    if (!fs.existsSync(path.join(appDir, f))) throw new Error(`${arch}: ${path.basename(info.eap)} has no ${f}`);
+  }
+  const unpackedBytes = treeSize(appDir);
+
+  const exe = path.join(appDir, APP_NAME);
+  const versionCmd = emulatedCommand(target, exe, ['--version']);
+  const versionLine = execFileSync(versionCmd.file, versionCmd.args, { encoding: 'utf8' }).trim();
+  const node = /node (v[\d.]+) (\w+)/.exec(versionLine);
+  if (!node || node[2] !== target.nodeArch) throw new Error(`${arch}: --version printed "${versionLine}", expected node for ${target.nodeArch}`);
+
+  // The site file an installer would write: devcloud's ready agent config (its certificate paths
+  // are the host's; qemu-user falls back to host paths outside the sysroot), state under localdata/.
+  const site = JSON.parse(fs.readFileSync(dc.devices[thing]!.agentConfigPath, 'utf8')) as Record<string, unknown>;
+  site['stateDir'] = 'localdata/state';
+  site['schedule'] = { cron: '' };
+  fs.mkdirSync(path.join(appDir, 'localdata'), { recursive: true, mode: 0o700 });
+  fs.writeFileSync(path.join(appDir, 'localdata', 'cloudcam.json'), JSON.stringify(site, null, 2), { mode: 0o600 });
+
+  const cmd = emulatedCommand(target, exe, []);
+  const started = Date.now();
+  // A minimal environment, as systemd gives an ACAP app; the cwd is not the package directory.
+  const proc = spawn(cmd.file, cmd.args, { cwd: os.tmpdir(), env: { PATH: '/usr/bin:/bin', CLOUDCAM_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const events = new AgentEvents(proc);
+  try {
+    await events.wait('MQTT connection', (e) => e['msg'] === 'MQTT connected', CONNECT_TIMEOUT_MS, proc);
+    const connectMs = Date.now() - started;
+
+    const t0 = Date.now();
+    const res = await fetch(`${dc.control.url}/things/${thing}/snapshot`, { method: 'POST' });
+    const handled = (await res.json()) as { action?: string; request?: { id?: string } };
+    const id = handled.request?.id;
+    if (res.status !== 200 || handled.action !== 'requested' || !id) throw new Error(`${arch}: devcloud did not create a request: ${JSON.stringify(handled)}`);
+    const done = await events.wait(`report of ${id}`, (e) => e['id'] === id && typeof e['event'] === 'string' && /^snapshot\.(uploaded|failed|rejected|expired)$/.test(e['event']), ROUNDTRIP_TIMEOUT_MS, proc);
+    if (done['event'] !== 'snapshot.uploaded') throw new Error(`${arch}: snapshot ${id} ended as ${String(done['event'])}: ${JSON.stringify(done['error'] ?? '')}`);
+    const roundtripMs = Date.now() - t0;
+
+    // The proof outside the agent's word: the object in S3 and the report in the shadow.
+    const key = String(done['key']);
+    const object = path.join(dc.s3.dir, dc.s3.bucket, key);
+    const bytes = fs.statSync(object).size;
+    if (bytes !== done['bytes'] || bytes === 0) throw new Error(`${arch}: S3 object ${key} has ${bytes} bytes, the agent reported ${String(done['bytes'])}`);
+    const shadows = JSON.parse(fs.readFileSync(path.join(dc.stateDir, 'shadows.json'), 'utf8')) as { shadows: { thing: string; shadow?: string; state: { reported?: { snapshot?: { id?: string; status?: string } } } }[] };
+    const reported = shadows.shadows.find((s) => s.thing === thing && s.shadow === dc.shadowName)?.state.reported?.snapshot;
+    if (reported?.id !== id || reported.status !== 'uploaded') throw new Error(`${arch}: shadow reports ${JSON.stringify(reported)}, expected ${id} uploaded`);
+    if (!fs.existsSync(path.join(appDir, 'localdata', 'state'))) throw new Error(`${arch}: the agent kept no state under localdata/state`);
+
+    // A clean stop: SIGTERM, presence offline, exit 0 (systemd's stop).
+    const exit = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+    proc.kill('SIGTERM');
+    const code = await exit;
+    if (code !== 0) throw new Error(`${arch}: the agent exited with ${code} on SIGTERM, expected 0`);
+    return { arch, eapBytes: info.eapBytes, unpackedBytes, node: node[1] ?? '', connectMs, roundtripMs, bytes };
+  } finally {
+    if (proc.exitCode === null) proc.kill('SIGKILL');
+  }
+}
+
+async function main(): Promise<number> {
+  const arches = parseArchList(process.env['ARCH'] || 'all');
+  const packageDir = path.resolve(process.env['PACKAGE_DIR'] || path.join('build', 'package'));
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'cloudcam-test-package-'));
+  const { info, proc } = await startDevcloud(path.join(work, 'devcloud'), arches.length);
+  const results: Result[] = [];
+  let failed = false;
+  try {
+    for (const [i, arch] of arches.entries()) {
+      const thing = `camera-${i + 1}`;
+      try {
+        const r = await testArch(arch, info, thing, packageDir, work);
+        results.push(r);
+        console.log(`${arch}: snapshot roundtrip OK (${r.bytes} bytes in ${r.roundtripMs} ms under emulation)`);
+      } catch (err) {
+        failed = true;
+        console.error(`${arch}: FAILED: ${(err as Error).message}`);
+      }
+    }
+  } finally {
+    const exited = new Promise((resolve) => proc.once('exit', resolve));
+    proc.kill('SIGTERM');
+    await exited;
+    if (failed) process.stderr.write(`devcloud log:\n${fs.readFileSync(path.join(work, 'devcloud.log'), 'utf8').split('\n').slice(-30).join('\n')}\n`);
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+  const mb = (n: number): string => `${(n / 1024 / 1024).toFixed(1)} MB`;
+  console.log('\narch     .eap size  unpacked   node       time to connected (qemu)');
+  for (const r of results) console.log(`${r.arch.padEnd(8)} ${mb(r.eapBytes).padStart(9)}  ${mb(r.unpackedBytes).padStart(9)}  ${r.node.padEnd(9)}  ${(r.connectMs / 1000).toFixed(1)} s`);
+  return failed ? 1 : 0;
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`test-package: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);
