@@ -40,7 +40,10 @@ const pct = (xs, p) => {
 const rssOf = async (pid) => {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
   const kb = (name) => Number(new RegExp(`${name}:\\s+(\\d+) kB`).exec(status)?.[1] ?? NaN);
-  return { rss: kb('VmRSS') / 1024, hwm: kb('VmHWM') / 1024 };
+  const rollup = await readFile(`/proc/${pid}/smaps_rollup`, 'utf8').catch(() => '');
+  const privateKb = Number(/Private_Dirty:\s+(\d+) kB/.exec(rollup)?.[1] ?? NaN);
+  // RSS counts the node binary's own pages (~40 MB, file-backed); private is the agent's own memory.
+  return { rss: kb('VmRSS') / 1024, hwm: kb('VmHWM') / 1024, private: privateKb / 1024 };
 };
 const reportFor = (id) =>
   new Promise((resolve) => {
@@ -108,6 +111,7 @@ const rows = [
   ['floor p95', `${pct(floorMs, 95).toFixed(0)} ms`, ''],
   ['agent p50 / floor p50', `${(p50 / f50).toFixed(2)}x`, p50 <= 1.5 * f50 ? 'target ≤ 1.5x: met' : 'target ≤ 1.5x: MISSED'],
   ['agent RSS idle', `${idle.rss.toFixed(1)} MB`, idle.rss < 60 ? 'target < 60 MB: met' : 'target < 60 MB: MISSED'],
+  ['agent private memory idle', `${idle.private.toFixed(1)} MB`, 'RSS less the node binary\'s shared pages'],
   ['agent RSS peak (VmHWM)', `${peak.hwm.toFixed(1)} MB`, ''],
   ['devcloud ready (files written)', `${devcloudReadyMs.toFixed(0)} ms`, devcloudReadyMs < 3000 ? 'target < 3 s: met' : 'target < 3 s: MISSED'],
   ['broker', `${info.mqtt.broker}`, `MQTT ${info.mqtt.mqttVersions.includes(5) ? '5' : '3.1.1'}`],

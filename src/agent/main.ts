@@ -9,6 +9,7 @@ import { createSnapshotFeature, type SnapshotEvents } from './features/snapshot.
 import { createScheduleFeature } from './features/schedule.js';
 import { createLocalApiFeature } from './features/local-api.js';
 import { AGENT_VERSION } from './version.js';
+import { tuneRuntimeForDevice } from './runtime-tuning.js';
 import { waitForStopSignal } from '../lib/signals.js';
 import { VapixClient } from '../protocol/vapix.js';
 import { presenceTopic } from '../protocol/topics.js';
@@ -27,6 +28,7 @@ export interface RunningAgent {
 
 /** Wires the features to one connection and starts them; the caller decides when to stop. */
 export async function startAgent(config: AgentConfig, opts: { log?: Logger; events?: SnapshotEvents } = {}): Promise<RunningAgent> {
+  tuneRuntimeForDevice();
   const log = opts.log ?? createAgentLogger({ level: config.log.level, format: config.log.format, thing: config.thingName });
   const journal = await RequestJournal.open(config.stateDir);
   const connection = createConnection(config, {
