@@ -8,6 +8,7 @@ import { createPresenceFeature, presenceMessage } from './features/presence.js';
 import { createSnapshotFeature, type SnapshotEvents } from './features/snapshot.js';
 import { createScheduleFeature } from './features/schedule.js';
 import { createLocalApiFeature } from './features/local-api.js';
+import { ensureIdentity } from './provisioning/provisioning.js';
 import { AGENT_VERSION } from './version.js';
 import { waitForStopSignal } from '../lib/signals.js';
 import { VapixClient } from '../protocol/vapix.js';
@@ -26,14 +27,26 @@ export interface RunningAgent {
 }
 
 /** Wires the features to one connection and starts them; the caller decides when to stop. */
-export async function startAgent(config: AgentConfig, opts: { log?: Logger; events?: SnapshotEvents } = {}): Promise<RunningAgent> {
-  const log = opts.log ?? createAgentLogger({ level: config.log.level, format: config.log.format, thing: config.thingName });
+export async function startAgent(
+  configured: AgentConfig,
+  opts: { log?: Logger; events?: SnapshotEvents; signal?: AbortSignal; provisioningReplyTimeoutMs?: number } = {},
+): Promise<RunningAgent> {
+  const loggerFor = (thing: string): Logger => opts.log ?? createAgentLogger({ level: configured.log.level, format: configured.log.format, thing });
+  const camera = new VapixClient({ baseUrl: configured.camera.url, username: configured.camera.username, password: configured.camera.password, timeoutMs: configured.snapshot.captureTimeoutMs });
+  // Fleet provisioning by claim, when configured and the camera has no identity yet: before anything
+  // connects, since the thing name (client id, topics) comes out of it.
+  const config = await ensureIdentity(configured, {
+    log: loggerFor(configured.thingName || 'unprovisioned'),
+    camera,
+    ...(opts.signal ? { signal: opts.signal } : {}),
+    ...(opts.provisioningReplyTimeoutMs ? { replyTimeoutMs: opts.provisioningReplyTimeoutMs } : {}),
+  });
+  const log = loggerFor(config.thingName);
   const journal = await RequestJournal.open(config.stateDir);
   const connection = createConnection(config, {
     will: { topic: presenceTopic(config.thingName), payload: presenceMessage('offline', AGENT_VERSION), qos: 1, retain: false },
     log,
   });
-  const camera = new VapixClient({ baseUrl: config.camera.url, username: config.camera.username, password: config.camera.password, timeoutMs: config.snapshot.captureTimeoutMs });
   const localApi = createLocalApiFeature({ port: config.localApi.port, connection, thing: config.thingName, agentVersion: AGENT_VERSION, certPath: config.iot.certPath, log });
   // Also the order of onConnected: snapshot reads its shadow before presence says online.
   const features: Feature[] = [
@@ -102,7 +115,16 @@ export async function startAgent(config: AgentConfig, opts: { log?: Logger; even
 export async function runAgent(configFile: string | undefined): Promise<number> {
   const config = loadAgentConfig(configFile);
   const stopSignal = waitForStopSignal(); // before start-up, so an early SIGTERM still stops cleanly
-  const agent = await startAgent(config);
+  // A signal during start-up (enrolment can wait a long time for the network) abandons it cleanly.
+  const startup = new AbortController();
+  void stopSignal.then(() => startup.abort(new Error('stopped during start-up')));
+  let agent: RunningAgent;
+  try {
+    agent = await startAgent(config, { signal: startup.signal });
+  } catch (err) {
+    if (startup.signal.aborted) return 0;
+    throw err;
+  }
   const signal = await stopSignal;
   agent.log.info({ event: 'agent.signal', signal }, `received ${signal}; stopping`);
   await agent.stop();
