@@ -1,9 +1,14 @@
 import { X509Certificate } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { PassThrough } from 'node:stream';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadAgentConfig } from '../../src/agent/config.js';
+import { createAgentLogger } from '../../src/agent/logging.js';
+import { ensureIdentity } from '../../src/agent/provisioning/provisioning.js';
 import { createCsr, generateDeviceKey } from '../../src/agent/provisioning/csr.js';
+import { VapixClient } from '../../src/protocol/vapix.js';
 import { IDENTITY_FILE } from '../../src/agent/provisioning/identity-store.js';
 import { CREATE_FROM_CSR_TOPIC, DEVCLOUD_REQUEST_FIELD, provisionTopic, replyTopics } from '../../src/protocol/fleet-provisioning.js';
 import { MQTT_MATRIX, requestSnapshot, startTestAgent, startTestDevcloud, waitForConnected, waitForReport, type TestAgent, type TestDevcloud } from '../helpers/devcloud.js';
@@ -150,3 +155,32 @@ for (const { broker, mqttVersion, label } of MQTT_MATRIX) {
     }, 30_000);
   });
 }
+
+describe('fleet provisioning failures (aedes)', () => {
+  it('a serial not on the allow-list is refused, logged once with the fix, retried with backoff, and stops cleanly', async () => {
+    const t = await startTestDevcloud({ broker: 'aedes', cameras: 0, claimCameras: 1, allowedSerials: ['ACCC8E000000'] });
+    try {
+      const config = loadAgentConfig(t.dc.info.claimCameras['claim-1']!.agentConfigPath, {});
+      config.iot.reconnect = { minMs: 20, maxMs: 50 };
+      const lines: Record<string, unknown>[] = [];
+      const out = new PassThrough();
+      out.on('data', (chunk: Buffer) => lines.push(...chunk.toString().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>)));
+      const log = createAgentLogger({ level: 'debug', format: 'json', thing: 'unprovisioned', out });
+      const stop = new AbortController();
+      const camera = new VapixClient({ baseUrl: config.camera.url, username: config.camera.username, password: config.camera.password, timeoutMs: 5000 });
+      const enrolling = ensureIdentity(config, { log, camera, signal: stop.signal, replyTimeoutMs: 2000 });
+      await expect.poll(() => lines.filter((l) => l['event'] === 'provisioning.failed').length, { timeout: 10_000 }).toBeGreaterThanOrEqual(3);
+      stop.abort(new Error('test stop'));
+      await expect(enrolling).rejects.toThrow();
+      const failures = lines.filter((l) => l['event'] === 'provisioning.failed');
+      // The first is an error naming the fix; repeats of the same cause are debug, not noise.
+      expect(failures[0]).toMatchObject({ level: 50 });
+      expect(String(failures[0]!['msg'])).toContain(`add serial ${t.dc.info.claimCameras['claim-1']!.serialNumber} to the allow-list`);
+      expect(failures.slice(1).every((l) => l['level'] === 20)).toBe(true);
+      expect(t.dc.identity.registrations).toHaveLength(0);
+      await expect(stat(path.join(config.stateDir, IDENTITY_FILE))).rejects.toThrow(/ENOENT/);
+    } finally {
+      await t.cleanup();
+    }
+  }, 30_000);
+});
