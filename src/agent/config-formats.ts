@@ -129,6 +129,21 @@ addFormat('cloudcam-thing-name', 'AWS thing name: 1-128 of a-z A-Z 0-9 : _ -', (
     throw new Error(`must be 1-128 characters from a-z A-Z 0-9 : _ - (AWS thing-name rules), got ${show(v)}`);
   }
 });
+addFormat('cloudcam-optional-thing-name', 'AWS thing name, or "" when fleet provisioning names the thing', (v) => {
+  if (v === null || v === '') return;
+  if (typeof v !== 'string' || !THING_NAME.test(v)) {
+    throw new Error(`must be 1-128 characters from a-z A-Z 0-9 : _ - (AWS thing-name rules), got ${show(v)}`);
+  }
+});
+addFormat('cloudcam-optional-path', 'file path, "" = not set', (v) => {
+  if (v !== null && typeof v !== 'string') throw new Error(`must be a file path, got ${show(v)}`);
+});
+addFormat('cloudcam-optional-template-name', 'fleet provisioning template name: 1-36 of a-z A-Z 0-9 _ -, "" = not set', (v) => {
+  if (v === '') return;
+  if (typeof v !== 'string' || !/^[0-9A-Za-z_-]{1,36}$/.test(v)) {
+    throw new Error(`must be 1-36 characters from a-z A-Z 0-9 _ - (AWS provisioning template names), got ${show(v)}`);
+  }
+});
 addFormat('cloudcam-shadow-name', 'AWS shadow name: 1-64 of a-z A-Z 0-9 : _ -', (v) => {
   if (typeof v !== 'string' || !SHADOW_NAME.test(v)) {
     throw new Error(`must be 1-64 characters from a-z A-Z 0-9 : _ - (AWS named-shadow rules), got ${show(v)}`);

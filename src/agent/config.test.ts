@@ -139,6 +139,29 @@ describe('loadAgentConfig', () => {
     expect(problems.find((p) => p.startsWith('iot.certPath'))).toContain(`device certificate (PEM) not found at ${path.join(dir, 'missing.pem')}`);
   });
 
+  it('with a claim certificate, needs no thing name or device certificate and puts the identity in the state dir', async () => {
+    const file = await writeConfig('claim.json', {
+      iot: { endpoint: minimal.iot.endpoint, caPath: 'certs/ca.pem' },
+      provisioning: { claimCertPath: 'certs/device.pem', claimKeyPath: 'certs/device.key', templateName: 'Cloudcam-Fleet' },
+      stateDir: 'state',
+    });
+    const config = loadAgentConfig(file, {});
+    expect(config.thingName).toBe('');
+    expect(config.iot.certPath).toBe(path.join(dir, 'state', 'identity', 'device.crt'));
+    expect(config.iot.keyPath).toBe(path.join(dir, 'state', 'identity', 'device.key'));
+    expect(config.provisioning.claimCertPath).toBe(path.join(dir, 'certs/device.pem'));
+  });
+
+  it('with a claim certificate, names a missing claim key and template', async () => {
+    const file = await writeConfig('claim-bad.json', {
+      iot: { endpoint: minimal.iot.endpoint, caPath: 'certs/ca.pem' },
+      provisioning: { claimCertPath: 'certs/device.pem', claimKeyPath: 'certs/nope.key' },
+    });
+    const problems = problemsOf(() => loadAgentConfig(file, {}));
+    expect(problems.find((p) => p.startsWith('provisioning.claimKeyPath'))).toContain('missing or unreadable');
+    expect(problems.find((p) => p.startsWith('provisioning.templateName'))).toContain('ProvisioningTemplateName');
+  });
+
   it('lists required keys that are missing', () => {
     const problems = problemsOf(() => loadAgentConfig(undefined, {}));
     const keys = problems.map((p) => p.split(' ')[0]);

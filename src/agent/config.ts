@@ -42,6 +42,11 @@ export interface AgentConfig {
   shadowName: string;
   /** Loopback HTTP port of the agent's local API (status for `cloudcam setup check`); 0: any free port. */
   localApi: { port: number };
+  /**
+   * Fleet provisioning by claim; off when claimCertPath is ''. When on, thingName may be '' (the thing
+   * name then comes from RegisterThing) and iot.certPath/keyPath are where the provisioned identity goes.
+   */
+  provisioning: { claimCertPath: string; claimKeyPath: string; templateName: string; keyType: 'ec-p256' | 'rsa-2048' };
 }
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
@@ -85,6 +90,7 @@ interface RawConfig {
   log: { level: LogLevel; format: LogFormat };
   shadowName: string;
   localApi: { port: number };
+  provisioning: { claimCertPath: string; claimKeyPath: string; templateName: string; keyType: 'ec-p256' | 'rsa-2048' };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -280,7 +286,44 @@ export const configSchema: convict.Schema<RawConfig> = {
       env: 'CLOUDCAM_LOCAL_API_PORT',
     },
   },
+  provisioning: {
+    claimCertPath: {
+      doc: 'Fleet provisioning by claim: the claim certificate (PEM) shipped in the bundle. When set, a camera without an identity of its own makes a key and CSR, enrols (CreateCertificateFromCsr, RegisterThing) and stores its identity at iot.certPath/iot.keyPath (default: STATE_DIR/identity/); thingName and those files may then be absent. "" = off.',
+      format: 'cloudcam-optional-path',
+      default: '',
+      env: 'CLOUDCAM_PROVISIONING_CLAIM_CERT_PATH',
+    },
+    claimKeyPath: {
+      doc: 'Private key (PEM) of the claim certificate. Relative paths start at the config file.',
+      format: 'cloudcam-optional-path',
+      default: '',
+      env: 'CLOUDCAM_PROVISIONING_CLAIM_KEY_PATH',
+    },
+    templateName: {
+      doc: 'Fleet provisioning template name (the stack output ProvisioningTemplateName; devcloud writes its own).',
+      format: 'cloudcam-optional-template-name',
+      default: '',
+      env: 'CLOUDCAM_PROVISIONING_TEMPLATE_NAME',
+    },
+    keyType: {
+      doc: 'Key made on the camera for its own certificate.',
+      format: ['ec-p256', 'rsa-2048'],
+      default: 'ec-p256',
+      env: 'CLOUDCAM_PROVISIONING_KEY_TYPE',
+    },
+  },
 };
+
+/** Fleet provisioning on: thingName, iot.certPath and iot.keyPath may be absent (they are made). */
+function claimModeSchema(): convict.Schema<RawConfig> {
+  const leaf = (node: unknown, format: string): convict.SchemaObj => ({ ...(node as convict.SchemaObj), format });
+  const iot = configSchema.iot as Record<string, unknown>;
+  return {
+    ...configSchema,
+    thingName: leaf(configSchema.thingName, 'cloudcam-optional-thing-name'),
+    iot: { ...iot, certPath: leaf(iot['certPath'], 'cloudcam-optional-path'), keyPath: leaf(iot['keyPath'], 'cloudcam-optional-path') },
+  } as convict.Schema<RawConfig>;
+}
 
 // ---------------------------------------------------------------------------------------------
 
@@ -319,7 +362,9 @@ export function schemaLeaves(schema: object = configSchema, prefix = ''): Schema
   return out;
 }
 
-const PATH_KEYS = ['iot.caPath', 'iot.certPath', 'iot.keyPath', 'stateDir'] as const;
+const PATH_KEYS = ['iot.caPath', 'iot.certPath', 'iot.keyPath', 'stateDir', 'provisioning.claimCertPath', 'provisioning.claimKeyPath'] as const;
+/** Where a provisioned identity goes when iot.certPath/keyPath are not set (relative to stateDir). */
+export const IDENTITY_DIR = 'identity';
 
 /** Settings laid over the config file (e.g. a site file, or an installed app's parameters); relative paths in it start at the file's directory. */
 export interface ConfigLayer {
@@ -338,13 +383,19 @@ export function loadAgentConfig(
   layers: readonly ConfigLayer[] = [],
 ): AgentConfig {
   const source = [file ? `file ${file}` : undefined, ...layers.map((l) => l.source), 'environment'].filter(Boolean).join(' + ');
-  // args: [] keeps convict from reading process.argv (the CLI owns the command line).
-  const cfg = convict<RawConfig>(configSchema, { env, args: [] });
   const baseDir = file ? path.dirname(path.resolve(file)) : process.cwd();
-
-  if (file) cfg.load(readConfigFile(file));
-  // Later layers win over the file; the environment still wins over everything (convict applies it last).
-  for (const layer of layers) cfg.load(layer.values);
+  const fileContent = file ? readConfigFile(file) : undefined;
+  const make = (schema: convict.Schema<RawConfig>): convict.Config<RawConfig> => {
+    // args: [] keeps convict from reading process.argv (the CLI owns the command line).
+    const c = convict<RawConfig>(schema, { env, args: [] });
+    if (fileContent !== undefined) c.load(fileContent);
+    // Later layers win over the file; the environment still wins over everything (convict applies it last).
+    for (const layer of layers) c.load(layer.values);
+    return c;
+  };
+  let cfg = make(configSchema);
+  const claimMode = cfg.get('provisioning.claimCertPath') !== '';
+  if (claimMode) cfg = make(claimModeSchema());
 
   const leaves = new Map(schemaLeaves().map((l) => [l.key, l]));
   for (const key of PATH_KEYS) {
@@ -368,8 +419,13 @@ export function loadAgentConfig(
       `iot.reconnect.maxMs (${raw.iot.reconnect.maxMs}) is below iot.reconnect.minMs (${raw.iot.reconnect.minMs}): raise maxMs or lower minMs`,
     );
   }
+  if (problems.length === 0 && claimMode) problems.push(...claimProblems(raw));
   if (problems.length === 0 && raw.iot.keyPath) problems.push(...privateKeyProblems(raw.iot.keyPath));
   if (problems.length > 0) throw new ConfigError(problems, source);
+  if (claimMode) {
+    raw.iot.certPath ||= path.join(raw.stateDir, IDENTITY_DIR, 'device.crt');
+    raw.iot.keyPath ||= path.join(raw.stateDir, IDENTITY_DIR, 'device.key');
+  }
   return toAgentConfig(raw);
 }
 
@@ -380,6 +436,30 @@ export function loadAgentConfig(
  */
 export function privateKeyProblems(_keyPath: string): string[] {
   return [];
+}
+
+/** Provisioning by claim needs the claim key and a template besides the claim certificate. */
+function claimProblems(raw: RawConfig): string[] {
+  const problems: string[] = [];
+  const { claimCertPath, claimKeyPath, templateName } = raw.provisioning;
+  for (const [key, value, what] of [
+    ['provisioning.claimCertPath', claimCertPath, 'the claim certificate'],
+    ['provisioning.claimKeyPath', claimKeyPath, 'the claim private key'],
+  ] as const) {
+    if (value === '') {
+      problems.push(`${key} is required when provisioning.claimCertPath is set: the path of ${what} shipped in the bundle`);
+      continue;
+    }
+    try {
+      fs.accessSync(value, fs.constants.R_OK);
+    } catch {
+      problems.push(`${key}: ${what} is missing or unreadable at ${value}; put it in the bundle (docs/deploy.md, "A fleet: provisioning by claim")`);
+    }
+  }
+  if (templateName === '') {
+    problems.push('provisioning.templateName is required when provisioning.claimCertPath is set: the stack output ProvisioningTemplateName');
+  }
+  return problems;
 }
 
 /** Reads one JSON config file; every failure is a ConfigError that says what to do. */
@@ -426,6 +506,7 @@ function toAgentConfig(raw: RawConfig): AgentConfig {
     schedule: timezone === '' ? { cron } : { cron, timezone },
     log: { ...raw.log },
     localApi: { ...raw.localApi },
+    provisioning: { ...raw.provisioning },
   };
 }
 

@@ -8,6 +8,7 @@ import { createPresenceFeature, presenceMessage } from './features/presence.js';
 import { createSnapshotFeature, type SnapshotEvents } from './features/snapshot.js';
 import { createScheduleFeature } from './features/schedule.js';
 import { createLocalApiFeature } from './features/local-api.js';
+import { ensureIdentity } from './provisioning/provisioning.js';
 import { AGENT_VERSION } from './version.js';
 import { tuneRuntimeForDevice } from './runtime-tuning.js';
 import { waitForStopSignal } from '../lib/signals.js';
@@ -27,15 +28,27 @@ export interface RunningAgent {
 }
 
 /** Wires the features to one connection and starts them; the caller decides when to stop. */
-export async function startAgent(config: AgentConfig, opts: { log?: Logger; events?: SnapshotEvents } = {}): Promise<RunningAgent> {
+export async function startAgent(
+  configured: AgentConfig,
+  opts: { log?: Logger; events?: SnapshotEvents; signal?: AbortSignal; provisioningReplyTimeoutMs?: number } = {},
+): Promise<RunningAgent> {
   tuneRuntimeForDevice();
-  const log = opts.log ?? createAgentLogger({ level: config.log.level, format: config.log.format, thing: config.thingName });
+  const loggerFor = (thing: string): Logger => opts.log ?? createAgentLogger({ level: configured.log.level, format: configured.log.format, thing });
+  const camera = new VapixClient({ baseUrl: configured.camera.url, username: configured.camera.username, password: configured.camera.password, timeoutMs: configured.snapshot.captureTimeoutMs });
+  // Fleet provisioning by claim, when configured and the camera has no identity yet: before anything
+  // connects, since the thing name (client id, topics) comes out of it.
+  const config = await ensureIdentity(configured, {
+    log: loggerFor(configured.thingName || 'unprovisioned'),
+    camera,
+    ...(opts.signal ? { signal: opts.signal } : {}),
+    ...(opts.provisioningReplyTimeoutMs ? { replyTimeoutMs: opts.provisioningReplyTimeoutMs } : {}),
+  });
+  const log = loggerFor(config.thingName);
   const journal = await RequestJournal.open(config.stateDir);
   const connection = createConnection(config, {
     will: { topic: presenceTopic(config.thingName), payload: presenceMessage('offline', AGENT_VERSION), qos: 1, retain: false },
     log,
   });
-  const camera = new VapixClient({ baseUrl: config.camera.url, username: config.camera.username, password: config.camera.password, timeoutMs: config.snapshot.captureTimeoutMs });
   const localApi = createLocalApiFeature({ port: config.localApi.port, connection, thing: config.thingName, agentVersion: AGENT_VERSION, certPath: config.iot.certPath, log });
   // Also the order of onConnected: snapshot reads its shadow before presence says online.
   const features: Feature[] = [
@@ -108,7 +121,16 @@ export async function runAgent(configFile: string | undefined): Promise<number> 
 /** Starts the agent and runs it until SIGTERM/SIGINT, then stops it cleanly; resolves with the exit code. */
 export async function runAgentUntilSignal(config: AgentConfig, log?: Logger): Promise<number> {
   const stopSignal = waitForStopSignal(); // before start-up, so an early SIGTERM still stops cleanly
-  const agent = await startAgent(config, log ? { log } : {});
+  // A signal during start-up (enrolment can wait a long time for the network) abandons it cleanly.
+  const startup = new AbortController();
+  void stopSignal.then(() => startup.abort(new Error('stopped during start-up')));
+  let agent: RunningAgent;
+  try {
+    agent = await startAgent(config, { signal: startup.signal, ...(log ? { log } : {}) });
+  } catch (err) {
+    if (startup.signal.aborted) return 0;
+    throw err;
+  }
   const signal = await stopSignal;
   agent.log.info({ event: 'agent.signal', signal }, `received ${signal}; stopping`);
   await agent.stop();

@@ -5,7 +5,7 @@ import { waitForStopSignal } from '../lib/signals.js';
 export const devcloudCommand: Command = {
   path: ['devcloud'],
   summary: 'run local stand-ins for AWS IoT, the shadow service, S3 and cameras',
-  help: `Usage: cloudcam devcloud --state-dir DIR [--cameras N] [--broker mosquitto|aedes] [--log-level LEVEL]
+  help: `Usage: cloudcam devcloud --state-dir DIR [--cameras N] [--claim-cameras N] [--broker mosquitto|aedes] [--log-level LEVEL]
 
 Starts, on 127.0.0.1 and free ports: a dev PKI (made on first start, reused after), an MQTT broker
 with mutual TLS and a per-thing ACL, the AWS IoT device shadow service (MQTT and the data-plane REST
@@ -14,11 +14,15 @@ and the cloud handler behind stand-ins for the IoT rules.
 
 When everything is up it writes DIR/devcloud.json (how to reach each part; see docs/devcloud.md) and
 DIR/agents/camera-N.json (a ready agent config per camera). Uploaded snapshots land under DIR/s3/.
+With --claim-cameras N it also simulates N cameras that enrol by fleet provisioning: their configs
+(DIR/agents/claim-N.json) carry the claim certificate (DIR/pki/claim.crt) and no identity, and the
+agent becomes thing cloudcam-{serial} on its first start.
 Stop with Ctrl-C (SIGINT) or SIGTERM.
 
 Options:
   --state-dir DIR     where certificates, state and uploads live (required)
   --cameras N         simulated cameras, named camera-1..camera-N (default 1)
+  --claim-cameras N   simulated cameras that enrol by claim, claim-1..claim-N (default 0)
   --broker KIND       mosquitto (MQTT 3.1.1 and 5; default when installed) or aedes (in-process, 3.1.1)
   --log-level LEVEL   fatal|error|warn|info|debug (default info)
 `,
@@ -26,6 +30,7 @@ Options:
     const { values } = parseCommandArgs(argv, {
       'state-dir': { type: 'string' },
       cameras: { type: 'string' },
+      'claim-cameras': { type: 'string' },
       broker: { type: 'string' },
       'log-level': { type: 'string' },
     });
@@ -34,6 +39,8 @@ Options:
     if (broker !== undefined && broker !== 'mosquitto' && broker !== 'aedes') throw new UsageError(`--broker must be mosquitto or aedes, got "${broker}"`);
     const cameras = positiveInt('cameras', values.cameras, 1);
     if (cameras > 200) throw new UsageError('--cameras must be at most 200');
+    const claimCameras = values['claim-cameras'] === undefined || values['claim-cameras'] === '0' ? 0 : positiveInt('claim-cameras', values['claim-cameras'], 0);
+    if (claimCameras > 200) throw new UsageError('--claim-cameras must be at most 200');
     const level = values['log-level'] ?? 'info';
     if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace'].includes(level)) throw new UsageError(`--log-level must be fatal, error, warn, info, debug or trace, got "${level}"`);
 
@@ -45,7 +52,7 @@ Options:
     // instead of killing it with its broker left running.
     const stopSignal = waitForStopSignal();
     const started = Date.now();
-    const devcloud = await startDevcloud({ stateDir, cameras, ...(broker ? { broker } : {}), log });
+    const devcloud = await startDevcloud({ stateDir, cameras, claimCameras, ...(broker ? { broker } : {}), log });
     const { info } = devcloud;
     process.stdout.write(
       [
@@ -53,7 +60,7 @@ Options:
         `  MQTT (${info.mqtt.broker}, mutual TLS)  ${info.mqtt.url}`,
         `  shadow REST API            ${info.dataPlane.url}`,
         `  S3                         ${info.s3.url}/${info.s3.bucket}  -> ${info.s3.dir}`,
-        ...Object.entries(info.cameras).map(([t, c]) => `  camera ${t.padEnd(19)} ${c.url}  (agent config: ${info.devices[t]!.agentConfigPath})`),
+        ...Object.entries(info.cameras).map(([t, c]) => `  camera ${t.padEnd(19)} ${c.url}  (agent config: ${(info.devices[t] ?? info.claimCameras[t])?.agentConfigPath ?? '?'})`),
         `  control                    ${info.control.url}`,
         `  details                    ${path.join(stateDir, 'devcloud.json')}`,
         '',

@@ -21,7 +21,8 @@ function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>)
 /**
  * Writes DIR/agents/{thing}.json: a ready-to-use agent config per simulated camera (0600: it holds
  * the camera password). Uploads go to devcloud's S3 over plain HTTP on loopback, so that exact host
- * is allowed for dev; nothing else is.
+ * is allowed for dev; nothing else is. A claim camera's config names no thing and no device
+ * certificate: the agent enrols with the claim certificate and stores its identity in its state dir.
  */
 export async function writeAgentConfigs(opts: {
   stateDir: string;
@@ -31,25 +32,29 @@ export async function writeAgentConfigs(opts: {
   s3Url: string;
   cameras: ReadonlyMap<string, CameraSimulator>;
   overrides: Record<string, unknown>;
+  /** Cameras that enrol by claim: their configs carry the claim certificate and no identity. */
+  claim?: { cameras: string[]; templateName: string };
 }): Promise<Record<string, string>> {
   const dir = path.join(opts.stateDir, 'agents');
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const s3 = new URL(opts.s3Url);
   const written: Record<string, string> = {};
-  for (const thing of opts.things) {
+  const claim = opts.claim;
+  for (const thing of [...opts.things, ...(claim?.cameras ?? [])]) {
+    const isClaim = !opts.things.includes(thing);
     const camera = opts.cameras.get(thing)!;
-    const device = opts.pki.devices[thing]!;
+    const iot = {
+      endpoint: opts.broker.host,
+      port: opts.broker.port,
+      mqttVersion: opts.broker.mqttVersions.includes(5) ? 5 : '3.1.1',
+      caPath: opts.pki.caCertPath,
+    };
+    const identity = isClaim
+      ? { iot, provisioning: { claimCertPath: opts.pki.claim.certPath, claimKeyPath: opts.pki.claim.keyPath, templateName: claim?.templateName ?? '' } }
+      : { thingName: thing, iot: { ...iot, certPath: opts.pki.devices[thing]!.certPath, keyPath: opts.pki.devices[thing]!.keyPath } };
     const config = deepMerge(
       {
-        thingName: thing,
-        iot: {
-          endpoint: opts.broker.host,
-          port: opts.broker.port,
-          mqttVersion: opts.broker.mqttVersions.includes(5) ? 5 : '3.1.1',
-          caPath: opts.pki.caCertPath,
-          certPath: device.certPath,
-          keyPath: device.keyPath,
-        },
+        ...identity,
         camera: { url: camera.url, username: camera.username, password: camera.password },
         snapshot: { allowedUploadHosts: [s3.host], insecureHttpUploadHosts: [s3.hostname] },
         stateDir: path.join(dir, `${thing}.state`),

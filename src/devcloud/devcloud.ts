@@ -1,4 +1,4 @@
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, readFile as readText, rm } from 'node:fs/promises';
 import path from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { readFile } from 'node:fs/promises';
@@ -6,7 +6,8 @@ import type { Logger } from '../lib/log.js';
 import { writeFileAtomic } from '../lib/atomic-file.js';
 import { createCloudHandler, type CloudHandler } from '../cloud/handler.js';
 import { DEFAULT_SHADOW_NAME } from '../protocol/topics.js';
-import { ensurePki, CLOUD_IDENTITY, type DevPki } from './pki.js';
+import { ensurePki, loadCa, CLAIM_IDENTITY, CLOUD_IDENTITY, type DevPki } from './pki.js';
+import { startIdentityService, type IdentityService, type Registration } from './identity/mqtt-service.js';
 import { startBroker, type Broker, type BrokerKind } from './broker/index.js';
 import { ShadowStore } from './shadow/store.js';
 import { startShadowService, type ShadowService } from './shadow/mqtt-service.js';
@@ -22,6 +23,10 @@ import { writeAgentConfigs } from './agent-configs.js';
 export const DEVCLOUD_BUCKET = 'cloudcam-snapshots';
 export const DEVCLOUD_REGION = 'us-east-1';
 export const CAMERA_USER = 'cloudcam';
+/** devcloud's fleet provisioning template; things are named like the deployed template's (infra/). */
+export const DEVCLOUD_TEMPLATE = 'cloudcam-devcloud-fleet';
+export const THING_NAME_PREFIX = 'cloudcam-';
+const PROVISIONED_FILE = 'provisioned.json';
 
 export interface DevcloudOptions {
   stateDir: string;
@@ -32,6 +37,12 @@ export interface DevcloudOptions {
   expiresSeconds?: number;
   /** Extra settings merged into each generated agent config (e.g. a schedule for `make run`). */
   agentOverrides?: Record<string, unknown>;
+  /** Cameras that enrol by claim, named claim-1..claim-N. */
+  claimCameras?: number;
+  /** Serial numbers allowed to enrol (like the deployed pre-provisioning hook); default: any. */
+  allowedSerials?: string[];
+  /** The identity service's clock (ownership token expiry); tests move it. */
+  now?: () => number;
 }
 
 export interface Devcloud {
@@ -44,7 +55,22 @@ export interface Devcloud {
   readonly cameras: ReadonlyMap<string, CameraSimulator>;
   readonly handler: CloudHandler;
   readonly rules: CloudRules;
+  readonly identity: IdentityService;
   stop(): Promise<void>;
+}
+
+export function claimCameraNames(count: number): string[] {
+  return Array.from({ length: count }, (_, i) => `claim-${i + 1}`);
+}
+
+/** Provisioned certificate identity -> thing, kept so things provisioned earlier reconnect after a restart. */
+async function readProvisioned(file: string): Promise<Record<string, string>> {
+  try {
+    return JSON.parse(await readText(file, 'utf8')) as Record<string, string>;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    throw new Error(`cannot read ${file}: ${(err as Error).message}; delete it (provisioned cameras then enrol again)`, { cause: err });
+  }
 }
 
 export function thingNames(count: number): string[] {
@@ -65,6 +91,11 @@ async function connectCloudClient(broker: Broker, pki: DevPki): Promise<MqttClie
   });
 }
 
+/** camera-N: ACCC8E1000NN; claim-N: ACCC8E2000NN (12 hex digits, like Axis serials). */
+function serialOf(name: string, index: number, things: number): string {
+  return name.startsWith('claim-') ? `ACCC8E${String(200000 + index - things + 1)}` : `ACCC8E${String(100000 + index + 1)}`;
+}
+
 /**
  * Starts every stand-in on 127.0.0.1 and free ports, then writes DIR/devcloud.json and
  * DIR/agents/{thing}.json. A failure part-way stops what was started.
@@ -73,6 +104,7 @@ export async function startDevcloud(opts: DevcloudOptions): Promise<Devcloud> {
   const stateDir = path.resolve(opts.stateDir);
   const { log } = opts;
   const things = thingNames(opts.cameras);
+  const claimNames = claimCameraNames(opts.claimCameras ?? 0);
   const stack: (() => Promise<void>)[] = [];
   const stopAll = async (): Promise<void> => {
     while (stack.length > 0) {
@@ -90,9 +122,18 @@ export async function startDevcloud(opts: DevcloudOptions): Promise<Devcloud> {
   await rm(infoFile, { force: true });
 
   try {
-    const [pki, secrets] = await Promise.all([ensurePki(path.join(stateDir, 'pki'), things), ensureSecrets(stateDir, things)]);
+    const [pki, secrets] = await Promise.all([ensurePki(path.join(stateDir, 'pki'), things), ensureSecrets(stateDir, [...things, ...claimNames])]);
+    const provisionedFile = path.join(stateDir, PROVISIONED_FILE);
+    const provisioned = await readProvisioned(provisionedFile);
 
-    const broker = await startBroker({ ...(opts.broker ? { kind: opts.broker } : {}), pki, workDir: path.join(stateDir, 'broker'), log: log.child({ part: 'broker' }) });
+    const broker = await startBroker({
+      ...(opts.broker ? { kind: opts.broker } : {}),
+      pki,
+      workDir: path.join(stateDir, 'broker'),
+      extraIdentities: [CLAIM_IDENTITY],
+      attached: provisioned,
+      log: log.child({ part: 'broker' }),
+    });
     stack.push(() => broker.stop());
 
     const store = new ShadowStore({ persistPath: path.join(stateDir, 'shadows.json') });
@@ -100,23 +141,41 @@ export async function startDevcloud(opts: DevcloudOptions): Promise<Devcloud> {
     stack.push(() => cloudClient.endAsync());
     const shadowService: ShadowService = await startShadowService({ client: cloudClient, store, log: log.child({ part: 'shadow' }) });
     stack.push(() => shadowService.stop());
+    let persisting = Promise.resolve();
+    const identity = await startIdentityService({
+      client: cloudClient,
+      ca: await loadCa(pki),
+      attach: (id, thing) => broker.attach(id, thing),
+      templateName: DEVCLOUD_TEMPLATE,
+      thingNamePrefix: THING_NAME_PREFIX,
+      ...(opts.allowedSerials ? { allowedSerials: new Set(opts.allowedSerials.map((s) => s.toUpperCase())) } : {}),
+      onRegistered: (r: Registration) => {
+        provisioned[r.identity] = r.thingName;
+        const snapshot = JSON.stringify(provisioned, null, 2) + '\n';
+        persisting = persisting.then(() => writeFileAtomic(provisionedFile, snapshot, 0o600));
+        return persisting;
+      },
+      ...(opts.now ? { now: opts.now } : {}),
+      log: log.child({ part: 'identity' }),
+    });
+    stack.push(() => identity.stop());
 
     const credentials = secrets.s3;
     const [dataPlane, s3, ...cameraList] = await Promise.all([
       startDataPlaneApi({ store, log: log.child({ part: 'data-plane' }) }),
       startS3({ rootDir: path.join(stateDir, 's3'), buckets: [DEVCLOUD_BUCKET], credentials: [credentials], region: DEVCLOUD_REGION, log: log.child({ part: 's3' }) }),
-      ...things.map((thing, i) =>
+      ...[...things, ...claimNames].map((thing, i) =>
         startCameraSimulator({
           name: thing,
           username: CAMERA_USER,
           password: secrets.cameraPasswords[thing]!,
-          identity: { serialNumber: `ACCC8E${String(100000 + i + 1)}` },
+          identity: { serialNumber: serialOf(thing, i, things.length) },
           log: log.child({ part: 'camera', thing }),
         }),
       ),
     ]);
     stack.push(() => dataPlane.stop(), () => s3.stop(), ...cameraList.map((c) => () => c.stop()));
-    const cameras = new Map(things.map((t, i) => [t, cameraList[i]!]));
+    const cameras = new Map([...things, ...claimNames].map((t, i) => [t, cameraList[i]!]));
 
     const handler = createCloudHandler({
       region: DEVCLOUD_REGION,
@@ -135,7 +194,7 @@ export async function startDevcloud(opts: DevcloudOptions): Promise<Devcloud> {
     const control = await startControlApi({ cameras, s3, handler, log: log.child({ part: 'control' }) });
     stack.push(() => control.stop());
 
-    const agentConfigs = await writeAgentConfigs({ stateDir, things, pki, broker, s3Url: s3.url, cameras, overrides: opts.agentOverrides ?? {} });
+    const agentConfigs = await writeAgentConfigs({ stateDir, things, pki, broker, s3Url: s3.url, cameras, overrides: opts.agentOverrides ?? {}, claim: { cameras: claimNames, templateName: DEVCLOUD_TEMPLATE } });
 
     const info: DevcloudInfo = {
       schema: 1,
@@ -154,6 +213,8 @@ export async function startDevcloud(opts: DevcloudOptions): Promise<Devcloud> {
         [...cameras].map(([t, c]) => [t, { url: c.url, username: c.username, password: c.password, serialNumber: c.identity.serialNumber, model: c.identity.model, architecture: c.identity.architecture }]),
       ),
       control: { url: control.url },
+      provisioning: { templateName: DEVCLOUD_TEMPLATE, thingNamePrefix: THING_NAME_PREFIX, claimCertPath: pki.claim.certPath, claimKeyPath: pki.claim.keyPath },
+      claimCameras: Object.fromEntries(claimNames.map((c) => [c, { agentConfigPath: agentConfigs[c]!, serialNumber: cameras.get(c)!.identity.serialNumber }])),
     };
     await writeFileAtomic(infoFile, JSON.stringify(info, null, 2) + '\n', 0o600);
     stack.push(() => rm(infoFile, { force: true }));
@@ -169,6 +230,7 @@ export async function startDevcloud(opts: DevcloudOptions): Promise<Devcloud> {
       cameras,
       handler,
       rules,
+      identity,
       stop: () => (stopped ??= stopAll()),
     };
   } catch (err) {

@@ -20,6 +20,10 @@ export interface DevcloudInfo {
   s3: { url: string; bucket: string; region: string; accessKeyId: string; secretAccessKey: string; dir: string };
   cameras: Record<string, { url: string; username: string; password: string; serialNumber: string; model: string; architecture: string }>;
   control: { url: string };
+  /** Fleet provisioning by claim (devcloud's stand-in for the deployed template and claim certificate). */
+  provisioning: { templateName: string; thingNamePrefix: string; claimCertPath: string; claimKeyPath: string };
+  /** Cameras that enrol by claim (`--claim-cameras N`), keyed claim-1..claim-N; their thing names come from RegisterThing. */
+  claimCameras: Record<string, { agentConfigPath: string; serialNumber: string }>;
 }
 
 export const DEVCLOUD_INFO_FILE = 'devcloud.json';

@@ -9,9 +9,11 @@ import { join } from 'node:path';
 // @peculiar/x509 resolves its algorithm providers through tsyringe, which needs the Reflect metadata API.
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
-import { CLOUD_IDENTITY, assertThingName } from './broker/acl.js';
+import { CLAIM_PREFIX, CLOUD_IDENTITY, assertThingName } from './broker/acl.js';
 
 export { CLOUD_IDENTITY };
+/** CN of devcloud's fleet claim certificate (DIR/pki/claim.crt): the broker lets it use the provisioning topics only. */
+export const CLAIM_IDENTITY = `${CLAIM_PREFIX}devcloud`;
 
 // Our lib has no DOM types; node:crypto carries the WebCrypto ones.
 type CryptoKey = webcrypto.CryptoKey;
@@ -33,6 +35,8 @@ export interface DevPki {
   cloud: CertPaths;
   /** One per thing name: CN=thing, clientAuth EKU. */
   devices: Record<string, CertPaths>;
+  /** The fleet's shared claim certificate, CN=CLAIM_IDENTITY. */
+  claim: CertPaths;
 }
 
 export interface CertificateAuthority {
@@ -308,9 +312,10 @@ export async function ensurePki(dir: string, things: string[]): Promise<DevPki> 
     ipAddresses: ['127.0.0.1'],
   });
   const cloud = await ensureLeaf(dir, 'cloud', ca, { commonName: CLOUD_IDENTITY, usage: 'client' });
+  const claim = await ensureLeaf(dir, 'claim', ca, { commonName: CLAIM_IDENTITY, usage: 'client' });
   const devices: Record<string, CertPaths> = {};
   for (const thing of things) {
     devices[thing] = await ensureLeaf(devicesDir, thing, ca, { commonName: thing, usage: 'client' });
   }
-  return { dir, caCertPath: caFiles.certPath, server, cloud, devices };
+  return { dir, caCertPath: caFiles.certPath, server, cloud, devices, claim };
 }

@@ -108,6 +108,7 @@ export function testConfig(paths: { caPath: string; certPath: string; keyPath: s
     log: { level: 'debug', format: 'json' },
     shadowName: 'cloudcam',
     localApi: { port: 0 },
+    provisioning: { claimCertPath: '', claimKeyPath: '', templateName: '', keyType: 'ec-p256' },
   };
 }
 

@@ -27,7 +27,14 @@ export interface TestDevcloud {
   cleanup(): Promise<void>;
 }
 
-export async function startTestDevcloud(opts: { broker: BrokerKind; cameras?: number; expiresSeconds?: number }): Promise<TestDevcloud> {
+export async function startTestDevcloud(opts: {
+  broker: BrokerKind;
+  cameras?: number;
+  expiresSeconds?: number;
+  claimCameras?: number;
+  allowedSerials?: string[];
+  now?: () => number;
+}): Promise<TestDevcloud> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'cloudcam-dc-'));
   const dc = await startDevcloud({
     stateDir: dir,
@@ -35,6 +42,9 @@ export async function startTestDevcloud(opts: { broker: BrokerKind; cameras?: nu
     broker: opts.broker,
     log: createLogger({ name: 'devcloud', level: 'silent' }),
     ...(opts.expiresSeconds ? { expiresSeconds: opts.expiresSeconds } : {}),
+    ...(opts.claimCameras ? { claimCameras: opts.claimCameras } : {}),
+    ...(opts.allowedSerials ? { allowedSerials: opts.allowedSerials } : {}),
+    ...(opts.now ? { now: opts.now } : {}),
   });
   return {
     dc,
@@ -57,9 +67,14 @@ export interface TestAgent {
   stop(): Promise<void>;
 }
 
-/** Runs the real agent in-process against a devcloud thing, with its JSON logs captured. */
+/**
+ * Runs the real agent in-process against a devcloud thing (or a claim camera, claim-N, which enrols
+ * first), with its JSON logs captured.
+ */
 export async function startTestAgent(dc: Devcloud, thing: string, overrides: (c: AgentConfig) => void = () => undefined): Promise<TestAgent> {
-  const config = loadAgentConfig(dc.info.devices[thing]!.agentConfigPath, {});
+  const configPath = dc.info.devices[thing]?.agentConfigPath ?? dc.info.claimCameras[thing]?.agentConfigPath;
+  if (!configPath) throw new Error(`devcloud has no camera ${thing}`);
+  const config = loadAgentConfig(configPath, {});
   config.schedule.cron = '';
   overrides(config);
   const logs: Record<string, unknown>[] = [];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CLOUD_IDENTITY, assertThingName, filterCovers, grantsFor, isAllowed, mosquittoSecurity, ruleFor } from './acl.js';
+import { CLOUD_IDENTITY, assertThingName, attachThing, dynsecClient, filterCovers, grantsFor, isAllowed, isThingName, mosquittoSecurity, ruleFor } from './acl.js';
 
 describe('filterCovers', () => {
   it.each([
@@ -51,6 +51,19 @@ describe('roles', () => {
     expect(isAllowed('claim-batch1', '$aws/provisioning-templates/tpl/provision/json/accepted')).toBe(true);
     expect(isAllowed('claim-batch1', '$aws/things/claim-batch1/shadow/get')).toBe(false);
     expect(isAllowed('claim-batch1', 'cloudcam/claim-batch1/presence')).toBe(false);
+  });
+
+  it('gives a provisioned certificate no topic until a thing is attached, then only that thing\'s', () => {
+    const id = 'cert-0123456789abcdef';
+    expect(ruleFor(id)?.role).toBe('provisioned');
+    expect(isThingName(id)).toBe(false);
+    expect(grantsFor(id)).toEqual([]);
+    expect(isAllowed(id, '$aws/things/cloudcam-ACCC8E200001/shadow/get')).toBe(false);
+    attachThing(id, 'cloudcam-ACCC8E200001');
+    expect(grantsFor(id)).toEqual(['$aws/things/cloudcam-ACCC8E200001/#', 'cloudcam/cloudcam-ACCC8E200001/#']);
+    expect(isAllowed(id, 'cloudcam/cloudcam-ACCC8E200002/presence')).toBe(false);
+    expect(dynsecClient(id)).toMatchObject({ username: id, clientid: 'cloudcam-ACCC8E200001' });
+    expect(() => attachThing('camera-1', 'x')).toThrow(/only cert-\* identities/);
   });
 
   it('knows no role for names that could smuggle wildcards into a grant', () => {

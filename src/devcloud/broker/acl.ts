@@ -8,40 +8,64 @@
 export const CLOUD_IDENTITY = 'cloudcam-devcloud';
 /** CN prefix of fleet-provisioning claim certificates. */
 export const CLAIM_PREFIX = 'claim-';
+/**
+ * CN prefix of the certificates devcloud's identity service signs from a CSR. Like AWS, it issues the
+ * certificate before RegisterThing names the thing, so the CN cannot be the thing name: the thing is
+ * attached to the certificate later (attachThing), and its grants follow the attached thing (`%t`),
+ * as AWS policies follow `iot:Connection.Thing.ThingName`.
+ */
+export const PROVISIONED_PREFIX = 'cert-';
+
+/** Certificate identity -> attached thing name, for PROVISIONED_PREFIX identities (process-wide: ids are random). */
+const attachments = new Map<string, string>();
+
+export function attachThing(identity: string, thing: string): void {
+  if (!identity.startsWith(PROVISIONED_PREFIX) || !NAME_CHARS.test(identity)) throw new Error(`only ${PROVISIONED_PREFIX}* identities get things attached, not ${JSON.stringify(identity)}`);
+  assertThingName(thing);
+  attachments.set(identity, thing);
+}
+
+/** The thing attached to a provisioned certificate, if any. */
+export function attachedThing(identity: string): string | undefined {
+  return attachments.get(identity);
+}
 
 /** AWS IoT thing-name alphabet; it also keeps MQTT wildcards and `/` out of `%u` substitutions. */
 const NAME_CHARS = /^[a-zA-Z0-9:_-]{1,128}$/;
 
-export type Role = 'cloud' | 'claim' | 'thing';
+export type Role = 'cloud' | 'claim' | 'provisioned' | 'thing';
 
 export interface RoleRule {
   readonly role: Role;
   readonly matches: (identity: string) => boolean;
-  /** Topic filters granted for publish, subscribe and receive; `%u` stands for the identity. */
+  /** Topic filters granted for publish, subscribe and receive; `%u` stands for the identity, `%t` for its attached thing. */
   readonly topics: readonly string[];
 }
 
 /** First matching rule wins. To give a role more topics, or to add a role, add one line here. */
 export const ACL_RULES: readonly RoleRule[] = [
   // `#` does not match topics that start with `$` (MQTT 3.1.1 section 4.7.2), so `$aws/#` is granted explicitly.
-  { role: 'cloud', matches: (id) => id === CLOUD_IDENTITY, topics: ['#', '$aws/#'] },
+  // `$CONTROL/dynamic-security/#`: devcloud adds provisioned things to mosquitto at run time.
+  { role: 'cloud', matches: (id) => id === CLOUD_IDENTITY, topics: ['#', '$aws/#', '$CONTROL/dynamic-security/#'] },
   {
     role: 'claim',
     matches: (id) => id.startsWith(CLAIM_PREFIX) && NAME_CHARS.test(id),
     topics: ['$aws/certificates/create-from-csr/#', '$aws/provisioning-templates/#'],
   },
+  // Until RegisterThing attaches a thing, no topic at all (AWS: the certificate is PENDING_ACTIVATION).
+  { role: 'provisioned', matches: (id) => id.startsWith(PROVISIONED_PREFIX) && NAME_CHARS.test(id), topics: ['$aws/things/%t/#', 'cloudcam/%t/#'] },
   { role: 'thing', matches: (id) => isThingName(id), topics: ['$aws/things/%u/#', 'cloudcam/%u/#'] },
 ];
 
 export function isThingName(name: string): boolean {
-  return NAME_CHARS.test(name) && !name.startsWith(CLAIM_PREFIX) && name !== CLOUD_IDENTITY;
+  return NAME_CHARS.test(name) && !name.startsWith(CLAIM_PREFIX) && !name.startsWith(PROVISIONED_PREFIX) && name !== CLOUD_IDENTITY;
 }
 
 export function assertThingName(name: string): void {
   if (isThingName(name)) return;
   throw new Error(
     `invalid thing name ${JSON.stringify(name)}: use 1-128 characters from [a-zA-Z0-9:_-], ` +
-      `not starting with "${CLAIM_PREFIX}" and not "${CLOUD_IDENTITY}" (both are reserved identities)`,
+      `not starting with "${CLAIM_PREFIX}" or "${PROVISIONED_PREFIX}" and not "${CLOUD_IDENTITY}" (reserved identities)`,
   );
 }
 
@@ -52,7 +76,9 @@ export function ruleFor(identity: string): RoleRule | undefined {
 /** The topic filters an identity may use, `%u` substituted; empty for an unknown identity. */
 export function grantsFor(identity: string): string[] {
   const rule = ruleFor(identity);
-  return rule ? rule.topics.map((t) => t.replaceAll('%u', identity)) : [];
+  if (!rule) return [];
+  const thing = attachedThing(identity);
+  return rule.topics.filter((t) => thing !== undefined || !t.includes('%t')).map((t) => t.replaceAll('%u', identity).replaceAll('%t', thing ?? ''));
 }
 
 /**
@@ -89,7 +115,7 @@ export function isAllowed(identity: string, topicOrFilter: string): boolean {
 /** mosquitto dynamic-security plugin config (2.0 format); see mosquittoSecurity(). */
 export interface DynsecConfig {
   defaultACLAccess: Record<'publishClientSend' | 'publishClientReceive' | 'subscribe' | 'unsubscribe', boolean>;
-  clients: { username: string; textname: string; roles: { rolename: string }[] }[];
+  clients: { username: string; clientid?: string; textname: string; roles: { rolename: string }[] }[];
   groups: never[];
   roles: { rolename: string; acls: { acltype: string; topic: string; allow: boolean }[] }[];
 }
@@ -110,13 +136,28 @@ export function mosquittoSecurity(knownIdentities: Iterable<string>): DynsecConf
   for (const identity of [...new Set(knownIdentities)].sort()) {
     const rule = ruleFor(identity);
     if (!rule) throw new Error(`no ACL rule matches identity ${JSON.stringify(identity)}; add one to ACL_RULES`);
-    config.clients.push({ username: identity, textname: rule.role, roles: [{ rolename: identity }] });
-    config.roles.push({
-      rolename: identity,
-      acls: grantsFor(identity).flatMap((topic) =>
-        ['publishClientSend', 'publishClientReceive', 'subscribePattern'].map((acltype) => ({ acltype, topic, allow: true })),
-      ),
-    });
+    config.clients.push(dynsecClient(identity));
+    config.roles.push(dynsecRole(identity));
   }
   return config;
+}
+
+/**
+ * An identity as a dynsec client. A provisioned certificate may connect only with its thing's name as
+ * client id, as the AWS device policy allows `client/${iot:Connection.Thing.ThingName}` only.
+ */
+export function dynsecClient(identity: string): DynsecConfig['clients'][number] {
+  const rule = ruleFor(identity);
+  if (!rule) throw new Error(`no ACL rule matches identity ${JSON.stringify(identity)}; add one to ACL_RULES`);
+  const thing = rule.role === 'provisioned' ? attachedThing(identity) : undefined;
+  return { username: identity, ...(thing !== undefined ? { clientid: thing } : {}), textname: rule.role, roles: [{ rolename: identity }] };
+}
+
+export function dynsecRole(identity: string): DynsecConfig['roles'][number] {
+  return {
+    rolename: identity,
+    acls: grantsFor(identity).flatMap((topic) =>
+      ['publishClientSend', 'publishClientReceive', 'subscribePattern'].map((acltype) => ({ acltype, topic, allow: true })),
+    ),
+  };
 }

@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import type { AddressInfo, Socket } from 'node:net';
 import { createServer, TLSSocket } from 'node:tls';
 import { Aedes, type AuthenticateError, type AuthErrorCode, type Client } from 'aedes';
-import { isAllowed, ruleFor } from './acl.js';
+import { attachThing, attachedThing, isAllowed, ruleFor } from './acl.js';
 import { BROKER_HOST, type Broker, type BrokerOptions } from './types.js';
 import type { Logger } from '../../lib/log.js';
 
@@ -34,17 +34,22 @@ export async function startAedes(opts: BrokerOptions & { log: Logger }): Promise
     readFile(pki.server.keyPath),
   ]);
   const identities = new WeakMap<Client, string>();
+  for (const [identity, thing] of Object.entries(opts.attached ?? {})) attachThing(identity, thing);
 
   const aedes = await Aedes.createBroker({
     authenticate(client, _username, _password, done) {
       const identity = peerIdentity(client);
-      if (identity !== undefined && ruleFor(identity)) {
+      const rule = identity !== undefined ? ruleFor(identity) : undefined;
+      // A provisioned certificate connects only as its attached thing (AWS: client/${iot:Connection.Thing.ThingName}).
+      const clientIdOk = rule?.role !== 'provisioned' || (identity !== undefined && attachedThing(identity) === client.id);
+      if (identity !== undefined && rule && clientIdOk) {
         identities.set(client, identity);
         done(null, true);
         return;
       }
-      log.warn({ clientId: client.id, identity }, 'MQTT connect refused: certificate CN matches no ACL role');
-      const err: AuthenticateError = Object.assign(new Error('certificate CN matches no ACL role'), { returnCode: NOT_AUTHORIZED });
+      const why = rule ? 'a provisioned certificate must connect with its thing name as client id' : 'certificate CN matches no ACL role';
+      log.warn({ clientId: client.id, identity }, `MQTT connect refused: ${why}`);
+      const err: AuthenticateError = Object.assign(new Error(why), { returnCode: NOT_AUTHORIZED });
       done(err, false);
     },
     authorizePublish(client, packet, done) {
@@ -106,6 +111,10 @@ export async function startAedes(opts: BrokerOptions & { log: Logger }): Promise
     port,
     url: `mqtts://${BROKER_HOST}:${port}`,
     mqttVersions: [4],
+    attach(identity, thing) {
+      attachThing(identity, thing);
+      return Promise.resolve();
+    },
     async stop() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       await new Promise<void>((resolve) => aedes.close(() => resolve()));

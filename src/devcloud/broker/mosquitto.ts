@@ -1,11 +1,12 @@
 /** Runs Debian's mosquitto as a child process with a generated mutual-TLS config and ACL. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { delimiter, join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { CLOUD_IDENTITY, mosquittoSecurity } from './acl.js';
+import mqtt, { type MqttClient } from 'mqtt';
+import { CLOUD_IDENTITY, attachThing, dynsecClient, dynsecRole, mosquittoSecurity } from './acl.js';
 import { BROKER_HOST, type Broker, type BrokerOptions } from './types.js';
 import type { Logger } from '../../lib/log.js';
 
@@ -186,7 +187,8 @@ export async function startMosquitto(opts: BrokerOptions & { log: Logger }): Pro
   await mkdir(opts.workDir, { recursive: true, mode: 0o700 });
   const securityPath = join(opts.workDir, 'mosquitto-dynsec.json');
   const confPath = join(opts.workDir, 'mosquitto.conf');
-  const identities = [CLOUD_IDENTITY, ...Object.keys(opts.pki.devices), ...(opts.extraIdentities ?? [])];
+  for (const [identity, thing] of Object.entries(opts.attached ?? {})) attachThing(identity, thing);
+  const identities = [CLOUD_IDENTITY, ...Object.keys(opts.pki.devices), ...(opts.extraIdentities ?? []), ...Object.keys(opts.attached ?? {})];
   // Rewritten on every start: the plugin would otherwise keep a previous run's (possibly stale) roles.
   await writeFile(securityPath, `${JSON.stringify(mosquittoSecurity(identities), null, 2)}\n`, { mode: 0o600 });
   const runAsRoot = process.getuid?.() === 0;
@@ -212,16 +214,87 @@ export async function startMosquitto(opts: BrokerOptions & { log: Logger }): Pro
       if (!stopping) log.error({ code, signal, stderrTail: tail.join('\n') }, 'mosquitto exited unexpectedly');
     });
     log.info({ port, pid: child.pid }, 'mosquitto broker ready');
+    const url = `mqtts://${BROKER_HOST}:${port}`;
+    const dynsec = new DynsecAdmin(url, opts.pki);
     return {
       kind: 'mosquitto',
       host: BROKER_HOST,
       port,
-      url: `mqtts://${BROKER_HOST}:${port}`,
+      url,
       mqttVersions: [4, 5],
+      async attach(identity, thing) {
+        attachThing(identity, thing);
+        const client = dynsecClient(identity);
+        const role = dynsecRole(identity);
+        await dynsec.run([
+          { command: 'createRole', rolename: role.rolename, acls: role.acls },
+          { command: 'createClient', username: client.username, ...(client.clientid ? { clientid: client.clientid } : {}), textname: client.textname, roles: client.roles },
+        ]);
+        log.info({ identity, thing }, 'provisioned identity added to mosquitto');
+      },
       async stop() {
         stopping = true;
+        await dynsec.close();
         await stopChild(child);
       },
     };
+  }
+}
+
+const DYNSEC_TOPIC = '$CONTROL/dynamic-security/v1';
+const DYNSEC_TIMEOUT_MS = 5_000;
+
+/**
+ * mosquitto's dynamic-security control API (commands on `$CONTROL/dynamic-security/v1`, replies on
+ * `.../response`), used with the devcloud identity, whose role grants `$CONTROL/dynamic-security/#`.
+ * One command batch at a time: the replies carry no correlation, only the command names.
+ */
+class DynsecAdmin {
+  #client: Promise<MqttClient> | undefined;
+  #queue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    readonly url: string,
+    readonly pki: BrokerOptions['pki'],
+  ) {}
+
+  run(commands: Record<string, unknown>[]): Promise<void> {
+    const next = this.#queue.then(() => this.#run(commands));
+    this.#queue = next.catch(() => undefined);
+    return next;
+  }
+
+  async close(): Promise<void> {
+    const pending = this.#client;
+    this.#client = undefined;
+    if (pending) await (await pending.catch(() => undefined))?.endAsync(true);
+  }
+
+  async #connect(): Promise<MqttClient> {
+    const [ca, cert, key] = await Promise.all([readFile(this.pki.caCertPath), readFile(this.pki.cloud.certPath), readFile(this.pki.cloud.keyPath)]);
+    const client = await mqtt.connectAsync(this.url, { clientId: `${CLOUD_IDENTITY}-dynsec-${process.pid}`, protocolVersion: 5, ca, cert, key, rejectUnauthorized: true, reconnectPeriod: 1000 });
+    await client.subscribeAsync(`${DYNSEC_TOPIC}/response`, { qos: 1 });
+    return client;
+  }
+
+  async #run(commands: Record<string, unknown>[]): Promise<void> {
+    const client = await (this.#client ??= this.#connect());
+    const reply = new Promise<Buffer>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        client.off('message', onMessage);
+        reject(new Error(`mosquitto dynamic-security did not answer within ${DYNSEC_TIMEOUT_MS} ms`));
+      }, DYNSEC_TIMEOUT_MS);
+      const onMessage = (topic: string, payload: Buffer): void => {
+        if (topic !== `${DYNSEC_TOPIC}/response`) return;
+        clearTimeout(timer);
+        client.off('message', onMessage);
+        resolve(payload);
+      };
+      client.on('message', onMessage);
+    });
+    await client.publishAsync(DYNSEC_TOPIC, JSON.stringify({ commands }), { qos: 1 });
+    const { responses } = JSON.parse((await reply).toString()) as { responses?: { command: string; error?: string }[] };
+    const failed = (responses ?? []).filter((r) => r.error !== undefined);
+    if (failed.length > 0) throw new Error(`mosquitto dynamic-security refused ${failed.map((f) => `${f.command}: ${f.error ?? ''}`).join('; ')}`);
   }
 }

@@ -10,6 +10,11 @@ export interface Broker {
   readonly port: number;
   readonly url: string;
   readonly mqttVersions: readonly (4 | 5)[];
+  /**
+   * Lets a certificate made by fleet provisioning (CN `cert-...`) act as `thing` from now on: the
+   * thing's topics, client id = thing name. mosquitto learns it over its dynamic-security API.
+   */
+  attach(identity: string, thing: string): Promise<void>;
   /** Resolves when no process or socket of the broker is left. */
   stop(): Promise<void>;
 }
@@ -28,6 +33,8 @@ export interface BrokerOptions {
    * rules of acl.ts to any CN and ignores this.
    */
   extraIdentities?: string[];
+  /** Provisioned certificate identity -> thing, from earlier runs (devcloud persists them). */
+  attached?: Record<string, string>;
   log?: Logger;
 }
 

@@ -1,0 +1,78 @@
+/**
+ * The camera's own identity on disk: its certificate and key (0600) at iot.certPath/iot.keyPath and
+ * STATE_DIR/identity.json ({thingName, certificateId}), written in that order, each atomically.
+ * identity.json is the commit mark: an identity counts only when the mark names the certificate on
+ * disk (by certificateId, the SHA-256 of its DER) and the key matches that certificate. A crash
+ * part-way therefore leaves an identity that does not count, and the next start enrols again;
+ * never a key and certificate that disagree.
+ */
+import { createHash, createPrivateKey, X509Certificate } from 'node:crypto';
+import { mkdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { writeFileAtomic } from '../../lib/atomic-file.js';
+
+export const IDENTITY_FILE = 'identity.json';
+
+export interface IdentityPaths {
+  certPath: string;
+  keyPath: string;
+  stateDir: string;
+}
+
+export interface StoredIdentity {
+  thingName: string;
+  certificateId: string;
+  provisionedAt: string;
+}
+
+/** AWS IoT's certificate id: the SHA-256 of the certificate's DER, lower-case hex. */
+export function certificateIdOf(certPem: string): string {
+  return createHash('sha256').update(new X509Certificate(certPem).raw).digest('hex');
+}
+
+async function readText(file: string): Promise<string | undefined> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+/**
+ * The thing name of a complete identity, or why there is none. `configuredThing` (from the config)
+ * stands in for identity.json when the certificate was installed by hand.
+ */
+export async function readIdentity(paths: IdentityPaths, configuredThing: string): Promise<{ thingName: string } | { missing: string }> {
+  const [certPem, keyPem, mark] = await Promise.all([readText(paths.certPath), readText(paths.keyPath), readText(path.join(paths.stateDir, IDENTITY_FILE))]);
+  if (certPem === undefined || keyPem === undefined) return { missing: `no certificate and key at ${paths.certPath} and ${paths.keyPath}` };
+  let cert: X509Certificate;
+  try {
+    cert = new X509Certificate(certPem);
+    if (!cert.checkPrivateKey(createPrivateKey(keyPem))) return { missing: `${paths.keyPath} does not match ${paths.certPath} (an enrolment was interrupted)` };
+  } catch (err) {
+    return { missing: `cannot read the identity at ${paths.certPath}: ${(err as Error).message}` };
+  }
+  let stored: Partial<StoredIdentity> | undefined;
+  if (mark !== undefined) {
+    try {
+      stored = JSON.parse(mark) as Partial<StoredIdentity>;
+    } catch {
+      return { missing: `${IDENTITY_FILE} is damaged` };
+    }
+  }
+  if (configuredThing !== '') return { thingName: configuredThing };
+  if (stored === undefined || typeof stored.thingName !== 'string') return { missing: `no ${IDENTITY_FILE} names this camera's thing` };
+  if (stored.certificateId !== certificateIdOf(certPem)) return { missing: `${IDENTITY_FILE} names another certificate (an enrolment was interrupted)` };
+  return { thingName: stored.thingName };
+}
+
+/** Key, then certificate, then the mark; see the module comment for why that order. */
+export async function writeIdentity(paths: IdentityPaths, identity: { thingName: string; certificatePem: string; privateKeyPem: string }): Promise<StoredIdentity> {
+  for (const dir of new Set([path.dirname(paths.keyPath), path.dirname(paths.certPath), paths.stateDir])) await mkdir(dir, { recursive: true, mode: 0o700 });
+  const stored: StoredIdentity = { thingName: identity.thingName, certificateId: certificateIdOf(identity.certificatePem), provisionedAt: new Date().toISOString() };
+  await writeFileAtomic(paths.keyPath, identity.privateKeyPem, 0o600);
+  await writeFileAtomic(paths.certPath, identity.certificatePem, 0o600);
+  await writeFileAtomic(path.join(paths.stateDir, IDENTITY_FILE), JSON.stringify(stored, null, 2) + '\n', 0o600);
+  return stored;
+}
