@@ -127,7 +127,15 @@ class StartError extends Error {
 }
 
 function launch(bin: string, confPath: string, log: Logger): Promise<Started> {
-  const child = spawn(bin, ['-c', confPath], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // Its own process group: a Ctrl-C in a terminal goes to devcloud, which stops its clients first and
+  // mosquitto last; mosquitto taking the SIGINT itself would drop every client mid-shutdown.
+  const child = spawn(bin, ['-c', confPath], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+  // ...and it must not outlive devcloud when devcloud ends without stopping it (an uncaught error).
+  const killOnExit = (): void => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  };
+  process.once('exit', killOnExit);
+  child.once('exit', () => process.off('exit', killOnExit));
   const tail: string[] = [];
   return new Promise<Started>((resolve, reject) => {
     let ready = false;
