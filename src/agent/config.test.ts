@@ -9,7 +9,7 @@ let dir: string;
 beforeAll(async () => {
   dir = await fs.mkdtemp(path.join(os.tmpdir(), 'cloudcam-config-'));
   await fs.mkdir(path.join(dir, 'certs'));
-  for (const f of ['ca.pem', 'device.pem', 'device.key']) await fs.writeFile(path.join(dir, 'certs', f), 'PEM\n');
+  for (const f of ['ca.pem', 'device.pem', 'device.key']) await fs.writeFile(path.join(dir, 'certs', f), 'PEM\n', { mode: 0o600 });
 });
 afterAll(async () => {
   await fs.rm(dir, { recursive: true, force: true });

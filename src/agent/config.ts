@@ -350,12 +350,31 @@ export function loadAgentConfig(file: string | undefined, env: NodeJS.ProcessEnv
 }
 
 /**
- * The place for checks on the private key file beyond "exists and is readable" (owner-only
- * permissions, with a documented way out). That check is owned by a separate issue; until it
- * lands, this returns no problems.
+ * The private key must be readable by its owner only: a key that group or others can read can be
+ * copied by any process on the camera, and with it anyone can be this thing. Refused with the exact
+ * command that fixes it (AWS IoT Device Client refuses the same way; its users asked for the fix to
+ * be printed, not just the rule).
  */
-export function privateKeyProblems(_keyPath: string): string[] {
-  return [];
+export function privateKeyProblems(keyPath: string): string[] {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(keyPath);
+  } catch {
+    return []; // "does not exist / not readable" is already reported by the cloudcam-key-file format
+  }
+  if (!st.isFile()) return [`iot.keyPath ${keyPath} is not a regular file: point it at the PEM private key`];
+  const loose = st.mode & 0o077;
+  if (loose === 0) return [];
+  const who = [loose & 0o070 ? 'group' : '', loose & 0o007 ? 'others' : ''].filter(Boolean).join(' and ');
+  return [
+    `iot.keyPath ${keyPath} is accessible by ${who} (mode ${(st.mode & 0o777).toString(8).padStart(4, '0')}): ` +
+      `anyone who can read it can impersonate this camera. Fix: chmod 600 ${shellQuote(keyPath)}`,
+  ];
+}
+
+/** Quotes a path for a copy-and-paste shell command. */
+function shellQuote(p: string): string {
+  return /^[A-Za-z0-9_./@:+-]+$/.test(p) ? p : `'${p.replace(/'/g, `'\\''`)}'`;
 }
 
 function readConfigFile(file: string): unknown {

@@ -2,7 +2,7 @@ import type { Logger } from '../../lib/log.js';
 import type { AgentConnection } from '../connection.js';
 import type { Feature } from '../feature.js';
 import type { RequestJournal } from '../request-journal.js';
-import { checkUploadTarget, type UploadTargetPolicy } from '../upload-target.js';
+import { pinnedDispatcher, resolveUploadTarget, type UploadTargetPolicy } from '../upload-target.js';
 import { ShadowClient, ShadowRequestError, type ShadowDocument } from '../../protocol/shadow-client.js';
 import { parseSnapshotRequest, type SnapshotReport, type SnapshotRequest, type SnapshotStatus } from '../../protocol/snapshot.js';
 import { VapixError, type VapixClient } from '../../protocol/vapix.js';
@@ -136,24 +136,31 @@ export function createSnapshotFeature(opts: {
     return jpeg;
   }
 
-  async function upload(job: Job, jpeg: Buffer): Promise<void> {
+  /** `target` is the checked address: every attempt connects there, never to a fresh DNS answer. */
+  async function upload(job: Job, jpeg: Buffer, target: { address: string; family: 4 | 6 }): Promise<void> {
     const expires = Date.parse(job.request.expiresAt);
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await uploadPresignedPost({ url: job.request.url, fields: job.request.fields }, jpeg, {
-          contentType: 'image/jpeg',
-          filename: `${job.request.id}.jpg`,
-          timeoutMs: settings.uploadTimeoutMs,
-          signal: abort.signal,
-        });
-        return;
-      } catch (err) {
-        const retryable = err instanceof S3UploadError && err.retryable;
-        const delay = Math.min(8000, 250 * 2 ** (attempt - 1)) * Math.random();
-        if (!retryable || attempt >= settings.uploadAttempts || now().getTime() + delay >= expires || abort.signal.aborted) throw err;
-        log.warn({ event: 'upload.retry', id: job.request.id, attempt, err: (err as Error).message }, 'upload failed; retrying');
-        await sleep(delay, abort.signal);
+    const dispatcher = pinnedDispatcher(target);
+    try {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await uploadPresignedPost({ url: job.request.url, fields: job.request.fields }, jpeg, {
+            contentType: 'image/jpeg',
+            filename: `${job.request.id}.jpg`,
+            timeoutMs: settings.uploadTimeoutMs,
+            signal: abort.signal,
+            dispatcher,
+          });
+          return;
+        } catch (err) {
+          const retryable = err instanceof S3UploadError && err.retryable;
+          const delay = Math.min(8000, 250 * 2 ** (attempt - 1)) * Math.random();
+          if (!retryable || attempt >= settings.uploadAttempts || now().getTime() + delay >= expires || abort.signal.aborted) throw err;
+          log.warn({ event: 'upload.retry', id: job.request.id, attempt, err: (err as Error).message }, 'upload failed; retrying');
+          await sleep(delay, abort.signal);
+        }
       }
+    } finally {
+      await dispatcher.destroy().catch(() => undefined);
     }
   }
 
@@ -162,7 +169,7 @@ export function createSnapshotFeature(opts: {
     if (now().getTime() >= Date.parse(request.expiresAt)) {
       return finish(final(job, 'expired', { error: `the presigned POST expired at ${request.expiresAt} before the agent got to it` }));
     }
-    const target = checkUploadTarget(request.url, settings.target);
+    const target = await resolveUploadTarget(request.url, settings.target);
     if (!target.ok) return finish(final(job, 'rejected', { error: target.error }));
     if (request.maxBytes > settings.maxBytes) {
       log.info({ event: 'snapshot.capped', id: request.id }, `request allows ${request.maxBytes} bytes; capping capture at snapshot.maxBytes ${settings.maxBytes}`);
@@ -180,7 +187,7 @@ export function createSnapshotFeature(opts: {
       return finish(final(job, 'failed', { error: abort.signal.aborted ? 'agent stopped during capture' : msg }));
     }
     try {
-      await upload(job, jpeg);
+      await upload(job, jpeg, target);
     } catch (err) {
       const msg = err instanceof S3UploadError ? `upload: S3 ${err.code}${err.status ? ` (HTTP ${err.status})` : ''}: ${err.message}` : `upload: ${(err as Error).message}`;
       return finish(final(job, 'failed', { bytes: 0, error: abort.signal.aborted ? 'agent stopped during upload' : msg }));
