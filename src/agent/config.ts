@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import convict from 'convict';
 import { FORMAT_DOCS, show } from './config-formats.js';
+import { FACILITIES, type Facility } from './syslog.js';
 
 export { FORMAT_DOCS };
 
@@ -38,7 +39,7 @@ export interface AgentConfig {
   /** cron '' = off */
   schedule: { cron: string; timezone?: string };
   stateDir: string;
-  log: { level: LogLevel; format: LogFormat };
+  log: { level: LogLevel; format: LogFormat; syslog: { url: string; facility: Facility; appName: string } };
   shadowName: string;
 }
 
@@ -80,7 +81,7 @@ interface RawConfig {
   };
   schedule: { cron: string; timezone: string };
   stateDir: string;
-  log: { level: LogLevel; format: LogFormat };
+  log: { level: LogLevel; format: LogFormat; syslog: { url: string; facility: Facility; appName: string } };
   shadowName: string;
 }
 
@@ -262,6 +263,26 @@ export const configSchema: convict.Schema<RawConfig> = {
       default: 'syslog-stdout',
       env: 'CLOUDCAM_LOG_FORMAT',
     },
+    syslog: {
+      url: {
+        doc: 'Also send every line as RFC 5424 syslog to a collector: udp://HOST:PORT or tcp://HOST:PORT (octet-counted framing); "" = off. Lines are dropped, and counted, while the collector is unreachable; the agent never waits for it.',
+        format: 'cloudcam-syslog-url',
+        default: '',
+        env: 'CLOUDCAM_LOG_SYSLOG_URL',
+      },
+      facility: {
+        doc: 'Syslog facility of the lines sent to the collector.',
+        format: Object.keys(FACILITIES),
+        default: 'daemon',
+        env: 'CLOUDCAM_LOG_SYSLOG_FACILITY',
+      },
+      appName: {
+        doc: 'APP-NAME field of the RFC 5424 lines.',
+        format: 'cloudcam-syslog-app-name',
+        default: 'cloudcam',
+        env: 'CLOUDCAM_LOG_SYSLOG_APP_NAME',
+      },
+    },
   },
   shadowName: {
     doc: 'Name of the named device shadow that carries snapshot requests.',
@@ -418,7 +439,7 @@ function toAgentConfig(raw: RawConfig): AgentConfig {
       insecureHttpUploadHosts: [...raw.snapshot.insecureHttpUploadHosts],
     },
     schedule: timezone === '' ? { cron } : { cron, timezone },
-    log: { ...raw.log },
+    log: { ...raw.log, syslog: { ...raw.log.syslog } },
   };
 }
 

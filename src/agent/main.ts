@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { loadAgentConfig, type AgentConfig } from './config.js';
-import { createAgentLogger } from './logging.js';
+import { createAgentLogging } from './logging.js';
+import { parseSyslogUrl } from './syslog.js';
 import { createConnection, type AgentConnection } from './connection.js';
 import { RequestJournal } from './request-journal.js';
 import type { Feature } from './feature.js';
@@ -24,7 +25,8 @@ export interface RunningAgent {
 
 /** Wires the features to one connection and starts them; the caller decides when to stop. */
 export async function startAgent(config: AgentConfig, opts: { log?: Logger; events?: SnapshotEvents } = {}): Promise<RunningAgent> {
-  const log = opts.log ?? createAgentLogger({ level: config.log.level, format: config.log.format, thing: config.thingName });
+  const logging = opts.log ? undefined : createAgentLogging(loggingOptions(config));
+  const log = opts.log ?? logging!.log;
   const journal = await RequestJournal.open(config.stateDir);
   const connection = createConnection(config, {
     will: { topic: presenceTopic(config.thingName), payload: presenceMessage('offline', AGENT_VERSION), qos: 1, retain: false },
@@ -88,7 +90,20 @@ export async function startAgent(config: AgentConfig, opts: { log?: Logger; even
         }
         await connection.stop({ finalMessage: { topic: presenceTopic(config.thingName), payload: presenceMessage('offline', AGENT_VERSION) }, timeoutMs: 3000 });
         log.info({ event: 'agent.stopped' }, 'cloudcam agent stopped');
+        await logging?.close();
       })()),
+  };
+}
+
+/** Logging as configured: stdout in log.format, plus the syslog collector if log.syslog.url is set. */
+export function loggingOptions(config: AgentConfig): Parameters<typeof createAgentLogging>[0] {
+  const target = parseSyslogUrl(config.log.syslog.url);
+  return {
+    level: config.log.level,
+    format: config.log.format,
+    thing: config.thingName,
+    secrets: [config.camera.password],
+    ...(target ? { syslog: { ...target, facility: config.log.syslog.facility, appName: config.log.syslog.appName } } : {}),
   };
 }
 
