@@ -43,6 +43,9 @@ export interface SnapshotFeature extends Feature {
   idle(): Promise<void>;
 }
 
+/** How soon a lost report or a failed shadow read is tried again while connected. */
+export const RESYNC_MS = 3_000;
+
 const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
   new Promise((resolve) => {
     const t = setTimeout(resolve, ms);
@@ -72,6 +75,11 @@ export function createSnapshotFeature(opts: {
   let stopping = false;
   const abort = new AbortController();
   let idleWaiters: (() => void)[] = [];
+  /** Finished requests whose report did not reach the shadow yet; retried until it does. */
+  const unreported = new Map<string, SnapshotReport>();
+  /** A shadow read that failed while connected; retried, not left until the next connect. */
+  let resyncNeeded = false;
+  let resyncTimer: NodeJS.Timeout | undefined;
 
   const final = (job: Job, status: SnapshotStatus, extra: { bytes?: number; error?: string | null } = {}): SnapshotReport => ({
     id: job.request.id,
@@ -121,9 +129,42 @@ export function createSnapshotFeature(opts: {
       const level = rep.status === 'uploaded' ? 'info' : 'warn';
       log[level]({ event: `snapshot.${rep.status}`, id: rep.id, key: rep.key, bytes: rep.bytes, ms: rep.ms, ...(rep.error ? { error: rep.error } : {}) }, `snapshot ${rep.status}`);
     } catch (err) {
-      log.error({ event: 'snapshot.report-failed', id: rep.id, err: (err as Error).message }, 'could not report the snapshot status; it is reported again after the next connect');
+      unreported.set(rep.id, rep);
+      scheduleResync();
+      log.error({ event: 'snapshot.report-failed', id: rep.id, err: (err as Error).message }, `could not report the snapshot status; retrying in ${RESYNC_MS / 1000} s and after every connect`);
     }
     opts.events?.onReport?.(rep);
+  }
+
+  /**
+   * A report that did not reach the shadow (no reply: the connection dropped, or the shadow service
+   * missed it) must not be left to a next connect that may never come: while connected, it is sent
+   * again every RESYNC_MS, and a failed shadow read is repeated too. Without this, a request whose
+   * report was lost and whose desired entry was meanwhile replaced would never get a status.
+   */
+  function scheduleResync(): void {
+    if (resyncTimer || stopping) return;
+    resyncTimer = setTimeout(() => {
+      resyncTimer = undefined;
+      void resync();
+    }, RESYNC_MS);
+    resyncTimer.unref();
+  }
+
+  async function resync(): Promise<void> {
+    if (stopping) return;
+    if (!connection.connected) return; // onConnected resyncs
+    for (const rep of [...unreported.values()]) {
+      try {
+        await report(rep, true);
+        unreported.delete(rep.id);
+        log.info({ event: 'snapshot.reported-late', id: rep.id, status: rep.status }, 'reported a snapshot status that had not reached the shadow');
+      } catch (err) {
+        log.warn({ event: 'snapshot.report-failed', id: rep.id, err: (err as Error).message }, 'could not report the snapshot status yet; retrying');
+      }
+    }
+    if (resyncNeeded) await refresh('resync');
+    if (unreported.size > 0 || resyncNeeded) scheduleResync();
   }
 
   async function capture(job: Job): Promise<Buffer> {
@@ -272,9 +313,12 @@ export function createSnapshotFeature(opts: {
   async function refresh(why: string): Promise<void> {
     try {
       const doc: ShadowDocument | undefined = await shadow.get();
+      resyncNeeded = false;
       offer(doc?.state.desired?.['snapshot'], 'get');
     } catch (err) {
-      log.warn({ event: 'shadow.get-failed', why, err: (err as Error).message }, 'could not read the shadow; it is read again on the next connect');
+      resyncNeeded = true;
+      scheduleResync();
+      log.warn({ event: 'shadow.get-failed', why, err: (err as Error).message }, `could not read the shadow; reading it again in ${RESYNC_MS / 1000} s`);
     }
   }
 
@@ -293,9 +337,11 @@ export function createSnapshotFeature(opts: {
         return;
       }
       await refresh('connected');
+      if (unreported.size > 0) await resync();
     },
     async stop() {
       stopping = true;
+      clearTimeout(resyncTimer);
       shadow.off('delta', onDelta);
       if (running) {
         const timer = setTimeout(() => abort.abort(), settings.stopGraceMs);

@@ -99,6 +99,12 @@ export async function startAedes(opts: BrokerOptions & { log: Logger }): Promise
   }
   const { port } = server.address() as AddressInfo;
   log.info({ port }, 'aedes broker ready');
+  const stop = async (): Promise<void> => {
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    await new Promise<void>((resolve) => aedes.close(() => resolve()));
+    for (const socket of sockets) socket.destroy();
+    await closed;
+  };
 
   return {
     kind: 'aedes',
@@ -106,11 +112,8 @@ export async function startAedes(opts: BrokerOptions & { log: Logger }): Promise
     port,
     url: `mqtts://${BROKER_HOST}:${port}`,
     mqttVersions: [4],
-    async stop() {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      await new Promise<void>((resolve) => aedes.close(() => resolve()));
-      for (const socket of sockets) socket.destroy();
-      await closed;
-    },
+    stop,
+    // stop() already cuts every socket without a goodbye: from a client's side that is a crash.
+    kill: stop,
   };
 }

@@ -222,6 +222,13 @@ export async function startMosquitto(opts: BrokerOptions & { log: Logger }): Pro
         stopping = true;
         await stopChild(child);
       },
+      async kill() {
+        stopping = true;
+        if (child.exitCode !== null || child.signalCode !== null) return;
+        const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+        child.kill('SIGKILL');
+        await exited;
+      },
     };
   }
 }

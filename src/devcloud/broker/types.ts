@@ -12,6 +12,8 @@ export interface Broker {
   readonly mqttVersions: readonly (4 | 5)[];
   /** Resolves when no process or socket of the broker is left. */
   stop(): Promise<void>;
+  /** Ends the broker abruptly, as a crash would (mosquitto: SIGKILL); resolves when it is gone. */
+  kill(): Promise<void>;
 }
 
 export interface BrokerOptions {
