@@ -3,7 +3,7 @@ SHELL := /bin/bash
 NODE_MODULES_STAMP := node_modules/.stamp
 STATE_DIR ?= .devcloud
 
-.PHONY: all install build lint typecheck test test-unit test-integration run devcloud bench clean
+.PHONY: all install build lint typecheck test test-unit test-integration run devcloud bench soak clean
 
 all: build
 
@@ -37,6 +37,11 @@ devcloud: build
 
 bench: build
 	node scripts/bench.mjs
+
+# 1,000 snapshot cycles through the agent process with faults sprinkled in; prints RSS at start and
+# end (target drift < 5 MB). Not part of `make test` (a few minutes). SOAK_CYCLES=N to change.
+soak: build
+	SOAK=1 npx vitest run test/soak
 
 clean:
 	rm -rf dist build coverage

@@ -84,16 +84,6 @@ describe('fault suite: agent process vs devcloud', { timeout: 90_000 }, () => {
     t.dc.store.update({ thing, shadow: t.dc.info.shadowName }, JSON.stringify({ state: { desired: { snapshot: req } } }));
     return req;
   };
-  /** The request the cloud makes when the agent says online again (presence rule). */
-  const nextPresenceRequest = (): Promise<SnapshotRequest> =>
-    new Promise((resolve) => {
-      const on = (r: { action: string; request?: SnapshotRequest }): void => {
-        if (r.action !== 'requested' || !r.request) return;
-        t.dc.rules.off('handled', on);
-        resolve(r.request);
-      };
-      t.dc.rules.on('handled', on);
-    });
   /** The agent's reconnect makes the cloud write a new request (presence online): wait for its report too. */
   async function settle(): Promise<void> {
     const pending = [...ledger.requests.keys()].filter((id) => !ledger.statuses.has(id) && !ledger.overwritten.has(id));
@@ -129,7 +119,7 @@ describe('fault suite: agent process vs devcloud', { timeout: 90_000 }, () => {
   it(`survives the broker killed and restarted ${BROKER_RESTARTS_IDLE} times while idle`, async () => {
     for (let i = 0; i < BROKER_RESTARTS_IDLE; i++) {
       await settle();
-      const online = nextPresenceRequest();
+      const online = ledger.nextCloudRequest();
       await t.dc.restartBroker({ kill: true });
       count('broker killed (idle)');
       // Back online: the cloud asks for a snapshot, and it is served.
@@ -146,7 +136,7 @@ describe('fault suite: agent process vs devcloud', { timeout: 90_000 }, () => {
       const posting = new Promise<void>((resolve) => t.dc.s3.events.once('request', () => resolve()));
       await agent.waitForLog((l) => l['event'] === 'snapshot.received' && l['id'] === req.id);
       await posting; // the upload is on the wire
-      const online = nextPresenceRequest();
+      const online = ledger.nextCloudRequest();
       await t.dc.restartBroker({ kill: true });
       count('broker killed (uploading)');
       t.dc.s3.setFaults({});

@@ -49,6 +49,18 @@ export class RequestLedger {
     dc.s3.events.on('object', (o: S3StoredObject) => this.objects.set(o.key, (this.objects.get(o.key) ?? 0) + 1));
   }
 
+  /** The next request the cloud rules make (e.g. on presence online after a reconnect). */
+  nextCloudRequest(): Promise<SnapshotRequest> {
+    return new Promise((resolve) => {
+      const on = (r: { action: string; thing: string; request?: SnapshotRequest }): void => {
+        if (r.action !== 'requested' || r.thing !== this.thing || !r.request) return;
+        this.dc.rules.off('handled', on);
+        resolve(r.request);
+      };
+      this.dc.rules.on('handled', on);
+    });
+  }
+
   add(request: SnapshotRequest): void {
     this.requests.set(request.id, request);
   }
