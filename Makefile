@@ -3,7 +3,7 @@ SHELL := /bin/bash
 NODE_MODULES_STAMP := node_modules/.stamp
 STATE_DIR ?= .devcloud
 
-.PHONY: all install build lint typecheck test run devcloud bench docs cloud-synth clean package test-package
+.PHONY: all install build lint typecheck test run devcloud bench soak docs cloud-synth clean package test-package
 
 all: build
 
@@ -69,6 +69,11 @@ cloud-synth: install
 	rm -rf $(CDK_OUT)
 	CDK_OUTDIR=$(CDK_OUT) CDK_CONTEXT_JSON='$(CDK_CONTEXT)' node build/infra/app.mjs
 	@ls $(CDK_OUT)/*.template.json
+
+# 1,000 snapshot cycles through the agent process with faults sprinkled in; prints RSS at start and
+# end (target drift < 5 MB). Not part of `make test` (a few minutes). SOAK_CYCLES=N to change.
+soak: build
+	SOAK=1 npx vitest run test/soak
 
 clean:
 	rm -rf dist build/package build/package-again build/package-work coverage

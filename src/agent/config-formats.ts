@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import convict from 'convict';
+import { parseSyslogUrl } from './syslog.js';
 import { validate as validateCron, validateDetailed as validateCronDetailed } from 'node-cron';
 
 // Custom convict formats of the agent config (src/agent/config.ts). Each is registered by name so
@@ -205,6 +206,13 @@ addFormat('cloudcam-resolution', 'WIDTHxHEIGHT, e.g. 1920x1080', (v) => {
   if (!m || Number(m[1]) === 0 || Number(m[2]) === 0) {
     throw new Error(`must be WIDTHxHEIGHT in pixels, e.g. "1920x1080" (see the camera's supported resolutions), got ${show(v)}`);
   }
+});
+addFormat('cloudcam-syslog-url', '"" (off), udp://HOST:PORT or tcp://HOST:PORT', (v) => {
+  if (typeof v !== 'string') throw new Error(`must be a string such as "udp://10.0.0.5:514", got ${show(v)}`);
+  parseSyslogUrl(v);
+});
+addFormat('cloudcam-syslog-app-name', '1-48 printable ASCII characters, no spaces', (v) => {
+  if (typeof v !== 'string' || !/^[\x21-\x7e]{1,48}$/.test(v)) throw new Error(`must be 1 to 48 printable ASCII characters without spaces (RFC 5424 APP-NAME), got ${show(v)}`);
 });
 hostListFormat('cloudcam-upload-hosts', true, 'list of host, host:port or *.domain (env: comma-separated)');
 hostListFormat('cloudcam-insecure-hosts', false, 'list of exact host or host:port (env: comma-separated)');

@@ -9,7 +9,7 @@ let dir: string;
 beforeAll(async () => {
   dir = await fs.mkdtemp(path.join(os.tmpdir(), 'cloudcam-config-'));
   await fs.mkdir(path.join(dir, 'certs'));
-  for (const f of ['ca.pem', 'device.pem', 'device.key']) await fs.writeFile(path.join(dir, 'certs', f), 'PEM\n');
+  for (const f of ['ca.pem', 'device.pem', 'device.key']) await fs.writeFile(path.join(dir, 'certs', f), 'PEM\n', { mode: 0o600 });
 });
 afterAll(async () => {
   await fs.rm(dir, { recursive: true, force: true });
@@ -46,7 +46,7 @@ describe('loadAgentConfig', () => {
     expect(cfg.stateDir).toBe(path.join(dir, 'localdata'));
     expect(cfg.iot).toMatchObject({ port: 8883, mqttVersion: 5, keepaliveSeconds: 60, reconnect: { minMs: 1000, maxMs: 120_000 } });
     expect(cfg.shadowName).toBe('cloudcam');
-    expect(cfg.log).toEqual({ level: 'info', format: 'syslog-stdout' });
+    expect(cfg.log).toEqual({ level: 'info', format: 'syslog-stdout', syslog: { url: '', facility: 'daemon', appName: 'cloudcam' } });
     expect(cfg.schedule).toEqual({ cron: '' });
     expect('timezone' in cfg.schedule).toBe(false);
     expect(cfg.snapshot.allowedUploadHosts).toEqual(['*.amazonaws.com']);
@@ -229,5 +229,15 @@ describe('schema', () => {
     expect(nearestKey('iot.ca_path', keys)).toBe('iot.caPath');
     expect(nearestKey('iot.password', keys)).toBe('camera.password');
     expect(nearestKey('completelyunrelatedsetting.xyz', keys)).toBeUndefined();
+  });
+});
+
+describe('log.syslog', () => {
+  it('takes a collector URL from the file or CLOUDCAM_LOG_SYSLOG_URL, and explains a bad one', async () => {
+    const file = await writeConfig('syslog.json', { ...minimal, log: { syslog: { url: 'tcp://10.0.0.5:514', facility: 'local4' } } });
+    expect(loadAgentConfig(file, {}).log.syslog).toEqual({ url: 'tcp://10.0.0.5:514', facility: 'local4', appName: 'cloudcam' });
+    expect(loadAgentConfig(file, { CLOUDCAM_LOG_SYSLOG_URL: 'udp://[::1]:514' }).log.syslog.url).toBe('udp://[::1]:514');
+    const p = problemsOf(() => loadAgentConfig(file, { CLOUDCAM_LOG_SYSLOG_URL: '10.0.0.5:514' }));
+    expect(p[0]).toMatch(/^log\.syslog\.url = "10\.0\.0\.5:514" \(from environment CLOUDCAM_LOG_SYSLOG_URL\): must be "" \(off\), udp:\/\/HOST:PORT or tcp:\/\/HOST:PORT/);
   });
 });

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import convict from 'convict';
 import { FORMAT_DOCS, show } from './config-formats.js';
+import { FACILITIES, type Facility } from './syslog.js';
 
 export { FORMAT_DOCS };
 
@@ -38,7 +39,7 @@ export interface AgentConfig {
   /** cron '' = off */
   schedule: { cron: string; timezone?: string };
   stateDir: string;
-  log: { level: LogLevel; format: LogFormat };
+  log: { level: LogLevel; format: LogFormat; syslog: { url: string; facility: Facility; appName: string } };
   shadowName: string;
   /** Loopback HTTP port of the agent's local API (status for `cloudcam setup check`); 0: any free port. */
   localApi: { port: number };
@@ -87,7 +88,7 @@ interface RawConfig {
   };
   schedule: { cron: string; timezone: string };
   stateDir: string;
-  log: { level: LogLevel; format: LogFormat };
+  log: { level: LogLevel; format: LogFormat; syslog: { url: string; facility: Facility; appName: string } };
   shadowName: string;
   localApi: { port: number };
   provisioning: { claimCertPath: string; claimKeyPath: string; templateName: string; keyType: 'ec-p256' | 'rsa-2048' };
@@ -271,6 +272,26 @@ export const configSchema: convict.Schema<RawConfig> = {
       default: 'syslog-stdout',
       env: 'CLOUDCAM_LOG_FORMAT',
     },
+    syslog: {
+      url: {
+        doc: 'Also send every line as RFC 5424 syslog to a collector: udp://HOST:PORT or tcp://HOST:PORT (octet-counted framing); "" = off. Lines are dropped, and counted, while the collector is unreachable; the agent never waits for it.',
+        format: 'cloudcam-syslog-url',
+        default: '',
+        env: 'CLOUDCAM_LOG_SYSLOG_URL',
+      },
+      facility: {
+        doc: 'Syslog facility of the lines sent to the collector.',
+        format: Object.keys(FACILITIES),
+        default: 'daemon',
+        env: 'CLOUDCAM_LOG_SYSLOG_FACILITY',
+      },
+      appName: {
+        doc: 'APP-NAME field of the RFC 5424 lines.',
+        format: 'cloudcam-syslog-app-name',
+        default: 'cloudcam',
+        env: 'CLOUDCAM_LOG_SYSLOG_APP_NAME',
+      },
+    },
   },
   shadowName: {
     doc: 'Name of the named device shadow that carries snapshot requests.',
@@ -430,12 +451,31 @@ export function loadAgentConfig(
 }
 
 /**
- * The place for checks on the private key file beyond "exists and is readable" (owner-only
- * permissions, with a documented way out). That check is owned by a separate issue; until it
- * lands, this returns no problems.
+ * The private key must be readable by its owner only: a key that group or others can read can be
+ * copied by any process on the camera, and with it anyone can be this thing. Refused with the exact
+ * command that fixes it (AWS IoT Device Client refuses the same way; its users asked for the fix to
+ * be printed, not just the rule).
  */
-export function privateKeyProblems(_keyPath: string): string[] {
-  return [];
+export function privateKeyProblems(keyPath: string): string[] {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(keyPath);
+  } catch {
+    return []; // "does not exist / not readable" is already reported by the cloudcam-key-file format
+  }
+  if (!st.isFile()) return [`iot.keyPath ${keyPath} is not a regular file: point it at the PEM private key`];
+  const loose = st.mode & 0o077;
+  if (loose === 0) return [];
+  const who = [loose & 0o070 ? 'group' : '', loose & 0o007 ? 'others' : ''].filter(Boolean).join(' and ');
+  return [
+    `iot.keyPath ${keyPath} is accessible by ${who} (mode ${(st.mode & 0o777).toString(8).padStart(4, '0')}): ` +
+      `anyone who can read it can impersonate this camera. Fix: chmod 600 ${shellQuote(keyPath)}`,
+  ];
+}
+
+/** Quotes a path for a copy-and-paste shell command. */
+function shellQuote(p: string): string {
+  return /^[A-Za-z0-9_./@:+-]+$/.test(p) ? p : `'${p.replace(/'/g, `'\\''`)}'`;
 }
 
 /** Provisioning by claim needs the claim key and a template besides the claim certificate. */
@@ -504,7 +544,7 @@ function toAgentConfig(raw: RawConfig): AgentConfig {
       insecureHttpUploadHosts: [...raw.snapshot.insecureHttpUploadHosts],
     },
     schedule: timezone === '' ? { cron } : { cron, timezone },
-    log: { ...raw.log },
+    log: { ...raw.log, syslog: { ...raw.log.syslog } },
     localApi: { ...raw.localApi },
     provisioning: { ...raw.provisioning },
   };

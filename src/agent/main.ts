@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { loadAgentConfig, type AgentConfig } from './config.js';
-import { createAgentLogger } from './logging.js';
+import { createAgentLogging } from './logging.js';
+import { parseSyslogUrl } from './syslog.js';
 import { createConnection, type AgentConnection } from './connection.js';
 import { RequestJournal } from './request-journal.js';
 import type { Feature } from './feature.js';
@@ -33,17 +34,22 @@ export async function startAgent(
   opts: { log?: Logger; events?: SnapshotEvents; signal?: AbortSignal; provisioningReplyTimeoutMs?: number } = {},
 ): Promise<RunningAgent> {
   tuneRuntimeForDevice();
-  const loggerFor = (thing: string): Logger => opts.log ?? createAgentLogger({ level: configured.log.level, format: configured.log.format, thing });
   const camera = new VapixClient({ baseUrl: configured.camera.url, username: configured.camera.username, password: configured.camera.password, timeoutMs: configured.snapshot.captureTimeoutMs });
   // Fleet provisioning by claim, when configured and the camera has no identity yet: before anything
-  // connects, since the thing name (client id, topics) comes out of it.
+  // connects, since the thing name (client id, topics) comes out of it. Until then lines carry the
+  // configured name, or 'unprovisioned'.
+  let logging = opts.log ? undefined : createAgentLogging(loggingOptions({ ...configured, thingName: configured.thingName || 'unprovisioned' }));
   const config = await ensureIdentity(configured, {
-    log: loggerFor(configured.thingName || 'unprovisioned'),
+    log: opts.log ?? logging!.log,
     camera,
     ...(opts.signal ? { signal: opts.signal } : {}),
     ...(opts.provisioningReplyTimeoutMs ? { replyTimeoutMs: opts.provisioningReplyTimeoutMs } : {}),
   });
-  const log = loggerFor(config.thingName);
+  if (logging && config.thingName !== configured.thingName) {
+    await logging.close();
+    logging = createAgentLogging(loggingOptions(config));
+  }
+  const log = opts.log ?? logging!.log;
   const journal = await RequestJournal.open(config.stateDir);
   const connection = createConnection(config, {
     will: { topic: presenceTopic(config.thingName), payload: presenceMessage('offline', AGENT_VERSION), qos: 1, retain: false },
@@ -109,7 +115,20 @@ export async function startAgent(
         }
         await connection.stop({ finalMessage: { topic: presenceTopic(config.thingName), payload: presenceMessage('offline', AGENT_VERSION) }, timeoutMs: 3000 });
         log.info({ event: 'agent.stopped' }, 'cloudcam agent stopped');
+        await logging?.close();
       })()),
+  };
+}
+
+/** Logging as configured: stdout in log.format, plus the syslog collector if log.syslog.url is set. */
+export function loggingOptions(config: AgentConfig): Parameters<typeof createAgentLogging>[0] {
+  const target = parseSyslogUrl(config.log.syslog.url);
+  return {
+    level: config.log.level,
+    format: config.log.format,
+    thing: config.thingName,
+    secrets: [config.camera.password],
+    ...(target ? { syslog: { ...target, facility: config.log.syslog.facility, appName: config.log.syslog.appName } } : {}),
   };
 }
 

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { checkUploadTarget } from './upload-target.js';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { request } from 'undici';
+import { checkUploadTarget, isNonPublicAddress, pinnedDispatcher, resolveUploadTarget, type LookupAll } from './upload-target.js';
 
 const policy = { allowedHosts: ['*.amazonaws.com', 'uploads.example.com', '127.0.0.1:9000'], insecureHttpHosts: ['127.0.0.1'] };
 
@@ -28,5 +31,120 @@ describe('checkUploadTarget', () => {
   it('names the setting that would allow a refused host', () => {
     const r = checkUploadTarget('https://other.example.net/', policy);
     expect(r).toEqual({ ok: false, error: expect.stringContaining('snapshot.allowedUploadHosts') as unknown });
+  });
+});
+
+describe('SSRF: non-public addresses', () => {
+  it.each([
+    ['127.0.0.1', true],
+    ['127.8.9.10', true],
+    ['10.1.2.3', true],
+    ['172.16.0.1', true],
+    ['172.31.255.255', true],
+    ['172.32.0.1', false],
+    ['192.168.1.1', true],
+    ['169.254.169.254', true],
+    ['100.64.0.1', true],
+    ['0.0.0.0', true],
+    ['224.0.0.1', true],
+    ['255.255.255.255', true],
+    ['8.8.8.8', false],
+    ['52.216.0.1', false],
+    ['::', true],
+    ['::1', true],
+    ['fe80::1', true],
+    ['febf::1', true],
+    ['fd00::1', true],
+    ['ff02::1', true],
+    ['::ffff:127.0.0.1', true],
+    ['::ffff:a9fe:a9fe', true],
+    ['2600:1f18::1', false],
+    ['not-an-ip', false],
+  ])('%s -> non-public %s', (address, blocked) => {
+    expect(isNonPublicAddress(address)).toBe(blocked);
+  });
+
+  // A wildcard entry can match an IP literal by accident ("*.0.1" matches 127.0.0.1); the address
+  // rule still refuses it, and every spelling the URL parser normalises is caught.
+  it.each([
+    'https://127.0.0.1/',
+    'https://2130706433/',
+    'https://0x7f.0.0.1/',
+    'https://0177.0.0.1/',
+    'https://[::1]/',
+    'https://[::ffff:127.0.0.1]/',
+    'https://[fe80::1]/',
+  ])('%s is refused even when a wildcard matches it', (url) => {
+    const r = checkUploadTarget(url, { allowedHosts: ['*.0.1', '*.1]', '*.:1]'], insecureHttpHosts: [] });
+    expect(r.ok).toBe(false);
+  });
+
+  it('an exact allow-list entry allows a loopback host (devcloud)', () => {
+    expect(checkUploadTarget('http://127.0.0.1:9000/b', policy).ok).toBe(true);
+    expect(checkUploadTarget('https://169.254.169.254/', { allowedHosts: ['169.254.169.254'], insecureHttpHosts: [] }).ok).toBe(true);
+  });
+});
+
+describe('resolveUploadTarget', () => {
+  const wildcard = { allowedHosts: ['*.example.com', 'dev.example.net'], insecureHttpHosts: [] };
+  const resolvesTo = (...addresses: string[]): LookupAll => async () => addresses.map((address) => ({ address, family: address.includes(':') ? 6 : 4 }));
+
+  it.each([
+    ['169.254.169.254'],
+    ['10.0.0.7'],
+    ['127.0.0.1'],
+    ['fe80::1'],
+    ['::ffff:169.254.169.254'],
+  ])('refuses a name that resolves to %s', async (address) => {
+    const r = await resolveUploadTarget('https://bucket.example.com/', wildcard, resolvesTo(address));
+    expect(r).toEqual({ ok: false, error: expect.stringContaining(`non-public address ${address}`) as unknown });
+  });
+
+  it('refuses when any of the addresses is non-public', async () => {
+    const r = await resolveUploadTarget('https://bucket.example.com/', wildcard, resolvesTo('52.216.0.1', '127.0.0.1'));
+    expect(r.ok).toBe(false);
+  });
+
+  it('returns the checked public address to connect to', async () => {
+    const r = await resolveUploadTarget('https://bucket.example.com/', wildcard, resolvesTo('52.216.0.1', '52.216.0.2'));
+    expect(r).toMatchObject({ ok: true, address: '52.216.0.1', family: 4 });
+  });
+
+  it('an exact entry may resolve to a private address (a dev host); a wildcard may not', async () => {
+    expect(await resolveUploadTarget('https://dev.example.net/', wildcard, resolvesTo('127.0.0.1'))).toMatchObject({ ok: true, address: '127.0.0.1' });
+  });
+
+  it('never resolves a name that fails the static check', async () => {
+    let lookups = 0;
+    const r = await resolveUploadTarget('https://evil.example.org/', wildcard, async () => {
+      lookups += 1;
+      return [{ address: '52.216.0.1', family: 4 }];
+    });
+    expect(r.ok).toBe(false);
+    expect(lookups).toBe(0);
+  });
+
+  it('reports a name that does not resolve', async () => {
+    const r = await resolveUploadTarget('https://nothing.example.com/', wildcard, async () => {
+      throw Object.assign(new Error('not found'), { code: 'ENOTFOUND' });
+    });
+    expect(r).toEqual({ ok: false, error: expect.stringContaining('ENOTFOUND') as unknown });
+  });
+});
+
+describe('pinnedDispatcher', () => {
+  it('connects to the checked address, never to a fresh DNS answer', async () => {
+    const server = http.createServer((req, res) => res.end(`hello ${req.headers.host ?? ''}`));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    const dispatcher = pinnedDispatcher({ address: '127.0.0.1', family: 4 });
+    try {
+      // .invalid never resolves (RFC 6761): the answer can only come from the pinned address.
+      const res = await request(`http://upload.invalid:${port}/`, { dispatcher });
+      expect(await res.body.text()).toBe(`hello upload.invalid:${port}`);
+    } finally {
+      await dispatcher.destroy();
+      server.close();
+    }
   });
 });

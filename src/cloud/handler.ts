@@ -106,13 +106,19 @@ export function createCloudHandler(config: CloudHandlerConfig, now: () => Date =
       ...(config.resolution !== undefined ? { resolution: config.resolution } : {}),
       ...(config.compression !== undefined ? { compression: config.compression } : {}),
     };
-    await iotData.send(
-      new UpdateThingShadowCommand({
-        thingName: thing,
-        shadowName: config.shadowName,
-        payload: Buffer.from(JSON.stringify({ state: { desired: { snapshot: request } } })),
-      }),
-    );
+    // A shadow update merges objects key by key, so keys left in desired.snapshot by an earlier
+    // request (or by anything else that wrote there) would ride along into this one (an old
+    // resolution, a stray field that gets the request rejected). Delete it first, then write.
+    // Deleting a desired key sends the device no delta.
+    for (const snapshot of [null, request]) {
+      await iotData.send(
+        new UpdateThingShadowCommand({
+          thingName: thing,
+          shadowName: config.shadowName,
+          payload: Buffer.from(JSON.stringify({ state: { desired: { snapshot } } })),
+        }),
+      );
+    }
     return { action: 'requested', thing, request, key };
   }
 

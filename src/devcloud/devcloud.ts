@@ -1,4 +1,5 @@
 import { mkdir, readFile as readText, rm } from 'node:fs/promises';
+import { setTimeout as delay } from 'node:timers/promises';
 import path from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { readFile } from 'node:fs/promises';
@@ -48,7 +49,14 @@ export interface DevcloudOptions {
 export interface Devcloud {
   readonly info: DevcloudInfo;
   readonly pki: DevPki;
+  /** The running broker (a new object after startBroker()). */
   readonly broker: Broker;
+  /** Stops the broker (kill: abruptly, as a crash) and leaves it down; for fault tests. */
+  stopBroker(opts?: { kill?: boolean }): Promise<void>;
+  /** Starts the broker again on the same port, after stopBroker(). */
+  startBroker(): Promise<void>;
+  /** stopBroker() then startBroker(): clients see the broker vanish and come back on the same port. */
+  restartBroker(opts?: { kill?: boolean }): Promise<void>;
   readonly store: ShadowStore;
   readonly dataPlane: DataPlaneApi;
   readonly s3: S3StandIn;
@@ -86,7 +94,9 @@ async function connectCloudClient(broker: Broker, pki: DevPki): Promise<MqttClie
     cert,
     key,
     rejectUnauthorized: true,
-    reconnectPeriod: 1000,
+    // Back within a few ms of a broker restart: AWS's shadow service has no such gap, and requests the
+    // devices publish meanwhile would be lost (fault tests restart the broker often).
+    reconnectPeriod: 20,
     connectTimeout: 5000,
   });
 }
@@ -126,15 +136,20 @@ export async function startDevcloud(opts: DevcloudOptions): Promise<Devcloud> {
     const provisionedFile = path.join(stateDir, PROVISIONED_FILE);
     const provisioned = await readProvisioned(provisionedFile);
 
-    const broker = await startBroker({
+    const brokerOptions = {
       ...(opts.broker ? { kind: opts.broker } : {}),
       pki,
       workDir: path.join(stateDir, 'broker'),
       extraIdentities: [CLAIM_IDENTITY],
+      // The live map: a broker started again after a restart knows the things provisioned meanwhile.
       attached: provisioned,
       log: log.child({ part: 'broker' }),
+    };
+    let broker: Broker = await startBroker(brokerOptions);
+    let brokerUp = true;
+    stack.push(async () => {
+      if (brokerUp) await broker.stop();
     });
-    stack.push(() => broker.stop());
 
     const store = new ShadowStore({ persistPath: path.join(stateDir, 'shadows.json') });
     const cloudClient = await connectCloudClient(broker, pki);
@@ -220,10 +235,34 @@ export async function startDevcloud(opts: DevcloudOptions): Promise<Devcloud> {
     stack.push(() => rm(infoFile, { force: true }));
 
     let stopped: Promise<void> | undefined;
+    const stopBrokerNow = async (o: { kill?: boolean } = {}): Promise<void> => {
+      if (!brokerUp) return;
+      brokerUp = false;
+      await (o.kill ? broker.kill() : broker.stop());
+    };
+    const startBrokerAgain = async (): Promise<void> => {
+      if (brokerUp) return;
+      broker = await startBroker({ ...brokerOptions, kind: broker.kind, port: broker.port });
+      brokerUp = true;
+      // The shadow service and the rules are back (resubscribed) when their client has reconnected.
+      if (!cloudClient.connected) {
+        const ac = new AbortController();
+        await Promise.race([new Promise((resolve) => cloudClient.once('connect', resolve)), delay(5000, undefined, { signal: ac.signal }).catch(() => undefined)]);
+        ac.abort();
+      }
+    };
     return {
       info,
       pki,
-      broker,
+      get broker() {
+        return broker;
+      },
+      stopBroker: stopBrokerNow,
+      startBroker: startBrokerAgain,
+      restartBroker: async (o) => {
+        await stopBrokerNow(o);
+        await startBrokerAgain();
+      },
       store,
       dataPlane,
       s3,

@@ -114,6 +114,8 @@ interface Form {
   contentType: string;
   length: number;
   body: () => AsyncGenerator<Buffer>;
+  /** True once the last byte of the body was handed to the connection. */
+  readonly complete: boolean;
 }
 
 /**
@@ -139,13 +141,18 @@ function buildForm(post: PresignedPost, file: Buffer, opts: UploadOptions): Form
     `Content-Type: ${opts.contentType.replace(/[\r\n]/g, '')}\r\n\r\n`;
   const headBuf = Buffer.from(head, 'utf8');
   const tailBuf = Buffer.from(`\r\n--${boundary}--\r\n`, 'utf8');
+  let complete = false;
   return {
     contentType: `multipart/form-data; boundary=${boundary}`,
     length: headBuf.length + file.length + tailBuf.length,
+    get complete() {
+      return complete;
+    },
     async *body() {
       yield headBuf;
       // Chunks keep an abort responsive and the socket's buffer small on the camera.
       for (let at = 0; at < file.length; at += CHUNK) yield file.subarray(at, Math.min(file.length, at + CHUNK));
+      complete = true;
       yield tailBuf;
     },
   };
@@ -160,15 +167,22 @@ function redact(text: string, fields: Record<string, string>): string {
   return out;
 }
 
-function transportError(err: unknown, timeout: AbortSignal, caller: AbortSignal | undefined, host: string, timeoutMs: number): S3UploadError {
+/**
+ * `bodySent`: the whole form went out before the failure. S3 may then have stored the object and
+ * only its answer was lost, so the same POST is not retryable: sending it again could upload the
+ * request twice (at most once is the agent's rule; the cloud can ask again with a new id). Before
+ * the last byte, S3 cannot have stored anything (it needs the whole multipart body).
+ */
+function transportError(err: unknown, timeout: AbortSignal, caller: AbortSignal | undefined, host: string, timeoutMs: number, bodySent: boolean): S3UploadError {
+  const unknownOutcome = bodySent ? '; the whole file was sent, so S3 may have stored it and it is not sent again' : '';
   if (timeout.aborted && !caller?.aborted) {
-    return new S3UploadError(`upload to ${host} timed out after ${timeoutMs} ms`, { code: 'Timeout', retryable: true, cause: err });
+    return new S3UploadError(`upload to ${host} timed out after ${timeoutMs} ms${unknownOutcome}`, { code: 'Timeout', retryable: !bodySent, cause: err });
   }
   if (caller?.aborted) {
-    return new S3UploadError(`upload to ${host} was aborted`, { code: 'Aborted', retryable: false, cause: err });
+    return new S3UploadError(`upload to ${host} was aborted${unknownOutcome}`, { code: 'Aborted', retryable: false, cause: err });
   }
   const detail = err instanceof Error ? ((err as NodeJS.ErrnoException).code ?? err.message) : String(err);
-  return new S3UploadError(`upload to ${host} failed: network error (${detail})`, { code: 'NetworkError', retryable: true, cause: err });
+  return new S3UploadError(`upload to ${host} failed: network error (${detail})${unknownOutcome}`, { code: 'NetworkError', retryable: !bodySent, cause: err });
 }
 
 /**
@@ -195,7 +209,8 @@ export async function uploadPresignedPost(post: PresignedPost, file: Buffer, opt
     });
     text = await readLimited(res.body, MAX_ERROR_BODY);
   } catch (err) {
-    throw transportError(err, timeout, opts.signal, url.host, opts.timeoutMs);
+    // A failure after the last byte left (including while reading the answer) has an unknown outcome.
+    throw transportError(err, timeout, opts.signal, url.host, opts.timeoutMs, form.complete);
   }
   const ms = Math.round(performance.now() - started);
   const status = res.statusCode;

@@ -105,7 +105,7 @@ export function testConfig(paths: { caPath: string; certPath: string; keyPath: s
     },
     schedule: { cron: '' },
     stateDir: overrides.stateDir ?? '/nonexistent',
-    log: { level: 'debug', format: 'json' },
+    log: { level: 'debug', format: 'json', syslog: { url: '', facility: 'daemon', appName: 'cloudcam' } },
     shadowName: 'cloudcam',
     localApi: { port: 0 },
     provisioning: { claimCertPath: '', claimKeyPath: '', templateName: '', keyType: 'ec-p256' },

@@ -2,7 +2,7 @@ import type { Logger } from '../../lib/log.js';
 import type { AgentConnection } from '../connection.js';
 import type { Feature } from '../feature.js';
 import type { RequestJournal } from '../request-journal.js';
-import { checkUploadTarget, type UploadTargetPolicy } from '../upload-target.js';
+import { pinnedDispatcher, resolveUploadTarget, type UploadTargetPolicy } from '../upload-target.js';
 import { ShadowClient, ShadowRequestError, type ShadowDocument } from '../../protocol/shadow-client.js';
 import { parseSnapshotRequest, type SnapshotReport, type SnapshotRequest, type SnapshotStatus } from '../../protocol/snapshot.js';
 import { VapixError, type VapixClient } from '../../protocol/vapix.js';
@@ -43,6 +43,9 @@ export interface SnapshotFeature extends Feature {
   idle(): Promise<void>;
 }
 
+/** How soon a lost report or a failed shadow read is tried again while connected. */
+export const RESYNC_MS = 3_000;
+
 const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
   new Promise((resolve) => {
     const t = setTimeout(resolve, ms);
@@ -72,6 +75,11 @@ export function createSnapshotFeature(opts: {
   let stopping = false;
   const abort = new AbortController();
   let idleWaiters: (() => void)[] = [];
+  /** Finished requests whose report did not reach the shadow yet; retried until it does. */
+  const unreported = new Map<string, SnapshotReport>();
+  /** A shadow read that failed while connected; retried, not left until the next connect. */
+  let resyncNeeded = false;
+  let resyncTimer: NodeJS.Timeout | undefined;
 
   const final = (job: Job, status: SnapshotStatus, extra: { bytes?: number; error?: string | null } = {}): SnapshotReport => ({
     id: job.request.id,
@@ -121,9 +129,42 @@ export function createSnapshotFeature(opts: {
       const level = rep.status === 'uploaded' ? 'info' : 'warn';
       log[level]({ event: `snapshot.${rep.status}`, id: rep.id, key: rep.key, bytes: rep.bytes, ms: rep.ms, ...(rep.error ? { error: rep.error } : {}) }, `snapshot ${rep.status}`);
     } catch (err) {
-      log.error({ event: 'snapshot.report-failed', id: rep.id, err: (err as Error).message }, 'could not report the snapshot status; it is reported again after the next connect');
+      unreported.set(rep.id, rep);
+      scheduleResync();
+      log.error({ event: 'snapshot.report-failed', id: rep.id, err: (err as Error).message }, `could not report the snapshot status; retrying in ${RESYNC_MS / 1000} s and after every connect`);
     }
     opts.events?.onReport?.(rep);
+  }
+
+  /**
+   * A report that did not reach the shadow (no reply: the connection dropped, or the shadow service
+   * missed it) must not be left to a next connect that may never come: while connected, it is sent
+   * again every RESYNC_MS, and a failed shadow read is repeated too. Without this, a request whose
+   * report was lost and whose desired entry was meanwhile replaced would never get a status.
+   */
+  function scheduleResync(): void {
+    if (resyncTimer || stopping) return;
+    resyncTimer = setTimeout(() => {
+      resyncTimer = undefined;
+      void resync();
+    }, RESYNC_MS);
+    resyncTimer.unref();
+  }
+
+  async function resync(): Promise<void> {
+    if (stopping) return;
+    if (!connection.connected) return; // onConnected resyncs
+    for (const rep of [...unreported.values()]) {
+      try {
+        await report(rep, true);
+        unreported.delete(rep.id);
+        log.info({ event: 'snapshot.reported-late', id: rep.id, status: rep.status }, 'reported a snapshot status that had not reached the shadow');
+      } catch (err) {
+        log.warn({ event: 'snapshot.report-failed', id: rep.id, err: (err as Error).message }, 'could not report the snapshot status yet; retrying');
+      }
+    }
+    if (resyncNeeded) await refresh('resync');
+    if (unreported.size > 0 || resyncNeeded) scheduleResync();
   }
 
   async function capture(job: Job): Promise<Buffer> {
@@ -136,24 +177,31 @@ export function createSnapshotFeature(opts: {
     return jpeg;
   }
 
-  async function upload(job: Job, jpeg: Buffer): Promise<void> {
+  /** `target` is the checked address: every attempt connects there, never to a fresh DNS answer. */
+  async function upload(job: Job, jpeg: Buffer, target: { address: string; family: 4 | 6 }): Promise<void> {
     const expires = Date.parse(job.request.expiresAt);
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await uploadPresignedPost({ url: job.request.url, fields: job.request.fields }, jpeg, {
-          contentType: 'image/jpeg',
-          filename: `${job.request.id}.jpg`,
-          timeoutMs: settings.uploadTimeoutMs,
-          signal: abort.signal,
-        });
-        return;
-      } catch (err) {
-        const retryable = err instanceof S3UploadError && err.retryable;
-        const delay = Math.min(8000, 250 * 2 ** (attempt - 1)) * Math.random();
-        if (!retryable || attempt >= settings.uploadAttempts || now().getTime() + delay >= expires || abort.signal.aborted) throw err;
-        log.warn({ event: 'upload.retry', id: job.request.id, attempt, err: (err as Error).message }, 'upload failed; retrying');
-        await sleep(delay, abort.signal);
+    const dispatcher = pinnedDispatcher(target);
+    try {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await uploadPresignedPost({ url: job.request.url, fields: job.request.fields }, jpeg, {
+            contentType: 'image/jpeg',
+            filename: `${job.request.id}.jpg`,
+            timeoutMs: settings.uploadTimeoutMs,
+            signal: abort.signal,
+            dispatcher,
+          });
+          return;
+        } catch (err) {
+          const retryable = err instanceof S3UploadError && err.retryable;
+          const delay = Math.min(8000, 250 * 2 ** (attempt - 1)) * Math.random();
+          if (!retryable || attempt >= settings.uploadAttempts || now().getTime() + delay >= expires || abort.signal.aborted) throw err;
+          log.warn({ event: 'upload.retry', id: job.request.id, attempt, err: (err as Error).message }, 'upload failed; retrying');
+          await sleep(delay, abort.signal);
+        }
       }
+    } finally {
+      await dispatcher.destroy().catch(() => undefined);
     }
   }
 
@@ -162,7 +210,7 @@ export function createSnapshotFeature(opts: {
     if (now().getTime() >= Date.parse(request.expiresAt)) {
       return finish(final(job, 'expired', { error: `the presigned POST expired at ${request.expiresAt} before the agent got to it` }));
     }
-    const target = checkUploadTarget(request.url, settings.target);
+    const target = await resolveUploadTarget(request.url, settings.target);
     if (!target.ok) return finish(final(job, 'rejected', { error: target.error }));
     if (request.maxBytes > settings.maxBytes) {
       log.info({ event: 'snapshot.capped', id: request.id }, `request allows ${request.maxBytes} bytes; capping capture at snapshot.maxBytes ${settings.maxBytes}`);
@@ -181,7 +229,7 @@ export function createSnapshotFeature(opts: {
       return finish(final(job, 'failed', { error: abort.signal.aborted ? 'agent stopped during capture' : msg }));
     }
     try {
-      await upload(job, jpeg);
+      await upload(job, jpeg, target);
     } catch (err) {
       const msg = err instanceof S3UploadError ? `upload: S3 ${err.code}${err.status ? ` (HTTP ${err.status})` : ''}: ${err.message}` : `upload: ${(err as Error).message}`;
       return finish(final(job, 'failed', { bytes: 0, error: abort.signal.aborted ? 'agent stopped during upload' : msg }));
@@ -271,9 +319,12 @@ export function createSnapshotFeature(opts: {
   async function refresh(why: string): Promise<void> {
     try {
       const doc: ShadowDocument | undefined = await shadow.get();
+      resyncNeeded = false;
       offer(doc?.state.desired?.['snapshot'], 'get');
     } catch (err) {
-      log.warn({ event: 'shadow.get-failed', why, err: (err as Error).message }, 'could not read the shadow; it is read again on the next connect');
+      resyncNeeded = true;
+      scheduleResync();
+      log.warn({ event: 'shadow.get-failed', why, err: (err as Error).message }, `could not read the shadow; reading it again in ${RESYNC_MS / 1000} s`);
     }
   }
 
@@ -292,9 +343,11 @@ export function createSnapshotFeature(opts: {
         return;
       }
       await refresh('connected');
+      if (unreported.size > 0) await resync();
     },
     async stop() {
       stopping = true;
+      clearTimeout(resyncTimer);
       shadow.off('delta', onDelta);
       if (running) {
         const timer = setTimeout(() => abort.abort(), settings.stopGraceMs);

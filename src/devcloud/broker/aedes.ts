@@ -104,6 +104,12 @@ export async function startAedes(opts: BrokerOptions & { log: Logger }): Promise
   }
   const { port } = server.address() as AddressInfo;
   log.info({ port }, 'aedes broker ready');
+  const stop = async (): Promise<void> => {
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    await new Promise<void>((resolve) => aedes.close(() => resolve()));
+    for (const socket of sockets) socket.destroy();
+    await closed;
+  };
 
   return {
     kind: 'aedes',
@@ -115,11 +121,8 @@ export async function startAedes(opts: BrokerOptions & { log: Logger }): Promise
       attachThing(identity, thing);
       return Promise.resolve();
     },
-    async stop() {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      await new Promise<void>((resolve) => aedes.close(() => resolve()));
-      for (const socket of sockets) socket.destroy();
-      await closed;
-    },
+    stop,
+    // stop() already cuts every socket without a goodbye: from a client's side that is a crash.
+    kill: stop,
   };
 }

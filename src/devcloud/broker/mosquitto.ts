@@ -245,6 +245,13 @@ export async function startMosquitto(opts: BrokerOptions & { log: Logger }): Pro
         await dynsec.close();
         await stopChild(child);
       },
+      async kill() {
+        stopping = true;
+        if (child.exitCode !== null || child.signalCode !== null) return;
+        const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+        child.kill('SIGKILL');
+        await exited;
+      },
     };
   }
 }

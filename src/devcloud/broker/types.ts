@@ -17,6 +17,8 @@ export interface Broker {
   attach(identity: string, thing: string): Promise<void>;
   /** Resolves when no process or socket of the broker is left. */
   stop(): Promise<void>;
+  /** Ends the broker abruptly, as a crash would (mosquitto: SIGKILL); resolves when it is gone. */
+  kill(): Promise<void>;
 }
 
 export interface BrokerOptions {
