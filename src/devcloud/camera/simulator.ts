@@ -57,11 +57,18 @@ export interface CameraSimulator {
   stop(): Promise<void>;
 }
 
+/** Axis user groups, most privileged first. */
+export type CameraRole = 'admin' | 'operator' | 'viewer';
+const ROLE_RANK: Record<CameraRole, number> = { admin: 3, operator: 2, viewer: 1 };
+
 export interface CameraSimulatorOptions {
   /** Shown in the image overlay; also seeds the default serial number. */
   name: string;
+  /** The administrator account. */
   username: string;
   password: string;
+  /** More accounts with lower roles (to test what an operator or viewer may not do). */
+  users?: { username: string; password: string; role: CameraRole }[];
   identity?: Partial<CameraIdentity>;
   /** false: firmware older than AXIS OS 9.10, without ntp.cgi (NTP only through param.cgi). */
   ntpApi?: boolean;
@@ -181,10 +188,11 @@ export async function startCameraSimulator(opts: CameraSimulatorOptions): Promis
   const verifier = createDigestVerifier({
     // Axis cameras use AXIS_<MAC> as the realm.
     realm: `AXIS_${identity.serialNumber}`,
-    users: { [opts.username]: opts.password },
+    users: { [opts.username]: opts.password, ...Object.fromEntries((opts.users ?? []).map((u) => [u.username, u.password])) },
     algorithms: opts.algorithms ?? ['SHA-256', 'MD5'],
   });
 
+  const roles = new Map<string, CameraRole>([...(opts.users ?? []).map((u) => [u.username, u.role] as const), [opts.username, 'admin']]);
   let faults: CameraFaults = {};
   let clockOffsetMs = 0;
   const apps = new AppRegistry(identity.architecture);
@@ -419,12 +427,18 @@ export async function startCameraSimulator(opts: CameraSimulatorOptions): Promis
     }
   }
 
-  /** /local/{app}/{apiPath}/rest -> {target}/rest, for a running app that declares apiPath (admin access). */
-  async function reverseProxy(req: IncomingMessage, url: URL, res: ServerResponse): Promise<void> {
+  /**
+   * /local/{app}/{apiPath}/rest -> {target}/rest, for a running app that declares apiPath, to users
+   * whose role reaches the entry's access. A user below it gets 401 with a new challenge, as Apache
+   * answers an authenticated user its authorization refuses (without AuthzSendForbiddenOnFailure).
+   */
+  async function reverseProxy(req: IncomingMessage, url: URL, res: ServerResponse, username: string): Promise<void> {
     const [, , appName = '', apiPath = '', ...rest] = url.pathname.split('/');
     const app = apps.get(appName);
     const entry = app?.manifest.reverseProxy.find((p) => p.apiPath === apiPath);
     if (!app || !entry || app.status !== 'Running') return text(res, 404, 'Not Found\n');
+    const needed = entry.access === 'anonymous' ? 0 : (ROLE_RANK[entry.access as CameraRole] ?? ROLE_RANK.admin);
+    if (ROLE_RANK[roles.get(username) ?? 'viewer'] < needed) return unauthorized(res, false);
     const target = new URL(appTargets.get(appName) ?? entry.target);
     const body = await readBody(req, 1024 * 1024);
     if (body === undefined) return text(res, 413, 'Request Entity Too Large\n');
@@ -476,7 +490,7 @@ export async function startCameraSimulator(opts: CameraSimulatorOptions): Promis
         if (opts.ntpApi === false) return text(res, 404, 'Not Found\n');
         return jsonApi(req, res, timeMethods);
       default:
-        if (isLocal) return reverseProxy(req, url, res);
+        if (isLocal) return reverseProxy(req, url, res, auth.username);
         if (url.pathname.startsWith('/axis-cgi/applications/')) return applications(req, url, res);
         return text(res, 404, 'Not Found\n');
     }
