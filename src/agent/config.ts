@@ -97,6 +97,9 @@ interface RawConfig {
 // ---------------------------------------------------------------------------------------------
 
 /** One schema documents, validates and maps to env vars every key; scripts/gen-config-docs.mjs renders it. */
+/** The manifest's reverseProxy target points here; a site that changes localApi.port loses /local/cloudcam/api/. */
+export const LOCAL_API_DEFAULT_PORT = 2001;
+
 export const configSchema: convict.Schema<RawConfig> = {
   thingName: {
     doc: 'AWS IoT thing name of this camera; also its MQTT client id, so each camera needs its own.',
@@ -301,9 +304,9 @@ export const configSchema: convict.Schema<RawConfig> = {
   },
   localApi: {
     port: {
-      doc: 'Loopback port of the local API (GET /status) that the camera reverse-proxies, admin only, as /local/cloudcam/api/ (manifest reverseProxy target); 0 picks a free port.',
+      doc: 'Loopback port of the local API (GET /status, POST /certs) that the camera reverse-proxies, admin only, as /local/cloudcam/api/ (manifest reverseProxy target); 0 picks a free port.',
       format: 'port',
-      default: 2001,
+      default: LOCAL_API_DEFAULT_PORT,
       env: 'CLOUDCAM_LOCAL_API_PORT',
     },
   },

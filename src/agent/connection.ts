@@ -14,9 +14,23 @@ export interface ConnectionEvents {
   message: [topic: string, payload: Buffer, packet: IPublishPacket];
 }
 
+/** The TLS files a connection attempt reads (CA to trust the broker, the device's certificate and key). */
+export interface TlsFiles {
+  caPath: string;
+  certPath: string;
+  keyPath: string;
+}
+
 export interface AgentConnection extends EventEmitter<ConnectionEvents> {
   readonly client: MqttClient;
   readonly connected: boolean;
+  /** The files the next attempt reads: iot.* from the config until reconnectWith() replaced them. */
+  readonly tlsFiles: TlsFiles;
+  /**
+   * Uses these files from now on and reconnects at once: a clean DISCONNECT first (the broker drops
+   * the last will, so presence does not flap to offline), then a fresh attempt without backoff.
+   */
+  reconnectWith(files: TlsFiles, why: string): void;
   /** Begins connecting; keeps trying forever with backoff, also before the first success. */
   start(): void;
   publish(topic: string, payload: string | Buffer, opts?: { qos?: 0 | 1; retain?: boolean }): Promise<void>;
@@ -50,7 +64,7 @@ export function createConnection(cfg: AgentConfig, opts: ConnectionOptions): Age
   return new MqttConnection(cfg, opts);
 }
 
-type State = 'idle' | 'connecting' | 'connected' | 'waiting' | 'stopping' | 'stopped';
+type State = 'idle' | 'connecting' | 'connected' | 'waiting' | 'replacing' | 'stopping' | 'stopped';
 
 class MqttConnection extends EventEmitter<ConnectionEvents> implements AgentConnection {
   readonly client: MqttClient;
@@ -64,6 +78,7 @@ class MqttConnection extends EventEmitter<ConnectionEvents> implements AgentConn
   /** Attempts in the current streak (1 = the first try after start or after a stable session). */
   #attempt = 0;
   #facts: AttemptFacts = freshFacts(0);
+  #files: TlsFiles;
   #credentials: { ca: Buffer; cert: Buffer; key: Buffer } | undefined;
   #connectedAt: number | undefined;
   #lastCause: string | undefined;
@@ -75,6 +90,7 @@ class MqttConnection extends EventEmitter<ConnectionEvents> implements AgentConn
   constructor(cfg: AgentConfig, opts: ConnectionOptions) {
     super();
     this.#cfg = cfg;
+    this.#files = { caPath: cfg.iot.caPath, certPath: cfg.iot.certPath, keyPath: cfg.iot.keyPath };
     this.#opts = opts;
     this.#log = opts.log.child({ component: 'mqtt', thing: cfg.thingName });
     this.#now = opts.now ?? (() => new Date());
@@ -116,6 +132,36 @@ class MqttConnection extends EventEmitter<ConnectionEvents> implements AgentConn
     return this.#state === 'connected';
   }
 
+  get tlsFiles(): TlsFiles {
+    return { ...this.#files };
+  }
+
+  reconnectWith(files: TlsFiles, why: string): void {
+    this.#files = { ...files };
+    const state = this.#state;
+    if (state === 'idle' || state === 'stopping' || state === 'stopped' || state === 'replacing') return;
+    this.#log.info({ event: 'mqtt.reconnect', why, certPath: files.certPath }, `reconnecting: ${why}`);
+    this.#clearTimers();
+    this.#backoff.reset();
+    this.#attempt = 0;
+    this.#lastCause = undefined;
+    if (state === 'waiting') {
+      this.#attemptConnect();
+      return;
+    }
+    // connected: DISCONNECT cleanly; connecting: abandon the attempt. 'close' is ignored while replacing.
+    this.#state = 'replacing';
+    this.#connectedAt = undefined;
+    this.client.end(state !== 'connected', () => {
+      // After mqtt.js has finished its own end bookkeeping (it runs on after this callback).
+      setImmediate(() => {
+        if (this.#state !== 'replacing') return; // stop() came meanwhile
+        if (state === 'connected') this.emit('disconnected', { reason: why });
+        this.#attemptConnect();
+      });
+    });
+  }
+
   start(): void {
     if (this.#state === 'stopping' || this.#state === 'stopped') throw new Error('this connection was stopped; create a new one');
     if (this.#state !== 'idle') return;
@@ -152,6 +198,7 @@ class MqttConnection extends EventEmitter<ConnectionEvents> implements AgentConn
 
   async stop(opts: { finalMessage?: { topic: string; payload: string }; timeoutMs?: number } = {}): Promise<void> {
     if (this.#state === 'stopped' || this.#state === 'stopping') return;
+    const wasReplacing = this.#state === 'replacing';
     const wasStarted = this.#state !== 'idle';
     const wasConnected = this.#state === 'connected';
     this.#state = 'stopping';
@@ -164,7 +211,7 @@ class MqttConnection extends EventEmitter<ConnectionEvents> implements AgentConn
       const sent = await withDeadline(this.client.publishAsync(topic, payload, { qos: 1, retain }), deadline);
       if (sent !== 'done') this.#log.warn({ topic, outcome: sent }, 'final message not acknowledged before stop; the last will covers it');
     }
-    if (wasStarted) {
+    if (wasStarted && !wasReplacing) {
       // A clean DISCONNECT (reason 0) tells the broker to discard the last will.
       const ended = await withDeadline(this.client.endAsync(!wasConnected), deadline);
       if (ended !== 'done') await withDeadline(this.client.endAsync(true), Date.now() + 1000);
@@ -182,9 +229,9 @@ class MqttConnection extends EventEmitter<ConnectionEvents> implements AgentConn
     try {
       // Read on every attempt: a renewed certificate is picked up without a restart.
       this.#credentials = {
-        ca: fs.readFileSync(this.#cfg.iot.caPath),
-        cert: fs.readFileSync(this.#cfg.iot.certPath),
-        key: fs.readFileSync(this.#cfg.iot.keyPath),
+        ca: fs.readFileSync(this.#files.caPath),
+        cert: fs.readFileSync(this.#files.certPath),
+        key: fs.readFileSync(this.#files.keyPath),
       };
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
@@ -255,7 +302,7 @@ class MqttConnection extends EventEmitter<ConnectionEvents> implements AgentConn
   }
 
   #onClose(): void {
-    if (this.#state === 'stopping' || this.#state === 'stopped' || this.#state === 'idle') return;
+    if (this.#state === 'stopping' || this.#state === 'stopped' || this.#state === 'idle' || this.#state === 'replacing') return;
     const wasConnected = this.#state === 'connected';
     clearTimeout(this.#stableTimer);
     this.#stableTimer = undefined;
@@ -269,11 +316,11 @@ class MqttConnection extends EventEmitter<ConnectionEvents> implements AgentConn
       endpoint: this.#cfg.iot.endpoint,
       port: this.#cfg.iot.port,
       mqttVersion: this.#cfg.iot.mqttVersion,
-      caPath: this.#cfg.iot.caPath,
-      certPath: this.#cfg.iot.certPath,
+      caPath: this.#files.caPath,
+      certPath: this.#files.certPath,
       connectTimeoutMs: this.#cfg.iot.connectTimeoutMs,
       now: this.#now(),
-      clientCert: readCertificateSummary(this.#cfg.iot.certPath),
+      clientCert: readCertificateSummary(this.#files.certPath),
     });
     this.#trackServerCloses(diagnosis, wasConnected);
     this.#report(diagnosis);

@@ -10,6 +10,7 @@ import { createSnapshotFeature, type SnapshotEvents } from './features/snapshot.
 import { createScheduleFeature } from './features/schedule.js';
 import { createLocalApiFeature } from './features/local-api.js';
 import { ensureIdentity } from './provisioning/provisioning.js';
+import { readInstalledIdentity } from './provisioning/identity-store.js';
 import { AGENT_VERSION } from './version.js';
 import { tuneRuntimeForDevice } from './runtime-tuning.js';
 import { waitForStopSignal } from '../lib/signals.js';
@@ -39,8 +40,9 @@ export async function startAgent(
   // connects, since the thing name (client id, topics) comes out of it. Until then lines carry the
   // configured name, or 'unprovisioned'.
   let logging = opts.log ? undefined : createAgentLogging(loggingOptions({ ...configured, thingName: configured.thingName || 'unprovisioned' }));
-  const config = await ensureIdentity(configured, {
-    log: opts.log ?? logging!.log,
+  const early = opts.log ?? logging!.log;
+  const config = await ensureIdentity(await useInstalledIdentity(configured, early), {
+    log: early,
     camera,
     ...(opts.signal ? { signal: opts.signal } : {}),
     ...(opts.provisioningReplyTimeoutMs ? { replyTimeoutMs: opts.provisioningReplyTimeoutMs } : {}),
@@ -55,7 +57,7 @@ export async function startAgent(
     will: { topic: presenceTopic(config.thingName), payload: presenceMessage('offline', AGENT_VERSION), qos: 1, retain: false },
     log,
   });
-  const localApi = createLocalApiFeature({ port: config.localApi.port, connection, thing: config.thingName, agentVersion: AGENT_VERSION, certPath: config.iot.certPath, log });
+  const localApi = createLocalApiFeature({ port: config.localApi.port, connection, thing: config.thingName, agentVersion: AGENT_VERSION, stateDir: config.stateDir, log });
   // Also the order of onConnected: snapshot reads its shadow before presence says online.
   const features: Feature[] = [
     localApi,
@@ -130,6 +132,21 @@ export function loggingOptions(config: AgentConfig): Parameters<typeof createAge
     secrets: [config.camera.password],
     ...(target ? { syslog: { ...target, facility: config.log.syslog.facility, appName: config.log.syslog.appName } } : {}),
   };
+}
+
+/**
+ * A certificate installed with `cloudcam setup certs` (STATE_DIR/identity/) wins over the configured
+ * iot.* files, so it survives restarts; deleting that folder returns to the configured files.
+ */
+async function useInstalledIdentity(config: AgentConfig, log: Logger): Promise<AgentConfig> {
+  const installed = await readInstalledIdentity(config.stateDir);
+  if (installed === undefined) return config;
+  if ('broken' in installed) {
+    log.warn({ event: 'certs.installed-unusable', why: installed.broken }, `ignoring the installed certificate (${installed.broken}); using iot.certPath. Install it again with cloudcam setup certs`);
+    return config;
+  }
+  log.info({ event: 'certs.using-installed', certPath: installed.certPath }, `using the certificate installed with cloudcam setup certs (${installed.certPath})`);
+  return { ...config, iot: { ...config.iot, ...installed } };
 }
 
 /** `cloudcam agent --config FILE`: runs until SIGTERM/SIGINT, then stops cleanly and exits 0. */

@@ -74,38 +74,91 @@ export async function setupCertsCli(argv: string[], io: FieldIo): Promise<number
     key: { type: 'string' },
     ca: { type: 'string' },
     'aws-json': { type: 'string' },
+    app: { type: 'string' },
+    'dry-run': { type: 'boolean' },
+    wait: { type: 'string' },
   });
   if (!values.ca) throw new UsageError('--ca FILE is required (AmazonRootCA1.pem for AWS, the devcloud CA otherwise)');
   if (!values['aws-json'] && (!values.cert || !values.key)) throw new UsageError('give --cert FILE and --key FILE, or --aws-json FILE');
+  const waitMs = seconds('wait', values.wait) ?? 30_000;
+  const appName = values.app ?? 'cloudcam';
   const { readFile } = await import('node:fs/promises');
-  const { bundleFromAwsJson, validateBundle } = await import('../field/certs.js');
-  const caPem = await readFile(values.ca, 'utf8');
-  const bundle = values['aws-json']
-    ? bundleFromAwsJson(await readFile(values['aws-json'], 'utf8'), caPem)
-    : { certPem: await readFile(values.cert!, 'utf8'), keyPem: await readFile(values.key!, 'utf8'), caPem };
+  const read = async (option: string, file: string): Promise<string> => {
+    try {
+      return await readFile(file, 'utf8');
+    } catch (err) {
+      throw new UsageError(`cannot read --${option} ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    }
+  };
+  const { bundleFromAwsJson, validateBundle, CertificateInputError } = await import('../lib/certificate-check.js');
+  const caPem = await read('ca', values.ca);
+  let bundle;
+  let r;
   const { CameraStore, defaultStorePath } = await import('../field/camera-store.js');
   const { vapixFor } = await import('../field/camera-client.js');
   const { readCameraClock } = await import('../protocol/vapix-time.js');
   const stored = await new CameraStore(defaultStorePath(io.env)).find(values.camera);
-  const clock = await readCameraClock(vapixFor(stored));
-  const r = validateBundle(bundle, new Date(Date.now() + clock.offsetMs));
+  const camera = vapixFor(stored);
+  try {
+    bundle = values['aws-json'] ? bundleFromAwsJson(await read('aws-json', values['aws-json']), caPem) : { certPem: await read('cert', values.cert!), keyPem: await read('key', values.key!), caPem };
+    const clock = await readCameraClock(camera);
+    r = validateBundle(bundle, new Date(Date.now() + clock.offsetMs));
+  } catch (err) {
+    if (!(err instanceof CertificateInputError)) throw err;
+    io.out.write(`✗ ${err.message}\n`);
+    return 1;
+  }
   io.out.write(`subject      ${r.subject}\nissuer       ${r.issuer}\nfingerprint  ${r.fingerprint256}\nvalid        ${r.notBefore.toISOString()} .. ${r.notAfter.toISOString()}\nkey          ${r.key}\n`);
   for (const p of r.problems) io.out.write(`✗ ${p}\n`);
   if (r.problems.length > 0) return 1;
   io.out.write('✓ key matches, chain to the CA, valid by the camera clock\n');
-  io.out.write('  not installed: installing through the app endpoint is not implemented yet; see docs/field-tools.md\n');
-  return 0;
+  if (values['dry-run']) {
+    io.out.write('  dry run: nothing was sent to the camera\n');
+    return 0;
+  }
+  const { postCertificates, waitForAgentIdentity } = await import('../field/cert-install.js');
+  const outcome = await postCertificates(camera, appName, bundle);
+  if (outcome.kind === 'refused') {
+    for (const p of outcome.problems) io.out.write(`✗ the agent refused it: ${p}\n`);
+    io.out.write('  nothing was installed; the agent keeps its current certificate\n');
+    return 1;
+  }
+  if (outcome.kind === 'failed') {
+    io.out.write(`✗ not installed: ${outcome.message}\n  fix: ${outcome.fix}\n`);
+    return 1;
+  }
+  const i = outcome.installed;
+  io.out.write(`✓ installed for ${i.thingName} (certificate id ${i.certificateId}), expires ${i.notAfter}; the agent is reconnecting\n`);
+  const seen = await waitForAgentIdentity(camera, appName, i.fingerprint256, waitMs);
+  if (seen.ok) {
+    io.out.write(`✓ agent connected as ${i.thingName} with the new certificate\n`);
+    return 0;
+  }
+  const why = seen.error ?? (seen.status?.connected ? 'connected, but still with another certificate' : `not connected${seen.status?.lastDisconnectReason ? `: ${seen.status.lastDisconnectReason}` : ''}`);
+  io.out.write(`✗ agent not connected with the new certificate after ${waitMs / 1000} s (${why})\n`);
+  io.out.write('  fix: check that the certificate is registered and active in AWS IoT, attached to the thing and to a policy that allows iot:Connect as the thing name; then `cloudcam setup check`\n');
+  return 1;
 }
 
 export const setupCertsCommand: Command = {
   path: ['setup', 'certs'],
-  summary: 'validate a device certificate, key and CA against the camera clock',
+  summary: 'check a device certificate, key and CA against the camera clock and install them into the agent',
   help: `Usage: cloudcam setup certs [--camera ADDRESS] --ca FILE (--cert FILE --key FILE | --aws-json FILE)
+                          [--app NAME] [--dry-run] [--wait SECONDS]
 
 Checks that the key matches the certificate, that the CA signed it, that it is valid by the camera's
-clock (not this computer's), and that the key is RSA 2048+ or ECDSA P-256/P-384. Prints subject,
-fingerprint and expiry. --aws-json takes the output of \`aws iot create-keys-and-certificate\`.
-Exit 1 with one ✗ line per problem.
+clock (not this computer's), and that the key is RSA 2048+ or ECDSA P-256/P-384, printing subject,
+fingerprint and expiry. Then installs them into the running agent through the camera's admin-only
+/local/NAME/api/certs (the stored account must be an administrator), which stores them 0600 and
+reconnects; waits until the agent is connected with the new certificate.
+--aws-json takes the output of \`aws iot create-keys-and-certificate\`. --ca may hold several PEM
+certificates: the issuer of the device certificate and the CA the agent trusts the broker with.
+
+  --dry-run       validate only; send nothing to the camera
+  --wait SECONDS  how long to wait for the agent to connect with it (default 30)
+  --app NAME      the app's name on the camera (default cloudcam)
+
+Exit 1 with one ✗ line per problem and what to do.
 `,
   run: (argv) => setupCertsCli(argv, processIo()),
 };

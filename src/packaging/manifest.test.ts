@@ -49,4 +49,11 @@ describe('manifest.json', () => {
     expect(m.acapPackageConf.setup.runMode).toBe('respawn');
     expect(m.acapPackageConf.configuration.paramConfig.map((p) => p.name)).toEqual(APP_PARAMS.map((p) => p.name));
   });
+
+  it('exposes the agent local API to admins only, at the port the agent listens on by default', () => {
+    for (const schema of MANIFEST_SCHEMAS) {
+      const m = buildManifest(input(schema)) as { acapPackageConf: { configuration: { reverseProxy: unknown[] } } };
+      expect(m.acapPackageConf.configuration.reverseProxy).toEqual([{ apiPath: 'api', target: 'http://localhost:2001', access: 'admin' }]);
+    }
+  });
 });

@@ -5,6 +5,7 @@
  * manifest"); packaging/manifest-schemas/ holds our transcription that the tests validate against.
  */
 import { manifestParamConfig } from '../agent/app-params.js';
+import { LOCAL_API_DEFAULT_PORT } from '../agent/config.js';
 import type { Arch } from './targets.js';
 
 export type ManifestSchema = '2.0.0' | '1.7.3';
@@ -41,7 +42,12 @@ export function buildManifest(m: ManifestInput): Record<string, unknown> {
     schemaVersion: m.schema,
     acapPackageConf: {
       setup,
-      configuration: { paramConfig: manifestParamConfig() },
+      configuration: {
+        paramConfig: manifestParamConfig(),
+        // The agent's local API (GET /status, POST /certs) as /local/{appName}/api/, admin only: the
+        // camera's web server does the digest auth and the role check (docs/field-tools.md).
+        reverseProxy: [{ apiPath: 'api', target: `http://localhost:${LOCAL_API_DEFAULT_PORT}`, access: 'admin' }],
+      },
     },
   };
 }

@@ -7,7 +7,7 @@ import { setupCertsCli } from '../../src/cli/setup-command.js';
 import { createCa, issueCertificate } from '../../src/devcloud/pki.js';
 import { fieldIo, startFieldKit, type FieldKit } from '../helpers/field.js';
 
-describe('cloudcam setup certs (validation) against the camera simulator', () => {
+describe('cloudcam setup certs (local validation) against the camera simulator', () => {
   let kit: FieldKit;
   let caFile: string;
   let pair: { certPem: string; keyPem: string };
@@ -29,13 +29,21 @@ describe('cloudcam setup certs (validation) against the camera simulator', () =>
     return ['--cert', cert, '--key', key, '--ca', caFile];
   };
 
-  it('accepts a matching bundle and prints subject, fingerprint and expiry', async () => {
+  it('accepts a matching bundle and prints subject, fingerprint and expiry (--dry-run)', async () => {
     const io = fieldIo(kit.configHome);
-    expect(await setupCertsCli(await files(pair), io)).toBe(0);
+    expect(await setupCertsCli([...(await files(pair)), '--dry-run'], io)).toBe(0);
     expect(io.stdout()).toMatch(/subject +CN=camera-9/);
     expect(io.stdout()).toMatch(/fingerprint +([0-9A-F]{2}:){31}[0-9A-F]{2}/);
     expect(io.stdout()).toContain('key          ECDSA prime256v1');
     expect(io.stdout()).not.toContain('PRIVATE');
+  });
+
+  it('says to install the app first when the camera has no cloudcam running', async () => {
+    const io = fieldIo(kit.configHome);
+    expect(await setupCertsCli(await files(pair), io)).toBe(1);
+    expect(io.stdout()).toContain('✓ key matches, chain to the CA, valid by the camera clock');
+    expect(io.stdout()).toMatch(/✗ not installed: \/local\/cloudcam\/api\/certs not found \(HTTP 404\)/);
+    expect(io.stdout()).toContain('fix: run `cloudcam install`');
   });
 
   it('refuses a key that does not match its certificate', async () => {

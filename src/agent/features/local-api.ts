@@ -4,14 +4,18 @@
  * configuration.reverseProxy, access admin), so the camera's own digest auth guards it.
  * GET /status: thing, agent version, MQTT connection state and the device certificate's validity,
  * read by `cloudcam setup check`.
+ * POST /certs: installs a device certificate, key and CA (cert-install.ts), sent by `cloudcam setup certs`.
+ * Requests from anything but a loopback address are refused, should the listener ever be exposed.
  */
 import { X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../../lib/log.js';
 import type { AgentConnection } from '../connection.js';
 import type { Feature } from '../feature.js';
+import { CERT_INSTALL_MAX_BYTES, CERT_INSTALL_PATH } from '../../protocol/cert-install.js';
+import { createCertInstaller } from './cert-install.js';
 
 export interface AgentStatus {
   thingName: string;
@@ -34,10 +38,11 @@ export function createLocalApiFeature(opts: {
   connection: AgentConnection;
   thing: string;
   agentVersion: string;
-  certPath: string;
+  stateDir: string;
   log: Logger;
 }): LocalApiFeature {
   const { connection, log } = opts;
+  const installCerts = createCertInstaller({ connection, thing: opts.thing, stateDir: opts.stateDir, log });
   let since = new Date().toISOString();
   let lastDisconnectReason: string | undefined;
   const onConnected = (): void => {
@@ -53,8 +58,9 @@ export function createLocalApiFeature(opts: {
   async function status(): Promise<AgentStatus> {
     const out: AgentStatus = { thingName: opts.thing, agentVersion: opts.agentVersion, connected: connection.connected, since };
     if (lastDisconnectReason !== undefined) out.lastDisconnectReason = lastDisconnectReason;
+    const { certPath } = connection.tlsFiles;
     try {
-      const cert = new X509Certificate(await readFile(opts.certPath));
+      const cert = new X509Certificate(await readFile(certPath));
       out.certificate = {
         subject: cert.subject,
         issuer: cert.issuer,
@@ -63,7 +69,7 @@ export function createLocalApiFeature(opts: {
         fingerprint256: cert.fingerprint256,
       };
     } catch (err) {
-      out.certificateError = `cannot read the device certificate ${opts.certPath}: ${(err as Error).message}`;
+      out.certificateError = `cannot read the device certificate ${certPath}: ${(err as Error).message}`;
     }
     return out;
   }
@@ -80,7 +86,22 @@ export function createLocalApiFeature(opts: {
           res.writeHead(code, { 'Content-Type': 'application/json', 'Content-Length': buf.length });
           res.end(buf);
         };
+        if (!isLoopback(req.socket.remoteAddress)) {
+          send(403, { error: 'the local API answers loopback clients only; use the camera\'s /local/cloudcam/api/ (admin)' });
+          return;
+        }
         const path = new URL(req.url ?? '/', 'http://agent').pathname;
+        if (req.method === 'POST' && path === CERT_INSTALL_PATH) {
+          readBody(req, CERT_INSTALL_MAX_BYTES)
+            .then(async (body): Promise<{ status: number; body: unknown }> =>
+              body === undefined ? { status: 413, body: { error: `the body is larger than ${CERT_INSTALL_MAX_BYTES} bytes: send one certificate, its key and the CA` } } : installCerts(body),
+            )
+            .then(
+              (r) => send(r.status, r.body),
+              (err: unknown) => send(500, { error: `certificate install failed: ${(err as Error).message}` }),
+            );
+          return;
+        }
         if (req.method === 'GET' && path === '/status') {
           status().then(
             (s) => send(200, s),
@@ -88,7 +109,7 @@ export function createLocalApiFeature(opts: {
           );
           return;
         }
-        send(404, { error: `no ${req.method ?? ''} ${path}; the local API serves GET /status` });
+        send(404, { error: `no ${req.method ?? ''} ${path}; the local API serves GET /status and POST ${CERT_INSTALL_PATH}` });
       });
       await new Promise<void>((resolve, reject) => {
         srv.once('error', reject);
@@ -118,4 +139,31 @@ export function createLocalApiFeature(opts: {
       });
     },
   };
+}
+
+/** 127.0.0.0/8 and ::1, also as IPv4-mapped IPv6 (a dual-stack socket's view of 127.0.0.1). */
+export function isLoopback(address: string | undefined): boolean {
+  if (address === undefined) return false;
+  const v4 = address.startsWith('::ffff:') ? address.slice(7) : address;
+  return v4 === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(v4);
+}
+
+/** The body as text, or undefined once it passes maxBytes (the rest is not read). */
+function readBody(req: IncomingMessage, maxBytes: number): Promise<string | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > maxBytes) {
+        req.removeAllListeners('data');
+        req.resume();
+        resolve(undefined);
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => resolve(size > maxBytes ? undefined : Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
 }

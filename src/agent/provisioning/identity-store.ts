@@ -5,11 +5,17 @@
  * disk (by certificateId, the SHA-256 of its DER) and the key matches that certificate. A crash
  * part-way therefore leaves an identity that does not count, and the next start enrols again;
  * never a key and certificate that disagree.
+ *
+ * An identity installed by a technician (`cloudcam setup certs` → the local API's POST /certs) goes to
+ * STATE_DIR/identity/{device.key,device.crt,ca.pem} with the same order and mark (source "installed");
+ * at start it takes precedence over the configured iot.* files (readInstalledIdentity).
  */
 import { createHash, createPrivateKey, X509Certificate } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { writeFileAtomic } from '../../lib/atomic-file.js';
+import { IDENTITY_DIR } from '../config.js';
+import type { TlsFiles } from '../connection.js';
 
 export const IDENTITY_FILE = 'identity.json';
 
@@ -23,6 +29,8 @@ export interface StoredIdentity {
   thingName: string;
   certificateId: string;
   provisionedAt: string;
+  /** "installed": put there by POST /certs (then the CA beside it is used too); absent: fleet provisioning. */
+  source?: 'installed';
 }
 
 /** AWS IoT's certificate id: the SHA-256 of the certificate's DER, lower-case hex. */
@@ -67,12 +75,61 @@ export async function readIdentity(paths: IdentityPaths, configuredThing: string
   return { thingName: stored.thingName };
 }
 
-/** Key, then certificate, then the mark; see the module comment for why that order. */
-export async function writeIdentity(paths: IdentityPaths, identity: { thingName: string; certificatePem: string; privateKeyPem: string }): Promise<StoredIdentity> {
-  for (const dir of new Set([path.dirname(paths.keyPath), path.dirname(paths.certPath), paths.stateDir])) await mkdir(dir, { recursive: true, mode: 0o700 });
-  const stored: StoredIdentity = { thingName: identity.thingName, certificateId: certificateIdOf(identity.certificatePem), provisionedAt: new Date().toISOString() };
+/** Key, then certificate, (then the CA,) then the mark; see the module comment for why that order. */
+export async function writeIdentity(
+  paths: IdentityPaths & { caPath?: string },
+  identity: { thingName: string; certificatePem: string; privateKeyPem: string; caPem?: string; source?: 'installed' },
+): Promise<StoredIdentity> {
+  const dirs = [paths.keyPath, paths.certPath, ...(paths.caPath ? [paths.caPath] : [])].map((f) => path.dirname(f));
+  for (const dir of new Set([...dirs, paths.stateDir])) await mkdir(dir, { recursive: true, mode: 0o700 });
+  const stored: StoredIdentity = {
+    thingName: identity.thingName,
+    certificateId: certificateIdOf(identity.certificatePem),
+    provisionedAt: new Date().toISOString(),
+    ...(identity.source ? { source: identity.source } : {}),
+  };
   await writeFileAtomic(paths.keyPath, identity.privateKeyPem, 0o600);
   await writeFileAtomic(paths.certPath, identity.certificatePem, 0o600);
+  if (paths.caPath && identity.caPem !== undefined) await writeFileAtomic(paths.caPath, identity.caPem, 0o600);
   await writeFileAtomic(path.join(paths.stateDir, IDENTITY_FILE), JSON.stringify(stored, null, 2) + '\n', 0o600);
   return stored;
+}
+
+/** Where POST /certs installs an identity. */
+export function installedIdentityFiles(stateDir: string): TlsFiles {
+  const dir = path.join(stateDir, IDENTITY_DIR);
+  return { caPath: path.join(dir, 'ca.pem'), certPath: path.join(dir, 'device.crt'), keyPath: path.join(dir, 'device.key') };
+}
+
+/** Writes an already validated certificate, key and CA as the camera's installed identity. */
+export async function writeInstalledIdentity(stateDir: string, identity: { thingName: string; certificatePem: string; privateKeyPem: string; caPem: string }): Promise<{ stored: StoredIdentity; files: TlsFiles }> {
+  const files = installedIdentityFiles(stateDir);
+  const stored = await writeIdentity({ ...files, stateDir }, { ...identity, source: 'installed' });
+  return { stored, files };
+}
+
+/**
+ * The files of a complete installed identity (mark says "installed" and names the certificate on disk,
+ * the key matches it, the CA is there), or why there is none; `undefined` when nothing was installed.
+ */
+export async function readInstalledIdentity(stateDir: string): Promise<TlsFiles | { broken: string } | undefined> {
+  const mark = await readText(path.join(stateDir, IDENTITY_FILE));
+  if (mark === undefined) return undefined;
+  let stored: Partial<StoredIdentity>;
+  try {
+    stored = JSON.parse(mark) as Partial<StoredIdentity>;
+  } catch {
+    return { broken: `${IDENTITY_FILE} is damaged` };
+  }
+  if (stored.source !== 'installed') return undefined;
+  const files = installedIdentityFiles(stateDir);
+  const [certPem, keyPem, caPem] = await Promise.all([readText(files.certPath), readText(files.keyPath), readText(files.caPath)]);
+  if (certPem === undefined || keyPem === undefined || caPem === undefined) return { broken: `the installed identity in ${path.dirname(files.certPath)} is incomplete` };
+  try {
+    if (certificateIdOf(certPem) !== stored.certificateId) return { broken: `${IDENTITY_FILE} names another certificate (an install was interrupted)` };
+    if (!new X509Certificate(certPem).checkPrivateKey(createPrivateKey(keyPem))) return { broken: `${files.keyPath} does not match ${files.certPath} (an install was interrupted)` };
+  } catch (err) {
+    return { broken: `cannot read the installed identity: ${(err as Error).message}` };
+  }
+  return files;
 }

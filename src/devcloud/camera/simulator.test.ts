@@ -268,7 +268,7 @@ describe('lifecycle', () => {
     await new Promise((r) => sock.once('connect', r));
     sock.write('GET /axis-cgi/param.cgi HTTP/1.1\r\nHost: x\r\n\r\n');
     await new Promise((r) => sock.once('data', r));
-    expect(other.stats).toEqual({ requests: 1, snapshots: 0, connections: 1, openStreams: 0 });
+    expect(other.stats).toEqual({ requests: 1, snapshots: 0, connections: 1, openStreams: 0, proxied: 0 });
     const closed = new Promise((r) => sock.once('close', r));
     await other.stop();
     await closed;

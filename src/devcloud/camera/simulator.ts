@@ -53,15 +53,22 @@ export interface CameraSimulator {
    */
   setAppTarget(appName: string, url: string | undefined): void;
   /** openStreams: endless-fault replies still being written (0 once their clients have gone). */
-  readonly stats: { requests: number; snapshots: number; connections: number; openStreams: number };
+  readonly stats: { requests: number; snapshots: number; connections: number; openStreams: number; proxied: number };
   stop(): Promise<void>;
 }
+
+/** Axis user groups, most privileged first. */
+export type CameraRole = 'admin' | 'operator' | 'viewer';
+const ROLE_RANK: Record<CameraRole, number> = { admin: 3, operator: 2, viewer: 1 };
 
 export interface CameraSimulatorOptions {
   /** Shown in the image overlay; also seeds the default serial number. */
   name: string;
+  /** The administrator account. */
   username: string;
   password: string;
+  /** More accounts with lower roles (to test what an operator or viewer may not do). */
+  users?: { username: string; password: string; role: CameraRole }[];
   identity?: Partial<CameraIdentity>;
   /** false: firmware older than AXIS OS 9.10, without ntp.cgi (NTP only through param.cgi). */
   ntpApi?: boolean;
@@ -181,17 +188,18 @@ export async function startCameraSimulator(opts: CameraSimulatorOptions): Promis
   const verifier = createDigestVerifier({
     // Axis cameras use AXIS_<MAC> as the realm.
     realm: `AXIS_${identity.serialNumber}`,
-    users: { [opts.username]: opts.password },
+    users: { [opts.username]: opts.password, ...Object.fromEntries((opts.users ?? []).map((u) => [u.username, u.password])) },
     algorithms: opts.algorithms ?? ['SHA-256', 'MD5'],
   });
 
+  const roles = new Map<string, CameraRole>([...(opts.users ?? []).map((u) => [u.username, u.role] as const), [opts.username, 'admin']]);
   let faults: CameraFaults = {};
   let clockOffsetMs = 0;
   const apps = new AppRegistry(identity.architecture);
   const appTargets = new Map<string, string>();
   const cameraNow = (): Date => new Date(Date.now() + clockOffsetMs);
   let seq = 0;
-  const stats = { requests: 0, snapshots: 0, connections: 0, openStreams: 0 };
+  const stats = { requests: 0, snapshots: 0, connections: 0, openStreams: 0, proxied: 0 };
   const timers = new Set<NodeJS.Timeout>();
 
   /** Resolves false when the client went away during the wait. */
@@ -419,16 +427,23 @@ export async function startCameraSimulator(opts: CameraSimulatorOptions): Promis
     }
   }
 
-  /** /local/{app}/{apiPath}/rest -> {target}/rest, for a running app that declares apiPath (admin access). */
-  async function reverseProxy(req: IncomingMessage, url: URL, res: ServerResponse): Promise<void> {
+  /**
+   * /local/{app}/{apiPath}/rest -> {target}/rest, for a running app that declares apiPath, to users
+   * whose role reaches the entry's access. A user below it gets 401 with a new challenge, as Apache
+   * answers an authenticated user its authorization refuses (without AuthzSendForbiddenOnFailure).
+   */
+  async function reverseProxy(req: IncomingMessage, url: URL, res: ServerResponse, username: string): Promise<void> {
     const [, , appName = '', apiPath = '', ...rest] = url.pathname.split('/');
     const app = apps.get(appName);
     const entry = app?.manifest.reverseProxy.find((p) => p.apiPath === apiPath);
     if (!app || !entry || app.status !== 'Running') return text(res, 404, 'Not Found\n');
+    const needed = entry.access === 'anonymous' ? 0 : (ROLE_RANK[entry.access as CameraRole] ?? ROLE_RANK.admin);
+    if (ROLE_RANK[roles.get(username) ?? 'viewer'] < needed) return unauthorized(res, false);
     const target = new URL(appTargets.get(appName) ?? entry.target);
     const body = await readBody(req, 1024 * 1024);
     if (body === undefined) return text(res, 413, 'Request Entity Too Large\n');
     const forwardPath = `${target.pathname.replace(/\/$/, '')}/${rest.join('/')}${url.search}`;
+    stats.proxied++;
     await new Promise<void>((resolve) => {
       const out = httpRequest(
         { host: target.hostname, port: target.port, method: req.method, path: forwardPath, headers: { 'content-type': req.headers['content-type'] ?? 'application/octet-stream', 'content-length': body.length } },
@@ -476,7 +491,7 @@ export async function startCameraSimulator(opts: CameraSimulatorOptions): Promis
         if (opts.ntpApi === false) return text(res, 404, 'Not Found\n');
         return jsonApi(req, res, timeMethods);
       default:
-        if (isLocal) return reverseProxy(req, url, res);
+        if (isLocal) return reverseProxy(req, url, res, auth.username);
         if (url.pathname.startsWith('/axis-cgi/applications/')) return applications(req, url, res);
         return text(res, 404, 'Not Found\n');
     }

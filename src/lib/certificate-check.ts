@@ -1,13 +1,16 @@
 /**
- * `cloudcam setup certs` validation: a device certificate, its key and the CA, from PEM files or
- * the JSON that `aws iot create-keys-and-certificate` prints. Checks that the key matches the
- * certificate, that the CA signed it, that it is valid by the camera's clock, and the key type/size.
+ * Checks a device certificate, its private key and the CA before anything uses them: shared by
+ * `cloudcam setup certs` (against the camera's clock, on the laptop) and the agent's `POST /certs`
+ * (against the device clock, on the camera). Checks that the key matches the certificate, that one
+ * of the CA certificates issued it, that it is valid at `now`, and the key type/size.
+ * Messages never quote key material: only subjects, dates, key types and parser errors.
  */
 import { createPrivateKey, createPublicKey, X509Certificate, type KeyObject } from 'node:crypto';
 
 export interface CertBundle {
   certPem: string;
   keyPem: string;
+  /** One or more PEM certificates: the issuer of the device certificate and the broker's trust roots. */
   caPem: string;
 }
 
@@ -21,18 +24,28 @@ export interface CertReport {
   problems: string[];
 }
 
+/** Input that cannot be checked at all (not PEM, unreadable key): one message, no report. */
+export class CertificateInputError extends Error {}
+
 /** The create-keys-and-certificate reply: {certificatePem, keyPair: {PrivateKey, PublicKey}}. */
 export function bundleFromAwsJson(json: string, caPem: string): CertBundle {
   let doc: { certificatePem?: unknown; keyPair?: { PrivateKey?: unknown } };
   try {
     doc = JSON.parse(json) as typeof doc;
   } catch (err) {
-    throw new Error(`the AWS JSON is not valid JSON (${(err as Error).message}): save the output of aws iot create-keys-and-certificate --set-as-active`, { cause: err });
+    throw new CertificateInputError(`the AWS JSON is not valid JSON (${(err as Error).message}): save the output of aws iot create-keys-and-certificate --set-as-active`, { cause: err });
   }
   if (typeof doc.certificatePem !== 'string' || typeof doc.keyPair?.PrivateKey !== 'string') {
-    throw new Error('the AWS JSON lacks certificatePem or keyPair.PrivateKey: it must be the output of aws iot create-keys-and-certificate');
+    throw new CertificateInputError('the AWS JSON lacks certificatePem or keyPair.PrivateKey: it must be the output of aws iot create-keys-and-certificate');
   }
   return { certPem: doc.certificatePem, keyPem: doc.keyPair.PrivateKey, caPem };
+}
+
+const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
+
+/** Every certificate of a PEM bundle (a CA file may hold several, e.g. a root and an issuing CA). */
+export function splitPemCertificates(pem: string): X509Certificate[] {
+  return (pem.match(PEM_CERT) ?? []).map((block) => new X509Certificate(block));
 }
 
 function describeKey(key: KeyObject): { text: string; problem?: string } {
@@ -50,34 +63,38 @@ function describeKey(key: KeyObject): { text: string; problem?: string } {
   return { text: String(type), problem: `the key type ${String(type)} is not one AWS IoT accepts (RSA 2048+ or ECDSA P-256/P-384)` };
 }
 
-/** Every problem at once; `now` is the camera's clock, not this computer's. */
+const oneLine = (dn: string): string => dn.replace(/\n/g, ', ');
+
+/** Every problem at once; `now` is the camera's clock, not the laptop's. */
 export function validateBundle(b: CertBundle, now: Date): CertReport {
   const problems: string[] = [];
   let cert: X509Certificate;
   try {
     cert = new X509Certificate(b.certPem);
   } catch (err) {
-    throw new Error(`the device certificate is not a PEM certificate (${(err as Error).message})`, { cause: err });
+    throw new CertificateInputError(`the device certificate is not a PEM certificate (${(err as Error).message})`, { cause: err });
   }
   let key: KeyObject;
   try {
     key = createPrivateKey(b.keyPem);
   } catch (err) {
-    throw new Error(`the private key cannot be read (${(err as Error).message}): give the unencrypted PEM key`, { cause: err });
+    // Node's decoder errors name the failing routine, never the key's bytes.
+    throw new CertificateInputError(`the private key cannot be read (${(err as Error).message}): give the unencrypted PEM key`, { cause: err });
   }
-  let ca: X509Certificate | undefined;
+  let cas: X509Certificate[] = [];
   try {
-    ca = new X509Certificate(b.caPem);
+    cas = splitPemCertificates(b.caPem);
+    if (cas.length === 0) problems.push('the CA file holds no PEM certificate: give the CA that issued the device certificate (PEM)');
   } catch (err) {
     problems.push(`the CA is not a PEM certificate (${(err as Error).message})`);
   }
   if (!cert.checkPrivateKey(key)) {
     problems.push('the private key does not belong to this certificate: use the key file that was made with it');
   }
-  if (ca) {
-    if (!cert.checkIssued(ca) || !cert.verify(ca.publicKey)) {
-      problems.push(`the certificate was not signed by the given CA (${ca.subject.replace(/\n/g, ', ')}): give the CA that issued it (for AWS-made certificates the account's CA chain)`);
-    }
+  if (cas.length > 0 && !cas.some((ca) => cert.checkIssued(ca) && cert.verify(ca.publicKey))) {
+    problems.push(
+      `the certificate was not signed by the given CA (${cas.map((c) => oneLine(c.subject)).join('; ')}): give the CA that issued it (for AWS-made certificates the account's CA chain)`,
+    );
   }
   const notBefore = new Date(cert.validFrom);
   const notAfter = new Date(cert.validTo);
@@ -85,5 +102,5 @@ export function validateBundle(b: CertBundle, now: Date): CertReport {
   if (now > notAfter) problems.push(`the certificate expired on ${notAfter.toISOString()} (camera clock ${now.toISOString()}): make a new one`);
   const k = describeKey(createPublicKey(key));
   if (k.problem) problems.push(k.problem);
-  return { subject: cert.subject.replace(/\n/g, ', '), issuer: cert.issuer.replace(/\n/g, ', '), fingerprint256: cert.fingerprint256, notBefore, notAfter, key: k.text, problems };
+  return { subject: oneLine(cert.subject), issuer: oneLine(cert.issuer), fingerprint256: cert.fingerprint256, notBefore, notAfter, key: k.text, problems };
 }

@@ -1,0 +1,65 @@
+/**
+ * What POST /certs of the local API does: validate a certificate, key and CA against the device
+ * clock (src/lib/certificate-check.ts, the same checks `cloudcam setup certs` runs on the laptop),
+ * and only then write them 0600 into STATE_DIR/identity/ (identity-store.ts) and make the connection
+ * reconnect with them. Nothing is written when anything is wrong. The log gets the subject, the
+ * fingerprint and the certificate id; never the request body.
+ */
+import type { Logger } from '../../lib/log.js';
+import { CertificateInputError, validateBundle } from '../../lib/certificate-check.js';
+import { parseCertInstallRequest, type CertInstalled, type CertRefused } from '../../protocol/cert-install.js';
+import type { AgentConnection } from '../connection.js';
+import { writeInstalledIdentity } from '../provisioning/identity-store.js';
+
+export type CertInstallResult = { status: 200; body: CertInstalled } | { status: 400 | 500; body: CertRefused };
+
+export function createCertInstaller(opts: { connection: AgentConnection; thing: string; stateDir: string; log: Logger; now?: () => Date }): (body: string) => Promise<CertInstallResult> {
+  const now = opts.now ?? (() => new Date());
+  const log = opts.log.child({ component: 'cert-install' });
+  let queue: Promise<unknown> = Promise.resolve();
+
+  async function install(body: string): Promise<CertInstallResult> {
+    const refuse = (problems: string[]): CertInstallResult => {
+      log.warn({ event: 'certs.refused', problems }, `certificate install refused: ${problems.join('; ')}`);
+      return { status: 400, body: { error: 'the certificate was not installed', problems } };
+    };
+    const bundle = parseCertInstallRequest(body);
+    if ('problems' in bundle) return refuse(bundle.problems);
+    let report;
+    try {
+      report = validateBundle(bundle, now());
+    } catch (err) {
+      if (err instanceof CertificateInputError) return refuse([err.message]);
+      throw err;
+    }
+    if (report.problems.length > 0) return refuse(report.problems);
+    let written;
+    try {
+      written = await writeInstalledIdentity(opts.stateDir, { thingName: opts.thing, certificatePem: bundle.certPem, privateKeyPem: bundle.keyPem, caPem: bundle.caPem });
+    } catch (err) {
+      const message = `cannot write the identity into ${opts.stateDir} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): check that the state dir is writable`;
+      log.error({ event: 'certs.write-failed' }, message);
+      return { status: 500, body: { error: 'the certificate was not installed', problems: [message] } };
+    }
+    const installed: CertInstalled = {
+      thingName: opts.thing,
+      subject: report.subject,
+      issuer: report.issuer,
+      fingerprint256: report.fingerprint256,
+      notBefore: report.notBefore.toISOString(),
+      notAfter: report.notAfter.toISOString(),
+      key: report.key,
+      certificateId: written.stored.certificateId,
+    };
+    log.info({ event: 'certs.installed', subject: installed.subject, fingerprint256: installed.fingerprint256, certificateId: installed.certificateId, notAfter: installed.notAfter }, `installed the certificate ${installed.subject}; reconnecting with it`);
+    opts.connection.reconnectWith(written.files, `a new device certificate was installed (${installed.fingerprint256})`);
+    return { status: 200, body: installed };
+  }
+
+  // One install at a time: two at once would interleave their file writes.
+  return (body) => {
+    const run = queue.then(() => install(body));
+    queue = run.catch(() => undefined);
+    return run;
+  };
+}
