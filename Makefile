@@ -26,10 +26,12 @@ lint: install
 # All tests: types, lint, unit and integration (both brokers). Needs mosquitto for the MQTT 5 runs;
 # without it those runs are reported as skipped, never silently passed.
 test: build typecheck lint
+	bash scripts/system-packages.sh mosquitto rsyslog
 	npx vitest run
 
 # The main job on the embedded default: devcloud + agent, snapshots landing under $(STATE_DIR)/s3.
 run: build
+	bash scripts/system-packages.sh mosquitto
 	node scripts/run.mjs --state-dir $(STATE_DIR)
 
 devcloud: build
