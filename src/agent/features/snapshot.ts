@@ -2,6 +2,7 @@ import type { Logger } from '../../lib/log.js';
 import type { AgentConnection } from '../connection.js';
 import type { Feature } from '../feature.js';
 import type { RequestJournal } from '../request-journal.js';
+import type { Dispatcher } from 'undici';
 import { pinnedDispatcher, resolveUploadTarget, type UploadTargetPolicy } from '../upload-target.js';
 import { ShadowClient, ShadowRequestError, type ShadowDocument } from '../../protocol/shadow-client.js';
 import { parseSnapshotRequest, type SnapshotReport, type SnapshotRequest, type SnapshotStatus } from '../../protocol/snapshot.js';
@@ -177,31 +178,49 @@ export function createSnapshotFeature(opts: {
     return jpeg;
   }
 
+  /**
+   * One pinned connection pool per (origin, checked address), kept between uploads so consecutive
+   * snapshots reuse their keep-alive connection (one TLS handshake, not one per snapshot). A pool
+   * only ever connects to the address it was made for; a new DNS answer gets a new pool.
+   */
+  const pools = new Map<string, Dispatcher>();
+  const MAX_POOLS = 4;
+  function poolFor(url: string, target: { address: string; family: 4 | 6 }): Dispatcher {
+    const key = `${new URL(url).origin}|${target.address}`;
+    let pool = pools.get(key);
+    if (!pool) {
+      pool = pinnedDispatcher(target);
+      pools.set(key, pool);
+      while (pools.size > MAX_POOLS) {
+        const [oldest, old] = pools.entries().next().value as [string, Dispatcher];
+        pools.delete(oldest);
+        void old.close().catch(() => undefined);
+      }
+    }
+    return pool;
+  }
+
   /** `target` is the checked address: every attempt connects there, never to a fresh DNS answer. */
   async function upload(job: Job, jpeg: Buffer, target: { address: string; family: 4 | 6 }): Promise<void> {
     const expires = Date.parse(job.request.expiresAt);
-    const dispatcher = pinnedDispatcher(target);
-    try {
-      for (let attempt = 1; ; attempt++) {
-        try {
-          await uploadPresignedPost({ url: job.request.url, fields: job.request.fields }, jpeg, {
-            contentType: 'image/jpeg',
-            filename: `${job.request.id}.jpg`,
-            timeoutMs: settings.uploadTimeoutMs,
-            signal: abort.signal,
-            dispatcher,
-          });
-          return;
-        } catch (err) {
-          const retryable = err instanceof S3UploadError && err.retryable;
-          const delay = Math.min(8000, 250 * 2 ** (attempt - 1)) * Math.random();
-          if (!retryable || attempt >= settings.uploadAttempts || now().getTime() + delay >= expires || abort.signal.aborted) throw err;
-          log.warn({ event: 'upload.retry', id: job.request.id, attempt, err: (err as Error).message }, 'upload failed; retrying');
-          await sleep(delay, abort.signal);
-        }
+    const dispatcher = poolFor(job.request.url, target);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await uploadPresignedPost({ url: job.request.url, fields: job.request.fields }, jpeg, {
+          contentType: 'image/jpeg',
+          filename: `${job.request.id}.jpg`,
+          timeoutMs: settings.uploadTimeoutMs,
+          signal: abort.signal,
+          dispatcher,
+        });
+        return;
+      } catch (err) {
+        const retryable = err instanceof S3UploadError && err.retryable;
+        const delay = Math.min(8000, 250 * 2 ** (attempt - 1)) * Math.random();
+        if (!retryable || attempt >= settings.uploadAttempts || now().getTime() + delay >= expires || abort.signal.aborted) throw err;
+        log.warn({ event: 'upload.retry', id: job.request.id, attempt, err: (err as Error).message }, 'upload failed; retrying');
+        await sleep(delay, abort.signal);
       }
-    } finally {
-      await dispatcher.destroy().catch(() => undefined);
     }
   }
 
@@ -355,6 +374,8 @@ export function createSnapshotFeature(opts: {
         clearTimeout(timer);
       }
       shadow.close();
+      await Promise.allSettled([...pools.values()].map((p) => p.destroy()));
+      pools.clear();
     },
     idle() {
       if (!running && !queued) return Promise.resolve();
