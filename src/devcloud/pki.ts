@@ -4,12 +4,13 @@
  * aws-crt), PKCS#8 PEM private keys with mode 0600.
  */
 import { webcrypto, createHash, createPrivateKey, randomBytes, X509Certificate as NodeX509 } from 'node:crypto';
-import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 // @peculiar/x509 resolves its algorithm providers through tsyringe, which needs the Reflect metadata API.
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import { CLAIM_PREFIX, CLOUD_IDENTITY, assertThingName } from './broker/acl.js';
+import { writeFileAtomic } from '../lib/atomic-file.js';
 
 export { CLOUD_IDENTITY };
 /** CN of devcloud's fleet claim certificate (DIR/pki/claim.crt): the broker lets it use the provisioning topics only. */
@@ -208,17 +209,9 @@ export async function writeCertificate(
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const keyPath = join(dir, `${name}.key`);
   const certPath = join(dir, `${name}.crt`);
-  await writeAtomic(keyPath, pair.keyPem, 0o600);
-  await writeAtomic(certPath, pair.certPem, 0o644);
+  await writeFileAtomic(keyPath, pair.keyPem, 0o600);
+  await writeFileAtomic(certPath, pair.certPem, 0o644);
   return { certPath, keyPath };
-}
-
-async function writeAtomic(path: string, text: string, mode: number): Promise<void> {
-  const tmp = `${path}.${process.pid}.tmp`;
-  await writeFile(tmp, text, { mode });
-  // writeFile's mode only applies to a new file; a leftover tmp file keeps its old mode.
-  await chmod(tmp, mode);
-  await rename(tmp, path);
 }
 
 async function readIfExists(path: string): Promise<string | undefined> {
