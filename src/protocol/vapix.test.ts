@@ -2,8 +2,9 @@
  * VapixClient against small scripted HTTP servers, for replies the camera simulator does not make:
  * stale nonces, Basic-only cameras, broken JSON, non-JPEG snapshots, oversized headers.
  */
-import { Agent, createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Agent } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { VapixClient, VapixError } from './vapix.js';
 
@@ -23,9 +24,9 @@ async function serve(handler: Handler): Promise<{ client: VapixClient; seen: Inc
     handler(req, res, seen.length);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const agent = new Agent({ keepAlive: true });
+  const agent = new Agent();
   cleanups.push(async () => {
-    agent.destroy();
+    await agent.close();
     server.closeAllConnections();
     await new Promise((r) => server.close(r));
   });
@@ -35,7 +36,7 @@ async function serve(handler: Handler): Promise<{ client: VapixClient; seen: Inc
     username: 'op',
     password: 'pw-secret',
     timeoutMs: 2000,
-    agent,
+    dispatcher: agent,
   });
   return { client, seen };
 }

@@ -3,7 +3,7 @@
  * information, parameters, and every fault the simulator can inject.
  */
 import sharp from 'sharp';
-import { Agent } from 'node:http';
+import { Agent } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startCameraSimulator, type CameraSimulator } from '../../src/devcloud/camera/simulator.js';
 import { VapixClient, VapixError, type VapixErrorKind } from '../../src/protocol/vapix.js';
@@ -17,7 +17,7 @@ function client(over: Partial<{ password: string; timeoutMs: number }> = {}): Va
     username: cam.username,
     password: over.password ?? cam.password,
     timeoutMs: over.timeoutMs ?? 5000,
-    agent,
+    dispatcher: agent,
   });
 }
 
@@ -49,11 +49,11 @@ async function expectKind(p: Promise<unknown>, kind: VapixErrorKind, withinMs: n
 
 beforeAll(async () => {
   cam = await startCameraSimulator({ name: 'lobby-cam', username: 'cloudcam', password: 's3cret pass' });
-  agent = new Agent({ keepAlive: true, maxSockets: 8 });
+  agent = new Agent({ connections: 8 });
 });
 
 afterAll(async () => {
-  agent.destroy();
+  await agent.close();
   await cam.stop();
 });
 
@@ -250,7 +250,7 @@ describe('network', () => {
     const dead = await startCameraSimulator({ name: 'gone', username: 'u', password: 'p' });
     const url = dead.url;
     await dead.stop();
-    const c = new VapixClient({ baseUrl: url, username: 'u', password: 'p', timeoutMs: 2000, agent });
+    const c = new VapixClient({ baseUrl: url, username: 'u', password: 'p', timeoutMs: 2000, dispatcher: agent });
     const err = await expectKind(c.basicDeviceInfo(), 'network', 2500);
     expect(err.message).toMatch(/camera\.url/);
   });

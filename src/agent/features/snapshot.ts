@@ -2,8 +2,8 @@ import type { Logger } from '../../lib/log.js';
 import type { AgentConnection } from '../connection.js';
 import type { Feature } from '../feature.js';
 import type { RequestJournal } from '../request-journal.js';
-import type { Agent } from 'node:http';
-import { pinnedAgent, resolveUploadTarget, type UploadTargetPolicy } from '../upload-target.js';
+import type { Dispatcher } from 'undici';
+import { pinnedDispatcher, resolveUploadTarget, type UploadTargetPolicy } from '../upload-target.js';
 import { ShadowClient, ShadowRequestError, type ShadowDocument } from '../../protocol/shadow-client.js';
 import { parseSnapshotRequest, type SnapshotReport, type SnapshotRequest, type SnapshotStatus } from '../../protocol/snapshot.js';
 import { VapixError, type VapixClient } from '../../protocol/vapix.js';
@@ -183,19 +183,18 @@ export function createSnapshotFeature(opts: {
    * snapshots reuse their keep-alive connection (one TLS handshake, not one per snapshot). A pool
    * only ever connects to the address it was made for; a new DNS answer gets a new pool.
    */
-  const pools = new Map<string, Agent>();
+  const pools = new Map<string, Dispatcher>();
   const MAX_POOLS = 4;
-  function poolFor(url: string, target: { address: string; family: 4 | 6 }): Agent {
-    const parsed = new URL(url);
-    const key = `${parsed.origin}|${target.address}`;
+  function poolFor(url: string, target: { address: string; family: 4 | 6 }): Dispatcher {
+    const key = `${new URL(url).origin}|${target.address}`;
     let pool = pools.get(key);
     if (!pool) {
-      pool = pinnedAgent(parsed.protocol, target);
+      pool = pinnedDispatcher(target);
       pools.set(key, pool);
       while (pools.size > MAX_POOLS) {
-        const [oldest, old] = pools.entries().next().value as [string, Agent];
+        const [oldest, old] = pools.entries().next().value as [string, Dispatcher];
         pools.delete(oldest);
-        old.destroy();
+        void old.close().catch(() => undefined);
       }
     }
     return pool;
@@ -204,7 +203,7 @@ export function createSnapshotFeature(opts: {
   /** `target` is the checked address: every attempt connects there, never to a fresh DNS answer. */
   async function upload(job: Job, jpeg: Buffer, target: { address: string; family: 4 | 6 }): Promise<void> {
     const expires = Date.parse(job.request.expiresAt);
-    const agent = poolFor(job.request.url, target);
+    const dispatcher = poolFor(job.request.url, target);
     for (let attempt = 1; ; attempt++) {
       try {
         await uploadPresignedPost({ url: job.request.url, fields: job.request.fields }, jpeg, {
@@ -212,7 +211,7 @@ export function createSnapshotFeature(opts: {
           filename: `${job.request.id}.jpg`,
           timeoutMs: settings.uploadTimeoutMs,
           signal: abort.signal,
-          agent,
+          dispatcher,
         });
         return;
       } catch (err) {
@@ -375,7 +374,7 @@ export function createSnapshotFeature(opts: {
         clearTimeout(timer);
       }
       shadow.close();
-      for (const pool of pools.values()) pool.destroy();
+      await Promise.allSettled([...pools.values()].map((p) => p.destroy()));
       pools.clear();
     },
     idle() {
