@@ -34,7 +34,6 @@ export async function startAgent(
   configured: AgentConfig,
   opts: { log?: Logger; events?: SnapshotEvents; signal?: AbortSignal; provisioningReplyTimeoutMs?: number } = {},
 ): Promise<RunningAgent> {
-  tuneRuntimeForDevice();
   const camera = new VapixClient({ baseUrl: configured.camera.url, username: configured.camera.username, password: configured.camera.password, timeoutMs: configured.snapshot.captureTimeoutMs });
   // Fleet provisioning by claim, when configured and the camera has no identity yet: before anything
   // connects, since the thing name (client id, topics) comes out of it. Until then lines carry the
@@ -156,6 +155,9 @@ export async function runAgent(configFile: string | undefined): Promise<number> 
 
 /** Starts the agent and runs it until SIGTERM/SIGINT, then stops it cleanly; resolves with the exit code. */
 export async function runAgentUntilSignal(config: AgentConfig, log?: Logger): Promise<number> {
+  // Process-wide V8 settings belong to the agent's own process, not to every caller of startAgent
+  // (tests run the agent beside devcloud in one process).
+  tuneRuntimeForDevice();
   const stopSignal = waitForStopSignal(); // before start-up, so an early SIGTERM still stops cleanly
   // A signal during start-up (enrolment can wait a long time for the network) abandons it cleanly.
   const startup = new AbortController();
