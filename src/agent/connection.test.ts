@@ -1,10 +1,10 @@
 import { once } from 'node:events';
 import fs from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type tls from 'node:tls';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { freeTcpPort as freePort } from '../lib/free-port.js';
 import { createCa, issueCertificate } from '../devcloud/pki.js';
 import {
   LEVEL,
@@ -74,15 +74,6 @@ function simpleBroker(received: RawPacket[], opts: { subackCode?: (topic: string
       socket.write(Buffer.from([0x90, 2 + codes.length, id >> 8, id & 0xff, ...codes]));
     }
   };
-}
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  s.listen(0, '127.0.0.1');
-  await once(s, 'listening');
-  const { port } = s.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
 }
 
 describe('AgentConnection (mqtt.js over mutual TLS, against a scripted broker)', () => {

@@ -11,6 +11,7 @@ import { Agent } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startS3, type S3StandIn, type S3StoredObject } from '../devcloud/s3/server.js';
 import { S3UploadError, uploadPresignedPost, type PresignedPost } from './s3-post.js';
+import { rejectionOf } from '../../test/helpers/rejection.js';
 
 const BUCKET = 'cloudcam-client';
 const CREDS = { accessKeyId: 'AKIDCLIENT', secretAccessKey: 'client-secret' };
@@ -53,15 +54,7 @@ async function presign(opts: { key?: string; max?: number; min?: number; expires
   });
 }
 
-async function failure(promise: Promise<unknown>): Promise<S3UploadError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof S3UploadError) return err;
-    throw err;
-  }
-  throw new Error('expected the upload to fail');
-}
+const failure = (p: Promise<unknown>): Promise<S3UploadError> => rejectionOf(p, S3UploadError);
 
 /** A plain HTTP server for answers the stand-in never gives. */
 async function rawServer(handler: (body: Buffer, headers: IncomingHttpHeaders) => { status: number; body: string } | undefined): Promise<string> {

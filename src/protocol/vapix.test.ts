@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { Agent } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { VapixClient, VapixError } from './vapix.js';
+import { rejectionOf } from '../../test/helpers/rejection.js';
 
 const JPEG = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 0x10, 0x4a, 0x46, 0x49, 0x46, 0, 0xff, 0xd9]);
 
@@ -53,15 +54,7 @@ function authParam(req: IncomingMessage, name: string): string | undefined {
   return new RegExp(`${name}="?([^",]*)"?`).exec(h)?.[1];
 }
 
-async function failure(p: Promise<unknown>): Promise<VapixError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof VapixError) return err;
-    throw err;
-  }
-  throw new Error('expected a VapixError');
-}
+const failure = (p: Promise<unknown>): Promise<VapixError> => rejectionOf(p, VapixError);
 
 describe('digest flow', () => {
   it('answers a stale nonce with the new one, then reuses it with the next nonce count', async () => {

@@ -10,6 +10,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+import { freeTcpPort } from '../../src/lib/free-port.js';
 
 export const RSYSLOGD = ['/usr/sbin/rsyslogd', '/sbin/rsyslogd'].find((p) => {
   try {
@@ -50,11 +51,7 @@ export async function freePort(kind: 'tcp' | 'udp' = 'tcp'): Promise<number> {
     await new Promise<void>((resolve) => s.close(() => resolve()));
     return port;
   }
-  const s = net.createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  const { port } = s.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
+  return freeTcpPort();
 }
 
 const SEP = '\u0001';

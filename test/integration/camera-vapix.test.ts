@@ -7,6 +7,7 @@ import { Agent } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startCameraSimulator, type CameraSimulator } from '../../src/devcloud/camera/simulator.js';
 import { VapixClient, VapixError, type VapixErrorKind } from '../../src/protocol/vapix.js';
+import { rejectionOf } from '../helpers/rejection.js';
 
 let cam: CameraSimulator;
 let agent: Agent;
@@ -21,15 +22,7 @@ function client(over: Partial<{ password: string; timeoutMs: number }> = {}): Va
   });
 }
 
-async function failure(p: Promise<unknown>): Promise<VapixError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof VapixError) return err;
-    throw err;
-  }
-  throw new Error('expected a VapixError, the call succeeded');
-}
+const failure = (p: Promise<unknown>): Promise<VapixError> => rejectionOf(p, VapixError);
 
 /** The simulator stops writing an endless reply only when our client has hung up. */
 async function streamsClosed(): Promise<void> {

@@ -4,11 +4,11 @@
  */
 import { once } from 'node:events';
 import fs from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { freeTcpPort as freePort } from '../../src/lib/free-port.js';
 import { createConnection, type AgentConnection } from '../../src/agent/connection.js';
 import { createCa, issueCertificate, ensurePki, type DevPki } from '../../src/devcloud/pki.js';
 import { findMosquitto, startBroker, type Broker, type BrokerKind } from '../../src/devcloud/broker/index.js';
@@ -35,15 +35,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await fs.rm(root, { recursive: true, force: true });
 });
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  s.listen(0, '127.0.0.1');
-  await once(s, 'listening');
-  const { port } = s.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
-}
 
 function thingPaths(): { caPath: string; certPath: string; keyPath: string } {
   const device = pki.devices[THING];

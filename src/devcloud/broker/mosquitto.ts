@@ -2,7 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { freeTcpPort } from '../../lib/free-port.js';
 import { delimiter, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import mqtt, { type MqttClient } from 'mqtt';
@@ -55,18 +55,6 @@ export function findDynsecPlugin(): string | undefined {
 }
 
 /** Asks the kernel for a free port. Racy by nature, so the caller retries on EADDRINUSE. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, BROKER_HOST, resolve);
-  });
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('could not determine a free TCP port');
-  return address.port;
-}
-
 /** mosquitto.conf takes the rest of the line as the value, but a newline would inject a directive. */
 function confValue(what: string, value: string): string {
   if (/[\r\n]/.test(value)) throw new Error(`${what} must not contain a line break: ${JSON.stringify(value)}`);
@@ -202,7 +190,7 @@ export async function startMosquitto(opts: BrokerOptions & { log: Logger }): Pro
   const runAsRoot = process.getuid?.() === 0;
 
   for (let attempt = 1; ; attempt++) {
-    const port = opts.port ?? (await freePort());
+    const port = opts.port ?? (await freeTcpPort(BROKER_HOST));
     await writeFile(confPath, mosquittoConfig({ port, pki: opts.pki, pluginPath, securityPath, runAsRoot }), { mode: 0o600 });
     let started: Started;
     try {
