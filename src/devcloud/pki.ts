@@ -4,13 +4,13 @@
  * aws-crt), PKCS#8 PEM private keys with mode 0600.
  */
 import { webcrypto, createHash, createPrivateKey, randomBytes, X509Certificate as NodeX509 } from 'node:crypto';
-import { chmod, mkdir, readFile } from 'node:fs/promises';
+import { chmod, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 // @peculiar/x509 resolves its algorithm providers through tsyringe, which needs the Reflect metadata API.
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import { CLAIM_PREFIX, CLOUD_IDENTITY, assertThingName } from './broker/acl.js';
-import { writeFileAtomic } from '../lib/atomic-file.js';
+import { readFileIfExists, writeFileAtomic } from '../lib/atomic-file.js';
 
 export { CLOUD_IDENTITY };
 /** CN of devcloud's fleet claim certificate (DIR/pki/claim.crt): the broker lets it use the provisioning topics only. */
@@ -214,21 +214,12 @@ export async function writeCertificate(
   return { certPath, keyPath };
 }
 
-async function readIfExists(path: string): Promise<string | undefined> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
-}
-
 function caPaths(dir: string): CertPaths {
   return { certPath: join(dir, 'ca.crt'), keyPath: join(dir, 'ca.key') };
 }
 
 async function readCa(paths: CertPaths): Promise<CertificateAuthority | undefined> {
-  const [certPem, keyPem] = await Promise.all([readIfExists(paths.certPath), readIfExists(paths.keyPath)]);
+  const [certPem, keyPem] = await Promise.all([readFileIfExists(paths.certPath), readFileIfExists(paths.keyPath)]);
   if (certPem === undefined && keyPem === undefined) return undefined;
   if (certPem === undefined || keyPem === undefined) {
     const missing = certPem === undefined ? paths.certPath : paths.keyPath;
@@ -257,7 +248,7 @@ export async function loadCa(pki: DevPki): Promise<CertificateAuthority> {
 
 /** A leaf is reused only if it parses, was issued by this CA, matches its key and is not about to expire. */
 async function isUsableLeaf(paths: CertPaths, ca: CertificateAuthority): Promise<boolean> {
-  const [certPem, keyPem] = await Promise.all([readIfExists(paths.certPath), readIfExists(paths.keyPath)]);
+  const [certPem, keyPem] = await Promise.all([readFileIfExists(paths.certPath), readFileIfExists(paths.keyPath)]);
   if (certPem === undefined || keyPem === undefined) return false;
   try {
     const cert = new NodeX509(certPem);

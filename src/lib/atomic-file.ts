@@ -1,4 +1,4 @@
-import { open, rename, rm } from 'node:fs/promises';
+import { open, readFile, rename, rm } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 
@@ -29,5 +29,15 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array, m
     await dir.sync();
   } finally {
     await dir.close();
+  }
+}
+
+/** The file's text, or undefined when it does not exist; any other read error is thrown. */
+export async function readFileIfExists(file: string): Promise<string | undefined> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
   }
 }

@@ -11,9 +11,9 @@
  * at start it takes precedence over the configured iot.* files (readInstalledIdentity).
  */
 import { createHash, createPrivateKey, X509Certificate } from 'node:crypto';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { writeFileAtomic } from '../../lib/atomic-file.js';
+import { readFileIfExists, writeFileAtomic } from '../../lib/atomic-file.js';
 import { IDENTITY_DIR } from '../config.js';
 import type { TlsFiles } from '../connection.js';
 
@@ -38,21 +38,12 @@ export function certificateIdOf(certPem: string): string {
   return createHash('sha256').update(new X509Certificate(certPem).raw).digest('hex');
 }
 
-async function readText(file: string): Promise<string | undefined> {
-  try {
-    return await readFile(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
-}
-
 /**
  * The thing name of a complete identity, or why there is none. `configuredThing` (from the config)
  * stands in for identity.json when the certificate was installed by hand.
  */
 export async function readIdentity(paths: IdentityPaths, configuredThing: string): Promise<{ thingName: string } | { missing: string }> {
-  const [certPem, keyPem, mark] = await Promise.all([readText(paths.certPath), readText(paths.keyPath), readText(path.join(paths.stateDir, IDENTITY_FILE))]);
+  const [certPem, keyPem, mark] = await Promise.all([readFileIfExists(paths.certPath), readFileIfExists(paths.keyPath), readFileIfExists(path.join(paths.stateDir, IDENTITY_FILE))]);
   if (certPem === undefined || keyPem === undefined) return { missing: `no certificate and key at ${paths.certPath} and ${paths.keyPath}` };
   let cert: X509Certificate;
   try {
@@ -113,7 +104,7 @@ export async function writeInstalledIdentity(stateDir: string, identity: { thing
  * the key matches it, the CA is there), or why there is none; `undefined` when nothing was installed.
  */
 export async function readInstalledIdentity(stateDir: string): Promise<TlsFiles | { broken: string } | undefined> {
-  const mark = await readText(path.join(stateDir, IDENTITY_FILE));
+  const mark = await readFileIfExists(path.join(stateDir, IDENTITY_FILE));
   if (mark === undefined) return undefined;
   let stored: Partial<StoredIdentity>;
   try {
@@ -123,7 +114,7 @@ export async function readInstalledIdentity(stateDir: string): Promise<TlsFiles 
   }
   if (stored.source !== 'installed') return undefined;
   const files = installedIdentityFiles(stateDir);
-  const [certPem, keyPem, caPem] = await Promise.all([readText(files.certPath), readText(files.keyPath), readText(files.caPath)]);
+  const [certPem, keyPem, caPem] = await Promise.all([readFileIfExists(files.certPath), readFileIfExists(files.keyPath), readFileIfExists(files.caPath)]);
   if (certPem === undefined || keyPem === undefined || caPem === undefined) return { broken: `the installed identity in ${path.dirname(files.certPath)} is incomplete` };
   try {
     if (certificateIdOf(certPem) !== stored.certificateId) return { broken: `${IDENTITY_FILE} names another certificate (an install was interrupted)` };
