@@ -235,6 +235,23 @@ describe('uploadPresignedPost against the S3 stand-in', () => {
     expect(Date.now() - started).toBeLessThan(3000);
   });
 
+  it('a connection cut while the form is still being sent is a retryable NetworkError (S3 cannot have stored it)', async () => {
+    // The server reads the first bytes, then resets the connection. 32 MB is far more than loopback's
+    // socket buffers hold, so the cut always lands before the uploader's last byte left.
+    const server = createServer((req) => {
+      req.once('data', () => req.socket.resetAndDestroy());
+    });
+    extraServers.push(server);
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/${BUCKET}`;
+    const post = await presign();
+    const err = await failure(uploadPresignedPost({ url, fields: post.fields }, Buffer.alloc(32 * 1024 * 1024, 0xff), opts));
+    expect(err.code).toBe('NetworkError');
+    expect(err.retryable).toBe(true);
+    expect(err.message).not.toContain('not sent again');
+  });
+
   it('times out against a stand-in told to delay its answer', async () => {
     s3.setFaults({ delayMs: 10_000 });
     const err = await failure(uploadPresignedPost(await presign(), JPEG, { ...opts, timeoutMs: 150 }));
