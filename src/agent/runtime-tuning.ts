@@ -1,17 +1,19 @@
 import v8 from 'node:v8';
 
 /**
- * Memory tuning for a small device, applied first thing in the agent, before most code runs.
- *
- * V8's optimising compiler (TurboFan) keeps compiled code and compiler scratch memory that glibc
- * does not hand back. The agent is idle almost all the time and does one snapshot every few seconds
- * at most, so unoptimised code is fast enough: measured with `make bench` on x64 (with node:http),
- * idle RSS 68-72 MB instead of 72-75 MB, and the snapshot path stays within 1.5x of its floor
- * (docs/benchmarks.md). `--no-sparkplug` as well saved nothing more and made the first snapshot
- * under a loaded test machine exceed a 1.5 s camera timeout, so it is not set. There is no WebAssembly left in the agent (its HTTP
- * clients use node:http, not undici's WebAssembly parser), so no WebAssembly flag is needed.
- * The flags only affect code compiled after this call, which is why it runs first.
+ * V8 flags for the agent's own process, traded for memory: no optimising JavaScript compilers
+ * (TurboFan, and Maglev, which Node 22+ turns on). Their compiled code and scratch memory stay in
+ * the process (glibc keeps what they freed), and the agent is idle nearly all the time: one snapshot
+ * every few seconds at most, whose bytes are moved by native code (TLS, sockets, Buffer copies).
+ * Measured with `make bench` on x64: idle RSS ~3-4 MB lower, snapshot latency within the same 1.5x of
+ * its floor (docs/benchmarks.md). The baseline compiler (Sparkplug) stays on: without it the first
+ * snapshot on a loaded machine took long enough to miss a 1.5 s camera timeout, for no memory saved.
+ * Every Node the agent ships with (20 on armv7, 26 on arm64) knows both flags (`node --v8-options`);
+ * an unknown flag would only print a warning.
  */
+export const DEVICE_V8_FLAGS = '--no-turbofan --no-maglev';
+
+/** Applies DEVICE_V8_FLAGS; affects code compiled after the call, so the agent's entry calls it first. */
 export function tuneRuntimeForDevice(): void {
-  v8.setFlagsFromString('--no-opt');
+  v8.setFlagsFromString(DEVICE_V8_FLAGS);
 }
