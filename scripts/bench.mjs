@@ -4,8 +4,11 @@
 //   p50/p95 from delta received to upload acknowledged (the agent's report `ms`), over N snapshots;
 //   the floor for the same bytes: a direct VAPIX GET then presigned POST from this process, no MQTT;
 //   the agent process's RSS when idle and its peak (VmHWM).
+// The agent measured is the one that ships: the esbuild bundle of src/agent/bin.ts that the .eap and
+// the gateway tarball carry (packaging/sea.ts), run by this machine's node from a packaged layout.
+// `node dist/cli.js agent` (the development entry, unbundled) is measured idle too, for comparison.
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -19,6 +22,8 @@ const N = Number(values.n);
 const { startDevcloud } = await import(path.join(root, 'dist/devcloud/devcloud.js'));
 const { createLogger } = await import(path.join(root, 'dist/lib/log.js'));
 const { createCloudHandler } = await import(path.join(root, 'dist/cloud/handler.js'));
+const { bundleAgent } = await import(path.join(root, 'dist/packaging/sea.js'));
+const pkg = JSON.parse(await readFile(path.join(root, 'package.json'), 'utf8'));
 
 const dir = await mkdtemp(path.join(os.tmpdir(), 'cloudcam-bench-'));
 const tStart = performance.now();
@@ -57,12 +62,34 @@ const reportFor = (id) =>
     dc.store.on('updated', on);
   });
 
-// The agent, as its own process.
-const agent = spawn(process.execPath, [path.join(root, 'dist/cli.js'), 'agent', '--config', info.devices[thing].agentConfigPath], { stdio: ['ignore', 'ignore', 'inherit'] });
-const firstRequest = await new Promise((resolve) => dc.rules.once('handled', (r) => resolve(r)));
-await reportFor(firstRequest.request.id);
-await new Promise((r) => setTimeout(r, 2000)); // settle: idle means connected, nothing in flight
-const idle = await rssOf(agent.pid);
+// Idle: connected, its first snapshot (requested on connect) done, then 2 s with nothing in flight.
+const startIdle = async (argv, env = {}) => {
+  const handled = new Promise((resolve) => dc.rules.once('handled', (r) => resolve(r)));
+  const child = spawn(process.execPath, argv, { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, ...env } });
+  const first = await handled;
+  const report = await reportFor(first.request.id);
+  if (report.status !== 'uploaded') throw new Error(`first snapshot ${report.status}: ${report.error}`);
+  await new Promise((r) => setTimeout(r, 2000));
+  return { child, idle: await rssOf(child.pid) };
+};
+const stopAgent = async (child) => {
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await exited;
+};
+
+// The development entry first, idle only.
+const cli = await startIdle([path.join(root, 'dist/cli.js'), 'agent', '--config', info.devices[thing].agentConfigPath]);
+await stopAgent(cli.child);
+
+// The shipped agent: its bundle in a packaged layout, settings in localdata/cloudcam.json.
+const appDir = path.join(dir, 'app');
+await mkdir(path.join(appDir, 'localdata'), { recursive: true });
+const bundle = path.join(appDir, 'cloudcam-agent.cjs');
+await bundleAgent(path.join(root, 'src/agent/bin.ts'), bundle, pkg.version, `node${process.versions.node.split('.')[0]}`);
+await writeFile(path.join(appDir, 'cloudcam.defaults.json'), '{}\n');
+await copyFile(info.devices[thing].agentConfigPath, path.join(appDir, 'localdata', 'cloudcam.json'));
+const { child: agent, idle } = await startIdle([bundle], { CLOUDCAM_APP_DIR: appDir });
 
 const agentMs = [];
 let bytes = 0;
@@ -94,9 +121,7 @@ await new Promise((r) => floor.once('exit', r));
 const floorMs = JSON.parse(floorOut).slice(WARMUP);
 presigner.destroy();
 
-const exited = new Promise((r) => agent.once('exit', r));
-agent.kill('SIGTERM');
-await exited;
+await stopAgent(agent);
 await dc.stop();
 await rm(dir, { recursive: true, force: true });
 
@@ -112,7 +137,8 @@ const rows = [
   ['agent p50 / floor p50', `${(p50 / f50).toFixed(2)}x`, p50 <= 1.5 * f50 ? 'target ≤ 1.5x: met' : 'target ≤ 1.5x: MISSED'],
   ['agent RSS idle', `${idle.rss.toFixed(1)} MB`, idle.rss < 60 ? 'target < 60 MB: met' : 'target < 60 MB: MISSED'],
   ['agent private memory idle', `${idle.private.toFixed(1)} MB`, 'RSS less the node binary\'s shared pages'],
-  ['agent RSS peak (VmHWM)', `${peak.hwm.toFixed(1)} MB`, ''],
+  ['agent RSS peak (VmHWM)', `${peak.hwm.toFixed(1)} MB`, `after ${N} snapshots`],
+  ['dev entry RSS idle (dist/cli.js agent)', `${cli.idle.rss.toFixed(1)} MB`, 'unbundled; not what ships'],
   ['devcloud ready (files written)', `${devcloudReadyMs.toFixed(0)} ms`, devcloudReadyMs < 3000 ? 'target < 3 s: met' : 'target < 3 s: MISSED'],
   ['broker', `${info.mqtt.broker}`, `MQTT ${info.mqtt.mqttVersions.includes(5) ? '5' : '3.1.1'}`],
   ['node', process.version, `${os.cpus().length} cores`],

@@ -1,6 +1,6 @@
 /**
  * The packaged agent's entry point: the executable in the .eap and in the gateway tarball. It runs
- * the agent only (no CLI dispatcher, no devcloud), so the bundle carries mqtt.js, undici, pino,
+ * the agent only (no CLI dispatcher, no devcloud), so the bundle carries mqtt.js, pino,
  * convict and node-cron and nothing of the AWS SDK. Settings come from the package layout
  * (packaged-app.ts); `--version` prints the agent and runtime versions.
  */

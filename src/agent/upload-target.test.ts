@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { request } from 'undici';
-import { checkUploadTarget, isNonPublicAddress, pinnedDispatcher, resolveUploadTarget, type LookupAll } from './upload-target.js';
+import { createCa, issueCertificate } from '../devcloud/pki.js';
+import { checkUploadTarget, isNonPublicAddress, pinnedAgent, resolveUploadTarget, type LookupAll } from './upload-target.js';
 
 const policy = { allowedHosts: ['*.amazonaws.com', 'uploads.example.com', '127.0.0.1:9000'], insecureHttpHosts: ['127.0.0.1'] };
 
@@ -132,19 +133,58 @@ describe('resolveUploadTarget', () => {
   });
 });
 
-describe('pinnedDispatcher', () => {
+describe('pinnedAgent', () => {
   it('connects to the checked address, never to a fresh DNS answer', async () => {
     const server = http.createServer((req, res) => res.end(`hello ${req.headers.host ?? ''}`));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const port = (server.address() as AddressInfo).port;
-    const dispatcher = pinnedDispatcher({ address: '127.0.0.1', family: 4 });
+    const agent = pinnedAgent('http:', { address: '127.0.0.1', family: 4 });
     try {
       // .invalid never resolves (RFC 6761): the answer can only come from the pinned address.
-      const res = await request(`http://upload.invalid:${port}/`, { dispatcher });
-      expect(await res.body.text()).toBe(`hello upload.invalid:${port}`);
+      const text = await new Promise<string>((resolve, reject) => {
+        http
+          .get(`http://upload.invalid:${port}/`, { agent }, (res) => {
+            let body = '';
+            res.setEncoding('utf8');
+            res.on('data', (c: string) => (body += c));
+            res.on('end', () => resolve(body));
+            res.on('error', reject);
+          })
+          .on('error', reject);
+      });
+      expect(text).toBe(`hello upload.invalid:${port}`);
     } finally {
-      await dispatcher.destroy();
+      agent.destroy();
       server.close();
     }
+  });
+
+  it('https: connects to the pinned address and verifies the certificate against the URL host name', async () => {
+    const ca = await createCa('pinned-test-ca');
+    const get = async (certFor: string): Promise<string> => {
+      const leaf = await issueCertificate(ca, { commonName: certFor, usage: 'server', dnsNames: [certFor] });
+      const server = https.createServer({ cert: leaf.certPem, key: leaf.keyPem }, (req, res) => res.end(`tls ${req.headers.host ?? ''}`));
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const port = (server.address() as AddressInfo).port;
+      const agent = pinnedAgent('https:', { address: '127.0.0.1', family: 4 });
+      try {
+        return await new Promise<string>((resolve, reject) => {
+          https
+            .get(`https://upload.invalid:${port}/`, { agent, ca: ca.certPem }, (res) => {
+              let body = '';
+              res.setEncoding('utf8');
+              res.on('data', (c: string) => (body += c));
+              res.on('end', () => resolve(body));
+              res.on('error', reject);
+            })
+            .on('error', reject);
+        });
+      } finally {
+        agent.destroy();
+        server.close();
+      }
+    };
+    expect(await get('upload.invalid')).toMatch(/^tls upload\.invalid:\d+$/);
+    await expect(get('other.invalid')).rejects.toMatchObject({ code: 'ERR_TLS_CERT_ALTNAME_INVALID' });
   });
 });

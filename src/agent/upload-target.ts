@@ -1,6 +1,7 @@
 import dns from 'node:dns';
+import http from 'node:http';
+import https from 'node:https';
 import net from 'node:net';
-import { Agent } from 'undici';
 
 /**
  * Decides whether the agent may send a snapshot to a presigned POST URL. The URL comes from the
@@ -8,9 +9,9 @@ import { Agent } from 'undici';
  * for development), only hosts on the allow-list, no credentials in the URL, and no non-public
  * address (loopback, link-local such as the 169.254.169.254 metadata service, private ranges,
  * unspecified, multicast) unless that exact host is on the allow-list. DNS names are resolved first
- * and the upload connects to the address that was checked (pinnedDispatcher), so a name that
+ * and the upload connects to the address that was checked (pinnedAgent), so a name that
  * resolves to a public address for the check and to a private one for the connection (DNS
- * rebinding) gains nothing. Redirects are never followed (undici's request does not).
+ * rebinding) gains nothing. Redirects are never followed (node's http.request does not).
  */
 export interface UploadTargetPolicy {
   /** Exact `host`, `host:port`, or `*.suffix` (any subdomain of suffix). */
@@ -134,17 +135,17 @@ export async function resolveUploadTarget(raw: string, policy: UploadTargetPolic
 }
 
 /**
- * An undici dispatcher whose connections go to `address` whatever the name resolves to now. TLS
- * still verifies the certificate against the URL's host name (undici sets the servername from the
- * origin). One upload, one dispatcher: close it afterwards.
+ * A keep-alive connection agent whose connections go to `address` whatever the name resolves to
+ * now. For https, TLS still verifies the certificate, against the URL's host name (node's
+ * https.Agent takes the servername from the request's host, not from the address). Idle
+ * connections close after 4 s, or 1 s before the server's Keep-Alive timeout if that is shorter,
+ * so a reused connection is rarely one the server is closing. Destroy it when done.
  */
-export function pinnedDispatcher(target: { address: string; family: 4 | 6 }): Agent {
-  return new Agent({
-    connect: {
-      lookup: (_hostname, options, callback) => {
-        if ((options as { all?: boolean }).all) callback(null, [{ address: target.address, family: target.family }]);
-        else callback(null, target.address, target.family);
-      },
-    },
-  });
+export function pinnedAgent(protocol: string, target: { address: string; family: 4 | 6 }): http.Agent {
+  const lookup: net.LookupFunction = (_hostname, options, callback) => {
+    if (options.all) callback(null, [{ address: target.address, family: target.family }]);
+    else callback(null, target.address, target.family);
+  };
+  const options = { keepAlive: true, timeout: 4000, lookup };
+  return protocol === 'https:' ? new https.Agent(options) : new http.Agent(options);
 }

@@ -137,7 +137,14 @@ async function testArch(arch: Arch, dc: DevcloudInfo, thing: string, packageDir:
   const cmd = emulatedCommand(target, exe, []);
   const started = Date.now();
   // A minimal environment, as systemd gives an ACAP app; the cwd is not the package directory.
-  const proc = spawn(cmd.file, cmd.args, { cwd: os.tmpdir(), env: { PATH: '/usr/bin:/bin', CLOUDCAM_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const proc = spawn(cmd.file, cmd.args, { cwd: os.tmpdir(), env: { PATH: '/usr/bin:/bin', CLOUDCAM_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Passed through, and kept: V8 reports a flag this target's Node does not know (runtime-tuning.ts)
+  // only as a line on stderr.
+  let stderr = '';
+  proc.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString('utf8');
+    process.stderr.write(chunk);
+  });
   const events = new AgentEvents(proc);
   try {
     await events.wait('MQTT connection', (e) => e['msg'] === 'MQTT connected', CONNECT_TIMEOUT_MS, proc);
@@ -167,6 +174,8 @@ async function testArch(arch: Arch, dc: DevcloudInfo, thing: string, packageDir:
     proc.kill('SIGTERM');
     const code = await exit;
     if (code !== 0) throw new Error(`${arch}: the agent exited with ${code} on SIGTERM, expected 0`);
+    const flagError = /unrecognized flag.*/i.exec(stderr);
+    if (flagError) throw new Error(`${arch}: node ${node[1] ?? ''} rejected a V8 flag of src/agent/runtime-tuning.ts: ${flagError[0]}`);
     return { arch, eapBytes: info.eapBytes, unpackedBytes, node: node[1] ?? '', connectMs, roundtripMs, bytes };
   } finally {
     if (proc.exitCode === null) proc.kill('SIGKILL');

@@ -1,13 +1,12 @@
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { Agent, createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
-import { Agent } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startS3, type S3StandIn, type S3StoredObject } from '../devcloud/s3/server.js';
 import { S3UploadError, uploadPresignedPost, type PresignedPost } from './s3-post.js';
@@ -80,15 +79,15 @@ describe('uploadPresignedPost against the S3 stand-in', () => {
   it('uploads: 204, ETag is the MD5, Location, bytes on disk equal', async () => {
     const post = await presign();
     const stored = new Promise<S3StoredObject>((resolve) => s3.events.once('object', resolve));
-    const dispatcher = new Agent();
+    const agent = new Agent({ keepAlive: true });
     try {
-      const result = await uploadPresignedPost(post, JPEG, { ...opts, dispatcher });
+      const result = await uploadPresignedPost(post, JPEG, { ...opts, agent });
       expect(result.status).toBe(204);
       expect(result.etag).toBe(createHash('md5').update(JPEG).digest('hex'));
       expect(result.location).toBe(`${s3.url}/${BUCKET}/things/cam-1/client.jpg`);
       expect(result.ms).toBeGreaterThanOrEqual(0);
     } finally {
-      await dispatcher.close();
+      agent.destroy();
     }
     const obj = await stored;
     expect(obj.contentType).toBe('image/jpeg');
@@ -234,6 +233,23 @@ describe('uploadPresignedPost against the S3 stand-in', () => {
     expect(err.message).toContain('not sent again');
     expect(err.status).toBeUndefined();
     expect(Date.now() - started).toBeLessThan(3000);
+  });
+
+  it('a connection cut while the form is still being sent is a retryable NetworkError (S3 cannot have stored it)', async () => {
+    // The server reads the first bytes, then resets the connection. 32 MB is far more than loopback's
+    // socket buffers hold, so the cut always lands before the uploader's last byte left.
+    const server = createServer((req) => {
+      req.once('data', () => req.socket.resetAndDestroy());
+    });
+    extraServers.push(server);
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/${BUCKET}`;
+    const post = await presign();
+    const err = await failure(uploadPresignedPost({ url, fields: post.fields }, Buffer.alloc(32 * 1024 * 1024, 0xff), opts));
+    expect(err.code).toBe('NetworkError');
+    expect(err.retryable).toBe(true);
+    expect(err.message).not.toContain('not sent again');
   });
 
   it('times out against a stand-in told to delay its answer', async () => {

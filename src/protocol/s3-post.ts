@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
+import type { Agent, IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
-import { request, type Dispatcher } from 'undici';
+import { httpRequest, type HttpResponse } from './http-request.js';
 
 /** A presigned S3 POST as createPresignedPost returns it: the form's action URL and its fields. */
 export interface PresignedPost {
@@ -24,7 +25,8 @@ export interface UploadOptions {
   filename?: string;
   timeoutMs: number;
   signal?: AbortSignal;
-  dispatcher?: Dispatcher;
+  /** Keep-alive connection agent (e.g. one pinned to the checked address); defaults to node's global one. */
+  agent?: Agent;
 }
 
 /**
@@ -196,16 +198,16 @@ export async function uploadPresignedPost(post: PresignedPost, file: Buffer, opt
   const signal = opts.signal ? AbortSignal.any([timeout, opts.signal]) : timeout;
   const started = performance.now();
 
-  let res: Dispatcher.ResponseData;
+  let res: HttpResponse;
   let text: string;
   try {
-    res = await request(url, {
+    res = await httpRequest(url, {
       method: 'POST',
+      // With a Content-Length, node streams the body as is, never chunked.
       headers: { 'content-type': form.contentType, 'content-length': String(form.length) },
-      // undici streams a Readable with the Content-Length we give, never chunked.
       body: Readable.from(form.body(), { objectMode: false }),
       signal,
-      ...(opts.dispatcher ? { dispatcher: opts.dispatcher } : {}),
+      agent: opts.agent,
     });
     text = await readLimited(res.body, MAX_ERROR_BODY);
   } catch (err) {
@@ -216,10 +218,9 @@ export async function uploadPresignedPost(post: PresignedPost, file: Buffer, opt
   const status = res.statusCode;
 
   if (status >= 200 && status < 300) {
-    const etagHeader = res.headers.etag;
-    const etagRaw = (Array.isArray(etagHeader) ? etagHeader[0] : etagHeader) ?? xmlText(text, 'ETag');
-    const locationHeader = res.headers.location;
-    const location = (Array.isArray(locationHeader) ? locationHeader[0] : locationHeader) ?? xmlText(text, 'Location');
+    // node keeps one value of ETag and Location (it drops duplicates of these headers).
+    const etagRaw = res.headers.etag ?? xmlText(text, 'ETag');
+    const location = res.headers.location ?? xmlText(text, 'Location');
     return {
       status,
       ...(etagRaw !== undefined ? { etag: etagRaw.replace(/"/g, '') } : {}),
@@ -243,7 +244,7 @@ export async function uploadPresignedPost(post: PresignedPost, file: Buffer, opt
 }
 
 /** Reads at most `limit` bytes of a body as text and discards the rest, so the socket can be reused. */
-async function readLimited(body: Dispatcher.ResponseData['body'], limit: number): Promise<string> {
+async function readLimited(body: IncomingMessage, limit: number): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of body as AsyncIterable<Buffer>) {

@@ -2,9 +2,8 @@
  * VapixClient against small scripted HTTP servers, for replies the camera simulator does not make:
  * stale nonces, Basic-only cameras, broken JSON, non-JPEG snapshots, oversized headers.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { Agent, createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Agent } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { VapixClient, VapixError } from './vapix.js';
 import { rejectionOf } from '../../test/helpers/rejection.js';
@@ -25,9 +24,9 @@ async function serve(handler: Handler): Promise<{ client: VapixClient; seen: Inc
     handler(req, res, seen.length);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const agent = new Agent();
+  const agent = new Agent({ keepAlive: true });
   cleanups.push(async () => {
-    await agent.close();
+    agent.destroy();
     server.closeAllConnections();
     await new Promise((r) => server.close(r));
   });
@@ -37,7 +36,7 @@ async function serve(handler: Handler): Promise<{ client: VapixClient; seen: Inc
     username: 'op',
     password: 'pw-secret',
     timeoutMs: 2000,
-    dispatcher: agent,
+    agent,
   });
   return { client, seen };
 }

@@ -4,16 +4,18 @@
  * VapixError whose kind tells the caller what went wrong and whose message tells an operator what
  * to do about it.
  */
+import type { Agent } from 'node:http';
 import { Readable } from 'node:stream';
-import { request, type Dispatcher } from 'undici';
 import { digestAuthorization, parseDigestChallenges, pickChallenge, type DigestChallenge } from './digest.js';
+import { discardBody, httpRequest, type HttpResponse } from './http-request.js';
 
 export interface VapixOptions {
   baseUrl: string;
   username: string;
   password: string;
   timeoutMs: number;
-  dispatcher?: Dispatcher;
+  /** Keep-alive connection agent (http.Agent or https.Agent); defaults to node's global one. */
+  agent?: Agent;
 }
 
 export type VapixErrorKind = 'auth' | 'http' | 'timeout' | 'too-large' | 'truncated' | 'network' | 'not-jpeg';
@@ -33,7 +35,7 @@ export class VapixError extends Error {
 const MAX_TEXT_BYTES = 1024 * 1024;
 const MAX_401_BODY = 16 * 1024;
 
-type ResponseData = Dispatcher.ResponseData;
+type ResponseData = HttpResponse;
 
 function headerValue(h: ResponseData['headers'][string]): string | undefined {
   return Array.isArray(h) ? h[0] : h;
@@ -322,13 +324,7 @@ export class VapixClient {
       payload = body.onProgress && Buffer.isBuffer(body.data) ? progressStream(body.data, body.onProgress) : body.data;
       headers['content-length'] = String(Buffer.byteLength(body.data));
     }
-    return request(this.url(path), {
-      method: method as Dispatcher.HttpMethod,
-      headers,
-      body: payload,
-      signal,
-      dispatcher: this.opts.dispatcher,
-    });
+    return httpRequest(this.url(path), { method, headers, body: payload, signal, agent: this.opts.agent });
   }
 
   private authorize(method: string, path: string): string | undefined {
@@ -349,8 +345,9 @@ export class VapixClient {
     for (;;) {
       const res = await this.send(method, path, payload, this.authorize(method, path), signal);
       if (res.statusCode !== 401) return res;
-      const www = res.headers['www-authenticate'];
-      await res.body.dump({ limit: MAX_401_BODY }).catch(() => undefined);
+      // Each WWW-Authenticate header on its own: a camera may offer Digest and Basic separately.
+      const www = res.body.headersDistinct['www-authenticate'];
+      await discardBody(res.body, MAX_401_BODY);
       const challenge = pickChallenge(parseDigestChallenges(www ?? []));
       if (!challenge) {
         this.session = undefined;

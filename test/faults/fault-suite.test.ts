@@ -175,8 +175,9 @@ describe('fault suite: agent process vs devcloud', { timeout: 90_000 }, () => {
   });
 
   it('TCP cut mid-upload: one final status (failed, not sent again), never two objects', async () => {
-    // On loopback the whole form is in the kernel's buffers before the cut, so the agent cannot know
-    // whether S3 got it all: it reports failed and does not send it again (at most once).
+    // The agent sends the whole form, S3 gets only its first 4000 bytes, then the connection is cut:
+    // the agent cannot know whether S3 got it all, so it reports failed and does not send it again
+    // (at most once). A cut while the form is still being sent is retryable (s3-post unit tests).
     const via = `http://127.0.0.1:${proxy.port}/${t.dc.info.s3.bucket}`;
     proxy.arm({ kind: 'cut-request-after', bytes: 4000 });
     const cut = await presigned(via);

@@ -2,7 +2,14 @@
 import net from 'node:net';
 
 export type ProxyFault =
-  /** Forwards this many request bytes, then cuts both sides (the upload dies mid-body). */
+  /**
+   * Forwards only this many request bytes upstream and drops the rest, then cuts both sides once the
+   * client has sent its whole request (headers and Content-Length bytes of body). The server never
+   * gets the whole request, and the client, having sent all of it, cannot tell how much arrived.
+   * Waiting for the whole request makes this independent of timing: cutting as soon as the limit is
+   * reached would let a client still writing see the cut before its last byte left (a different,
+   * retryable case), or not, depending on scheduling.
+   */
   | { kind: 'cut-request-after'; bytes: number }
   /** Forwards the whole request, then cuts the client off when the server answers (answer lost). */
   | { kind: 'drop-response' };
@@ -42,15 +49,26 @@ export async function startFaultProxy(target: { host: string; port: number }): P
       upstream.destroy();
     };
     let sent = 0;
+    let received = Buffer.alloc(0);
+    let requestLength: number | undefined; // headers + body, once the headers are in
     client.on('data', (chunk: Buffer) => {
       if (cutDone) return;
-      if (fault?.kind === 'cut-request-after' && sent + chunk.length > fault.bytes) {
-        upstream.write(chunk.subarray(0, fault.bytes - sent), cut);
-        sent = fault.bytes;
+      if (fault?.kind !== 'cut-request-after') {
+        upstream.write(chunk);
         return;
       }
-      sent += chunk.length;
-      upstream.write(chunk);
+      const forward = chunk.subarray(0, Math.max(0, fault.bytes - sent));
+      sent += forward.length;
+      if (forward.length > 0) upstream.write(forward);
+      received = Buffer.concat([received, chunk]);
+      if (requestLength === undefined) {
+        const end = received.indexOf('\r\n\r\n');
+        if (end < 0) return;
+        const length = /\r\ncontent-length:\s*(\d+)/i.exec(received.subarray(0, end).toString('latin1'));
+        if (!length) throw new Error('cut-request-after needs a request with a Content-Length');
+        requestLength = end + 4 + Number(length[1]);
+      }
+      if (received.length >= requestLength) upstream.write(Buffer.alloc(0), cut);
     });
     upstream.on('data', (chunk: Buffer) => {
       if (fault?.kind === 'drop-response') return cut();

@@ -3,7 +3,7 @@
  * information, parameters, and every fault the simulator can inject.
  */
 import sharp from 'sharp';
-import { Agent } from 'undici';
+import { Agent } from 'node:http';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startCameraSimulator, type CameraSimulator } from '../../src/devcloud/camera/simulator.js';
 import { VapixClient, VapixError, type VapixErrorKind } from '../../src/protocol/vapix.js';
@@ -18,7 +18,7 @@ function client(over: Partial<{ password: string; timeoutMs: number }> = {}): Va
     username: cam.username,
     password: over.password ?? cam.password,
     timeoutMs: over.timeoutMs ?? 5000,
-    dispatcher: agent,
+    agent,
   });
 }
 
@@ -42,11 +42,11 @@ async function expectKind(p: Promise<unknown>, kind: VapixErrorKind, withinMs: n
 
 beforeAll(async () => {
   cam = await startCameraSimulator({ name: 'lobby-cam', username: 'cloudcam', password: 's3cret pass' });
-  agent = new Agent({ connections: 8 });
+  agent = new Agent({ keepAlive: true, maxSockets: 8 });
 });
 
 afterAll(async () => {
-  await agent.close();
+  agent.destroy();
   await cam.stop();
 });
 
@@ -243,7 +243,7 @@ describe('network', () => {
     const dead = await startCameraSimulator({ name: 'gone', username: 'u', password: 'p' });
     const url = dead.url;
     await dead.stop();
-    const c = new VapixClient({ baseUrl: url, username: 'u', password: 'p', timeoutMs: 2000, dispatcher: agent });
+    const c = new VapixClient({ baseUrl: url, username: 'u', password: 'p', timeoutMs: 2000, agent });
     const err = await expectKind(c.basicDeviceInfo(), 'network', 2500);
     expect(err.message).toMatch(/camera\.url/);
   });

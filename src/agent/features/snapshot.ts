@@ -2,8 +2,8 @@ import type { Logger } from '../../lib/log.js';
 import type { AgentConnection } from '../connection.js';
 import type { Feature } from '../feature.js';
 import type { RequestJournal } from '../request-journal.js';
-import type { Dispatcher } from 'undici';
-import { pinnedDispatcher, resolveUploadTarget, type UploadTargetPolicy } from '../upload-target.js';
+import type { Agent } from 'node:http';
+import { pinnedAgent, resolveUploadTarget, type UploadTargetPolicy } from '../upload-target.js';
 import { ShadowClient, ShadowRequestError, type ShadowDocument } from '../../protocol/shadow-client.js';
 import { parseSnapshotRequest, type SnapshotReport, type SnapshotRequest, type SnapshotStatus } from '../../protocol/snapshot.js';
 import { VapixError, type VapixClient } from '../../protocol/vapix.js';
@@ -183,18 +183,19 @@ export function createSnapshotFeature(opts: {
    * snapshots reuse their keep-alive connection (one TLS handshake, not one per snapshot). A pool
    * only ever connects to the address it was made for; a new DNS answer gets a new pool.
    */
-  const pools = new Map<string, Dispatcher>();
+  const pools = new Map<string, Agent>();
   const MAX_POOLS = 4;
-  function poolFor(url: string, target: { address: string; family: 4 | 6 }): Dispatcher {
-    const key = `${new URL(url).origin}|${target.address}`;
+  function poolFor(url: string, target: { address: string; family: 4 | 6 }): Agent {
+    const parsed = new URL(url);
+    const key = `${parsed.origin}|${target.address}`;
     let pool = pools.get(key);
     if (!pool) {
-      pool = pinnedDispatcher(target);
+      pool = pinnedAgent(parsed.protocol, target);
       pools.set(key, pool);
       while (pools.size > MAX_POOLS) {
-        const [oldest, old] = pools.entries().next().value as [string, Dispatcher];
+        const [oldest, old] = pools.entries().next().value as [string, Agent];
         pools.delete(oldest);
-        void old.close().catch(() => undefined);
+        old.destroy();
       }
     }
     return pool;
@@ -203,7 +204,7 @@ export function createSnapshotFeature(opts: {
   /** `target` is the checked address: every attempt connects there, never to a fresh DNS answer. */
   async function upload(job: Job, jpeg: Buffer, target: { address: string; family: 4 | 6 }): Promise<void> {
     const expires = Date.parse(job.request.expiresAt);
-    const dispatcher = poolFor(job.request.url, target);
+    const agent = poolFor(job.request.url, target);
     for (let attempt = 1; ; attempt++) {
       try {
         await uploadPresignedPost({ url: job.request.url, fields: job.request.fields }, jpeg, {
@@ -211,7 +212,7 @@ export function createSnapshotFeature(opts: {
           filename: `${job.request.id}.jpg`,
           timeoutMs: settings.uploadTimeoutMs,
           signal: abort.signal,
-          dispatcher,
+          agent,
         });
         return;
       } catch (err) {
@@ -374,7 +375,7 @@ export function createSnapshotFeature(opts: {
         clearTimeout(timer);
       }
       shadow.close();
-      await Promise.allSettled([...pools.values()].map((p) => p.destroy()));
+      for (const pool of pools.values()) pool.destroy();
       pools.clear();
     },
     idle() {
