@@ -28,6 +28,21 @@ describe('RequestJournal', () => {
     expect((await stat(j.file)).mode & 0o777).toBe(0o600);
   });
 
+  it('lists as interrupted the ids a previous run started and never finished, with their key', async () => {
+    const j = await RequestJournal.open(dir);
+    expect(j.interrupted).toEqual([]);
+    await j.begin('a', 'cam/a.jpg');
+    await j.begin('b', 'cam/b.jpg');
+    await j.finish(report('b'));
+    await j.begin('c');
+    const again = await RequestJournal.open(dir);
+    expect(again.interrupted).toEqual(['a', 'c']);
+    expect(again.get('a')).toMatchObject({ state: 'started', key: 'cam/a.jpg' });
+    await again.finish(report('a'));
+    expect(again.interrupted).toEqual(['a', 'c']); // what was found at open; the caller checks get()
+    expect((await RequestJournal.open(dir)).interrupted).toEqual(['c']);
+  });
+
   it('keeps only the newest entries', async () => {
     const j = await RequestJournal.open(dir, 3);
     for (const id of ['1', '2', '3', '4', '5']) await j.begin(id);

@@ -14,6 +14,8 @@ export interface JournalEntry {
   id: string;
   state: 'started' | 'done';
   at: string;
+  /** The S3 key the request named (from `started` on), so an interrupted request's report can name it. */
+  key?: string | null;
   report?: SnapshotReport;
 }
 
@@ -28,6 +30,12 @@ export class JournalWriteError extends Error {
 
 export class RequestJournal {
   private entries = new Map<string, JournalEntry>();
+  /**
+   * Ids that were `started` but not `done` in the file when it was opened: requests a previous run
+   * was handling when it was stopped without warning (crash, kill, power cut). Each needs a final
+   * status even when its desired entry has since been replaced by a newer request.
+   */
+  readonly interrupted: string[] = [];
   private writing: Promise<void> = Promise.resolve();
 
   private constructor(
@@ -54,6 +62,7 @@ export class RequestJournal {
         throw new Error(`${journal.file} is not valid JSON; move it away to start with an empty request journal (requests it named could then be handled again)`);
       }
       for (const e of parsed.entries ?? []) if (typeof e?.id === 'string') journal.entries.set(e.id, e);
+      for (const e of journal.entries.values()) if (e.state === 'started') journal.interrupted.push(e.id);
     }
     return journal;
   }
@@ -63,8 +72,8 @@ export class RequestJournal {
   }
 
   /** Journals the id as started; throws JournalWriteError when that cannot be made durable. */
-  async begin(id: string): Promise<void> {
-    await this.put({ id, state: 'started', at: new Date().toISOString() });
+  async begin(id: string, key: string | null = null): Promise<void> {
+    await this.put({ id, state: 'started', at: new Date().toISOString(), key });
   }
 
   async finish(report: SnapshotReport): Promise<void> {

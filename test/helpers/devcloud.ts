@@ -11,6 +11,7 @@ import { loadAgentConfig, type AgentConfig } from '../../src/agent/config.js';
 import { startAgent, type RunningAgent } from '../../src/agent/main.js';
 import { createAgentLogger } from '../../src/agent/logging.js';
 import type { SnapshotReport, SnapshotRequest } from '../../src/protocol/snapshot.js';
+import type { HandleResult } from '../../src/cloud/handler.js';
 import type { UpdateResult } from '../../src/devcloud/shadow/store.js';
 
 export const HAS_MOSQUITTO = findMosquitto() !== undefined;
@@ -149,6 +150,18 @@ export function putRequest(dc: Devcloud, thing: string, request: SnapshotRequest
 export function desiredSnapshot(dc: Devcloud, thing: string): unknown {
   const doc = dc.store.get({ thing, shadow: dc.info.shadowName }) as { state: { desired?: { snapshot?: unknown } } };
   return doc.state.desired?.snapshot;
+}
+
+/** The next request the cloud rules write for `thing` (e.g. answering presence `online`), once it is in the shadow. */
+export function nextCloudRequest(dc: Devcloud, thing: string): Promise<SnapshotRequest> {
+  return new Promise((resolve) => {
+    const on = (r: HandleResult): void => {
+      if (r.action !== 'requested' || r.thing !== thing) return;
+      dc.rules.off('handled', on);
+      resolve(r.request);
+    };
+    dc.rules.on('handled', on);
+  });
 }
 
 /** Requests a snapshot through the cloud handler (as an operator would) and returns the request. */

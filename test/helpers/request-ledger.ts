@@ -7,6 +7,7 @@ import type { Devcloud } from '../../src/devcloud/devcloud.js';
 import type { UpdateResult } from '../../src/devcloud/shadow/store.js';
 import type { S3StoredObject } from '../../src/devcloud/s3/server.js';
 import type { SnapshotRequest } from '../../src/protocol/snapshot.js';
+import { nextCloudRequest } from './devcloud.js';
 
 export interface LedgerSummary {
   created: number;
@@ -51,14 +52,7 @@ export class RequestLedger {
 
   /** The next request the cloud rules make (e.g. on presence online after a reconnect). */
   nextCloudRequest(): Promise<SnapshotRequest> {
-    return new Promise((resolve) => {
-      const on = (r: { action: string; thing: string; request?: SnapshotRequest }): void => {
-        if (r.action !== 'requested' || r.thing !== this.thing || !r.request) return;
-        this.dc.rules.off('handled', on);
-        resolve(r.request);
-      };
-      this.dc.rules.on('handled', on);
-    });
+    return nextCloudRequest(this.dc, this.thing);
   }
 
   add(request: SnapshotRequest): void {

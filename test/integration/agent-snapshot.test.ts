@@ -8,6 +8,7 @@ import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import {
   MQTT_MATRIX,
   desiredSnapshot,
+  nextCloudRequest,
   putRequest,
   requestSnapshot,
   startTestAgent,
@@ -99,8 +100,12 @@ describe.each(MQTT_MATRIX)('agent snapshot loop ($label)', ({ broker, mqttVersio
     await a!.stop();
     const offline = await requestSnapshot(t.dc, thing);
     const served = waitForReport(t.dc, thing, offline.id);
+    const onlineRequest = nextCloudRequest(t.dc, thing);
     a = await startTestAgent(t.dc, thing, configure);
     expect(await served).toMatchObject({ id: offline.id, status: 'uploaded' });
+    // The cloud answers the agent's presence `online` with a request of its own. Let it land (and be
+    // served) before the restart: landing later, it would overwrite the request put back below.
+    await waitForReport(t.dc, thing, (await onlineRequest).id);
 
     // Restart, then put the handled request back (as if its report had been lost): no second upload.
     await a.stop();

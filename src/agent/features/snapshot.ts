@@ -46,6 +46,7 @@ export interface SnapshotFeature extends Feature {
 
 /** How soon a lost report or a failed shadow read is tried again while connected. */
 export const RESYNC_MS = 3_000;
+const INTERRUPTED = 'interrupted: the agent restarted while handling this request; request a new snapshot';
 
 const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
   new Promise((resolve) => {
@@ -236,7 +237,7 @@ export function createSnapshotFeature(opts: {
       log.info({ event: 'snapshot.capped', id: request.id }, `request allows ${request.maxBytes} bytes; capping capture at snapshot.maxBytes ${settings.maxBytes}`);
     }
     try {
-      await journal.begin(request.id);
+      await journal.begin(request.id, request.fields['key'] ?? null);
     } catch (err) {
       return finish(final(job, 'failed', { error: (err as Error).message }));
     }
@@ -291,11 +292,29 @@ export function createSnapshotFeature(opts: {
       log.info({ event: 'snapshot.duplicate', id, source }, 'request already handled; re-sending its report');
       report(known.report, true).catch((err: unknown) => log.warn({ event: 'snapshot.report-failed', id, err: (err as Error).message }, 'could not re-send a report'));
     } else if (known?.state === 'started' && !inHand) {
-      void finish(final(job, 'failed', { error: 'interrupted: the agent restarted while handling this request; request a new snapshot' }), true);
+      void finish(final(job, 'failed', { error: INTERRUPTED }), true);
     } else {
       log.debug({ event: 'snapshot.duplicate', id, source }, 'ignored a request already in hand');
     }
     return true;
+  }
+
+  /**
+   * Requests a previous run was handling when it died, that are no longer in desired (the cloud
+   * replaced them with a newer request meanwhile), would otherwise never get a final status: report
+   * each as failed, once, after the first shadow read (which finishes those still in desired).
+   */
+  let interruptedToReport = [...journal.interrupted];
+  function reportInterrupted(): void {
+    const ids = interruptedToReport;
+    interruptedToReport = [];
+    for (const id of ids) {
+      const entry = journal.get(id);
+      if (entry?.state !== 'started' || current?.request.id === id || queued?.request.id === id) continue;
+      const job: Job = { request: { id, url: '', fields: entry.key ? { key: entry.key } : {}, expiresAt: '', maxBytes: 0 }, receivedAt: Date.now() };
+      log.info({ event: 'snapshot.interrupted', id }, 'a request the agent was handling when it last stopped is no longer pending; reporting it failed');
+      void finish(final(job, 'failed', { error: INTERRUPTED }), true);
+    }
   }
 
   /** Takes a request from the shadow (GET or delta). `raw` is the desired.snapshot value. */
@@ -363,6 +382,7 @@ export function createSnapshotFeature(opts: {
         return;
       }
       await refresh('connected');
+      reportInterrupted();
       if (unreported.size > 0) await resync();
     },
     async stop() {
