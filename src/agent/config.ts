@@ -63,36 +63,16 @@ export class ConfigError extends Error {
 }
 
 /** The shape convict holds before the paths are resolved and '' turns into "not set". */
-interface RawConfig {
+type RawConfig = Omit<AgentConfig, 'thingName' | 'iot' | 'schedule'> & {
   thingName: string | null;
-  iot: {
+  iot: Omit<AgentConfig['iot'], 'endpoint' | 'caPath' | 'certPath' | 'keyPath'> & {
     endpoint: string | null;
-    port: number;
-    mqttVersion: 5 | 4;
-    keepaliveSeconds: number;
     caPath: string | null;
     certPath: string | null;
     keyPath: string | null;
-    reconnect: { minMs: number; maxMs: number };
-    connectTimeoutMs: number;
-  };
-  camera: { url: string; username: string; password: string; timeoutMs: number };
-  snapshot: {
-    resolution: string;
-    compression: number;
-    maxBytes: number;
-    captureTimeoutMs: number;
-    uploadTimeoutMs: number;
-    allowedUploadHosts: string[];
-    insecureHttpUploadHosts: string[];
   };
   schedule: { cron: string; timezone: string };
-  stateDir: string;
-  log: { level: LogLevel; format: LogFormat; syslog: { url: string; facility: Facility; appName: string } };
-  shadowName: string;
-  localApi: { port: number };
-  provisioning: { claimCertPath: string; claimKeyPath: string; templateName: string; keyType: 'ec-p256' | 'rsa-2048' };
-}
+};
 
 // ---------------------------------------------------------------------------------------------
 
