@@ -20,9 +20,7 @@ function optimisedAfterHotLoop(flags: string | undefined): { optimised: boolean;
     process.stdout.write(String(%GetOptimizationStatus(add)));`;
   const run = spawnSync(process.execPath, ['--allow-natives-syntax', '-e', script], { encoding: 'utf8' });
   if (run.status !== 0) throw new Error(`node exited ${run.status}: ${run.stderr}`);
-  const out = run.stdout;
-  const stderr = run.stderr;
-  return { optimised: (Number(out) & 0x10) !== 0, stderr };
+  return { optimised: (Number(run.stdout) & 0x10) !== 0, stderr: run.stderr };
 }
 
 describe('device V8 flags', () => {

@@ -133,6 +133,20 @@ describe('resolveUploadTarget', () => {
   });
 });
 
+/** GETs `url` through `agent` and resolves with the body as text. */
+function getText(url: string, options: https.RequestOptions & { agent: http.Agent }): Promise<string> {
+  const get = url.startsWith('https:') ? https.get : http.get;
+  return new Promise<string>((resolve, reject) => {
+    get(url, options, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve(body));
+      res.on('error', reject);
+    }).on('error', reject);
+  });
+}
+
 describe('pinnedAgent', () => {
   it('connects to the checked address, never to a fresh DNS answer', async () => {
     const server = http.createServer((req, res) => res.end(`hello ${req.headers.host ?? ''}`));
@@ -141,17 +155,7 @@ describe('pinnedAgent', () => {
     const agent = pinnedAgent('http:', { address: '127.0.0.1', family: 4 });
     try {
       // .invalid never resolves (RFC 6761): the answer can only come from the pinned address.
-      const text = await new Promise<string>((resolve, reject) => {
-        http
-          .get(`http://upload.invalid:${port}/`, { agent }, (res) => {
-            let body = '';
-            res.setEncoding('utf8');
-            res.on('data', (c: string) => (body += c));
-            res.on('end', () => resolve(body));
-            res.on('error', reject);
-          })
-          .on('error', reject);
-      });
+      const text = await getText(`http://upload.invalid:${port}/`, { agent });
       expect(text).toBe(`hello upload.invalid:${port}`);
     } finally {
       agent.destroy();
@@ -168,17 +172,7 @@ describe('pinnedAgent', () => {
       const port = (server.address() as AddressInfo).port;
       const agent = pinnedAgent('https:', { address: '127.0.0.1', family: 4 });
       try {
-        return await new Promise<string>((resolve, reject) => {
-          https
-            .get(`https://upload.invalid:${port}/`, { agent, ca: ca.certPem }, (res) => {
-              let body = '';
-              res.setEncoding('utf8');
-              res.on('data', (c: string) => (body += c));
-              res.on('end', () => resolve(body));
-              res.on('error', reject);
-            })
-            .on('error', reject);
-        });
+        return await getText(`https://upload.invalid:${port}/`, { agent, ca: ca.certPem });
       } finally {
         agent.destroy();
         server.close();

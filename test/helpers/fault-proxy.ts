@@ -49,7 +49,8 @@ export async function startFaultProxy(target: { host: string; port: number }): P
       upstream.destroy();
     };
     let sent = 0;
-    let received = Buffer.alloc(0);
+    let received = 0;
+    let head = Buffer.alloc(0); // kept only until the headers are in
     let requestLength: number | undefined; // headers + body, once the headers are in
     client.on('data', (chunk: Buffer) => {
       if (cutDone) return;
@@ -60,15 +61,17 @@ export async function startFaultProxy(target: { host: string; port: number }): P
       const forward = chunk.subarray(0, Math.max(0, fault.bytes - sent));
       sent += forward.length;
       if (forward.length > 0) upstream.write(forward);
-      received = Buffer.concat([received, chunk]);
+      received += chunk.length;
       if (requestLength === undefined) {
-        const end = received.indexOf('\r\n\r\n');
+        head = Buffer.concat([head, chunk]);
+        const end = head.indexOf('\r\n\r\n');
         if (end < 0) return;
-        const length = /\r\ncontent-length:\s*(\d+)/i.exec(received.subarray(0, end).toString('latin1'));
+        const length = /\r\ncontent-length:\s*(\d+)/i.exec(head.subarray(0, end).toString('latin1'));
         if (!length) throw new Error('cut-request-after needs a request with a Content-Length');
         requestLength = end + 4 + Number(length[1]);
+        head = Buffer.alloc(0);
       }
-      if (received.length >= requestLength) upstream.write(Buffer.alloc(0), cut);
+      if (received >= requestLength) upstream.write(Buffer.alloc(0), cut);
     });
     upstream.on('data', (chunk: Buffer) => {
       if (fault?.kind === 'drop-response') return cut();
