@@ -1,10 +1,10 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import convict from 'convict';
-import { parseSyslogUrl } from './syslog.js';
+import { parseSyslogUrl } from '../syslog.js';
 import { validate as validateCron, validateDetailed as validateCronDetailed } from 'node-cron';
 
-// Custom convict formats of the agent config (src/agent/config.ts). Each is registered by name so
+// Custom convict formats of the agent config (schema.ts). Each is registered by name so
 // that (a) env strings get coerced (convict only coerces through named formats) and (b) the docs
 // generator can describe it. Names carry a prefix because convict's format registry is global.
 

@@ -2,7 +2,9 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, loadAgentConfig, nearestKey, schemaLeaves } from './config.js';
+import { ConfigError, nearestKey } from './explain.js';
+import { schemaLeaves } from './keys.js';
+import { loadAgentConfig } from './load.js';
 
 let dir: string;
 

@@ -1,8 +1,9 @@
-import { FORMAT_DOCS, schemaLeaves, type SchemaLeaf } from './config.js';
+import { FORMAT_DOCS } from './formats.js';
+import { schemaLeaves, type SchemaLeaf } from './keys.js';
 
 /**
  * docs/config.md, rendered from the convict schema so the reference cannot drift from the code
- * (config-docs.test.ts fails when the committed file differs).
+ * (docs.test.ts fails when the committed file differs).
  */
 export function renderConfigDocs(): string {
   const rows = schemaLeaves().map(
@@ -11,7 +12,7 @@ export function renderConfigDocs(): string {
   return [
     '# Agent configuration',
     '',
-    '<!-- Generated from src/agent/config.ts by scripts/gen-config-docs.mjs; do not edit by hand. -->',
+    '<!-- Generated from src/agent/config/schema.ts by scripts/gen-config-docs.mjs; do not edit by hand. -->',
     '',
     'The agent reads one JSON file whose nesting follows the dotted keys below,',
     'then applies environment overrides (each key has a `CLOUDCAM_...` variable; lists are comma-separated).',

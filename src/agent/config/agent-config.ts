@@ -1,0 +1,64 @@
+import type { Facility } from '../syslog.js';
+
+// The shape of the agent's settings: what the rest of the agent sees (AgentConfig) and what convict
+// holds while loading (RawConfig). The schema in schema.ts is typed against RawConfig, so drift is a
+// compile error.
+
+/** The agent's settings after validation; every path is absolute. */
+export interface AgentConfig {
+  /** Also the MQTT client id; AWS thing-name rules [a-zA-Z0-9:_-]{1,128}. */
+  thingName: string;
+  iot: {
+    endpoint: string;
+    /** 8883, or 443 with ALPN x-amzn-mqtt-ca. */
+    port: number;
+    mqttVersion: 5 | 4;
+    keepaliveSeconds: number;
+    caPath: string;
+    certPath: string;
+    keyPath: string;
+    reconnect: { minMs: number; maxMs: number };
+    connectTimeoutMs: number;
+  };
+  camera: { url: string; username: string; password: string; timeoutMs: number };
+  snapshot: {
+    /** WxH */
+    resolution: string;
+    /** 0..100 */
+    compression: number;
+    maxBytes: number;
+    captureTimeoutMs: number;
+    uploadTimeoutMs: number;
+    /** Exact host or host:port; '*.suffix' matches any subdomain of suffix. */
+    allowedUploadHosts: string[];
+    /** Dev only: exact hosts (or host:port) allowed over plain http. */
+    insecureHttpUploadHosts: string[];
+  };
+  /** cron '' = off */
+  schedule: { cron: string; timezone?: string };
+  stateDir: string;
+  log: { level: LogLevel; format: LogFormat; syslog: { url: string; facility: Facility; appName: string } };
+  shadowName: string;
+  /** Loopback HTTP port of the agent's local API (status for `cloudcam setup check`); 0: any free port. */
+  localApi: { port: number };
+  /**
+   * Fleet provisioning by claim; off when claimCertPath is ''. When on, thingName may be '' (the thing
+   * name then comes from RegisterThing) and iot.certPath/keyPath are where the provisioned identity goes.
+   */
+  provisioning: { claimCertPath: string; claimKeyPath: string; templateName: string; keyType: 'ec-p256' | 'rsa-2048' };
+}
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
+export type LogFormat = 'syslog-stdout' | 'json' | 'pretty';
+
+/** The shape convict holds before the paths are resolved and '' turns into "not set". */
+export type RawConfig = Omit<AgentConfig, 'thingName' | 'iot' | 'schedule'> & {
+  thingName: string | null;
+  iot: Omit<AgentConfig['iot'], 'endpoint' | 'caPath' | 'certPath' | 'keyPath'> & {
+    endpoint: string | null;
+    caPath: string | null;
+    certPath: string | null;
+    keyPath: string | null;
+  };
+  schedule: { cron: string; timezone: string };
+};
