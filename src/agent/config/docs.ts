@@ -7,7 +7,7 @@ import { schemaLeaves, type SchemaLeaf } from './keys.js';
  */
 export function renderConfigDocs(): string {
   const rows = schemaLeaves().map(
-    (leaf) => `| \`${leaf.key}\` | ${leaf.env ? `\`${leaf.env}\`` : ''} | ${cell(defaultText(leaf))} | ${cell(formatText(leaf.format))} | ${cell(leaf.doc)} |`,
+    (leaf) => `| \`${leaf.key}\` | \`${leaf.env}\` | ${cell(defaultText(leaf))} | ${cell(formatText(leaf.format))} | ${cell(leaf.doc)} |`,
   );
   return [
     '# Agent configuration',

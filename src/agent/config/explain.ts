@@ -52,11 +52,9 @@ export function explainConvictErrors(
       continue;
     }
     const envName = leaf.env;
-    const fromEnv = envName !== undefined && env[envName] !== undefined;
-    const origin = fromEnv ? `from environment ${envName}` : file ? `from ${file}` : 'default';
+    const origin = env[envName] !== undefined ? `from environment ${envName}` : file ? `from ${file}` : 'default';
     const value = leaf.sensitive ? '' : ` = ${displayValue(lookup(instance, key))}`;
-    const where = envName ? `set ${key} in the config file or ${envName}` : `set ${key} in the config file`;
-    problems.push(`${key}${value} (${origin}): ${m[2] ?? ''}. Fix: ${where}.`);
+    problems.push(`${key}${value} (${origin}): ${m[2] ?? ''}. Fix: set ${key} in the config file or ${envName}.`);
   }
   return problems;
 }

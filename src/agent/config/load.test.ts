@@ -214,18 +214,6 @@ describe('loadAgentConfig', () => {
 });
 
 describe('schema', () => {
-  it('documents every key and maps each to a distinct CLOUDCAM_ variable', () => {
-    const leaves = schemaLeaves();
-    expect(leaves.length).toBeGreaterThan(20);
-    const envs = leaves.map((l) => l.env);
-    expect(new Set(envs).size).toBe(leaves.length);
-    for (const l of leaves) {
-      // The variable name is derived from the key, so people can guess it.
-      const expected = `CLOUDCAM_${l.key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').replace(/\./g, '_').toUpperCase()}`;
-      expect(l.env).toBe(expected);
-    }
-  });
-
   it('nearestKey finds typos and misplaced leaves but not unrelated words', () => {
     const keys = schemaLeaves().map((l) => l.key);
     expect(nearestKey('iot.ca_path', keys)).toBe('iot.caPath');

@@ -4,7 +4,7 @@ import convict from 'convict';
 import type { AgentConfig, RawConfig } from './agent-config.js';
 import { claimProblems, privateKeyProblems, reconnectProblems } from './checks.js';
 import { ConfigError, explainConvictErrors } from './explain.js';
-import { lookup, schemaLeaves } from './keys.js';
+import { envNameOf, lookup, schemaLeaves, withEnvNames } from './keys.js';
 import { claimModeSchema, configSchema } from './schema.js';
 
 const PATH_KEYS = ['iot.caPath', 'iot.certPath', 'iot.keyPath', 'stateDir', 'provisioning.claimCertPath', 'provisioning.claimKeyPath'] as const;
@@ -32,7 +32,7 @@ export function loadAgentConfig(
   const fileContent = file ? readConfigFile(file) : undefined;
   const make = (schema: convict.Schema<RawConfig>): convict.Config<RawConfig> => {
     // args: [] keeps convict from reading process.argv (the CLI owns the command line).
-    const c = convict<RawConfig>(schema, { env, args: [] });
+    const c = convict<RawConfig>(withEnvNames(schema), { env, args: [] });
     if (fileContent !== undefined) c.load(fileContent);
     // Later layers win over the file; the environment still wins over everything (convict applies it last).
     for (const layer of layers) c.load(layer.values);
@@ -46,9 +46,8 @@ export function loadAgentConfig(
   for (const key of PATH_KEYS) {
     const value = lookup(cfg.getProperties(), key);
     if (typeof value !== 'string' || value === '') continue;
-    const envName = leaves.get(key)?.env;
     // Environment values are typed in a shell, so they are relative to where the shell is.
-    const from = envName && env[envName] !== undefined ? process.cwd() : baseDir;
+    const from = env[envNameOf(key)] !== undefined ? process.cwd() : baseDir;
     cfg.set(key, path.resolve(from, value));
   }
 

@@ -6,76 +6,68 @@ import './formats.js';
 /** The manifest's reverseProxy target points here; a site that changes localApi.port loses /local/cloudcam/api/. */
 export const LOCAL_API_DEFAULT_PORT = 2001;
 
-/** One schema documents, validates and maps to env vars every key; scripts/gen-config-docs.mjs renders it. */
+/**
+ * One schema documents and validates every key; keys.ts derives its environment variable from the key
+ * path and scripts/gen-config-docs.mjs renders docs/config.md from it.
+ */
 export const configSchema: convict.Schema<RawConfig> = {
   thingName: {
     doc: 'AWS IoT thing name of this camera; also its MQTT client id, so each camera needs its own.',
     format: 'cloudcam-thing-name',
     default: null,
-    env: 'CLOUDCAM_THING_NAME',
   },
   iot: {
     endpoint: {
       doc: 'AWS IoT data endpoint host (aws iot describe-endpoint --endpoint-type iot:Data-ATS), or the devcloud broker host.',
       format: 'cloudcam-endpoint',
       default: null,
-      env: 'CLOUDCAM_IOT_ENDPOINT',
     },
     port: {
       doc: 'MQTT over TLS port: 8883, or 443 (then the agent sends ALPN x-amzn-mqtt-ca, for networks that only let HTTPS out).',
       format: 'cloudcam-port',
       default: 8883,
-      env: 'CLOUDCAM_IOT_PORT',
     },
     mqttVersion: {
       doc: 'MQTT protocol version: "5" (reason codes, session expiry) or "3.1.1".',
       format: 'cloudcam-mqtt-version',
       default: 5,
-      env: 'CLOUDCAM_IOT_MQTT_VERSION',
     },
     keepaliveSeconds: {
       doc: 'MQTT keep-alive; the broker drops the connection (and publishes the last will) after 1.5x this without traffic.',
       format: 'cloudcam-keepalive',
       default: 60,
-      env: 'CLOUDCAM_IOT_KEEPALIVE_SECONDS',
     },
     caPath: {
       doc: 'CA certificate (PEM) that signed the broker certificate: AmazonRootCA1.pem for AWS. Relative paths start at the config file.',
       format: 'cloudcam-ca-file',
       default: null,
-      env: 'CLOUDCAM_IOT_CA_PATH',
     },
     certPath: {
       doc: 'Device certificate (PEM) registered in AWS IoT and attached to this thing. Relative paths start at the config file.',
       format: 'cloudcam-cert-file',
       default: null,
-      env: 'CLOUDCAM_IOT_CERT_PATH',
     },
     keyPath: {
       doc: 'Private key (PEM) of the device certificate. Relative paths start at the config file.',
       format: 'cloudcam-key-file',
       default: null,
-      env: 'CLOUDCAM_IOT_KEY_PATH',
     },
     reconnect: {
       minMs: {
         doc: 'First reconnect window; each failed attempt doubles it (full jitter: the delay is random within the window).',
         format: 'cloudcam-ms',
         default: 1000,
-        env: 'CLOUDCAM_IOT_RECONNECT_MIN_MS',
       },
       maxMs: {
         doc: 'Cap on the reconnect window; the agent never gives up, it retries at most this far apart.',
         format: 'cloudcam-ms',
         default: 120_000,
-        env: 'CLOUDCAM_IOT_RECONNECT_MAX_MS',
       },
     },
     connectTimeoutMs: {
       doc: 'How long one attempt (TCP, TLS and CONNACK) may take before it counts as failed.',
       format: 'cloudcam-ms',
       default: 20_000,
-      env: 'CLOUDCAM_IOT_CONNECT_TIMEOUT_MS',
     },
   },
   camera: {
@@ -83,26 +75,22 @@ export const configSchema: convict.Schema<RawConfig> = {
       doc: 'VAPIX base URL; http://127.0.0.1 is the camera the agent runs on.',
       format: 'cloudcam-camera-url',
       default: 'http://127.0.0.1',
-      env: 'CLOUDCAM_CAMERA_URL',
     },
     username: {
       doc: 'VAPIX user for digest authentication (an account with viewer rights suffices for snapshots).',
       format: String,
       default: '',
-      env: 'CLOUDCAM_CAMERA_USERNAME',
     },
     password: {
       doc: 'Password of the VAPIX user.',
       format: String,
       default: '',
       sensitive: true,
-      env: 'CLOUDCAM_CAMERA_PASSWORD',
     },
     timeoutMs: {
       doc: 'Timeout of one VAPIX request.',
       format: 'cloudcam-ms',
       default: 10_000,
-      env: 'CLOUDCAM_CAMERA_TIMEOUT_MS',
     },
   },
   snapshot: {
@@ -110,43 +98,36 @@ export const configSchema: convict.Schema<RawConfig> = {
       doc: 'Default JPEG resolution (jpg/image.cgi resolution=); a request may override it.',
       format: 'cloudcam-resolution',
       default: '1920x1080',
-      env: 'CLOUDCAM_SNAPSHOT_RESOLUTION',
     },
     compression: {
       doc: 'Default JPEG compression 0-100 (higher = smaller file); a request may override it.',
       format: 'cloudcam-percent',
       default: 30,
-      env: 'CLOUDCAM_SNAPSHOT_COMPRESSION',
     },
     maxBytes: {
       doc: 'Largest JPEG the agent uploads; a request may only lower it.',
       format: 'cloudcam-bytes',
       default: 10 * 1024 * 1024,
-      env: 'CLOUDCAM_SNAPSHOT_MAX_BYTES',
     },
     captureTimeoutMs: {
       doc: 'Timeout of one JPEG capture.',
       format: 'cloudcam-ms',
       default: 15_000,
-      env: 'CLOUDCAM_SNAPSHOT_CAPTURE_TIMEOUT_MS',
     },
     uploadTimeoutMs: {
       doc: 'Timeout of one upload to the presigned POST URL.',
       format: 'cloudcam-ms',
       default: 60_000,
-      env: 'CLOUDCAM_SNAPSHOT_UPLOAD_TIMEOUT_MS',
     },
     allowedUploadHosts: {
       doc: 'Hosts a presigned upload URL may point at (https only): exact host, host:port, or *.domain for any subdomain.',
       format: 'cloudcam-upload-hosts',
       default: ['*.amazonaws.com'],
-      env: 'CLOUDCAM_SNAPSHOT_ALLOWED_UPLOAD_HOSTS',
     },
     insecureHttpUploadHosts: {
       doc: 'Development only: exact hosts (host or host:port) that may receive uploads over plain http, e.g. devcloud S3.',
       format: 'cloudcam-insecure-hosts',
       default: [],
-      env: 'CLOUDCAM_SNAPSHOT_INSECURE_HTTP_UPLOAD_HOSTS',
     },
   },
   schedule: {
@@ -154,52 +135,44 @@ export const configSchema: convict.Schema<RawConfig> = {
       doc: 'When the camera asks for a snapshot by itself (node-cron syntax, 5 or 6 fields); "" turns the schedule off.',
       format: 'cloudcam-cron',
       default: '',
-      env: 'CLOUDCAM_SCHEDULE_CRON',
     },
     timezone: {
       doc: 'Time zone of the cron schedule (IANA name); "" uses the system zone.',
       format: 'cloudcam-timezone',
       default: '',
-      env: 'CLOUDCAM_SCHEDULE_TIMEZONE',
     },
   },
   stateDir: {
     doc: 'Writable directory for persistent agent state (handled request ids). Relative paths start at the config file.',
     format: 'cloudcam-dir',
     default: 'localdata',
-    env: 'CLOUDCAM_STATE_DIR',
   },
   log: {
     level: {
       doc: 'Lowest severity that is logged.',
       format: ['fatal', 'error', 'warn', 'info', 'debug', 'trace'],
       default: 'info',
-      env: 'CLOUDCAM_LOG_LEVEL',
     },
     format: {
       doc: 'syslog-stdout: one line per event with a `<N>` severity prefix (the camera system log keeps it); json: pino JSON; pretty: for people.',
       format: ['syslog-stdout', 'json', 'pretty'],
       default: 'syslog-stdout',
-      env: 'CLOUDCAM_LOG_FORMAT',
     },
     syslog: {
       url: {
         doc: 'Also send every line as RFC 5424 syslog to a collector: udp://HOST:PORT or tcp://HOST:PORT (octet-counted framing); "" = off. Lines are dropped, and counted, while the collector is unreachable; the agent never waits for it.',
         format: 'cloudcam-syslog-url',
         default: '',
-        env: 'CLOUDCAM_LOG_SYSLOG_URL',
       },
       facility: {
         doc: 'Syslog facility of the lines sent to the collector.',
         format: Object.keys(FACILITIES),
         default: 'daemon',
-        env: 'CLOUDCAM_LOG_SYSLOG_FACILITY',
       },
       appName: {
         doc: 'APP-NAME field of the RFC 5424 lines.',
         format: 'cloudcam-syslog-app-name',
         default: 'cloudcam',
-        env: 'CLOUDCAM_LOG_SYSLOG_APP_NAME',
       },
     },
   },
@@ -207,14 +180,12 @@ export const configSchema: convict.Schema<RawConfig> = {
     doc: 'Name of the named device shadow that carries snapshot requests.',
     format: 'cloudcam-shadow-name',
     default: 'cloudcam',
-    env: 'CLOUDCAM_SHADOW_NAME',
   },
   localApi: {
     port: {
       doc: 'Loopback port of the local API (GET /status, POST /certs) that the camera reverse-proxies, admin only, as /local/cloudcam/api/ (manifest reverseProxy target); 0 picks a free port.',
       format: 'port',
       default: LOCAL_API_DEFAULT_PORT,
-      env: 'CLOUDCAM_LOCAL_API_PORT',
     },
   },
   provisioning: {
@@ -222,25 +193,21 @@ export const configSchema: convict.Schema<RawConfig> = {
       doc: 'Fleet provisioning by claim: the claim certificate (PEM) shipped in the bundle. When set, a camera without an identity of its own makes a key and CSR, enrols (CreateCertificateFromCsr, RegisterThing) and stores its identity at iot.certPath/iot.keyPath (default: STATE_DIR/identity/); thingName and those files may then be absent. "" = off.',
       format: 'cloudcam-optional-path',
       default: '',
-      env: 'CLOUDCAM_PROVISIONING_CLAIM_CERT_PATH',
     },
     claimKeyPath: {
       doc: 'Private key (PEM) of the claim certificate. Relative paths start at the config file.',
       format: 'cloudcam-optional-path',
       default: '',
-      env: 'CLOUDCAM_PROVISIONING_CLAIM_KEY_PATH',
     },
     templateName: {
       doc: 'Fleet provisioning template name (the stack output ProvisioningTemplateName; devcloud writes its own).',
       format: 'cloudcam-optional-template-name',
       default: '',
-      env: 'CLOUDCAM_PROVISIONING_TEMPLATE_NAME',
     },
     keyType: {
       doc: 'Key made on the camera for its own certificate.',
       format: ['ec-p256', 'rsa-2048'],
       default: 'ec-p256',
-      env: 'CLOUDCAM_PROVISIONING_KEY_TYPE',
     },
   },
 };
