@@ -1,4 +1,6 @@
+import type convict from 'convict';
 import type { Facility } from '../syslog.js';
+import type { FormatName } from './formats.js';
 
 // The shape of the agent's settings: what the rest of the agent sees (AgentConfig) and what convict
 // holds while loading (RawConfig). The schema in schema.ts is typed against RawConfig, so drift is a
@@ -61,4 +63,21 @@ export type RawConfig = Omit<AgentConfig, 'thingName' | 'iot' | 'schedule'> & {
     keyPath: string | null;
   };
   schedule: { cron: string; timezone: string };
+};
+
+/** What a leaf's format may be: one of our formats by name, one of convict's own, or the list of allowed values. */
+export type LeafFormat<T> = FormatName | Extract<convict.PredefinedFormat, string> | readonly NonNullable<T>[] | StringConstructor;
+
+/** One key as schema.ts writes it. No `env`: the variable is derived from the key path (keys.ts). */
+export interface LeafSpec<T> {
+  doc: string;
+  format: LeafFormat<T>;
+  default: T | null;
+  sensitive?: boolean;
+  env?: never;
+}
+
+/** A schema for T, key for key: a missing or extra key, a wrong default or an unknown format name is a compile error. */
+export type ConfigSchema<T> = {
+  [K in keyof T]-?: T[K] extends readonly unknown[] ? LeafSpec<T[K]> : T[K] extends object ? ConfigSchema<T[K]> : LeafSpec<T[K]>;
 };

@@ -1,4 +1,4 @@
-import { FORMAT_DOCS } from './formats.js';
+import { formatDoc } from './formats.js';
 import { schemaLeaves, type SchemaLeaf } from './keys.js';
 
 /**
@@ -52,7 +52,7 @@ function defaultText(leaf: SchemaLeaf): string {
 }
 
 function formatText(format: unknown): string {
-  if (typeof format === 'string') return FORMAT_DOCS[format] ?? format;
+  if (typeof format === 'string') return formatDoc(format) ?? format;
   if (Array.isArray(format)) return `one of ${format.map((v) => `\`${String(v)}\``).join(', ')}`;
   if (format === String) return 'string';
   if (format === Number) return 'number';

@@ -1,4 +1,4 @@
-import { show } from './formats.js';
+import { show } from './format-kinds.js';
 import { lookup, type SchemaLeaf } from './keys.js';
 
 export class ConfigError extends Error {

@@ -1,8 +1,9 @@
 // The agent configuration's public face; the rest of the code base imports from here only.
-//   agent-config.ts  the AgentConfig type the agent sees (and the raw shape convict holds)
+//   agent-config.ts  the AgentConfig type the agent sees, the raw shape convict holds, the schema's type
 //   schema.ts        every key: doc, format, default (docs/config.md is rendered from it)
-//   formats.ts       the custom convict formats the schema names
-//   keys.ts          dotted key paths: schema leaves, lookups
+//   formats.ts       the custom convict formats by name (FormatName), registered with convict
+//   format-kinds.ts  builders for formats used more than once (number ranges, host lists, files)
+//   keys.ts          dotted key paths: schema leaves, the CLOUDCAM_* variable of each, lookups
 //   load.ts          file + layers + environment -> AgentConfig
 //   checks.ts        checks across keys and on the files they name
 //   explain.ts       convict's error text -> one problem per key with the fix

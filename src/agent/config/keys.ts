@@ -1,4 +1,5 @@
 import type convict from 'convict';
+import type { ConfigSchema } from './agent-config.js';
 import { configSchema } from './schema.js';
 
 // Dotted key paths ("iot.reconnect.minMs"), the schema leaves they name, and the environment
@@ -49,7 +50,7 @@ export function schemaLeaves(schema: object = configSchema, prefix = ''): Schema
 }
 
 /** A copy of the schema with each leaf's derived `env` name, which is where convict looks for it. */
-export function withEnvNames<T>(schema: convict.Schema<T>): convict.Schema<T> {
+export function withEnvNames<T>(schema: ConfigSchema<T>): convict.Schema<T> {
   return envNamed(schema, '') as convict.Schema<T>;
 }
 

@@ -1,11 +1,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import convict from 'convict';
-import type { AgentConfig, RawConfig } from './agent-config.js';
+import type { AgentConfig, ConfigSchema, RawConfig } from './agent-config.js';
 import { claimProblems, privateKeyProblems, reconnectProblems } from './checks.js';
 import { ConfigError, explainConvictErrors } from './explain.js';
 import { envNameOf, lookup, schemaLeaves, withEnvNames } from './keys.js';
 import { claimModeSchema, configSchema } from './schema.js';
+// Registers the custom formats with convict; a schema naming them can only be loaded after that.
+import './formats.js';
 
 const PATH_KEYS = ['iot.caPath', 'iot.certPath', 'iot.keyPath', 'stateDir', 'provisioning.claimCertPath', 'provisioning.claimKeyPath'] as const;
 /** Where a provisioned identity goes when iot.certPath/keyPath are not set (relative to stateDir). */
@@ -30,7 +32,7 @@ export function loadAgentConfig(
   const source = [file ? `file ${file}` : undefined, ...layers.map((l) => l.source), 'environment'].filter(Boolean).join(' + ');
   const baseDir = file ? path.dirname(path.resolve(file)) : process.cwd();
   const fileContent = file ? readConfigFile(file) : undefined;
-  const make = (schema: convict.Schema<RawConfig>): convict.Config<RawConfig> => {
+  const make = (schema: ConfigSchema<RawConfig>): convict.Config<RawConfig> => {
     // args: [] keeps convict from reading process.argv (the CLI owns the command line).
     const c = convict<RawConfig>(withEnvNames(schema), { env, args: [] });
     if (fileContent !== undefined) c.load(fileContent);

@@ -1,7 +1,5 @@
-import type convict from 'convict';
-import { FACILITIES } from '../syslog.js';
-import type { RawConfig } from './agent-config.js';
-import './formats.js';
+import { FACILITIES, type Facility } from '../syslog.js';
+import type { ConfigSchema, RawConfig } from './agent-config.js';
 
 /** The manifest's reverseProxy target points here; a site that changes localApi.port loses /local/cloudcam/api/. */
 export const LOCAL_API_DEFAULT_PORT = 2001;
@@ -10,7 +8,7 @@ export const LOCAL_API_DEFAULT_PORT = 2001;
  * One schema documents and validates every key; keys.ts derives its environment variable from the key
  * path and scripts/gen-config-docs.mjs renders docs/config.md from it.
  */
-export const configSchema: convict.Schema<RawConfig> = {
+export const configSchema: ConfigSchema<RawConfig> = {
   thingName: {
     doc: 'AWS IoT thing name of this camera; also its MQTT client id, so each camera needs its own.',
     format: 'cloudcam-thing-name',
@@ -166,7 +164,7 @@ export const configSchema: convict.Schema<RawConfig> = {
       },
       facility: {
         doc: 'Syslog facility of the lines sent to the collector.',
-        format: Object.keys(FACILITIES),
+        format: Object.keys(FACILITIES) as Facility[],
         default: 'daemon',
       },
       appName: {
@@ -213,12 +211,11 @@ export const configSchema: convict.Schema<RawConfig> = {
 };
 
 /** Fleet provisioning on: thingName, iot.certPath and iot.keyPath may be absent (they are made). */
-export function claimModeSchema(): convict.Schema<RawConfig> {
-  const leaf = (node: unknown, format: string): convict.SchemaObj => ({ ...(node as convict.SchemaObj), format });
-  const iot = configSchema.iot as Record<string, unknown>;
+export function claimModeSchema(): ConfigSchema<RawConfig> {
+  const { thingName, iot } = configSchema;
   return {
     ...configSchema,
-    thingName: leaf(configSchema.thingName, 'cloudcam-optional-thing-name'),
-    iot: { ...iot, certPath: leaf(iot['certPath'], 'cloudcam-optional-path'), keyPath: leaf(iot['keyPath'], 'cloudcam-optional-path') },
-  } as convict.Schema<RawConfig>;
+    thingName: { ...thingName, format: 'cloudcam-optional-thing-name' },
+    iot: { ...iot, certPath: { ...iot.certPath, format: 'cloudcam-optional-path' }, keyPath: { ...iot.keyPath, format: 'cloudcam-optional-path' } },
+  };
 }
