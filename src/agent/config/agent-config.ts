@@ -47,11 +47,15 @@ export interface AgentConfig {
    * Fleet provisioning by claim; off when claimCertPath is ''. When on, thingName may be '' (the thing
    * name then comes from RegisterThing) and iot.certPath/keyPath are where the provisioned identity goes.
    */
-  provisioning: { claimCertPath: string; claimKeyPath: string; templateName: string; keyType: 'ec-p256' | 'rsa-2048' };
+  provisioning: { claimCertPath: string; claimKeyPath: string; templateName: string; keyType: (typeof KEY_TYPES)[number] };
 }
 
-export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
-export type LogFormat = 'syslog-stdout' | 'json' | 'pretty';
+// The allowed values of the enumerated keys, once: the types below and the schema's lists come from these.
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
+export const LOG_FORMATS = ['syslog-stdout', 'json', 'pretty'] as const;
+export const KEY_TYPES = ['ec-p256', 'rsa-2048'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+export type LogFormat = (typeof LOG_FORMATS)[number];
 
 /** The shape convict holds before the paths are resolved and '' turns into "not set". */
 export type RawConfig = Omit<AgentConfig, 'thingName' | 'iot' | 'schedule'> & {

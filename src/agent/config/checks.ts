@@ -4,8 +4,22 @@ import type { RawConfig } from './agent-config.js';
 // Checks that span more than one key, or look at the files the keys point to, run after convict has
 // validated each key on its own.
 
+/** Runs the checks in order and returns the problems of the first that finds any, as loading always has. */
+export function crossKeyProblems(raw: RawConfig, claimMode: boolean): string[] {
+  const checks = [
+    () => reconnectProblems(raw),
+    () => (claimMode ? claimProblems(raw) : []),
+    () => (raw.iot.keyPath ? privateKeyProblems(raw.iot.keyPath) : []),
+  ];
+  for (const check of checks) {
+    const problems = check();
+    if (problems.length > 0) return problems;
+  }
+  return [];
+}
+
 /** The reconnect window can only grow from minMs to maxMs. */
-export function reconnectProblems(raw: RawConfig): string[] {
+function reconnectProblems(raw: RawConfig): string[] {
   const { minMs, maxMs } = raw.iot.reconnect;
   return maxMs < minMs ? [`iot.reconnect.maxMs (${maxMs}) is below iot.reconnect.minMs (${minMs}): raise maxMs or lower minMs`] : [];
 }
@@ -39,7 +53,7 @@ function shellQuote(p: string): string {
 }
 
 /** Provisioning by claim needs the claim key and a template besides the claim certificate. */
-export function claimProblems(raw: RawConfig): string[] {
+function claimProblems(raw: RawConfig): string[] {
   const problems: string[] = [];
   const { claimCertPath, claimKeyPath, templateName } = raw.provisioning;
   for (const [key, value, what] of [

@@ -11,27 +11,27 @@ import { hostList, intRange, isHostName, readableFile, show, type FormatDef } fr
 // table does not have is a compile error, not a failure at start.
 
 const THING_NAME = /^[a-zA-Z0-9:_-]{1,128}$/;
+
+/** Required unless fleet provisioning names the thing (RegisterThing). */
+function thingName(doc: string, required: boolean): FormatDef {
+  return {
+    doc,
+    validate: (v) => {
+      if (v === null || v === '') {
+        if (required) throw new Error('is required: the AWS IoT thing name of this camera (also its MQTT client id)');
+        return;
+      }
+      if (typeof v !== 'string' || !THING_NAME.test(v)) {
+        throw new Error(`must be 1-128 characters from a-z A-Z 0-9 : _ - (AWS thing-name rules), got ${show(v)}`);
+      }
+    },
+  };
+}
 const SHADOW_NAME = /^[a-zA-Z0-9:_-]{1,64}$/;
 
 const FORMATS = {
-  'cloudcam-thing-name': {
-    doc: 'AWS thing name: 1-128 of a-z A-Z 0-9 : _ -',
-    validate: (v) => {
-      if (v === null || v === '') throw new Error('is required: the AWS IoT thing name of this camera (also its MQTT client id)');
-      if (typeof v !== 'string' || !THING_NAME.test(v)) {
-        throw new Error(`must be 1-128 characters from a-z A-Z 0-9 : _ - (AWS thing-name rules), got ${show(v)}`);
-      }
-    },
-  },
-  'cloudcam-optional-thing-name': {
-    doc: 'AWS thing name, or "" when fleet provisioning names the thing',
-    validate: (v) => {
-      if (v === null || v === '') return;
-      if (typeof v !== 'string' || !THING_NAME.test(v)) {
-        throw new Error(`must be 1-128 characters from a-z A-Z 0-9 : _ - (AWS thing-name rules), got ${show(v)}`);
-      }
-    },
-  },
+  'cloudcam-thing-name': thingName('AWS thing name: 1-128 of a-z A-Z 0-9 : _ -', true),
+  'cloudcam-optional-thing-name': thingName('AWS thing name, or "" when fleet provisioning names the thing', false),
   'cloudcam-optional-path': {
     doc: 'file path, "" = not set',
     validate: (v) => {

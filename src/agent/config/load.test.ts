@@ -2,8 +2,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, nearestKey } from './explain.js';
-import { schemaLeaves } from './keys.js';
+import { ConfigError } from './explain.js';
 import { loadAgentConfig } from './load.js';
 
 let dir: string;
@@ -210,15 +209,6 @@ describe('loadAgentConfig', () => {
     expect(problemsOf(() => loadAgentConfig(broken, {}))[0]).toMatch(/broken\.json is not valid JSON/);
     const arr = await writeConfig('array.json', '[]');
     expect(problemsOf(() => loadAgentConfig(arr, {}))[0]).toMatch(/must hold one JSON object/);
-  });
-});
-
-describe('schema', () => {
-  it('nearestKey finds typos and misplaced leaves but not unrelated words', () => {
-    const keys = schemaLeaves().map((l) => l.key);
-    expect(nearestKey('iot.ca_path', keys)).toBe('iot.caPath');
-    expect(nearestKey('iot.password', keys)).toBe('camera.password');
-    expect(nearestKey('completelyunrelatedsetting.xyz', keys)).toBeUndefined();
   });
 });
 

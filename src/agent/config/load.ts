@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import convict from 'convict';
 import type { AgentConfig, ConfigSchema, RawConfig } from './agent-config.js';
-import { claimProblems, privateKeyProblems, reconnectProblems } from './checks.js';
+import { crossKeyProblems } from './checks.js';
 import { ConfigError, explainConvictErrors } from './explain.js';
 import { envNameOf, lookup, schemaLeaves, withEnvNames } from './keys.js';
 import { claimModeSchema, configSchema } from './schema.js';
@@ -60,9 +60,7 @@ export function loadAgentConfig(
     problems.push(...explainConvictErrors(err instanceof Error ? err.message : String(err), cfg.getProperties(), leaves, file, env));
   }
   const raw = cfg.getProperties();
-  if (problems.length === 0) problems.push(...reconnectProblems(raw));
-  if (problems.length === 0 && claimMode) problems.push(...claimProblems(raw));
-  if (problems.length === 0 && raw.iot.keyPath) problems.push(...privateKeyProblems(raw.iot.keyPath));
+  if (problems.length === 0) problems.push(...crossKeyProblems(raw, claimMode));
   if (problems.length > 0) throw new ConfigError(problems, source);
   if (claimMode) {
     raw.iot.certPath ||= path.join(raw.stateDir, IDENTITY_DIR, 'device.crt');

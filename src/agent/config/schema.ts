@@ -1,5 +1,5 @@
 import { FACILITIES, type Facility } from '../syslog.js';
-import type { ConfigSchema, RawConfig } from './agent-config.js';
+import { KEY_TYPES, LOG_FORMATS, LOG_LEVELS, type ConfigSchema, type RawConfig } from './agent-config.js';
 
 /** The manifest's reverseProxy target points here; a site that changes localApi.port loses /local/cloudcam/api/. */
 export const LOCAL_API_DEFAULT_PORT = 2001;
@@ -148,12 +148,12 @@ export const configSchema: ConfigSchema<RawConfig> = {
   log: {
     level: {
       doc: 'Lowest severity that is logged.',
-      format: ['fatal', 'error', 'warn', 'info', 'debug', 'trace'],
+      format: LOG_LEVELS,
       default: 'info',
     },
     format: {
       doc: 'syslog-stdout: one line per event with a `<N>` severity prefix (the camera system log keeps it); json: pino JSON; pretty: for people.',
-      format: ['syslog-stdout', 'json', 'pretty'],
+      format: LOG_FORMATS,
       default: 'syslog-stdout',
     },
     syslog: {
@@ -204,7 +204,7 @@ export const configSchema: ConfigSchema<RawConfig> = {
     },
     keyType: {
       doc: 'Key made on the camera for its own certificate.',
-      format: ['ec-p256', 'rsa-2048'],
+      format: KEY_TYPES,
       default: 'ec-p256',
     },
   },
