@@ -5,7 +5,7 @@ import tls from 'node:tls';
 import { ErrorWithSubackPacket, MqttClient, type IClientOptions, type IConnackPacket, type IPublishPacket, type Packet } from 'mqtt';
 import type { Logger } from '../lib/log.js';
 import { Backoff } from './backoff.js';
-import type { AgentConfig } from './config.js';
+import type { AgentConfig } from './config/index.js';
 import { diagnose, readCertificateSummary, reasonName, summarizePeerCertificate, type AttemptFacts, type Diagnosis } from './tls-diagnosis.js';
 
 export interface ConnectionEvents {

@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
 import { REDACT_PATHS } from '../lib/log.js';
-import type { LogFormat, LogLevel } from './config.js';
+import type { LogFormat, LogLevel } from './config/index.js';
 import { createSyslogSender, type Facility, type SyslogSender, type SyslogStats, type SyslogTarget } from './syslog.js';
 
 /**

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { loadAgentConfig, type AgentConfig } from './config.js';
+import { loadAgentConfig, type AgentConfig } from './config/index.js';
 import { createAgentLogging } from './logging.js';
 import { parseSyslogUrl } from './syslog.js';
 import { createConnection, type AgentConnection } from './connection.js';

@@ -22,7 +22,7 @@ function packageDir(opts: { manifest?: boolean; site?: object }): string {
     JSON.stringify({ iot: { caPath: 'localdata/certs/ca.pem', certPath: 'localdata/certs/device.crt', keyPath: 'localdata/certs/device.key' }, stateDir: 'localdata/state' }),
   );
   fs.mkdirSync(path.join(dir, 'localdata', 'certs'), { recursive: true });
-  // Keys 0600, as the agent requires of a private key (config.ts privateKeyProblems).
+  // Keys 0600, as the agent requires of a private key (config/checks.ts privateKeyProblems).
   for (const f of ['ca.pem', 'device.crt', 'device.key']) fs.writeFileSync(path.join(dir, 'localdata', 'certs', f), 'pem', { mode: 0o600 });
   if (opts.site) fs.writeFileSync(path.join(dir, 'localdata', 'cloudcam.json'), JSON.stringify(opts.site));
   if (opts.manifest) fs.writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify({ schemaVersion: '2.0.0', acapPackageConf: { setup: { appName: 'cloudcam' } } }));

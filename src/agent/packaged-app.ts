@@ -14,7 +14,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { loadAgentConfig, readConfigFile, type AgentConfig, type ConfigLayer } from './config.js';
+import { loadAgentConfig, readConfigFile, type AgentConfig, type ConfigLayer } from './config/index.js';
 import { readAppParams } from './app-params.js';
 import { VapixClient } from '../protocol/vapix.js';
 

@@ -5,7 +5,7 @@
  * manifest"); packaging/manifest-schemas/ holds our transcription that the tests validate against.
  */
 import { manifestParamConfig } from '../agent/app-params.js';
-import { LOCAL_API_DEFAULT_PORT } from '../agent/config.js';
+import { LOCAL_API_DEFAULT_PORT } from '../agent/config/index.js';
 import type { Arch } from './targets.js';
 
 export type ManifestSchema = '2.0.0' | '1.7.3';

@@ -10,7 +10,7 @@ import tls from 'node:tls';
 import { Writable } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import { createLogger, type Logger } from '../../src/lib/log.js';
-import type { AgentConfig } from '../../src/agent/config.js';
+import type { AgentConfig } from '../../src/agent/config/index.js';
 
 export interface LogLine {
   level: number;

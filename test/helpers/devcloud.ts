@@ -7,7 +7,7 @@ import { createLogger } from '../../src/lib/log.js';
 import { startDevcloud, type Devcloud } from '../../src/devcloud/devcloud.js';
 import type { BrokerKind } from '../../src/devcloud/broker/index.js';
 import { findMosquitto } from '../../src/devcloud/broker/index.js';
-import { loadAgentConfig, type AgentConfig } from '../../src/agent/config.js';
+import { loadAgentConfig, type AgentConfig } from '../../src/agent/config/index.js';
 import { startAgent, type RunningAgent } from '../../src/agent/main.js';
 import { createAgentLogger } from '../../src/agent/logging.js';
 import type { SnapshotReport, SnapshotRequest } from '../../src/protocol/snapshot.js';

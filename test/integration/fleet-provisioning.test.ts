@@ -4,7 +4,7 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadAgentConfig } from '../../src/agent/config.js';
+import { loadAgentConfig } from '../../src/agent/config/index.js';
 import { createAgentLogger } from '../../src/agent/logging.js';
 import { ensureIdentity } from '../../src/agent/provisioning/provisioning.js';
 import { createCsr, generateDeviceKey } from '../../src/agent/provisioning/csr.js';

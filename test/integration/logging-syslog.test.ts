@@ -9,7 +9,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAgentLogging, type AgentLogging } from '../../src/agent/logging.js';
-import type { LogFormat } from '../../src/agent/config.js';
+import type { LogFormat } from '../../src/agent/config/index.js';
 import { RSYSLOGD, freePort, startRsyslog, type ReceivedLine, type Rsyslog } from '../helpers/rsyslog.js';
 
 const THING = 'cam-log-1';

@@ -10,7 +10,7 @@ import path from 'node:path';
 import tls from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, loadAgentConfig } from '../../src/agent/config.js';
+import { ConfigError, loadAgentConfig } from '../../src/agent/config/index.js';
 import { createConnection } from '../../src/agent/connection.js';
 import { createCa, ensurePki, issueCertificate, type DevPki } from '../../src/devcloud/pki.js';
 import { LEVEL, captureLog, testConfig } from '../helpers/agent-connection-kit.js';

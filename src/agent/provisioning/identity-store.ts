@@ -14,7 +14,7 @@ import { createHash, createPrivateKey, X509Certificate } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { readFileIfExists, writeFileAtomic } from '../../lib/atomic-file.js';
-import { IDENTITY_DIR } from '../config.js';
+import { IDENTITY_DIR } from '../config/index.js';
 import type { TlsFiles } from '../connection.js';
 
 export const IDENTITY_FILE = 'identity.json';

@@ -16,7 +16,7 @@
  * (full jitter, iot.reconnect bounds) until it succeeds or the agent stops.
  */
 import type { Logger } from '../../lib/log.js';
-import type { AgentConfig } from '../config.js';
+import type { AgentConfig } from '../config/index.js';
 import { Backoff } from '../backoff.js';
 import { createCsr, generateDeviceKey } from './csr.js';
 import { enrol, EnrolError } from './enrol.js';

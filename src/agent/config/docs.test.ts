@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { renderConfigDocs } from './config-docs.js';
-import { schemaLeaves } from './config.js';
+import { renderConfigDocs } from './docs.js';
+import { schemaLeaves } from './keys.js';
 
-const DOC = new URL('../../docs/config.md', import.meta.url);
+const DOC = new URL('../../../docs/config.md', import.meta.url);
 
 describe('docs/config.md', () => {
   it('is up to date with the schema (regenerate: npx tsc -p tsconfig.build.json && node scripts/gen-config-docs.mjs)', () => {

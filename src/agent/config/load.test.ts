@@ -2,7 +2,8 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, loadAgentConfig, nearestKey, schemaLeaves } from './config.js';
+import { ConfigError } from './explain.js';
+import { loadAgentConfig } from './load.js';
 
 let dir: string;
 
@@ -208,27 +209,6 @@ describe('loadAgentConfig', () => {
     expect(problemsOf(() => loadAgentConfig(broken, {}))[0]).toMatch(/broken\.json is not valid JSON/);
     const arr = await writeConfig('array.json', '[]');
     expect(problemsOf(() => loadAgentConfig(arr, {}))[0]).toMatch(/must hold one JSON object/);
-  });
-});
-
-describe('schema', () => {
-  it('documents every key and maps each to a distinct CLOUDCAM_ variable', () => {
-    const leaves = schemaLeaves();
-    expect(leaves.length).toBeGreaterThan(20);
-    const envs = leaves.map((l) => l.env);
-    expect(new Set(envs).size).toBe(leaves.length);
-    for (const l of leaves) {
-      // The variable name is derived from the key, so people can guess it.
-      const expected = `CLOUDCAM_${l.key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').replace(/\./g, '_').toUpperCase()}`;
-      expect(l.env).toBe(expected);
-    }
-  });
-
-  it('nearestKey finds typos and misplaced leaves but not unrelated words', () => {
-    const keys = schemaLeaves().map((l) => l.key);
-    expect(nearestKey('iot.ca_path', keys)).toBe('iot.caPath');
-    expect(nearestKey('iot.password', keys)).toBe('camera.password');
-    expect(nearestKey('completelyunrelatedsetting.xyz', keys)).toBeUndefined();
   });
 });
 

@@ -1,17 +1,18 @@
-import { FORMAT_DOCS, schemaLeaves, type SchemaLeaf } from './config.js';
+import { formatDoc } from './formats.js';
+import { schemaLeaves, type SchemaLeaf } from './keys.js';
 
 /**
  * docs/config.md, rendered from the convict schema so the reference cannot drift from the code
- * (config-docs.test.ts fails when the committed file differs).
+ * (docs.test.ts fails when the committed file differs).
  */
 export function renderConfigDocs(): string {
   const rows = schemaLeaves().map(
-    (leaf) => `| \`${leaf.key}\` | ${leaf.env ? `\`${leaf.env}\`` : ''} | ${cell(defaultText(leaf))} | ${cell(formatText(leaf.format))} | ${cell(leaf.doc)} |`,
+    (leaf) => `| \`${leaf.key}\` | \`${leaf.env}\` | ${cell(defaultText(leaf))} | ${cell(formatText(leaf.format))} | ${cell(leaf.doc)} |`,
   );
   return [
     '# Agent configuration',
     '',
-    '<!-- Generated from src/agent/config.ts by scripts/gen-config-docs.mjs; do not edit by hand. -->',
+    '<!-- Generated from src/agent/config/schema.ts by scripts/gen-config-docs.mjs; do not edit by hand. -->',
     '',
     'The agent reads one JSON file whose nesting follows the dotted keys below,',
     'then applies environment overrides (each key has a `CLOUDCAM_...` variable; lists are comma-separated).',
@@ -51,7 +52,7 @@ function defaultText(leaf: SchemaLeaf): string {
 }
 
 function formatText(format: unknown): string {
-  if (typeof format === 'string') return FORMAT_DOCS[format] ?? format;
+  if (typeof format === 'string') return formatDoc(format) ?? format;
   if (Array.isArray(format)) return `one of ${format.map((v) => `\`${String(v)}\``).join(', ')}`;
   if (format === String) return 'string';
   if (format === Number) return 'number';

@@ -1,0 +1,78 @@
+import fs from 'node:fs';
+import type { RawConfig } from './agent-config.js';
+
+// Checks that span more than one key, or look at the files the keys point to, run after convict has
+// validated each key on its own.
+
+/** Runs the checks in order and returns the problems of the first that finds any, as loading always has. */
+export function crossKeyProblems(raw: RawConfig, claimMode: boolean): string[] {
+  const checks = [
+    () => reconnectProblems(raw),
+    () => (claimMode ? claimProblems(raw) : []),
+    () => (raw.iot.keyPath ? privateKeyProblems(raw.iot.keyPath) : []),
+  ];
+  for (const check of checks) {
+    const problems = check();
+    if (problems.length > 0) return problems;
+  }
+  return [];
+}
+
+/** The reconnect window can only grow from minMs to maxMs. */
+function reconnectProblems(raw: RawConfig): string[] {
+  const { minMs, maxMs } = raw.iot.reconnect;
+  return maxMs < minMs ? [`iot.reconnect.maxMs (${maxMs}) is below iot.reconnect.minMs (${minMs}): raise maxMs or lower minMs`] : [];
+}
+
+/**
+ * The private key must be readable by its owner only: a key that group or others can read can be
+ * copied by any process on the camera, and with it anyone can be this thing. Refused with the exact
+ * command that fixes it (AWS IoT Device Client refuses the same way; its users asked for the fix to
+ * be printed, not just the rule).
+ */
+export function privateKeyProblems(keyPath: string): string[] {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(keyPath);
+  } catch {
+    return []; // "does not exist / not readable" is already reported by the cloudcam-key-file format
+  }
+  if (!st.isFile()) return [`iot.keyPath ${keyPath} is not a regular file: point it at the PEM private key`];
+  const loose = st.mode & 0o077;
+  if (loose === 0) return [];
+  const who = [loose & 0o070 ? 'group' : '', loose & 0o007 ? 'others' : ''].filter(Boolean).join(' and ');
+  return [
+    `iot.keyPath ${keyPath} is accessible by ${who} (mode ${(st.mode & 0o777).toString(8).padStart(4, '0')}): ` +
+      `anyone who can read it can impersonate this camera. Fix: chmod 600 ${shellQuote(keyPath)}`,
+  ];
+}
+
+/** Quotes a path for a copy-and-paste shell command. */
+function shellQuote(p: string): string {
+  return /^[A-Za-z0-9_./@:+-]+$/.test(p) ? p : `'${p.replace(/'/g, `'\\''`)}'`;
+}
+
+/** Provisioning by claim needs the claim key and a template besides the claim certificate. */
+function claimProblems(raw: RawConfig): string[] {
+  const problems: string[] = [];
+  const { claimCertPath, claimKeyPath, templateName } = raw.provisioning;
+  for (const [key, value, what] of [
+    ['provisioning.claimCertPath', claimCertPath, 'the claim certificate'],
+    ['provisioning.claimKeyPath', claimKeyPath, 'the claim private key'],
+  ] as const) {
+    if (value === '') {
+      problems.push(`${key} is required when provisioning.claimCertPath is set: the path of ${what} shipped in the bundle`);
+      continue;
+    }
+    try {
+      fs.accessSync(value, fs.constants.R_OK);
+    } catch {
+      problems.push(`${key}: ${what} is missing or unreadable at ${value}; put it in the bundle (docs/deploy.md, "A fleet: provisioning by claim")`);
+    }
+  }
+  if (templateName === '') {
+    problems.push('provisioning.templateName is required when provisioning.claimCertPath is set: the stack output ProvisioningTemplateName');
+  }
+  return problems;
+}
+

@@ -1,0 +1,221 @@
+import { FACILITIES, type Facility } from '../syslog.js';
+import { KEY_TYPES, LOG_FORMATS, LOG_LEVELS, type ConfigSchema, type RawConfig } from './agent-config.js';
+
+/** The manifest's reverseProxy target points here; a site that changes localApi.port loses /local/cloudcam/api/. */
+export const LOCAL_API_DEFAULT_PORT = 2001;
+
+/**
+ * One schema documents and validates every key; keys.ts derives its environment variable from the key
+ * path and scripts/gen-config-docs.mjs renders docs/config.md from it.
+ */
+export const configSchema: ConfigSchema<RawConfig> = {
+  thingName: {
+    doc: 'AWS IoT thing name of this camera; also its MQTT client id, so each camera needs its own.',
+    format: 'cloudcam-thing-name',
+    default: null,
+  },
+  iot: {
+    endpoint: {
+      doc: 'AWS IoT data endpoint host (aws iot describe-endpoint --endpoint-type iot:Data-ATS), or the devcloud broker host.',
+      format: 'cloudcam-endpoint',
+      default: null,
+    },
+    port: {
+      doc: 'MQTT over TLS port: 8883, or 443 (then the agent sends ALPN x-amzn-mqtt-ca, for networks that only let HTTPS out).',
+      format: 'cloudcam-port',
+      default: 8883,
+    },
+    mqttVersion: {
+      doc: 'MQTT protocol version: "5" (reason codes, session expiry) or "3.1.1".',
+      format: 'cloudcam-mqtt-version',
+      default: 5,
+    },
+    keepaliveSeconds: {
+      doc: 'MQTT keep-alive; the broker drops the connection (and publishes the last will) after 1.5x this without traffic.',
+      format: 'cloudcam-keepalive',
+      default: 60,
+    },
+    caPath: {
+      doc: 'CA certificate (PEM) that signed the broker certificate: AmazonRootCA1.pem for AWS. Relative paths start at the config file.',
+      format: 'cloudcam-ca-file',
+      default: null,
+    },
+    certPath: {
+      doc: 'Device certificate (PEM) registered in AWS IoT and attached to this thing. Relative paths start at the config file.',
+      format: 'cloudcam-cert-file',
+      default: null,
+    },
+    keyPath: {
+      doc: 'Private key (PEM) of the device certificate. Relative paths start at the config file.',
+      format: 'cloudcam-key-file',
+      default: null,
+    },
+    reconnect: {
+      minMs: {
+        doc: 'First reconnect window; each failed attempt doubles it (full jitter: the delay is random within the window).',
+        format: 'cloudcam-ms',
+        default: 1000,
+      },
+      maxMs: {
+        doc: 'Cap on the reconnect window; the agent never gives up, it retries at most this far apart.',
+        format: 'cloudcam-ms',
+        default: 120_000,
+      },
+    },
+    connectTimeoutMs: {
+      doc: 'How long one attempt (TCP, TLS and CONNACK) may take before it counts as failed.',
+      format: 'cloudcam-ms',
+      default: 20_000,
+    },
+  },
+  camera: {
+    url: {
+      doc: 'VAPIX base URL; http://127.0.0.1 is the camera the agent runs on.',
+      format: 'cloudcam-camera-url',
+      default: 'http://127.0.0.1',
+    },
+    username: {
+      doc: 'VAPIX user for digest authentication (an account with viewer rights suffices for snapshots).',
+      format: String,
+      default: '',
+    },
+    password: {
+      doc: 'Password of the VAPIX user.',
+      format: String,
+      default: '',
+      sensitive: true,
+    },
+    timeoutMs: {
+      doc: 'Timeout of one VAPIX request.',
+      format: 'cloudcam-ms',
+      default: 10_000,
+    },
+  },
+  snapshot: {
+    resolution: {
+      doc: 'Default JPEG resolution (jpg/image.cgi resolution=); a request may override it.',
+      format: 'cloudcam-resolution',
+      default: '1920x1080',
+    },
+    compression: {
+      doc: 'Default JPEG compression 0-100 (higher = smaller file); a request may override it.',
+      format: 'cloudcam-percent',
+      default: 30,
+    },
+    maxBytes: {
+      doc: 'Largest JPEG the agent uploads; a request may only lower it.',
+      format: 'cloudcam-bytes',
+      default: 10 * 1024 * 1024,
+    },
+    captureTimeoutMs: {
+      doc: 'Timeout of one JPEG capture.',
+      format: 'cloudcam-ms',
+      default: 15_000,
+    },
+    uploadTimeoutMs: {
+      doc: 'Timeout of one upload to the presigned POST URL.',
+      format: 'cloudcam-ms',
+      default: 60_000,
+    },
+    allowedUploadHosts: {
+      doc: 'Hosts a presigned upload URL may point at (https only): exact host, host:port, or *.domain for any subdomain.',
+      format: 'cloudcam-upload-hosts',
+      default: ['*.amazonaws.com'],
+    },
+    insecureHttpUploadHosts: {
+      doc: 'Development only: exact hosts (host or host:port) that may receive uploads over plain http, e.g. devcloud S3.',
+      format: 'cloudcam-insecure-hosts',
+      default: [],
+    },
+  },
+  schedule: {
+    cron: {
+      doc: 'When the camera asks for a snapshot by itself (node-cron syntax, 5 or 6 fields); "" turns the schedule off.',
+      format: 'cloudcam-cron',
+      default: '',
+    },
+    timezone: {
+      doc: 'Time zone of the cron schedule (IANA name); "" uses the system zone.',
+      format: 'cloudcam-timezone',
+      default: '',
+    },
+  },
+  stateDir: {
+    doc: 'Writable directory for persistent agent state (handled request ids). Relative paths start at the config file.',
+    format: 'cloudcam-dir',
+    default: 'localdata',
+  },
+  log: {
+    level: {
+      doc: 'Lowest severity that is logged.',
+      format: LOG_LEVELS,
+      default: 'info',
+    },
+    format: {
+      doc: 'syslog-stdout: one line per event with a `<N>` severity prefix (the camera system log keeps it); json: pino JSON; pretty: for people.',
+      format: LOG_FORMATS,
+      default: 'syslog-stdout',
+    },
+    syslog: {
+      url: {
+        doc: 'Also send every line as RFC 5424 syslog to a collector: udp://HOST:PORT or tcp://HOST:PORT (octet-counted framing); "" = off. Lines are dropped, and counted, while the collector is unreachable; the agent never waits for it.',
+        format: 'cloudcam-syslog-url',
+        default: '',
+      },
+      facility: {
+        doc: 'Syslog facility of the lines sent to the collector.',
+        format: Object.keys(FACILITIES) as Facility[],
+        default: 'daemon',
+      },
+      appName: {
+        doc: 'APP-NAME field of the RFC 5424 lines.',
+        format: 'cloudcam-syslog-app-name',
+        default: 'cloudcam',
+      },
+    },
+  },
+  shadowName: {
+    doc: 'Name of the named device shadow that carries snapshot requests.',
+    format: 'cloudcam-shadow-name',
+    default: 'cloudcam',
+  },
+  localApi: {
+    port: {
+      doc: 'Loopback port of the local API (GET /status, POST /certs) that the camera reverse-proxies, admin only, as /local/cloudcam/api/ (manifest reverseProxy target); 0 picks a free port.',
+      format: 'port',
+      default: LOCAL_API_DEFAULT_PORT,
+    },
+  },
+  provisioning: {
+    claimCertPath: {
+      doc: 'Fleet provisioning by claim: the claim certificate (PEM) shipped in the bundle. When set, a camera without an identity of its own makes a key and CSR, enrols (CreateCertificateFromCsr, RegisterThing) and stores its identity at iot.certPath/iot.keyPath (default: STATE_DIR/identity/); thingName and those files may then be absent. "" = off.',
+      format: 'cloudcam-optional-path',
+      default: '',
+    },
+    claimKeyPath: {
+      doc: 'Private key (PEM) of the claim certificate. Relative paths start at the config file.',
+      format: 'cloudcam-optional-path',
+      default: '',
+    },
+    templateName: {
+      doc: 'Fleet provisioning template name (the stack output ProvisioningTemplateName; devcloud writes its own).',
+      format: 'cloudcam-optional-template-name',
+      default: '',
+    },
+    keyType: {
+      doc: 'Key made on the camera for its own certificate.',
+      format: KEY_TYPES,
+      default: 'ec-p256',
+    },
+  },
+};
+
+/** Fleet provisioning on: thingName, iot.certPath and iot.keyPath may be absent (they are made). */
+export function claimModeSchema(): ConfigSchema<RawConfig> {
+  const { thingName, iot } = configSchema;
+  return {
+    ...configSchema,
+    thingName: { ...thingName, format: 'cloudcam-optional-thing-name' },
+    iot: { ...iot, certPath: { ...iot.certPath, format: 'cloudcam-optional-path' }, keyPath: { ...iot.keyPath, format: 'cloudcam-optional-path' } },
+  };
+}
