@@ -214,6 +214,16 @@ addFormat('cloudcam-syslog-url', '"" (off), udp://HOST:PORT or tcp://HOST:PORT',
 addFormat('cloudcam-syslog-app-name', '1-48 printable ASCII characters, no spaces', (v) => {
   if (typeof v !== 'string' || !/^[\x21-\x7e]{1,48}$/.test(v)) throw new Error(`must be 1 to 48 printable ASCII characters without spaces (RFC 5424 APP-NAME), got ${show(v)}`);
 });
+addFormat(
+  'cloudcam-uid-list',
+  'list of numeric user ids, [] = automatic (env: comma-separated)',
+  (v) => {
+    if (!Array.isArray(v) || (v as unknown[]).some((u) => typeof u !== 'number' || !Number.isInteger(u) || u < 0 || u > 4294967294)) {
+      throw new Error(`must be a list of numeric user ids such as [0, 33] (see \`id -u USER\` on the camera), or [] for automatic, got ${JSON.stringify(v)}`);
+    }
+  },
+  (raw) => (coerceList(raw) as string[]).map(coerceNumber),
+);
 hostListFormat('cloudcam-upload-hosts', true, 'list of host, host:port or *.domain (env: comma-separated)');
 hostListFormat('cloudcam-insecure-hosts', false, 'list of exact host or host:port (env: comma-separated)');
 addFormat('cloudcam-cron', 'cron expression (5 or 6 fields), "" = off', (v) => {

@@ -41,8 +41,12 @@ export interface AgentConfig {
   stateDir: string;
   log: { level: LogLevel; format: LogFormat; syslog: { url: string; facility: Facility; appName: string } };
   shadowName: string;
-  /** Loopback HTTP port of the agent's local API (status for `cloudcam setup check`); 0: any free port. */
-  localApi: { port: number };
+  /**
+   * Loopback HTTP port of the agent's local API (status for `cloudcam setup check`); 0: any free port.
+   * allowedPeerUids: who may use it ([] = the agent, root and the web server); identityTrialMs: how long
+   * an installed certificate has to connect before the previous one is restored.
+   */
+  localApi: { port: number; allowedPeerUids: number[]; identityTrialMs: number };
   /**
    * Fleet provisioning by claim; off when claimCertPath is ''. When on, thingName may be '' (the thing
    * name then comes from RegisterThing) and iot.certPath/keyPath are where the provisioned identity goes.
@@ -289,6 +293,18 @@ export const configSchema: convict.Schema<RawConfig> = {
       default: LOCAL_API_DEFAULT_PORT,
       env: 'CLOUDCAM_LOCAL_API_PORT',
     },
+    allowedPeerUids: {
+      doc: "User ids of the processes that may use the local API (the peer's uid, read from /proc/net/tcp). [] = automatic: the agent's own uid, root, and the owner of the sockets listening on ports 80/443 (the camera's web server). Set the web server's uid here if its workers run as another user.",
+      format: 'cloudcam-uid-list',
+      default: [],
+      env: 'CLOUDCAM_LOCAL_API_ALLOWED_PEER_UIDS',
+    },
+    identityTrialMs: {
+      doc: 'A certificate installed through the local API that has not connected within this many ms is rolled back to the previous one.',
+      format: 'cloudcam-ms',
+      default: 120_000,
+      env: 'CLOUDCAM_LOCAL_API_IDENTITY_TRIAL_MS',
+    },
   },
   provisioning: {
     claimCertPath: {
@@ -528,7 +544,7 @@ function toAgentConfig(raw: RawConfig): AgentConfig {
     },
     schedule: timezone === '' ? { cron } : { cron, timezone },
     log: { ...raw.log, syslog: { ...raw.log.syslog } },
-    localApi: { ...raw.localApi },
+    localApi: { ...raw.localApi, allowedPeerUids: [...raw.localApi.allowedPeerUids] },
     provisioning: { ...raw.provisioning },
   };
 }
