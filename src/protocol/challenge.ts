@@ -64,7 +64,7 @@ export function checkChallengeAnswer(nonce: string, answer: unknown, caPem: stri
   } catch {
     return 'the answer carries no readable certificate';
   }
-  let signed = false;
+  let signed: boolean;
   try {
     signed = verify('sha256', message(nonce), cert.publicKey, Buffer.from(a.signature, 'base64'));
   } catch {
