@@ -222,6 +222,56 @@ describe('the agent local API cannot be crashed or made to take another identity
       squatter.close();
     }
   });
+
+  it('a uid added to localApi.allowedPeerUids is let in', async () => {
+    const api = createLocalApiFeature({
+      port: 0,
+      connection: agent.agent.connection,
+      thing: 'camera-1',
+      agentVersion: 'test',
+      stateDir,
+      trial: { status: () => ({ state: 'configured', since: '' }), begin: () => undefined, stop: () => undefined },
+      allowedPeerUids: [65534],
+      log: agent.agent.log,
+    });
+    await api.start();
+    try {
+      const apiPort = new URL(api.url()!).port;
+      const out = await asNobody(`
+        const s = require('node:net').connect(${apiPort}, '127.0.0.1'); let r = '';
+        s.on('data', (c) => (r += c)); s.on('close', () => console.log(r.slice(0, 12)));
+        s.on('connect', () => s.write('GET /status HTTP/1.1\\r\\nHost: localhost\\r\\nConnection: close\\r\\n\\r\\n'));
+      `);
+      expect(out.trim()).toBe('HTTP/1.1 200');
+    } finally {
+      await api.stop();
+    }
+  });
+
+  it('a restart during the trial starts the bound again, and still rolls back', async () => {
+    const before = await status();
+    await agent.stop();
+    agent = await startTestAgent(tdc.dc, 'camera-1', (c) => {
+      c.stateDir = stateDir;
+      c.localApi.identityTrialMs = 600_000;
+    });
+    await waitForConnected(agent);
+    port = Number(new URL(agent.agent.localApiUrl()!).port);
+    const foreign = await createCa('not the broker CA either');
+    const cert = await issueCertificate(foreign, { commonName: 'camera-1', usage: 'client' });
+    expect(statusLine(await post(JSON.stringify({ certificatePem: cert.certPem, privateKey: cert.keyPem, caPem: foreign.certPem }), { Host: 'localhost', 'Content-Type': 'application/json' }))).toBe(200);
+    await agent.stop();
+    agent = await startTestAgent(tdc.dc, 'camera-1', (c) => {
+      c.stateDir = stateDir;
+      c.localApi.identityTrialMs = TRIAL_MS;
+    });
+    port = Number(new URL(agent.agent.localApiUrl()!).port);
+    await agent.waitForLog((l) => l['event'] === 'certs.using-installed');
+    expect((await status()).identity.state).toBe('trial');
+    await agent.waitForLog((l) => l['event'] === 'certs.rolled-back', TRIAL_MS + 5000);
+    await waitForConnected(agent);
+    expect((await status()).certificate?.fingerprint256).toBe(before.certificate?.fingerprint256);
+  });
 });
 
 describe('cloudcam setup certs sends nothing to a squatter on the agent port', () => {
@@ -269,5 +319,28 @@ describe('cloudcam setup certs sends nothing to a squatter on the agent port', (
     expect(io.stdout()).toContain('the signature does not verify');
     expect(received['/challenge']).toBeGreaterThan(0);
     expect(received['/certs'] ?? 0).toBe(0);
+  });
+
+  it('reports a roll-back: a certificate the broker does not trust is replaced by the previous one', async () => {
+    const agent = await startTestAgent(tdc.dc, 'camera-1', (c) => {
+      c.stateDir = path.join(home, 'state');
+      c.localApi.identityTrialMs = TRIAL_MS;
+    });
+    try {
+      await waitForConnected(agent);
+      camera.setAppTarget('cloudcam', agent.agent.localApiUrl());
+      const foreign = await createCa('a CA the broker does not trust');
+      const w = await writeCertificate(path.join(home, 'foreign'), 'device', await issueCertificate(foreign, { commonName: 'camera-1', usage: 'client' }));
+      // --ca: the new certificate's issuer and the current one's (for the proof).
+      const caFile = path.join(home, 'both-cas.pem');
+      await writeFile(caFile, foreign.certPem + (await readFile(tdc.dc.info.caPath, 'utf8')));
+      const io = fieldIo(home);
+      expect(await setupCertsCli(['--cert', w.certPath, '--key', w.keyPath, '--ca', caFile, '--wait', '30'], io)).toBe(1);
+      expect(io.stdout()).toContain('✓ the agent of camera-1 proved it holds its current device key');
+      expect(io.stdout()).toMatch(/✗ agent not connected with the new certificate after 30 s \(rolled back to the previous certificate: not connected within 3 s/);
+      await waitForConnected(agent);
+    } finally {
+      await agent.stop();
+    }
   });
 });
