@@ -58,4 +58,15 @@ describe('installed identities are on trial and can be rolled back', () => {
     await writeFile(path.join(stateDir, 'identity', 'ca.pem'), 'attacker CA');
     expect(await readInstalledIdentity(stateDir, '/configured/ca.pem')).toEqual({ ...w.files, trial: true, caPath: '/configured/ca.pem' });
   });
+
+  it('a second install during a trial keeps the last identity that connected as the one to go back to', async () => {
+    const caPath = path.join(dir, 'ca.pem');
+    const stateDir = path.join(dir, 'state');
+    const confirmed = await pair();
+    const w = await writeInstalledIdentity(stateDir, { caPath, certPath: path.join(dir, 'none.crt'), keyPath: path.join(dir, 'none.key') }, { thingName: 'camera-1', certificatePem: confirmed.certPem, privateKeyPem: confirmed.keyPem });
+    await confirmInstalledIdentity(stateDir);
+    for (const untried of [await pair(), await pair()]) await writeInstalledIdentity(stateDir, w.files, { thingName: 'camera-1', certificatePem: untried.certPem, privateKeyPem: untried.keyPem });
+    await restorePreviousIdentity(stateDir, caPath);
+    expect(await readFile(w.files.certPath, 'utf8')).toBe(confirmed.certPem);
+  });
 });

@@ -122,10 +122,20 @@ interface PreviousRecord {
   mark: string | null;
 }
 
+/**
+ * Copies the identity in use to identity/previous/, unless that identity is itself still on trial:
+ * then the copy already there (the last identity that connected) stays the one to go back to.
+ */
 async function keepPrevious(stateDir: string, current: TlsFiles): Promise<void> {
   const dir = previousDir(stateDir);
+  const [certPem, keyPem, mark, kept] = await Promise.all([
+    readFileIfExists(current.certPath),
+    readFileIfExists(current.keyPath),
+    readFileIfExists(path.join(stateDir, IDENTITY_FILE)),
+    readFileIfExists(path.join(dir, 'previous.json')),
+  ]);
+  if (kept !== undefined && mark !== undefined && (JSON.parse(mark) as Partial<StoredIdentity>).trial === true) return;
   await mkdir(dir, { recursive: true, mode: 0o700 });
-  const [certPem, keyPem, mark] = await Promise.all([readFileIfExists(current.certPath), readFileIfExists(current.keyPath), readFileIfExists(path.join(stateDir, IDENTITY_FILE))]);
   if (certPem !== undefined) await writeFileAtomic(path.join(dir, 'device.crt'), certPem, 0o600);
   if (keyPem !== undefined) await writeFileAtomic(path.join(dir, 'device.key'), keyPem, 0o600);
   const record: PreviousRecord = { certPath: current.certPath, keyPath: current.keyPath, mark: mark ?? null };
