@@ -223,6 +223,39 @@ describe('the agent local API cannot be crashed or made to take another identity
     }
   });
 
+  it('a handler that throws is logged with the feature name and answered 500; the next request is served', async () => {
+    let fail = true;
+    const api = createLocalApiFeature({
+      port: 0,
+      connection: agent.agent.connection,
+      thing: 'camera-1',
+      agentVersion: 'test',
+      stateDir,
+      trial: {
+        status: () => {
+          if (fail) throw new Error('boom');
+          return { state: 'configured', since: '' };
+        },
+        begin: () => undefined,
+        stop: () => undefined,
+      },
+      allowedPeerUids: [],
+      log: agent.agent.log,
+    });
+    await api.start();
+    try {
+      const apiPort = Number(new URL(api.url()!).port);
+      const get = 'GET /status HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n';
+      expect(statusLine(await raw(apiPort, get))).toBe(500);
+      const line = await agent.waitForLog((l) => l['event'] === 'local-api.request-failed');
+      expect(line).toMatchObject({ feature: 'local-api', err: 'boom', level: 50 });
+      fail = false;
+      expect(statusLine(await raw(apiPort, get))).toBe(200);
+    } finally {
+      await api.stop();
+    }
+  });
+
   it('a uid added to localApi.allowedPeerUids is let in', async () => {
     const api = createLocalApiFeature({
       port: 0,
