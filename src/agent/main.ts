@@ -10,7 +10,9 @@ import { createSnapshotFeature, type SnapshotEvents } from './features/snapshot.
 import { createScheduleFeature } from './features/schedule.js';
 import { createLocalApiFeature } from './features/local-api.js';
 import { ensureIdentity } from './provisioning/provisioning.js';
-import { readInstalledIdentity } from './provisioning/identity-store.js';
+import { certificateIdOf, readInstalledIdentity } from './provisioning/identity-store.js';
+import { createIdentityTrial } from './provisioning/identity-trial.js';
+import { readFileSync } from 'node:fs';
 import { AGENT_VERSION } from './version.js';
 import { tuneRuntimeForDevice } from './runtime-tuning.js';
 import { waitForStopSignal } from '../lib/signals.js';
@@ -40,7 +42,8 @@ export async function startAgent(
   // configured name, or 'unprovisioned'.
   let logging = opts.log ? undefined : createAgentLogging(loggingOptions({ ...configured, thingName: configured.thingName || 'unprovisioned' }));
   const early = opts.log ?? logging!.log;
-  const config = await ensureIdentity(await useInstalledIdentity(configured, early), {
+  const installed = await useInstalledIdentity(configured, early);
+  const config = await ensureIdentity(installed.config, {
     log: early,
     camera,
     ...(opts.signal ? { signal: opts.signal } : {}),
@@ -56,7 +59,19 @@ export async function startAgent(
     will: { topic: presenceTopic(config.thingName), payload: presenceMessage('offline', AGENT_VERSION), qos: 1, retain: false },
     log,
   });
-  const localApi = createLocalApiFeature({ port: config.localApi.port, connection, thing: config.thingName, agentVersion: AGENT_VERSION, stateDir: config.stateDir, log });
+  const trial = createIdentityTrial({ connection, stateDir: config.stateDir, boundMs: config.localApi.identityTrialMs, log });
+  // Restarted while an installed identity was still on trial: the bound starts again.
+  if (installed.onTrial) trial.begin(connection.tlsFiles, certificateIdOf(readFileSync(config.iot.certPath, 'utf8')));
+  const localApi = createLocalApiFeature({
+    port: config.localApi.port,
+    connection,
+    thing: config.thingName,
+    agentVersion: AGENT_VERSION,
+    stateDir: config.stateDir,
+    trial,
+    allowedPeerUids: config.localApi.allowedPeerUids,
+    log,
+  });
   // Also the order of onConnected: snapshot reads its shadow before presence says online.
   const features: Feature[] = [
     localApi,
@@ -105,6 +120,7 @@ export async function startAgent(
     stop: () =>
       (stopping ??= (async () => {
         connection.off('connected', onConnected);
+        trial.stop();
         // Reverse order: the schedule stops asking, the snapshot in flight finishes or is abandoned
         // and reported, then presence goes offline and the connection closes.
         for (const f of [...features].reverse()) {
@@ -137,15 +153,16 @@ export function loggingOptions(config: AgentConfig): Parameters<typeof createAge
  * A certificate installed with `cloudcam setup certs` (STATE_DIR/identity/) wins over the configured
  * iot.* files, so it survives restarts; deleting that folder returns to the configured files.
  */
-async function useInstalledIdentity(config: AgentConfig, log: Logger): Promise<AgentConfig> {
-  const installed = await readInstalledIdentity(config.stateDir);
-  if (installed === undefined) return config;
+async function useInstalledIdentity(config: AgentConfig, log: Logger): Promise<{ config: AgentConfig; onTrial: boolean }> {
+  const installed = await readInstalledIdentity(config.stateDir, config.iot.caPath);
+  if (installed === undefined) return { config, onTrial: false };
   if ('broken' in installed) {
     log.warn({ event: 'certs.installed-unusable', why: installed.broken }, `ignoring the installed certificate (${installed.broken}); using iot.certPath. Install it again with cloudcam setup certs`);
-    return config;
+    return { config, onTrial: false };
   }
   log.info({ event: 'certs.using-installed', certPath: installed.certPath }, `using the certificate installed with cloudcam setup certs (${installed.certPath})`);
-  return { ...config, iot: { ...config.iot, ...installed } };
+  const { trial, ...files } = installed;
+  return { config: { ...config, iot: { ...config.iot, ...files } }, onTrial: trial };
 }
 
 /** `cloudcam agent --config FILE`: runs until SIGTERM/SIGINT, then stops cleanly and exits 0. */

@@ -116,7 +116,14 @@ export async function setupCertsCli(argv: string[], io: FieldIo): Promise<number
     io.out.write('  dry run: nothing was sent to the camera\n');
     return 0;
   }
-  const { postCertificates, waitForAgentIdentity } = await import('../field/cert-install.js');
+  const { postCertificates, proveAgent, waitForAgentIdentity } = await import('../field/cert-install.js');
+  // Proof of possession first: nothing is sent unless the agent itself answers.
+  const proof = await proveAgent(camera, appName, caPem);
+  if (proof.kind === 'failed') {
+    io.out.write(`✗ not installed: ${proof.message}\n  fix: ${proof.fix}\n`);
+    return 1;
+  }
+  io.out.write(`✓ the agent of ${proof.thingName} proved it holds its current device key\n`);
   const outcome = await postCertificates(camera, appName, bundle);
   if (outcome.kind === 'refused') {
     for (const p of outcome.problems) io.out.write(`✗ the agent refused it: ${p}\n`);
@@ -134,7 +141,8 @@ export async function setupCertsCli(argv: string[], io: FieldIo): Promise<number
     io.out.write(`✓ agent connected as ${i.thingName} with the new certificate\n`);
     return 0;
   }
-  const why = seen.error ?? (seen.status?.connected ? 'connected, but still with another certificate' : `not connected${seen.status?.lastDisconnectReason ? `: ${seen.status.lastDisconnectReason}` : ''}`);
+  const rolledBack = seen.status?.identity?.state === 'rolled-back' && seen.status.identity.certificateId === i.certificateId;
+  const why = seen.error ?? (rolledBack ? `rolled back to the previous certificate: ${seen.status?.identity.reason ?? ''}` : seen.status?.connected ? 'connected, but still with another certificate' : `not connected${seen.status?.lastDisconnectReason ? `: ${seen.status.lastDisconnectReason}` : ''}`);
   io.out.write(`✗ agent not connected with the new certificate after ${waitMs / 1000} s (${why})\n`);
   io.out.write('  fix: check that the certificate is registered and active in AWS IoT, attached to the thing and to a policy that allows iot:Connect as the thing name; then `cloudcam setup check`\n');
   return 1;
@@ -150,9 +158,14 @@ Checks that the key matches the certificate, that the CA signed it, that it is v
 clock (not this computer's), and that the key is RSA 2048+ or ECDSA P-256/P-384, printing subject,
 fingerprint and expiry. Then installs them into the running agent through the camera's admin-only
 /local/NAME/api/certs (the stored account must be an administrator), which stores them 0600 and
-reconnects; waits until the agent is connected with the new certificate.
+reconnects; waits until the agent is connected with the new certificate. Before sending anything it
+makes the agent sign a fresh nonce with its current device key (/local/NAME/api/challenge) and checks
+that signature and that a CA in --ca issued the agent's current certificate: anything else holding
+the agent's port gets nothing. An installed certificate that does not connect within the agent's
+localApi.identityTrialMs (2 min) is rolled back to the previous one.
 --aws-json takes the output of \`aws iot create-keys-and-certificate\`. --ca may hold several PEM
-certificates: the issuer of the device certificate and the CA the agent trusts the broker with.
+certificates: the issuer of the new device certificate and of the current one. The agent never takes
+a CA from this command: it trusts the broker through its configured iot.caPath only.
 
   --dry-run       validate only; send nothing to the camera
   --wait SECONDS  how long to wait for the agent to connect with it (default 30)

@@ -114,6 +114,8 @@ export async function buildPackages(env: NodeJS.ProcessEnv = process.env): Promi
     );
     fs.writeFileSync(path.join(stage, 'LICENSE'), licenseText(Object.keys(bundleSizes), runtime));
     fs.writeFileSync(path.join(stage, 'cloudcam.defaults.json'), defaultsFileContent());
+    // The broker trust roots (certs/, scripts/extract-amazon-roots.mjs): the default iot.caPath.
+    fs.cpSync(path.resolve('certs'), path.join(stage, 'certs'), { recursive: true });
     const eap = path.join(outDir, `${APP_NAME}_${version}_${arch}.eap`);
     reproducibleTarGz(stage, eap, mtime);
 
@@ -123,6 +125,7 @@ export async function buildPackages(env: NodeJS.ProcessEnv = process.env): Promi
     fs.copyFileSync(exe, path.join(gwStage, APP_NAME));
     fs.chmodSync(path.join(gwStage, APP_NAME), 0o755);
     for (const f of ['LICENSE', 'cloudcam.defaults.json']) fs.copyFileSync(path.join(stage, f), path.join(gwStage, f));
+    fs.cpSync(path.join(stage, 'certs'), path.join(gwStage, 'certs'), { recursive: true });
     for (const [name, content, mode] of gatewayFiles(APP_NAME)) {
       fs.writeFileSync(path.join(gwStage, name), content);
       fs.chmodSync(path.join(gwStage, name), mode);

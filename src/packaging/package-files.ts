@@ -17,7 +17,8 @@ export function defaultsFileContent(): string {
       {
         camera: { url: 'http://127.0.0.1' },
         iot: {
-          caPath: 'localdata/certs/AmazonRootCA1.pem',
+          // Shipped in the package (certs/, from Node's root store): AWS IoT's ATS roots, RSA and ECC.
+          caPath: 'certs/AmazonRootCAs.pem',
           certPath: 'localdata/certs/device.crt',
           keyPath: 'localdata/certs/device.key',
         },
@@ -76,6 +77,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 install -d /opt/${appName}
 install -m 0755 "$here/${appName}" /opt/${appName}/${appName}
 install -m 0644 "$here/cloudcam.defaults.json" "$here/LICENSE" /opt/${appName}/
+install -d /opt/${appName}/certs
+install -m 0644 "$here"/certs/*.pem /opt/${appName}/certs/
 # localdata/ is the agent's state: systemd's StateDirectory, kept across upgrades.
 ln -sfn /var/lib/${appName} /opt/${appName}/localdata
 install -m 0644 "$here/${appName}.service" /etc/systemd/system/${appName}.service

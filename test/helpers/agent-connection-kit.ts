@@ -107,7 +107,7 @@ export function testConfig(paths: { caPath: string; certPath: string; keyPath: s
     stateDir: overrides.stateDir ?? '/nonexistent',
     log: { level: 'debug', format: 'json', syslog: { url: '', facility: 'daemon', appName: 'cloudcam' } },
     shadowName: 'cloudcam',
-    localApi: { port: 0 },
+    localApi: { port: 0, allowedPeerUids: [], identityTrialMs: 120_000 },
     provisioning: { claimCertPath: '', claimKeyPath: '', templateName: '', keyType: 'ec-p256' },
   };
 }

@@ -135,7 +135,7 @@ describe('cloudcam setup certs installs into the running agent through the camer
       await cameraAdd([cam.url, '--user', 'op', '--password-stdin'], fieldIo(opHome, 'op pw'));
       const io = fieldIo(opHome);
       expect(await setupCertsCli([...(await files('op', await issueCertificate(ca, { commonName: 'camera-1', usage: 'client' })))], io)).toBe(1);
-      expect(io.stdout()).toMatch(/✗ not installed: the camera refused \/local\/cloudcam\/api\/certs/);
+      expect(io.stdout()).toMatch(/✗ not installed: the camera refused \/local\/cloudcam\/api\/challenge/);
       expect(io.stdout()).toContain('fix: the certificate endpoint is admin-only');
       expect(await identityStore(stateDir)).toEqual(before);
     } finally {
@@ -149,11 +149,10 @@ describe('cloudcam setup certs installs into the running agent through the camer
     const fingerprint = new X509Certificate(renewed.certPem).fingerprint256;
     expect(fingerprint).not.toBe(old);
     const args = await files('renewed', renewed);
-    // The agent must now read the new files: its first identity is gone.
-    await rm(path.dirname(original.certPath), { recursive: true });
 
     const io = fieldIo(home);
     expect(await setupCertsCli(args, io)).toBe(0);
+    expect(io.stdout()).toContain('✓ the agent of camera-1 proved it holds its current device key');
     expect(io.stdout()).toContain(`fingerprint  ${fingerprint}`);
     expect(io.stdout()).toMatch(/✓ installed for camera-1 \(certificate id [0-9a-f]{64}\), expires /);
     expect(io.stdout()).toContain('✓ agent connected as camera-1 with the new certificate');
@@ -164,16 +163,21 @@ describe('cloudcam setup certs installs into the running agent through the camer
     const store = await identityStore(stateDir);
     expect(store['identity/device.crt']).toBe(renewed.certPem);
     expect(store['identity/device.key']).toBe(renewed.keyPem);
-    expect(store['identity/ca.pem']).toBe(await readFile(caFile, 'utf8'));
+    // The request's CA is never stored: the broker stays trusted through the configured iot.caPath.
+    expect(store['identity/ca.pem']).toBeUndefined();
+    expect(now.identity).toMatchObject({ state: 'confirmed', certificateId: expect.stringMatching(/^[0-9a-f]{64}$/) as unknown });
+    await agent!.waitForLog((l) => l['event'] === 'certs.confirmed');
+    expect(JSON.parse((await identityStore(stateDir))['identity.json']!)).toEqual(expect.not.objectContaining({ trial: true }));
     expect(JSON.parse(store['identity.json']!)).toMatchObject({ thingName: 'camera-1', source: 'installed' });
-    for (const f of ['identity/device.crt', 'identity/device.key', 'identity/ca.pem', 'identity.json']) expect((await stat(path.join(stateDir, f))).mode & 0o777).toBe(0o600);
+    for (const f of ['identity/device.crt', 'identity/device.key', 'identity.json']) expect((await stat(path.join(stateDir, f))).mode & 0o777).toBe(0o600);
 
     const logs = JSON.stringify(agent!.logs);
     expect(logs).toContain('"event":"certs.installed"');
     expect(logs).not.toContain('PRIVATE' + ' KEY');
     expect(logs).not.toContain(renewed.keyPem.split('\n')[1]);
 
-    // A restart reads the installed identity, not the configured (deleted) files.
+    // A restart reads the installed identity, not the configured files (deleted now, so it cannot).
+    await rm(path.dirname(original.certPath), { recursive: true });
     await agent!.stop();
     agent = await startAgent();
     await waitForConnected(agent);

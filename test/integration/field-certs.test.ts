@@ -42,7 +42,7 @@ describe('cloudcam setup certs (local validation) against the camera simulator',
     const io = fieldIo(kit.configHome);
     expect(await setupCertsCli(await files(pair), io)).toBe(1);
     expect(io.stdout()).toContain('✓ key matches, chain to the CA, valid by the camera clock');
-    expect(io.stdout()).toMatch(/✗ not installed: \/local\/cloudcam\/api\/certs not found \(HTTP 404\)/);
+    expect(io.stdout()).toMatch(/✗ not installed: \/local\/cloudcam\/api\/challenge not found \(HTTP 404\)/);
     expect(io.stdout()).toContain('fix: run `cloudcam install`');
   });
 

@@ -41,8 +41,12 @@ export interface AgentConfig {
   stateDir: string;
   log: { level: LogLevel; format: LogFormat; syslog: { url: string; facility: Facility; appName: string } };
   shadowName: string;
-  /** Loopback HTTP port of the agent's local API (status for `cloudcam setup check`); 0: any free port. */
-  localApi: { port: number };
+  /**
+   * Loopback HTTP port of the agent's local API (status for `cloudcam setup check`); 0: any free port.
+   * allowedPeerUids: who may use it ([] = the agent, root and the web server); identityTrialMs: how long
+   * an installed certificate has to connect before the previous one is restored.
+   */
+  localApi: { port: number; allowedPeerUids: number[]; identityTrialMs: number };
   /**
    * Fleet provisioning by claim; off when claimCertPath is ''. When on, thingName may be '' (the thing
    * name then comes from RegisterThing) and iot.certPath/keyPath are where the provisioned identity goes.

@@ -14,9 +14,9 @@ export interface FormatDef {
 export const show = (v: unknown): string => (typeof v === 'string' ? JSON.stringify(v) : String(v));
 
 /** Env values arrive as strings; numbers written as strings become numbers, anything else stays for the error. */
-const coerceNumber = (raw: string): unknown => (/^\s*-?\d+(\.\d+)?\s*$/.test(raw) ? Number(raw) : raw);
+export const coerceNumber = (raw: string): unknown => (/^\s*-?\d+(\.\d+)?\s*$/.test(raw) ? Number(raw) : raw);
 /** A comma-separated env value becomes a list; '' is the empty list. */
-const coerceList = (raw: string): unknown =>
+export const coerceList = (raw: string): unknown =>
   raw
     .split(',')
     .map((s) => s.trim())

@@ -2,7 +2,7 @@ import net from 'node:net';
 import convict from 'convict';
 import { validate as validateCron, validateDetailed as validateCronDetailed } from 'node-cron';
 import { parseSyslogUrl } from '../syslog.js';
-import { hostList, intRange, isHostName, readableFile, show, type FormatDef } from './format-kinds.js';
+import { coerceList, coerceNumber, hostList, intRange, isHostName, readableFile, show, type FormatDef } from './format-kinds.js';
 
 // Custom convict formats of the agent config (schema.ts), one table. Each is registered by name so
 // that (a) env strings get coerced (convict only coerces through named formats) and (b) the docs
@@ -129,6 +129,15 @@ const FORMATS = {
     validate: (v) => {
       if (typeof v !== 'string' || !/^[\x21-\x7e]{1,48}$/.test(v)) throw new Error(`must be 1 to 48 printable ASCII characters without spaces (RFC 5424 APP-NAME), got ${show(v)}`);
     },
+  },
+  'cloudcam-uid-list': {
+    doc: 'list of numeric user ids, [] = automatic (env: comma-separated)',
+    validate: (v) => {
+      if (!Array.isArray(v) || (v as unknown[]).some((u) => typeof u !== 'number' || !Number.isInteger(u) || u < 0 || u > 4294967294)) {
+        throw new Error(`must be a list of numeric user ids such as [0, 33] (see \`id -u USER\` on the camera), or [] for automatic, got ${JSON.stringify(v)}`);
+      }
+    },
+    coerce: (raw) => (coerceList(raw) as string[]).map(coerceNumber),
   },
   'cloudcam-upload-hosts': hostList(true, 'list of host, host:port or *.domain (env: comma-separated)'),
   'cloudcam-insecure-hosts': hostList(false, 'list of exact host or host:port (env: comma-separated)'),

@@ -112,7 +112,7 @@ function toAgentConfig(raw: RawConfig): AgentConfig {
     },
     schedule: timezone === '' ? { cron } : { cron, timezone },
     log: { ...raw.log, syslog: { ...raw.log.syslog } },
-    localApi: { ...raw.localApi },
+    localApi: { ...raw.localApi, allowedPeerUids: [...raw.localApi.allowedPeerUids] },
     provisioning: { ...raw.provisioning },
   };
 }

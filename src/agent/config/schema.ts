@@ -185,6 +185,16 @@ export const configSchema: ConfigSchema<RawConfig> = {
       format: 'port',
       default: LOCAL_API_DEFAULT_PORT,
     },
+    allowedPeerUids: {
+      doc: "User ids of the processes that may use the local API (the peer's uid, read from /proc/net/tcp). [] = automatic: the agent's own uid, root, and the owner of the sockets listening on ports 80/443 (the camera's web server). Set the web server's uid here if its workers run as another user.",
+      format: 'cloudcam-uid-list',
+      default: [],
+    },
+    identityTrialMs: {
+      doc: 'A certificate installed through the local API that has not connected within this many ms is rolled back to the previous one.',
+      format: 'cloudcam-ms',
+      default: 120_000,
+    },
   },
   provisioning: {
     claimCertPath: {

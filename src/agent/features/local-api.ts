@@ -2,20 +2,34 @@
  * The agent's local HTTP API on 127.0.0.1 only. On a camera nobody reaches it directly: the web
  * server reverse-proxies /local/cloudcam/api/ to it for admin users only (manifest
  * configuration.reverseProxy, access admin), so the camera's own digest auth guards it.
- * GET /status: thing, agent version, MQTT connection state and the device certificate's validity,
- * read by `cloudcam setup check`.
- * POST /certs: installs a device certificate, key and CA (cert-install.ts), sent by `cloudcam setup certs`.
- * Requests from anything but a loopback address are refused, should the listener ever be exposed.
+ * GET /status: thing, agent version, MQTT connection state, the device certificate's validity and the
+ * installed identity's trial state, read by `cloudcam setup check` and `setup certs`.
+ * POST /challenge: signs a nonce with the device key (protocol/challenge.ts), so `setup certs` knows
+ * it talks to the agent before it sends a key.
+ * POST /certs: installs a device certificate and key (cert-install.ts), sent by `cloudcam setup certs`.
+ *
+ * Every request passes, in order: a loopback peer address; a peer uid in localApi.allowedPeerUids
+ * (local-api/peer-uid.ts: the web server, the agent itself, root); an origin-form path; a loopback
+ * Host (DNS rebinding); for POSTs Content-Type application/json (cross-site forms). A request that
+ * breaks anything gets a 4xx; nothing a client sends can throw out of the listener, and anything
+ * that throws anyway is logged and answered 500. If the port is taken the agent keeps retrying.
  */
-import { X509Certificate } from 'node:crypto';
+import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Logger } from '../../lib/log.js';
 import type { AgentConnection } from '../connection.js';
 import type { Feature } from '../feature.js';
+import { Backoff } from '../backoff.js';
 import { CERT_INSTALL_MAX_BYTES, CERT_INSTALL_PATH } from '../../protocol/cert-install.js';
+import { answerChallenge, CHALLENGE_MAX_BYTES, CHALLENGE_PATH, parseChallengeRequest } from '../../protocol/challenge.js';
+import type { IdentityStatus, IdentityTrial } from '../provisioning/identity-trial.js';
 import { createCertInstaller } from './cert-install.js';
+import { defaultPeerUids, peerUid } from './local-api/peer-uid.js';
+import { contentTypeProblem, hostProblem, isLoopback, requestPath, type Refusal } from './local-api/request-checks.js';
+
+export { isLoopback };
 
 export interface AgentStatus {
   thingName: string;
@@ -26,6 +40,8 @@ export interface AgentStatus {
   lastDisconnectReason?: string;
   certificate?: { subject: string; issuer: string; notBefore: string; notAfter: string; fingerprint256: string };
   certificateError?: string;
+  /** configured (nothing installed since start), trial (installed, not yet connected), confirmed, rolled-back (with the reason). */
+  identity: IdentityStatus;
 }
 
 export interface LocalApiFeature extends Feature {
@@ -39,10 +55,16 @@ export function createLocalApiFeature(opts: {
   thing: string;
   agentVersion: string;
   stateDir: string;
+  trial: IdentityTrial;
+  /** Peer uids allowed to use the API; [] = defaultPeerUids() (the agent, root, the web server). */
+  allowedPeerUids: number[];
   log: Logger;
+  /** How fast a taken port is retried (the default: 1 s, growing to 1 min). */
+  bindRetry?: { minMs: number; maxMs: number };
 }): LocalApiFeature {
-  const { connection, log } = opts;
-  const installCerts = createCertInstaller({ connection, thing: opts.thing, stateDir: opts.stateDir, log });
+  const { connection } = opts;
+  const log = opts.log.child({ feature: 'local-api' });
+  const installCerts = createCertInstaller({ connection, thing: opts.thing, stateDir: opts.stateDir, trial: opts.trial, log });
   let since = new Date().toISOString();
   let lastDisconnectReason: string | undefined;
   const onConnected = (): void => {
@@ -54,9 +76,13 @@ export function createLocalApiFeature(opts: {
   };
   let server: Server | undefined;
   let url: string | undefined;
+  let allowedUids: Set<number> | undefined;
+  let bindTimer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  const sockets = new Set<Socket>();
 
   async function status(): Promise<AgentStatus> {
-    const out: AgentStatus = { thingName: opts.thing, agentVersion: opts.agentVersion, connected: connection.connected, since };
+    const out: AgentStatus = { thingName: opts.thing, agentVersion: opts.agentVersion, connected: connection.connected, since, identity: opts.trial.status() };
     if (lastDisconnectReason !== undefined) out.lastDisconnectReason = lastDisconnectReason;
     const { certPath } = connection.tlsFiles;
     try {
@@ -74,59 +100,137 @@ export function createLocalApiFeature(opts: {
     return out;
   }
 
+  async function challenge(body: string): Promise<{ status: number; body: unknown }> {
+    const request = parseChallengeRequest(body);
+    if ('problem' in request) return { status: 400, body: { error: request.problem } };
+    const { certPath, keyPath } = connection.tlsFiles;
+    try {
+      const [certificatePem, keyPem] = await Promise.all([readFile(certPath, 'utf8'), readFile(keyPath, 'utf8')]);
+      return { status: 200, body: answerChallenge(request.nonce, { thingName: opts.thing, certificatePem, key: createPrivateKey(keyPem) }) };
+    } catch (err) {
+      return { status: 500, body: { error: `cannot sign with the device key (${(err as NodeJS.ErrnoException).code ?? 'unreadable'}): check iot.certPath and iot.keyPath` } };
+    }
+  }
+
+  /** Why this peer may not use the API, or undefined. */
+  async function peerProblem(req: IncomingMessage): Promise<Refusal | undefined> {
+    if (!isLoopback(req.socket.remoteAddress)) {
+      return { status: 403, error: "the local API answers loopback clients only; use the camera's /local/cloudcam/api/ (admin)" };
+    }
+    allowedUids ??= new Set(opts.allowedPeerUids.length > 0 ? opts.allowedPeerUids : await defaultPeerUids());
+    const uid = await peerUid(req.socket);
+    if (uid !== undefined && allowedUids.has(uid)) return undefined;
+    log.warn(
+      { event: 'local-api.peer-refused', uid: uid ?? null, allowed: [...allowedUids] },
+      `refused a local API request from uid ${uid ?? '(unknown)'}; if that is the camera's web server, add it to localApi.allowedPeerUids`,
+    );
+    return { status: 403, error: `uid ${uid ?? '(unknown)'} may not use the local API: it answers the camera's web server (/local/cloudcam/api/, admin) only` };
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const send = (code: number, body: unknown): void => {
+      const buf = Buffer.from(JSON.stringify(body));
+      res.writeHead(code, { 'Content-Type': 'application/json', 'Content-Length': buf.length, 'Cache-Control': 'no-store' });
+      res.end(buf);
+    };
+    const refuse = (r: Refusal): void => {
+      // Unread request bodies are not waited for: the connection closes after the refusal.
+      res.setHeader('Connection', 'close');
+      send(r.status, { error: r.error });
+    };
+    const peer = await peerProblem(req);
+    if (peer) return refuse(peer);
+    const path = requestPath(req.url);
+    if (path === undefined) return refuse({ status: 400, error: `the request target must be a path such as /status (got ${JSON.stringify((req.url ?? '').slice(0, 100))})` });
+    const host = hostProblem(req.headers.host);
+    if (host) return refuse(host);
+    if (req.method === 'GET' && path === '/status') return send(200, await status());
+    const post = req.method === 'POST' ? ({ [CERT_INSTALL_PATH]: { max: CERT_INSTALL_MAX_BYTES, run: installCerts }, [CHALLENGE_PATH]: { max: CHALLENGE_MAX_BYTES, run: challenge } } as Record<string, { max: number; run: (body: string) => Promise<{ status: number; body: unknown }> }>)[path] : undefined;
+    if (!post) return refuse({ status: 404, error: `no ${(req.method ?? '').slice(0, 10)} ${path.slice(0, 100)}; the local API serves GET /status, POST ${CHALLENGE_PATH} and POST ${CERT_INSTALL_PATH}` });
+    const type = contentTypeProblem(req);
+    if (type) return refuse(type);
+    const body = await readBody(req, post.max);
+    if (body === undefined) return refuse({ status: 413, error: `the body is larger than ${post.max} bytes` });
+    const r = await post.run(body);
+    send(r.status, r.body);
+  }
+
+  function listenOnce(srv: Server): Promise<NodeJS.ErrnoException | undefined> {
+    return new Promise((resolve) => {
+      const onError = (err: NodeJS.ErrnoException): void => {
+        srv.off('listening', onListening);
+        resolve(err);
+      };
+      const onListening = (): void => {
+        srv.off('error', onError);
+        resolve(undefined);
+      };
+      srv.once('error', onError);
+      srv.once('listening', onListening);
+      srv.listen(opts.port, '127.0.0.1');
+    });
+  }
+
+  /**
+   * One attempt to listen; on failure the next is scheduled with backoff. The agent keeps running
+   * (snapshots matter more than the local API) but says loudly, at error, that someone else holds
+   * its port: whatever that is receives what the camera's web server forwards.
+   */
+  async function bind(srv: Server, backoff: Backoff): Promise<void> {
+    const err = await listenOnce(srv);
+    if (stopped) {
+      if (!err) srv.close();
+      return;
+    }
+    if (!err) {
+      server = srv;
+      url = `http://127.0.0.1:${(srv.address() as AddressInfo).port}`;
+      log.info({ event: 'local-api.listening', url }, 'local API listening');
+      return;
+    }
+    const delay = backoff.next();
+    const fix =
+      err.code === 'EADDRINUSE'
+        ? `another process holds 127.0.0.1:${opts.port} and receives what the camera forwards to /local/cloudcam/api/: find and stop it (ss -ltnp 'sport = :${opts.port}'), or move localApi.port and the manifest's reverseProxy target to a free port`
+        : 'check localApi.port';
+    log.error(
+      { event: 'local-api.failed', port: opts.port, code: err.code ?? null, retryInMs: Math.round(delay) },
+      `local API cannot listen on 127.0.0.1:${opts.port} (${err.code ?? err.message}); ${fix}. Retrying in ${Math.ceil(delay / 1000)} s`,
+    );
+    bindTimer = setTimeout(() => void bind(srv, backoff), delay);
+  }
+
   return {
     name: 'local-api',
     url: () => url,
     async start() {
+      stopped = false;
       connection.on('connected', onConnected);
       connection.on('disconnected', onDisconnected);
-      const srv = createServer((req, res) => {
-        const send = (code: number, body: unknown): void => {
-          const buf = Buffer.from(JSON.stringify(body));
-          res.writeHead(code, { 'Content-Type': 'application/json', 'Content-Length': buf.length });
-          res.end(buf);
-        };
-        if (!isLoopback(req.socket.remoteAddress)) {
-          send(403, { error: 'the local API answers loopback clients only; use the camera\'s /local/cloudcam/api/ (admin)' });
-          return;
-        }
-        const path = new URL(req.url ?? '/', 'http://agent').pathname;
-        if (req.method === 'POST' && path === CERT_INSTALL_PATH) {
-          readBody(req, CERT_INSTALL_MAX_BYTES)
-            .then(async (body): Promise<{ status: number; body: unknown }> =>
-              body === undefined ? { status: 413, body: { error: `the body is larger than ${CERT_INSTALL_MAX_BYTES} bytes: send one certificate, its key and the CA` } } : installCerts(body),
-            )
-            .then(
-              (r) => send(r.status, r.body),
-              (err: unknown) => send(500, { error: `certificate install failed: ${(err as Error).message}` }),
-            );
-          return;
-        }
-        if (req.method === 'GET' && path === '/status') {
-          status().then(
-            (s) => send(200, s),
-            (err: unknown) => send(500, { error: (err as Error).message }),
-          );
-          return;
-        }
-        send(404, { error: `no ${req.method ?? ''} ${path}; the local API serves GET /status and POST ${CERT_INSTALL_PATH}` });
-      });
-      await new Promise<void>((resolve, reject) => {
-        srv.once('error', reject);
-        srv.listen(opts.port, '127.0.0.1', () => {
-          srv.off('error', reject);
-          resolve();
+      const srv = createServer({ requestTimeout: 30_000, headersTimeout: 10_000 }, (req, res) => {
+        handle(req, res).catch((err: unknown) => {
+          log.error({ event: 'local-api.request-failed', err: (err as Error).message }, 'a local API request failed unexpectedly; answered 500');
+          if (!res.headersSent) {
+            res.writeHead(500, { 'Content-Type': 'application/json', Connection: 'close' });
+            res.end(JSON.stringify({ error: 'internal error; see the agent log' }));
+          } else res.destroy();
         });
-      }).catch((err: unknown) => {
-        // The daemon keeps running without it: snapshots matter more than the status page.
-        log.error({ event: 'local-api.failed', port: opts.port, err: (err as Error).message }, `local API cannot listen on 127.0.0.1:${opts.port}; set localApi.port to a free port`);
       });
-      if (!srv.listening) return;
-      server = srv;
-      url = `http://127.0.0.1:${(srv.address() as AddressInfo).port}`;
-      log.info({ event: 'local-api.listening', url }, 'local API listening');
+      srv.on('connection', (socket: Socket) => {
+        sockets.add(socket);
+        socket.once('close', () => sockets.delete(socket));
+      });
+      // Malformed request lines and headers: Node answers 400 itself when it still can.
+      srv.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+        if (socket.writable && !socket.destroyed) socket.end('HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+        else socket.destroy();
+        log.debug({ event: 'local-api.bad-request', code: err.code ?? null }, 'refused a malformed request');
+      });
+      await bind(srv, new Backoff(opts.bindRetry ?? { minMs: 1000, maxMs: 60_000 }));
     },
     async stop() {
+      stopped = true;
+      if (bindTimer) clearTimeout(bindTimer);
       connection.off('connected', onConnected);
       connection.off('disconnected', onDisconnected);
       const srv = server;
@@ -135,17 +239,10 @@ export function createLocalApiFeature(opts: {
       if (!srv) return;
       await new Promise<void>((resolve) => {
         srv.close(() => resolve());
-        srv.closeAllConnections();
+        for (const s of sockets) s.destroy();
       });
     },
   };
-}
-
-/** 127.0.0.0/8 and ::1, also as IPv4-mapped IPv6 (a dual-stack socket's view of 127.0.0.1). */
-export function isLoopback(address: string | undefined): boolean {
-  if (address === undefined) return false;
-  const v4 = address.startsWith('::ffff:') ? address.slice(7) : address;
-  return v4 === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(v4);
 }
 
 /** The body as text, or undefined once it passes maxBytes (the rest is not read). */
