@@ -29,10 +29,11 @@ export async function setupCheckCli(argv: string[], io: FieldIo): Promise<number
   const { values } = parseCommandArgs(argv, { camera: { type: 'string' }, app: { type: 'string' }, version: { type: 'string' }, 'max-skew': { type: 'string' } });
   const maxSkewMs = seconds('max-skew', values['max-skew']);
   const { CameraStore, defaultStorePath } = await import('../field/camera-store.js');
-  const { vapixFor } = await import('../field/camera-client.js');
+  const { vapixFor, trustOf } = await import('../field/camera-client.js');
   const { runChecks, formatCheck } = await import('../field/check.js');
   const stored = await new CameraStore(defaultStorePath(io.env)).find(values.camera);
   const lines = await runChecks(vapixFor(stored), {
+    trust: trustOf(stored),
     ...(values.app ? { appName: values.app } : {}),
     ...(values.version ? { version: values.version } : {}),
     ...(maxSkewMs === undefined ? {} : { maxSkewMs }),
@@ -60,7 +61,7 @@ export const setupCheckCommand: Command = {
   summary: 'preflight report of a camera: ✓/✗ per check with the fix',
   help: `Usage: cloudcam setup check [--camera ADDRESS] [--app NAME] [--version V] [--max-skew SECONDS]
 
-Checks: reachable, credentials, clock, NTP, app installed/running/version, certificates valid, agent
+Checks: camera certificate (pinned with its fingerprint, CA-verified, or insecure HTTP), reachable, credentials, clock, NTP, app installed/running/version, certificates valid, agent
 connected (the last two from the agent's status endpoint, /local/NAME/api/status, admin only).
 Exit 0 only when every check passes.
 `,
@@ -95,9 +96,11 @@ export async function setupCertsCli(argv: string[], io: FieldIo): Promise<number
   let bundle;
   let r;
   const { CameraStore, defaultStorePath } = await import('../field/camera-store.js');
-  const { vapixFor } = await import('../field/camera-client.js');
+  const { requireHttps, vapixFor } = await import('../field/camera-client.js');
   const { readCameraClock } = await import('../protocol/vapix-time.js');
   const stored = await new CameraStore(defaultStorePath(io.env)).find(values.camera);
+  // Before any connection: the private key must never cross the camera's network in clear.
+  requireHttps(stored, 'a private key');
   const camera = vapixFor(stored);
   try {
     bundle = values['aws-json'] ? bundleFromAwsJson(await read('aws-json', values['aws-json']), caPem) : { certPem: await read('cert', values.cert!), keyPem: await read('key', values.key!), caPem };
@@ -150,7 +153,8 @@ Checks that the key matches the certificate, that the CA signed it, that it is v
 clock (not this computer's), and that the key is RSA 2048+ or ECDSA P-256/P-384, printing subject,
 fingerprint and expiry. Then installs them into the running agent through the camera's admin-only
 /local/NAME/api/certs (the stored account must be an administrator), which stores them 0600 and
-reconnects; waits until the agent is connected with the new certificate.
+reconnects; waits until the agent is connected with the new certificate. Refused, before anything
+is sent, for a camera added with --insecure-http: the private key never crosses the network in clear.
 --aws-json takes the output of \`aws iot create-keys-and-certificate\`. --ca may hold several PEM
 certificates: the issuer of the device certificate and the CA the agent trusts the broker with.
 
