@@ -20,7 +20,7 @@ export interface TrustRequest {
   fingerprint?: string;
   caFile?: string;
   insecureHttp: boolean;
-  say(line: string): void;
+  say: (line: string) => void;
   /** Asks a yes/no question on a terminal; undefined without one. */
   confirm: ((question: string) => Promise<boolean>) | undefined;
 }
