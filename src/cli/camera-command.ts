@@ -74,7 +74,9 @@ export async function cameraList(argv: string[], io: FieldIo): Promise<number> {
     io.out.write('no cameras stored; add one with `cloudcam camera add ADDRESS`\n');
     return 0;
   }
-  for (const c of cameras) io.out.write(`${c.url}  ${c.username}  ${c.model ?? ''} ${c.serialNumber ?? ''} ${c.architecture ?? ''}\n`);
+  const trust = (c: (typeof cameras)[number]): string =>
+    c.trust?.kind === 'pinned' ? `pinned SHA256 ${c.trust.fingerprint256}` : c.trust?.kind === 'ca' ? `CA ${c.trust.caFile}` : c.trust ? 'INSECURE HTTP' : 'no pin (add it again)';
+  for (const c of cameras) io.out.write(`${c.url}  ${c.username}  ${c.model ?? ''} ${c.serialNumber ?? ''} ${c.architecture ?? ''}  ${trust(c)}\n`);
   return 0;
 }
 

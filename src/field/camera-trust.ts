@@ -61,7 +61,11 @@ export async function establishTrust(r: TrustRequest): Promise<CameraTrust> {
     return { kind: 'ca', caFile, caPem: await readCa(caFile) };
   }
   const presented = await fetchPresentedCertificate(r.url, FIELD_TIMEOUT_MS).catch((err: unknown) => {
-    throw new Error(`no TLS handshake with ${r.url} (${(err as Error).message}): check the address and that the camera serves HTTPS there (an Axis camera does on 443)`, { cause: err });
+    throw new Error(
+      `no TLS handshake with ${r.url} (${(err as Error).message}): check the address and that the camera serves HTTPS there (an Axis camera does on 443); ` +
+        'for a camera without HTTPS, --insecure-http (setup certs and install will refuse it)',
+      { cause: err },
+    );
   });
   show(presented, r.say);
   const existing = r.existing;

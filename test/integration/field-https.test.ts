@@ -2,7 +2,7 @@ import { readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { cameraAdd } from '../../src/cli/camera-command.js';
+import { cameraAdd, cameraList } from '../../src/cli/camera-command.js';
 import { install } from '../../src/cli/install-command.js';
 import { setupCertsCli, setupCheckCli, setupNtpCli } from '../../src/cli/setup-command.js';
 import { startCameraSimulator } from '../../src/devcloud/camera/simulator.js';
@@ -63,6 +63,9 @@ describe('field tools over HTTPS: the camera certificate is pinned on first cont
     const check = fieldIo(kit.configHome);
     await setupCheckCli([], check);
     expect(check.stdout()).toMatch(new RegExp(`✓ camera certificate +pinned SHA256 ${fp}`));
+    const list = fieldIo(kit.configHome);
+    await cameraList([], list);
+    expect(list.stdout()).toContain(`pinned SHA256 ${fp}`);
   });
 
   it('a wrong --fingerprint refuses before any credential is sent, and stores nothing', async () => {
