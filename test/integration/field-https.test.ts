@@ -87,6 +87,31 @@ describe('field tools over HTTPS: the camera certificate is pinned on first cont
     await expect(stat(storeFile)).rejects.toThrow(/ENOENT/);
   });
 
+  it('on a terminal: shows the certificate, pins it when confirmed, then asks user and password', async () => {
+    // A terminal that types each answer once its prompt is shown (as a person would).
+    const terminal = Object.assign(new Readable({ read: () => undefined }), { isTTY: true, setRawMode: () => true });
+    const io = { ...fieldIo(kit.configHome), input: terminal };
+    const answers: [RegExp, string][] = [
+      [/Pin it\? \[y\/N\] $/, 'y\n'],
+      [/user for \S+: $/, 'root\n'],
+      [/password for root@\S+: $/, `${kit.camera.password}\r`],
+    ];
+    let shown = '';
+    io.err.on('data', (c: Buffer) => {
+      shown += c.toString('utf8');
+      const next = answers[0];
+      if (next && next[0].test(shown)) {
+        answers.shift();
+        shown = '';
+        setImmediate(() => terminal.push(next[1])); // after the prompt has started listening, as a person types later
+      }
+    });
+    expect(await cameraAdd([kit.camera.url], io)).toBe(0);
+    expect(io.stdout()).toContain(`certificate  SHA256 ${kit.camera.fingerprint256}`);
+    const stored = JSON.parse(await readFile(storeFile, 'utf8')) as Stored;
+    expect(stored.cameras[kit.camera.url]!.trust).toMatchObject({ kind: 'pinned', fingerprint256: kit.camera.fingerprint256 });
+  });
+
   it('a re-keyed camera is refused by every command before credentials or a body are sent, until re-pinned with --repin', async () => {
     expect(await cameraAdd(addArgs(kit.camera), fieldIo(kit.configHome, kit.camera.password))).toBe(0);
     const pinned = kit.camera.fingerprint256!;
