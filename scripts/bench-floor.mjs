@@ -12,7 +12,8 @@ const { uploadPresignedPost } = await import(path.join(root, 'dist/protocol/s3-p
 let input = '';
 for await (const chunk of process.stdin) input += chunk;
 const { camera, resolution, posts } = JSON.parse(input);
-const client = new VapixClient({ baseUrl: camera.url, username: camera.username, password: camera.password, timeoutMs: 10_000 });
+// The agent's path: plain HTTP, as an app on the camera reaches it.
+const client = new VapixClient({ baseUrl: camera.httpUrl, username: camera.username, password: camera.password, timeoutMs: 10_000 });
 const ms = [];
 for (const post of posts) {
   const t0 = performance.now();

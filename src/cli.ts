@@ -3,6 +3,7 @@
 // versions and the camera agent never loads the SDK; the warning would only bury real output.
 process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
 
+import { AGENT_VERSION } from './agent/version.js';
 import { commands } from './cli/commands.js';
 import { UsageError, type Command } from './cli/command.js';
 
@@ -17,7 +18,7 @@ function topHelp(): string {
     'Commands:',
     ...lines,
     '',
-    'Run `cloudcam <command> --help` for the options of one command.',
+    'Run `cloudcam <command> --help` for the options of one command; `cloudcam --version` (-v) prints the version.',
   ].join('\n');
 }
 
@@ -34,6 +35,10 @@ export async function main(argv: string[]): Promise<number> {
   if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
     process.stdout.write(topHelp() + '\n');
     return argv.length === 0 ? 2 : 0;
+  }
+  if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v')) {
+    process.stdout.write(`cloudcam ${AGENT_VERSION}\n`);
+    return 0;
   }
   const found = resolve(argv);
   if (!found) {

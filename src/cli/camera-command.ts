@@ -2,13 +2,40 @@ import { parseCommandArgs, UsageError, type Command } from './command.js';
 import { processIo, type FieldIo } from './field-io.js';
 
 export async function cameraAdd(argv: string[], io: FieldIo): Promise<number> {
-  const { values, positionals } = parseCommandArgs(argv, { user: { type: 'string' }, 'password-stdin': { type: 'boolean' } }, true);
+  const { values, positionals } = parseCommandArgs(
+    argv,
+    {
+      user: { type: 'string' },
+      'password-stdin': { type: 'boolean' },
+      fingerprint: { type: 'string' },
+      ca: { type: 'string' },
+      'insecure-http': { type: 'boolean' },
+      repin: { type: 'boolean' },
+    },
+    true,
+  );
   const address = positionals[0];
   if (!address || positionals.length > 1) throw new UsageError('give exactly one camera ADDRESS (never a password: it is asked for)');
+  const insecureHttp = values['insecure-http'] === true;
+  if (insecureHttp && (values.fingerprint !== undefined || values.ca !== undefined)) throw new UsageError('--insecure-http checks no certificate: leave out --fingerprint and --ca');
+  if (values.fingerprint !== undefined && values.ca !== undefined) throw new UsageError('give --fingerprint (pin this certificate) or --ca (trust its issuer), not both');
   const { CameraStore, cameraUrl, defaultStorePath } = await import('../field/camera-store.js');
   const { askLine, askSecret, readStdinSecret } = await import('./prompt.js');
-  const url = cameraUrl(address);
+  const url = cameraUrl(address, { insecureHttp });
+  const store = new CameraStore(defaultStorePath(io.env));
   const promptIo = { input: io.input, output: io.err };
+  const { establishTrust } = await import('../field/camera-trust.js');
+  const trust = await establishTrust({
+    address,
+    url,
+    existing: (await store.get(url))?.trust,
+    repin: values.repin === true,
+    ...(values.fingerprint !== undefined ? { fingerprint: values.fingerprint } : {}),
+    ...(values.ca !== undefined ? { caFile: values.ca } : {}),
+    insecureHttp,
+    say: (line) => io.out.write(`${line}\n`),
+    confirm: io.input.isTTY ? async (question) => /^y(es)?$/i.test((await askLine(question, promptIo)).trim()) : undefined,
+  });
   let username = values.user;
   let password: string;
   if (values['password-stdin']) {
@@ -21,11 +48,12 @@ export async function cameraAdd(argv: string[], io: FieldIo): Promise<number> {
   }
   if (!username) throw new UsageError('the user name is empty');
   const { vapixFor } = await import('../field/camera-client.js');
-  const info = await vapixFor({ url, username, password }).basicDeviceInfo();
-  const store = new CameraStore(defaultStorePath(io.env));
+  // Through the pinned (or CA-verifying) connection: the certificate is checked again in this handshake.
+  const info = await vapixFor({ address, url, username, password, trust }).basicDeviceInfo();
   await store.put({
     address,
     url,
+    trust,
     username,
     password,
     ...(info['SerialNumber'] ? { serialNumber: info['SerialNumber'] } : {}),
@@ -33,7 +61,8 @@ export async function cameraAdd(argv: string[], io: FieldIo): Promise<number> {
     ...(info['Architecture'] ? { architecture: info['Architecture'] } : {}),
     addedAt: new Date().toISOString(),
   });
-  io.out.write(`✓ ${url}: ${info['ProdShortName'] ?? 'Axis device'} ${info['SerialNumber'] ?? ''} (${info['Architecture'] ?? '?'}), credentials verified and stored in ${store.file}\n`);
+  const how = { pinned: 'certificate pinned', ca: 'certificate verified by CA', 'insecure-http': 'PLAIN HTTP (nothing verified)' }[trust.kind];
+  io.out.write(`✓ ${url}: ${info['ProdShortName'] ?? 'Axis device'} ${info['SerialNumber'] ?? ''} (${info['Architecture'] ?? '?'}), ${how}, credentials verified and stored in ${store.file}\n`);
   return 0;
 }
 
@@ -45,7 +74,9 @@ export async function cameraList(argv: string[], io: FieldIo): Promise<number> {
     io.out.write('no cameras stored; add one with `cloudcam camera add ADDRESS`\n');
     return 0;
   }
-  for (const c of cameras) io.out.write(`${c.url}  ${c.username}  ${c.model ?? ''} ${c.serialNumber ?? ''} ${c.architecture ?? ''}\n`);
+  const trust = (c: (typeof cameras)[number]): string =>
+    c.trust?.kind === 'pinned' ? `pinned SHA256 ${c.trust.fingerprint256}` : c.trust?.kind === 'ca' ? `CA ${c.trust.caFile}` : c.trust ? 'INSECURE HTTP' : 'no pin (add it again)';
+  for (const c of cameras) io.out.write(`${c.url}  ${c.username}  ${c.model ?? ''} ${c.serialNumber ?? ''} ${c.architecture ?? ''}  ${trust(c)}\n`);
   return 0;
 }
 
@@ -63,15 +94,24 @@ const STORE_NOTE = 'Credentials live in $XDG_CONFIG_HOME/cloudcam/cameras.json (
 
 export const cameraAddCommand: Command = {
   path: ['camera', 'add'],
-  summary: 'store a camera user and password for the field commands (verified over VAPIX)',
+  summary: 'pin a camera certificate and store its user and password for the field commands',
   help: `Usage: cloudcam camera add ADDRESS [--user USER] [--password-stdin]
+                         [--fingerprint SHA256 | --ca FILE | --insecure-http] [--repin]
 
-Asks for the camera user and password (the password without echo), checks them against the camera
-(basicdeviceinfo.cgi) and stores them for install and setup. Passwords are never taken from the
-command line, which other users can read with ps.
+Connects over HTTPS (an ADDRESS without scheme means https://), shows the camera certificate's
+SHA-256 fingerprint, subject and validity and asks you to confirm it is the camera's (compare it with
+the fingerprint the camera's web interface shows); the certificate is then pinned: every later
+command refuses a camera that presents another one. Then asks for the camera user and password (the
+password without echo), checks them over the pinned connection (basicdeviceinfo.cgi) and stores
+them for install and setup. Passwords are never taken from the command line, which other users can
+read with ps.
 
-  --user USER         the user (else asked for)
-  --password-stdin    read the password from stdin, for scripts: printf %s "$PW" | cloudcam camera add 192.168.0.90 --user root --password-stdin
+  --user USER           the user (else asked for)
+  --password-stdin      read the password from stdin, for scripts: printf %s "$PW" | cloudcam camera add 192.168.0.90 --user root --password-stdin --fingerprint SHA256
+  --fingerprint SHA256  pin without asking when the certificate has this SHA-256 fingerprint (hex, colons optional); refuse otherwise
+  --ca FILE             the camera has a certificate from this CA: verify it (host name included) instead of pinning
+  --insecure-http       plain HTTP, nothing verified (a camera without HTTPS); setup certs and install refuse such a camera
+  --repin               replace the pinned certificate of a camera already stored (after a reset or a new certificate)
 
 ${STORE_NOTE}
 `,

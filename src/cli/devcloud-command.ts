@@ -60,7 +60,10 @@ Options:
         `  MQTT (${info.mqtt.broker}, mutual TLS)  ${info.mqtt.url}`,
         `  shadow REST API            ${info.dataPlane.url}`,
         `  S3                         ${info.s3.url}/${info.s3.bucket}  -> ${info.s3.dir}`,
-        ...Object.entries(info.cameras).map(([t, c]) => `  camera ${t.padEnd(19)} ${c.url}  (agent config: ${(info.devices[t] ?? info.claimCameras[t])?.agentConfigPath ?? '?'})`),
+        ...Object.entries(info.cameras).flatMap(([t, c]) => [
+          `  camera ${t.padEnd(19)} ${c.url}  (agent config: ${(info.devices[t] ?? info.claimCameras[t])?.agentConfigPath ?? '?'})`,
+          `  ${''.padEnd(26)} certificate SHA256 ${c.fingerprint256}; HTTP ${c.httpUrl}`,
+        ]),
         `  control                    ${info.control.url}`,
         `  details                    ${path.join(stateDir, 'devcloud.json')}`,
         '',

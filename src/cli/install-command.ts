@@ -10,9 +10,11 @@ export async function install(argv: string[], io: FieldIo): Promise<number> {
   if (values.arch !== undefined && values.arch !== 'auto') throw new UsageError(`--arch takes only "auto" (the camera says its architecture), got "${values.arch}"`);
   for (const p of positionals) if (!p.endsWith('.eap')) throw new UsageError(`"${p}" is not an .eap package file`);
   const { CameraStore, defaultStorePath } = await import('../field/camera-store.js');
-  const { vapixFor } = await import('../field/camera-client.js');
+  const { requireHttps, vapixFor } = await import('../field/camera-client.js');
   const { readPackages, installPackage } = await import('../field/install.js');
   const stored = await new CameraStore(defaultStorePath(io.env)).find(values.camera);
+  // Before any connection: over HTTP anyone on the camera's network could swap the package.
+  requireHttps(stored, 'an app package');
   const { packages, problems } = await readPackages(positionals, values.dir);
   const bar = progressBar(io, 'upload');
   try {
@@ -41,6 +43,8 @@ Asks the camera for its architecture (basicdeviceinfo.cgi), picks the matching p
 given files, or every .eap in --dir, default the current directory), uploads it (upload.cgi, with a
 progress bar on a terminal), starts it (control.cgi) and confirms it runs (list.cgi). The same version
 already running is left alone unless --force. Axis "Error: N" replies are explained with their fix.
+Only over HTTPS (pinned or CA-verified): a camera added with --insecure-http is refused before any
+byte of the package is sent.
 
   --camera ADDRESS   a camera stored with \`cloudcam camera add\` (optional when only one is stored)
   --arch auto        pick by the camera's architecture (the default)

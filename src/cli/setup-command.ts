@@ -29,10 +29,11 @@ export async function setupCheckCli(argv: string[], io: FieldIo): Promise<number
   const { values } = parseCommandArgs(argv, { camera: { type: 'string' }, app: { type: 'string' }, version: { type: 'string' }, 'max-skew': { type: 'string' } });
   const maxSkewMs = seconds('max-skew', values['max-skew']);
   const { CameraStore, defaultStorePath } = await import('../field/camera-store.js');
-  const { vapixFor } = await import('../field/camera-client.js');
+  const { vapixFor, trustOf } = await import('../field/camera-client.js');
   const { runChecks, formatCheck } = await import('../field/check.js');
   const stored = await new CameraStore(defaultStorePath(io.env)).find(values.camera);
   const lines = await runChecks(vapixFor(stored), {
+    trust: trustOf(stored),
     ...(values.app ? { appName: values.app } : {}),
     ...(values.version ? { version: values.version } : {}),
     ...(maxSkewMs === undefined ? {} : { maxSkewMs }),
@@ -60,7 +61,7 @@ export const setupCheckCommand: Command = {
   summary: 'preflight report of a camera: ✓/✗ per check with the fix',
   help: `Usage: cloudcam setup check [--camera ADDRESS] [--app NAME] [--version V] [--max-skew SECONDS]
 
-Checks: reachable, credentials, clock, NTP, app installed/running/version, certificates valid, agent
+Checks: camera certificate (pinned with its fingerprint, CA-verified, or insecure HTTP), reachable, credentials, clock, NTP, app installed/running/version, certificates valid, agent
 connected (the last two from the agent's status endpoint, /local/NAME/api/status, admin only).
 Exit 0 only when every check passes.
 `,
@@ -95,9 +96,11 @@ export async function setupCertsCli(argv: string[], io: FieldIo): Promise<number
   let bundle;
   let r;
   const { CameraStore, defaultStorePath } = await import('../field/camera-store.js');
-  const { vapixFor } = await import('../field/camera-client.js');
+  const { requireHttps, vapixFor } = await import('../field/camera-client.js');
   const { readCameraClock } = await import('../protocol/vapix-time.js');
   const stored = await new CameraStore(defaultStorePath(io.env)).find(values.camera);
+  // Before any connection: the private key must never cross the camera's network in clear.
+  requireHttps(stored, 'a private key');
   const camera = vapixFor(stored);
   try {
     bundle = values['aws-json'] ? bundleFromAwsJson(await read('aws-json', values['aws-json']), caPem) : { certPem: await read('cert', values.cert!), keyPem: await read('key', values.key!), caPem };
@@ -162,7 +165,8 @@ reconnects; waits until the agent is connected with the new certificate. Before 
 makes the agent sign a fresh nonce with its current device key (/local/NAME/api/challenge) and checks
 that signature and that a CA in --ca issued the agent's current certificate: anything else holding
 the agent's port gets nothing. An installed certificate that does not connect within the agent's
-localApi.identityTrialMs (2 min) is rolled back to the previous one.
+localApi.identityTrialMs (2 min) is rolled back to the previous one. Refused, before anything is
+sent, for a camera added with --insecure-http: the private key never crosses the network in clear.
 --aws-json takes the output of \`aws iot create-keys-and-certificate\`. --ca may hold several PEM
 certificates: the issuer of the new device certificate and of the current one. The agent never takes
 a CA from this command: it trusts the broker through its configured iot.caPath only.

@@ -20,7 +20,8 @@ function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>)
 
 /**
  * Writes DIR/agents/{thing}.json: a ready-to-use agent config per simulated camera (0600: it holds
- * the camera password). Uploads go to devcloud's S3 over plain HTTP on loopback, so that exact host
+ * the camera password). The agent reaches its camera's plain-HTTP port, as an app on the camera's
+ * loopback does. Uploads go to devcloud's S3 over plain HTTP on loopback, so that exact host
  * is allowed for dev; nothing else is. A claim camera's config names no thing and no device
  * certificate: the agent enrols with the claim certificate and stores its identity in its state dir.
  */
@@ -55,7 +56,9 @@ export async function writeAgentConfigs(opts: {
     const config = deepMerge(
       {
         ...identity,
-        camera: { url: camera.url, username: camera.username, password: camera.password },
+        // The agent runs on the camera and talks to it over the loopback: plain HTTP, like an ACAP app
+        // (AXIS OS serves VAPIX to apps on http://127.0.0.1 / 127.0.0.12); HTTPS is for the LAN.
+        camera: { url: camera.httpUrl, username: camera.username, password: camera.password },
         snapshot: { allowedUploadHosts: [s3.host], insecureHttpUploadHosts: [s3.hostname] },
         stateDir: path.join(dir, `${thing}.state`),
         // Many agents on one machine: each takes a free port (the camera simulator is told which).

@@ -7,7 +7,7 @@ import type { Logger } from '../lib/log.js';
 import { writeFileAtomic } from '../lib/atomic-file.js';
 import { createCloudHandler, type CloudHandler } from '../cloud/handler.js';
 import { DEFAULT_SHADOW_NAME } from '../protocol/topics.js';
-import { ensurePki, loadCa, CLAIM_IDENTITY, CLOUD_IDENTITY, type DevPki } from './pki.js';
+import { ensurePki, ensureSelfSignedServerCertificate, loadCa, CLAIM_IDENTITY, CLOUD_IDENTITY, type DevPki } from './pki.js';
 import { startIdentityService, type IdentityService, type Registration } from './identity/mqtt-service.js';
 import { startBroker, type Broker, type BrokerKind } from './broker/index.js';
 import { ShadowStore } from './shadow/store.js';
@@ -176,21 +176,29 @@ export async function startDevcloud(opts: DevcloudOptions): Promise<Devcloud> {
     stack.push(() => identity.stop());
 
     const credentials = secrets.s3;
+    // Each camera's own self-signed HTTPS certificate, kept in the state dir so a pin survives restarts.
+    const cameraNames = [...things, ...claimNames];
+    const cameraCerts = await Promise.all(
+      cameraNames.map((thing, i) =>
+        ensureSelfSignedServerCertificate(path.join(stateDir, 'pki', 'cameras'), thing, { commonName: serialOf(thing, i, things.length), dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] }),
+      ),
+    );
     const [dataPlane, s3, ...cameraList] = await Promise.all([
       startDataPlaneApi({ store, log: log.child({ part: 'data-plane' }) }),
       startS3({ rootDir: path.join(stateDir, 's3'), buckets: [DEVCLOUD_BUCKET], credentials: [credentials], region: DEVCLOUD_REGION, log: log.child({ part: 's3' }) }),
-      ...[...things, ...claimNames].map((thing, i) =>
+      ...cameraNames.map((thing, i) =>
         startCameraSimulator({
           name: thing,
           username: CAMERA_USER,
           password: secrets.cameraPasswords[thing]!,
           identity: { serialNumber: serialOf(thing, i, things.length) },
+          tls: cameraCerts[i]!,
           log: log.child({ part: 'camera', thing }),
         }),
       ),
     ]);
     stack.push(() => dataPlane.stop(), () => s3.stop(), ...cameraList.map((c) => () => c.stop()));
-    const cameras = new Map([...things, ...claimNames].map((t, i) => [t, cameraList[i]!]));
+    const cameras = new Map(cameraNames.map((t, i) => [t, cameraList[i]!]));
 
     const handler = createCloudHandler({
       region: DEVCLOUD_REGION,
@@ -225,7 +233,20 @@ export async function startDevcloud(opts: DevcloudOptions): Promise<Devcloud> {
       dataPlane: { url: dataPlane.url },
       s3: { url: s3.url, bucket: DEVCLOUD_BUCKET, region: DEVCLOUD_REGION, ...credentials, dir: path.join(stateDir, 's3') },
       cameras: Object.fromEntries(
-        [...cameras].map(([t, c]) => [t, { url: c.url, username: c.username, password: c.password, serialNumber: c.identity.serialNumber, model: c.identity.model, architecture: c.identity.architecture }]),
+        [...cameras].map(([t, c], i) => [
+          t,
+          {
+            url: c.url,
+            httpUrl: c.httpUrl,
+            fingerprint256: c.fingerprint256 ?? '',
+            certPath: cameraCerts[i]!.certPath,
+            username: c.username,
+            password: c.password,
+            serialNumber: c.identity.serialNumber,
+            model: c.identity.model,
+            architecture: c.identity.architecture,
+          },
+        ]),
       ),
       control: { url: control.url },
       provisioning: { templateName: DEVCLOUD_TEMPLATE, thingNamePrefix: THING_NAME_PREFIX, claimCertPath: pki.claim.certPath, claimKeyPath: pki.claim.keyPath },

@@ -18,7 +18,14 @@ export interface DevcloudInfo {
   devices: Record<string, { certPath: string; keyPath: string; agentConfigPath: string }>;
   dataPlane: { url: string };
   s3: { url: string; bucket: string; region: string; accessKeyId: string; secretAccessKey: string; dir: string };
-  cameras: Record<string, { url: string; username: string; password: string; serialNumber: string; model: string; architecture: string }>;
+  /**
+   * url: HTTPS with the camera's self-signed certificate (fingerprint256, certPath), as field tools
+   * reach a camera; httpUrl: plain HTTP, what devcloud's agent configs use (an app on the camera).
+   */
+  cameras: Record<
+    string,
+    { url: string; httpUrl: string; fingerprint256: string; certPath: string; username: string; password: string; serialNumber: string; model: string; architecture: string }
+  >;
   control: { url: string };
   /** Fleet provisioning by claim (devcloud's stand-in for the deployed template and claim certificate). */
   provisioning: { templateName: string; thingNamePrefix: string; claimCertPath: string; claimKeyPath: string };

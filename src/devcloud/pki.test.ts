@@ -9,7 +9,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   CLOUD_IDENTITY,
   createCa,
+  createSelfSignedServerCertificate,
   ensurePki,
+  ensureSelfSignedServerCertificate,
   issueCertificate,
   loadCa,
   signCsr,
@@ -201,5 +203,29 @@ describe('writeCertificate', () => {
     const second = await writeCertificate(out, 'x', { certPem: 'C2', keyPem: 'K2' });
     expect(await readFile(second.keyPath, 'utf8')).toBe('K2');
     expect(await mode(second.keyPath)).toBe(0o600);
+  });
+});
+
+describe('a camera\'s self-signed HTTPS certificate', () => {
+  it('is self-signed for serverAuth with the given names, made once and reused, and made again when its key does not match', async () => {
+    const camDir = join(dir, 'cameras');
+    const opts = { commonName: 'ACCC8E100001', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] };
+    const first = await ensureSelfSignedServerCertificate(camDir, 'camera-1', opts);
+    const cert = new X509Certificate(first.certPem);
+    expect(cert.subject).toBe('CN=ACCC8E100001');
+    expect(cert.issuer).toBe(cert.subject);
+    expect(cert.verify(cert.publicKey)).toBe(true);
+    expect(cert.ca).toBe(false);
+    expect(cert.subjectAltName).toBe('DNS:localhost, IP Address:127.0.0.1');
+    expect(cert.keyUsage).toEqual(['1.3.6.1.5.5.7.3.1']);
+    expect((await stat(first.keyPath)).mode & 0o777).toBe(0o600);
+
+    const again = await ensureSelfSignedServerCertificate(camDir, 'camera-1', opts);
+    expect(again.certPem).toBe(first.certPem);
+
+    await writeFile(first.keyPath, (await createSelfSignedServerCertificate(opts)).keyPem, { mode: 0o600 });
+    const remade = await ensureSelfSignedServerCertificate(camDir, 'camera-1', opts);
+    expect(remade.certPem).not.toBe(first.certPem);
+    expect(new X509Certificate(remade.certPem).checkPrivateKey(createPrivateKey(remade.keyPem))).toBe(true);
   });
 });

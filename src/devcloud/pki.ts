@@ -274,6 +274,69 @@ async function ensureLeaf(dir: string, name: string, ca: CertificateAuthority, o
   return writeCertificate(dir, name, await issueCertificate(ca, opts));
 }
 
+/**
+ * A camera's own HTTPS certificate, self-signed like the one an Axis camera makes for itself before
+ * anyone installs a CA-issued one (Axis: "Certificate management API", create self-signed
+ * certificate). CN = the camera's serial number; SAN = the names and addresses it answers on.
+ */
+export async function createSelfSignedServerCertificate(opts: {
+  commonName: string;
+  dnsNames?: string[];
+  ipAddresses?: string[];
+  notBefore?: Date;
+  notAfter?: Date;
+}): Promise<{ certPem: string; keyPem: string }> {
+  const keys = await generateKeys();
+  const notBefore = opts.notBefore ?? notBeforeDefault();
+  const names: x509.JsonGeneralNames = [
+    ...(opts.dnsNames ?? []).map((value) => ({ type: 'dns' as const, value })),
+    ...(opts.ipAddresses ?? []).map((value) => ({ type: 'ip' as const, value })),
+  ];
+  const cert = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: randomSerial(),
+    name: subjectOf(opts.commonName),
+    notBefore,
+    notAfter: opts.notAfter ?? new Date(notBefore.getTime() + LEAF_VALIDITY_MS),
+    signingAlgorithm: SIGNING,
+    keys,
+    extensions: [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth], false),
+      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+      ...(names.length > 0 ? [new x509.SubjectAlternativeNameExtension(names, false)] : []),
+    ],
+  });
+  return { certPem: cert.toString('pem'), keyPem: await exportKeyPem(keys.privateKey) };
+}
+
+/**
+ * DIR/NAME.crt/.key: the camera's self-signed certificate, made once and reused on every start (a
+ * camera keeps its certificate across reboots, so a pin made yesterday still holds). Made again only
+ * when unreadable, not matching its key, or about to expire.
+ */
+export async function ensureSelfSignedServerCertificate(
+  dir: string,
+  name: string,
+  opts: { commonName: string; dnsNames?: string[]; ipAddresses?: string[] },
+): Promise<CertPaths & { certPem: string; keyPem: string }> {
+  const paths = { certPath: join(dir, `${name}.crt`), keyPath: join(dir, `${name}.key`) };
+  const [certPem, keyPem] = await Promise.all([readFileIfExists(paths.certPath), readFileIfExists(paths.keyPath)]);
+  if (certPem !== undefined && keyPem !== undefined) {
+    try {
+      const cert = new NodeX509(certPem);
+      if (cert.checkPrivateKey(createPrivateKey(keyPem)) && cert.verify(cert.publicKey) && Date.parse(cert.validTo) - Date.now() > RENEW_BEFORE_MS) {
+        await chmod(paths.keyPath, 0o600);
+        return { ...paths, certPem, keyPem };
+      }
+    } catch {
+      // Unreadable: made again below.
+    }
+  }
+  const pair = await createSelfSignedServerCertificate(opts);
+  return { ...(await writeCertificate(dir, name, pair)), ...pair };
+}
+
 /** Creates what is missing under dir and reuses what exists, so a second start keeps every certificate. */
 export async function ensurePki(dir: string, things: string[]): Promise<DevPki> {
   for (const thing of things) assertThingName(thing);

@@ -8,11 +8,24 @@ import os from 'node:os';
 import path from 'node:path';
 import { writeFileAtomic } from '../lib/atomic-file.js';
 
+/**
+ * How the field tools trust the camera's HTTPS certificate (docs/field-tools.md):
+ * - pinned: exactly this certificate (trust on first use, confirmed by a person or --fingerprint);
+ * - ca: any certificate the given CA issued for the camera's host name (--ca FILE);
+ * - insecure-http: plain HTTP, nothing verified (--insecure-http; never for keys or packages).
+ */
+export type CameraTrust =
+  | { kind: 'pinned'; fingerprint256: string; certificatePem: string; subject: string; validTo: string; pinnedAt: string }
+  | { kind: 'ca'; caFile: string; caPem: string }
+  | { kind: 'insecure-http' };
+
 export interface StoredCamera {
   /** As the user typed it: host, host:port or URL. */
   address: string;
-  /** Normalised base URL, e.g. http://192.168.0.90 */
+  /** Normalised base URL, e.g. https://192.168.0.90 */
   url: string;
+  /** Absent only in entries stored before HTTPS support; such a camera must be added again. */
+  trust?: CameraTrust;
   username: string;
   password: string;
   /** From basicdeviceinfo when it was added. */
@@ -32,11 +45,16 @@ export function defaultStorePath(env: NodeJS.ProcessEnv = process.env): string {
   return path.join(base, 'cloudcam', 'cameras.json');
 }
 
-/** http://host[:port] from what a technician types: an IP, a host name, host:port or a URL. */
-export function cameraUrl(address: string): string {
+/**
+ * https://host[:port] from what a technician types: an IP, a host name, host:port or a URL. No
+ * scheme means HTTPS (what an Axis camera serves out of the box); plain HTTP only when asked for
+ * with insecureHttp.
+ */
+export function cameraUrl(address: string, opts: { insecureHttp?: boolean } = {}): string {
   const trimmed = address.trim();
   if (trimmed === '') throw new Error('camera address is empty: give the camera IP or host name, e.g. 192.168.0.90');
-  const withScheme = /^[a-z]+:\/\//i.test(trimmed) ? trimmed : `http://${trimmed}`;
+  const hasScheme = /^[a-z]+:\/\//i.test(trimmed);
+  const withScheme = hasScheme ? trimmed : `${opts.insecureHttp ? 'http' : 'https'}://${trimmed}`;
   let u: URL;
   try {
     u = new URL(withScheme);
@@ -45,7 +63,20 @@ export function cameraUrl(address: string): string {
   }
   if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error(`camera address ${address}: only http:// and https:// are supported`);
   if (u.username || u.password) throw new Error('put no credentials in the camera address: `cloudcam camera add` asks for them');
+  if (u.protocol === 'http:' && !opts.insecureHttp) {
+    throw new Error(`${address} is plain HTTP, which anyone on the camera's network can read and alter: leave out the scheme (HTTPS is the default), or pass --insecure-http to use HTTP anyway`);
+  }
+  if (u.protocol === 'https:' && opts.insecureHttp) throw new Error(`${address} is https:// but --insecure-http was given: choose one`);
   return u.origin;
+}
+
+/** The URL `address` names when it is compared with a stored URL: without a scheme, the stored one's. */
+function lookupUrl(address: string, storedUrl: string): string | undefined {
+  try {
+    return cameraUrl(address, { insecureHttp: storedUrl.startsWith('http:') });
+  } catch {
+    return undefined;
+  }
 }
 
 export class CameraStore {
@@ -93,10 +124,14 @@ export class CameraStore {
       if (cameras.length === 0) throw new Error('no camera stored: run `cloudcam camera add ADDRESS` first');
       throw new Error(`${cameras.length} cameras are stored: choose one with --camera (${cameras.map((c) => c.address).join(', ')})`);
     }
-    const url = cameraUrl(address);
-    const found = cameras.find((c) => c.url === url);
+    const found = cameras.find((c) => c.address === address || c.url === lookupUrl(address, c.url));
     if (!found) throw new Error(`camera ${address} is not stored: run \`cloudcam camera add ${address}\` first`);
     return found;
+  }
+
+  /** The stored camera with this URL, if any (camera add: is it pinned already?). */
+  async get(url: string): Promise<StoredCamera | undefined> {
+    return (await this.load()).cameras[url];
   }
 
   async put(camera: StoredCamera): Promise<void> {
@@ -108,8 +143,8 @@ export class CameraStore {
   /** Returns false when it was not stored. */
   async remove(address: string): Promise<boolean> {
     const doc = await this.load();
-    const url = cameraUrl(address);
-    if (!(url in doc.cameras)) return false;
+    const url = Object.values(doc.cameras).find((c) => c.address === address || c.url === lookupUrl(address, c.url))?.url;
+    if (url === undefined) return false;
     delete doc.cameras[url];
     await this.save(doc);
     return true;

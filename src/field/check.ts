@@ -7,6 +7,7 @@ import { VapixError } from '../protocol/vapix.js';
 import { listApps } from '../protocol/vapix-apps.js';
 import { readCameraClock } from '../protocol/vapix-time.js';
 import type { AgentStatus } from '../agent/features/local-api.js';
+import type { CameraTrust } from './camera-store.js';
 import { readNtp } from './ntp.js';
 import { DEFAULT_MAX_SKEW_MS, describeClock } from './ntp.js';
 
@@ -25,13 +26,39 @@ export interface CheckOptions {
   maxSkewMs?: number;
   /** Certificate must stay valid at least this long. */
   minCertLifeMs?: number;
+  /** How the camera's HTTPS certificate is trusted: reported as its own line. */
+  trust?: CameraTrust;
+}
+
+/** The camera certificate line: how this computer knows it talks to the camera and not to an impostor. */
+export function trustLine(trust: CameraTrust, now = Date.now()): CheckLine {
+  switch (trust.kind) {
+    case 'pinned': {
+      const expired = Date.parse(trust.validTo) <= now;
+      return {
+        name: 'camera certificate',
+        ok: !expired,
+        detail: `pinned SHA256 ${trust.fingerprint256} (${trust.subject}, pinned ${trust.pinnedAt.slice(0, 10)}, valid until ${trust.validTo})${expired ? ' EXPIRED' : ''}`,
+        ...(expired ? { fix: 'renew the certificate on the camera, then re-pin: cloudcam camera add ADDRESS --repin' } : {}),
+      };
+    }
+    case 'ca':
+      return { name: 'camera certificate', ok: true, detail: `verified against the CA in ${trust.caFile} (host name checked)` };
+    case 'insecure-http':
+      return {
+        name: 'camera certificate',
+        ok: false,
+        detail: 'none: insecure HTTP (credentials and replies unprotected; setup certs and install refuse this camera)',
+        fix: 'add the camera over HTTPS: cloudcam camera add ADDRESS (it pins the certificate)',
+      };
+  }
 }
 
 const DAY = 86_400_000;
 
 export async function runChecks(camera: VapixClient, opts: CheckOptions = {}): Promise<CheckLine[]> {
   const appName = opts.appName ?? 'cloudcam';
-  const lines: CheckLine[] = [];
+  const lines: CheckLine[] = opts.trust ? [trustLine(opts.trust)] : [];
   const skip = (...names: string[]): CheckLine[] => {
     for (const name of names) lines.push({ name, ok: undefined, detail: 'skipped (an earlier check failed)' });
     return lines;
@@ -43,7 +70,10 @@ export async function runChecks(camera: VapixClient, opts: CheckOptions = {}): P
     lines.push({ name: 'reachable', ok: true, detail: `${camera.origin} answers VAPIX (${info['ProdShortName'] ?? 'Axis device'}, AXIS OS ${info['Version'] ?? '?'})` });
     lines.push({ name: 'credentials', ok: true, detail: 'accepted' });
   } catch (err) {
-    if (err instanceof VapixError && err.kind === 'auth') {
+    if (err instanceof VapixError && err.kind === 'tls') {
+      lines.push({ name: 'reachable', ok: false, detail: err.message.split('. Fix: ')[0]!, fix: err.fix ?? 'see the message' });
+      skip('credentials');
+    } else if (err instanceof VapixError && err.kind === 'auth') {
       lines.push({ name: 'reachable', ok: true, detail: `${camera.origin} answers` });
       lines.push({ name: 'credentials', ok: false, detail: 'refused (HTTP 401)', fix: 'store the right user and password: cloudcam camera add ADDRESS' });
     } else {

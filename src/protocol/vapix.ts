@@ -8,26 +8,35 @@ import type { Agent } from 'node:http';
 import { Readable } from 'node:stream';
 import { digestAuthorization, parseDigestChallenges, pickChallenge, type DigestChallenge } from './digest.js';
 import { discardBody, httpRequest, type HttpResponse } from './http-request.js';
+import { describeTlsFailure, type TlsFailure } from './camera-tls.js';
 
 export interface VapixOptions {
   baseUrl: string;
   username: string;
   password: string;
   timeoutMs: number;
-  /** Keep-alive connection agent (http.Agent or https.Agent); defaults to node's global one. */
+  /**
+   * Keep-alive connection agent (http.Agent or https.Agent); defaults to node's global one. For
+   * https, the agent decides which certificate is trusted (camera-tls.ts: pinned or CA).
+   */
   agent?: Agent;
+  /** Rewords a TLS failure for how this client trusts the camera (e.g. "the pinned certificate changed" and how to re-pin). */
+  explainTls?: (failure: TlsFailure) => TlsFailure;
 }
 
-export type VapixErrorKind = 'auth' | 'http' | 'timeout' | 'too-large' | 'truncated' | 'network' | 'not-jpeg';
+export type VapixErrorKind = 'auth' | 'http' | 'timeout' | 'too-large' | 'truncated' | 'network' | 'tls' | 'not-jpeg';
 
 export class VapixError extends Error {
   readonly kind: VapixErrorKind;
   readonly status?: number;
-  constructor(kind: VapixErrorKind, message: string, opts: { status?: number; cause?: unknown } = {}) {
+  /** What to do, when the message's fix is worth showing on its own (tls). */
+  readonly fix?: string;
+  constructor(kind: VapixErrorKind, message: string, opts: { status?: number; cause?: unknown; fix?: string } = {}) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'VapixError';
     this.kind = kind;
     if (opts.status !== undefined) this.status = opts.status;
+    if (opts.fix !== undefined) this.fix = opts.fix;
   }
 }
 
@@ -300,6 +309,11 @@ export class VapixClient {
       }
       if (caller?.aborted) {
         throw new VapixError('timeout', `request to the camera at ${this.base.origin} was cancelled by the caller`, { cause: err });
+      }
+      const tls = describeTlsFailure(err);
+      if (tls) {
+        const said = this.opts.explainTls ? this.opts.explainTls(tls) : tls;
+        throw new VapixError('tls', `TLS with the camera at ${this.base.origin} failed, nothing was sent: ${said.problem}. Fix: ${said.fix}`, { cause: err, fix: said.fix });
       }
       const code = (err as { code?: unknown }).code;
       throw new VapixError(

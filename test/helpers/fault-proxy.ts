@@ -1,4 +1,7 @@
-/** A TCP proxy on 127.0.0.1 that injects one fault into the next connection, for fault tests. */
+/**
+ * A TCP proxy on 127.0.0.1 that injects one fault into the next connection, for fault tests, and
+ * counts the bytes clients send through it (what left the client, TLS handshakes included).
+ */
 import net from 'node:net';
 
 export type ProxyFault =
@@ -20,6 +23,8 @@ export interface FaultProxy {
   readonly connections: number;
   /** Faults injected so far. */
   readonly injected: number;
+  /** Bytes received from clients so far, over all connections. */
+  readonly clientBytes: number;
   /** The fault for the next connection (one connection only). */
   arm(fault: ProxyFault): void;
   stop(): Promise<void>;
@@ -29,6 +34,7 @@ export async function startFaultProxy(target: { host: string; port: number }): P
   let next: ProxyFault | undefined;
   let connections = 0;
   let injected = 0;
+  let clientBytes = 0;
   const sockets = new Set<net.Socket>();
   const server = net.createServer((client) => {
     connections += 1;
@@ -53,6 +59,7 @@ export async function startFaultProxy(target: { host: string; port: number }): P
     let head = Buffer.alloc(0); // kept only until the headers are in
     let requestLength: number | undefined; // headers + body, once the headers are in
     client.on('data', (chunk: Buffer) => {
+      clientBytes += chunk.length;
       if (cutDone) return;
       if (fault?.kind !== 'cut-request-after') {
         upstream.write(chunk);
@@ -90,6 +97,9 @@ export async function startFaultProxy(target: { host: string; port: number }): P
     },
     get injected() {
       return injected;
+    },
+    get clientBytes() {
+      return clientBytes;
     },
     arm(fault) {
       next = fault;

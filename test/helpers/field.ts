@@ -4,6 +4,18 @@ import path from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import type { FieldIo } from '../../src/cli/field-io.js';
 import { startCameraSimulator, type CameraSimulator, type CameraSimulatorOptions } from '../../src/devcloud/camera/simulator.js';
+import { createSelfSignedServerCertificate } from '../../src/devcloud/pki.js';
+
+/** A camera's own self-signed HTTPS certificate, as an Axis camera makes for itself. */
+export function cameraCertificate(commonName = 'B8A44F000001'): Promise<{ certPem: string; keyPem: string }> {
+  return createSelfSignedServerCertificate({ commonName, ipAddresses: ['127.0.0.1'], dnsNames: ['localhost'] });
+}
+
+/** `cloudcam camera add` arguments for a script: HTTPS, the password on stdin, the certificate pinned by --fingerprint. */
+export function addArgs(camera: CameraSimulator, user = camera.username): string[] {
+  if (!camera.fingerprint256) throw new Error('addArgs needs a camera simulator with HTTPS (tls)');
+  return [camera.url, '--user', user, '--password-stdin', '--fingerprint', camera.fingerprint256];
+}
 
 /** Streams for a field command: stdin from `input`, stdout/stderr captured; XDG_CONFIG_HOME in a temp dir. */
 export function fieldIo(configHome: string, input = ''): FieldIo & { stdout(): string; stderr(): string } {
@@ -32,7 +44,8 @@ export interface FieldKit {
 
 export async function startFieldKit(opts: Partial<CameraSimulatorOptions> = {}): Promise<FieldKit> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'cloudcam-field-'));
-  const camera = await startCameraSimulator({ name: 'field-cam', username: 'root', password: 'pass-word 1', ...opts });
+  // HTTPS with a self-signed certificate, like a camera out of the box; `tls: undefined` is not a way out.
+  const camera = await startCameraSimulator({ name: 'field-cam', username: 'root', password: 'pass-word 1', ...opts, tls: opts.tls ?? (await cameraCertificate()) });
   return {
     camera,
     dir,

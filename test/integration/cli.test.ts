@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import { mkdtemp, readFile, rm, stat, access } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
@@ -29,6 +30,15 @@ describe('cloudcam CLI', () => {
       const help = await cliResult([...c.path, '--help']);
       expect(help.code).toBe(0);
       expect(help.stdout).toMatch(new RegExp(`^Usage: cloudcam ${c.path.join(' ')}`));
+    }
+  });
+
+  it('prints its version with --version and -v', async () => {
+    const { version } = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    for (const flag of ['--version', '-v']) {
+      const r = await cliResult([flag]);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toBe(`cloudcam ${version}\n`);
     }
   });
 
@@ -78,8 +88,18 @@ describe('cloudcam devcloud (process)', () => {
     for (const key of [info.devices['camera-1']!.keyPath, info.cloud.keyPath, path.join(dir, 'secrets.json'), info.devices['camera-1']!.agentConfigPath]) {
       expect((await stat(key)).mode & 0o077).toBe(0);
     }
-    const agentConfig = JSON.parse(await readFile(info.devices['camera-2']!.agentConfigPath, 'utf8')) as { thingName: string };
+    const agentConfig = JSON.parse(await readFile(info.devices['camera-2']!.agentConfigPath, 'utf8')) as { thingName: string; camera: { url: string } };
     expect(agentConfig.thingName).toBe('camera-2');
+    // Cameras: HTTPS with their own self-signed certificate as the main URL, HTTP beside it for the agent.
+    const cam = info.cameras['camera-2']!;
+    expect(cam.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+    expect(cam.httpUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(agentConfig.camera.url).toBe(cam.httpUrl);
+    expect(new X509Certificate(await readFile(cam.certPath)).fingerprint256).toBe(cam.fingerprint256);
+    const home = path.join(dir, 'field');
+    const add = runCli(['camera', 'add', cam.url, '--user', cam.username, '--password-stdin', '--fingerprint', cam.fingerprint256], { XDG_CONFIG_HOME: home });
+    add.child.stdin.end(cam.password);
+    expect((await add.exited).code).toBe(0);
 
     const req = await cliResult(['snapshot', 'request', '--thing', 'camera-2', '--devcloud', dir]);
     expect(req.code).toBe(0);
@@ -102,6 +122,16 @@ describe('cloudcam devcloud (process)', () => {
     const again = runCli(['devcloud', '--state-dir', dir, '--cameras', '2', '--log-level', 'warn']);
     await again.waitForOutput(/devcloud ready/);
     expect((await readFile(info.caPath)).equals(caBefore)).toBe(true);
+    // The camera keeps its certificate across restarts, so the pin made before still holds.
+    const infoAgain = JSON.parse(await readFile(path.join(dir, 'devcloud.json'), 'utf8')) as DevcloudInfo;
+    expect(infoAgain.cameras['camera-2']!.fingerprint256).toBe(cam.fingerprint256);
+    // (devcloud's ports are new after a restart; the certificate, and so the fingerprint to pin, are not.)
+    const readd = runCli(['camera', 'add', infoAgain.cameras['camera-2']!.url, '--user', cam.username, '--password-stdin', '--fingerprint', cam.fingerprint256], { XDG_CONFIG_HOME: home });
+    readd.child.stdin.end(cam.password);
+    expect((await readd.exited).code).toBe(0);
+    const check = await cliResult(['setup', 'check', '--camera', infoAgain.cameras['camera-2']!.url], { XDG_CONFIG_HOME: home });
+    expect(check.stdout).toMatch(/✓ camera certificate +pinned/);
+    expect(check.stdout).toMatch(/✓ reachable/);
     again.child.kill('SIGINT');
     expect((await again.exited).code).toBe(0);
   });

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { cameraAdd, cameraList, cameraRemove } from '../../src/cli/camera-command.js';
 import { UsageError } from '../../src/cli/command.js';
-import { fieldIo, startFieldKit, type FieldKit } from '../helpers/field.js';
+import { addArgs, fieldIo, startFieldKit, type FieldKit } from '../helpers/field.js';
 
 describe('cloudcam camera add|list|remove against the camera simulator', () => {
   let kit: FieldKit;
@@ -14,7 +14,7 @@ describe('cloudcam camera add|list|remove against the camera simulator', () => {
 
   it('verifies the password from stdin, stores it 0600 under XDG_CONFIG_HOME, lists and removes it', async () => {
     const io = fieldIo(kit.configHome, `${kit.camera.password}\n`);
-    expect(await cameraAdd([kit.camera.url, '--user', 'root', '--password-stdin'], io)).toBe(0);
+    expect(await cameraAdd(addArgs(kit.camera), io)).toBe(0);
     expect(io.stdout()).toContain('credentials verified');
     expect(io.stdout()).not.toContain(kit.camera.password);
     const file = path.join(kit.configHome, 'cloudcam', 'cameras.json');
@@ -37,12 +37,12 @@ describe('cloudcam camera add|list|remove against the camera simulator', () => {
 
   it('refuses a wrong password with a message naming the credentials, and stores nothing', async () => {
     const io = fieldIo(kit.configHome, 'not-the-password\n');
-    await expect(cameraAdd([kit.camera.url, '--user', 'root', '--password-stdin'], io)).rejects.toThrow(/refused the credentials of user "root"/);
+    await expect(cameraAdd(addArgs(kit.camera), io)).rejects.toThrow(/refused the credentials of user "root"/);
     await expect(stat(path.join(kit.configHome, 'cloudcam', 'cameras.json'))).rejects.toThrow(/ENOENT/);
   });
 
   it('never takes a password from argv and asks for --password-stdin without a terminal', async () => {
     await expect(cameraAdd([kit.camera.url, '--password', 'x'], fieldIo(kit.configHome))).rejects.toThrow(UsageError);
-    await expect(cameraAdd([kit.camera.url, '--user', 'root'], fieldIo(kit.configHome))).rejects.toThrow(/--password-stdin/);
+    await expect(cameraAdd([kit.camera.url, '--user', 'root', '--fingerprint', kit.camera.fingerprint256!], fieldIo(kit.configHome))).rejects.toThrow(/--password-stdin/);
   });
 });

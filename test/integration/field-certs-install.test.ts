@@ -13,7 +13,7 @@ import { issueCertificate, loadCa, writeCertificate, type CertificateAuthority }
 import { buildEap } from '../../src/protocol/eap.js';
 import { VapixClient, VapixError } from '../../src/protocol/vapix.js';
 import { startTestAgent, startTestDevcloud, waitForConnected, type TestAgent, type TestDevcloud } from '../helpers/devcloud.js';
-import { fieldIo } from '../helpers/field.js';
+import { addArgs, cameraCertificate, fieldIo } from '../helpers/field.js';
 
 const DAY = 86_400_000;
 
@@ -46,7 +46,7 @@ describe('cloudcam setup certs installs into the running agent through the camer
       c.iot.keyPath = original.keyPath;
       c.stateDir = stateDir;
     });
-  const admin = () => new VapixClient({ baseUrl: camera.url, username: camera.username, password: camera.password, timeoutMs: 10_000 });
+  const admin = () => new VapixClient({ baseUrl: camera.httpUrl, username: camera.username, password: camera.password, timeoutMs: 10_000 });
   const status = async (): Promise<AgentStatus> => JSON.parse((await admin().call('GET', '/local/cloudcam/api/status')).body.toString('utf8')) as AgentStatus;
   const post = (body: unknown) => admin().call('POST', '/local/cloudcam/api/certs', { body: JSON.stringify(body) });
 
@@ -60,7 +60,7 @@ describe('cloudcam setup certs installs into the running agent through the camer
     caFile = tdc.dc.info.caPath;
     original = await writeCertificate(path.join(home, 'original'), 'camera-1', { certPem: await readFile(configured.certPath, 'utf8'), keyPem: await readFile(configured.keyPath, 'utf8') });
     ca = await loadCa(tdc.dc.pki);
-    await cameraAdd([camera.url, '--user', camera.username, '--password-stdin'], fieldIo(home, camera.password));
+    await cameraAdd(addArgs(camera), fieldIo(home, camera.password));
     eap = buildEap({ appName: 'cloudcam', version: '0.1.0', architecture: camera.identity.architecture, apiPath: 'api' });
     await writeFile(path.join(home, 'cloudcam.eap'), eap);
     expect(await install([path.join(home, 'cloudcam.eap')], fieldIo(home))).toBe(0);
@@ -114,13 +114,13 @@ describe('cloudcam setup certs installs into the running agent through the camer
   });
 
   it('a camera user below admin gets 401 from the reverse proxy and the command names the fix', async () => {
-    const cam = await startCameraSimulator({ name: 'roles-cam', username: 'root', password: 'admin pw', users: [{ username: 'op', password: 'op pw', role: 'operator' }] });
+    const cam = await startCameraSimulator({ name: 'roles-cam', username: 'root', password: 'admin pw', users: [{ username: 'op', password: 'op pw', role: 'operator' }], tls: await cameraCertificate() });
     const opHome = path.join(home, 'operator');
     try {
       expect(cam.apps.upload(eap)).toBe('OK');
       cam.apps.control('start', 'cloudcam');
       cam.setAppTarget('cloudcam', agent!.agent.localApiUrl());
-      const op = new VapixClient({ baseUrl: cam.url, username: 'op', password: 'op pw', timeoutMs: 5000 });
+      const op = new VapixClient({ baseUrl: cam.httpUrl, username: 'op', password: 'op pw', timeoutMs: 5000 });
       const refused = await op.call('GET', '/local/cloudcam/api/status').then(
         () => undefined,
         (err: unknown) => err,
@@ -128,11 +128,11 @@ describe('cloudcam setup certs installs into the running agent through the camer
       expect(refused).toBeInstanceOf(VapixError);
       expect((refused as VapixError).status).toBe(401);
       // The admin gets through the same proxy: the refusal is the role, not the route.
-      const asAdmin = new VapixClient({ baseUrl: cam.url, username: 'root', password: 'admin pw', timeoutMs: 5000 });
+      const asAdmin = new VapixClient({ baseUrl: cam.httpUrl, username: 'root', password: 'admin pw', timeoutMs: 5000 });
       expect((await asAdmin.call('GET', '/local/cloudcam/api/status')).status).toBe(200);
 
       const before = await identityStore(stateDir);
-      await cameraAdd([cam.url, '--user', 'op', '--password-stdin'], fieldIo(opHome, 'op pw'));
+      await cameraAdd(addArgs(cam, 'op'), fieldIo(opHome, 'op pw'));
       const io = fieldIo(opHome);
       expect(await setupCertsCli([...(await files('op', await issueCertificate(ca, { commonName: 'camera-1', usage: 'client' })))], io)).toBe(1);
       expect(io.stdout()).toMatch(/✗ not installed: the camera refused \/local\/cloudcam\/api\/challenge/);

@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { cameraAdd } from '../../src/cli/camera-command.js';
 import { setupCertsCli } from '../../src/cli/setup-command.js';
 import { createCa, issueCertificate } from '../../src/devcloud/pki.js';
-import { fieldIo, startFieldKit, type FieldKit } from '../helpers/field.js';
+import { addArgs, fieldIo, startFieldKit, type FieldKit } from '../helpers/field.js';
 
 describe('cloudcam setup certs (local validation) against the camera simulator', () => {
   let kit: FieldKit;
@@ -13,7 +13,7 @@ describe('cloudcam setup certs (local validation) against the camera simulator',
   let pair: { certPem: string; keyPem: string };
   beforeEach(async () => {
     kit = await startFieldKit();
-    await cameraAdd([kit.camera.url, '--user', 'root', '--password-stdin'], fieldIo(kit.configHome, kit.camera.password));
+    await cameraAdd(addArgs(kit.camera), fieldIo(kit.configHome, kit.camera.password));
     const ca = await createCa('test CA');
     caFile = path.join(kit.dir, 'ca.pem');
     await writeFile(caFile, ca.certPem);

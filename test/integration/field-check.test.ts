@@ -10,7 +10,7 @@ import { buildEap } from '../../src/protocol/eap.js';
 import { issueCertificate, loadCa, writeCertificate } from '../../src/devcloud/pki.js';
 import type { CameraSimulator } from '../../src/devcloud/camera/simulator.js';
 import { startTestAgent, startTestDevcloud, waitForConnected, type TestAgent, type TestDevcloud } from '../helpers/devcloud.js';
-import { fieldIo } from '../helpers/field.js';
+import { addArgs, fieldIo } from '../helpers/field.js';
 
 describe('cloudcam setup check: a devcloud camera with the real agent behind the reverse proxy', () => {
   let tdc: TestDevcloud;
@@ -22,7 +22,7 @@ describe('cloudcam setup check: a devcloud camera with the real agent behind the
     tdc = await startTestDevcloud({ broker: 'aedes' });
     camera = tdc.dc.cameras.get('camera-1')!;
     home = await mkdtemp(path.join(os.tmpdir(), 'cloudcam-check-'));
-    await cameraAdd([camera.url, '--user', camera.username, '--password-stdin'], fieldIo(home, camera.password));
+    await cameraAdd(addArgs(camera), fieldIo(home, camera.password));
     const eap = path.join(home, 'cloudcam.eap');
     await writeFile(eap, buildEap({ appName: 'cloudcam', version: '0.1.0', architecture: camera.identity.architecture, apiPath: 'api' }));
     expect(await install([eap], fieldIo(home))).toBe(0);

@@ -6,14 +6,14 @@ import { install } from '../../src/cli/install-command.js';
 import { buildEap, readEapManifest } from '../../src/protocol/eap.js';
 import { AxisAppError, listApps, uploadApp } from '../../src/protocol/vapix-apps.js';
 import { VapixClient } from '../../src/protocol/vapix.js';
-import { fieldIo, startFieldKit, type FieldKit } from '../helpers/field.js';
+import { addArgs, fieldIo, startFieldKit, type FieldKit } from '../helpers/field.js';
 
 describe('cloudcam install against the camera simulator', () => {
   let kit: FieldKit;
   let eapDir: string;
   beforeEach(async () => {
     kit = await startFieldKit();
-    await cameraAdd([kit.camera.url, '--user', 'root', '--password-stdin'], fieldIo(kit.configHome, kit.camera.password));
+    await cameraAdd(addArgs(kit.camera), fieldIo(kit.configHome, kit.camera.password));
     eapDir = path.join(kit.dir, 'eap');
     await mkdir(eapDir);
   });
@@ -78,7 +78,7 @@ describe('cloudcam install against the camera simulator', () => {
   });
 
   it('the camera itself refuses another architecture with Error: 10, and an unknown code is quoted, not hidden', async () => {
-    const client = new VapixClient({ baseUrl: kit.camera.url, username: 'root', password: kit.camera.password, timeoutMs: 5000 });
+    const client = new VapixClient({ baseUrl: kit.camera.httpUrl, username: 'root', password: kit.camera.password, timeoutMs: 5000 });
     const wrong = buildEap({ appName: 'cloudcam', version: '1.0.0', architecture: 'aarch64' });
     const err = await uploadApp(client, wrong, 'x.eap').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(AxisAppError);
@@ -93,7 +93,7 @@ describe('cloudcam install against the camera simulator', () => {
   });
 
   it('reports upload progress up to the whole body', async () => {
-    const client = new VapixClient({ baseUrl: kit.camera.url, username: 'root', password: kit.camera.password, timeoutMs: 5000 });
+    const client = new VapixClient({ baseUrl: kit.camera.httpUrl, username: 'root', password: kit.camera.password, timeoutMs: 5000 });
     const eap = buildEap({ appName: 'cloudcam', version: '1.0.0', architecture: 'armv7hf', executable: Buffer.alloc(300_000, 7) });
     const seen: number[] = [];
     await uploadApp(client, eap, 'big.eap', { onProgress: (s, t) => seen.push(s / t) });

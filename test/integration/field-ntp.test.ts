@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { cameraAdd } from '../../src/cli/camera-command.js';
 import { setupNtpCli } from '../../src/cli/setup-command.js';
 import { VapixClient } from '../../src/protocol/vapix.js';
-import { fieldIo, startFieldKit, type FieldKit } from '../helpers/field.js';
+import { addArgs, fieldIo, startFieldKit, type FieldKit } from '../helpers/field.js';
 
 describe('cloudcam setup ntp against the camera simulator', () => {
   let kit: FieldKit | undefined;
@@ -10,11 +10,11 @@ describe('cloudcam setup ntp against the camera simulator', () => {
 
   async function kitWith(ntpApi: boolean): Promise<FieldKit> {
     kit = await startFieldKit({ ntpApi });
-    await cameraAdd([kit.camera.url, '--user', 'root', '--password-stdin'], fieldIo(kit.configHome, kit.camera.password));
+    await cameraAdd(addArgs(kit.camera), fieldIo(kit.configHome, kit.camera.password));
     return kit;
   }
   const params = async (k: FieldKit) =>
-    new VapixClient({ baseUrl: k.camera.url, username: 'root', password: k.camera.password, timeoutMs: 5000 }).listParams('Time');
+    new VapixClient({ baseUrl: k.camera.httpUrl, username: 'root', password: k.camera.password, timeoutMs: 5000 }).listParams('Time');
 
   for (const ntpApi of [true, false]) {
     const api = ntpApi ? 'ntp.cgi' : 'param.cgi';
@@ -38,7 +38,7 @@ describe('cloudcam setup ntp against the camera simulator', () => {
 
   it('turns a disabled NTP client on and says so', async () => {
     const k = await kitWith(true);
-    await new VapixClient({ baseUrl: k.camera.url, username: 'root', password: k.camera.password, timeoutMs: 5000 }).updateParams({
+    await new VapixClient({ baseUrl: k.camera.httpUrl, username: 'root', password: k.camera.password, timeoutMs: 5000 }).updateParams({
       'Time.SyncSource': 'None',
       'Time.ObtainFromDHCP': 'no',
       'Time.NTP.Server': 'pool.ntp.org',

@@ -24,7 +24,7 @@ import type { CameraSimulator } from '../../src/devcloud/camera/simulator.js';
 import { createCa, issueCertificate, loadCa, writeCertificate } from '../../src/devcloud/pki.js';
 import { buildEap } from '../../src/protocol/eap.js';
 import { startTestAgent, startTestDevcloud, waitForConnected, type TestAgent, type TestDevcloud } from '../helpers/devcloud.js';
-import { fieldIo } from '../helpers/field.js';
+import { addArgs, fieldIo } from '../helpers/field.js';
 
 const TRIAL_MS = 3000;
 
@@ -318,7 +318,7 @@ describe('cloudcam setup certs sends nothing to a squatter on the agent port', (
     tdc = await startTestDevcloud({ broker: 'aedes' });
     camera = tdc.dc.cameras.get('camera-1')!;
     home = await mkdtemp(path.join(os.tmpdir(), 'cloudcam-squat-'));
-    await cameraAdd([camera.url, '--user', camera.username, '--password-stdin'], fieldIo(home, camera.password));
+    await cameraAdd(addArgs(camera), fieldIo(home, camera.password));
     await writeFile(path.join(home, 'cloudcam.eap'), buildEap({ appName: 'cloudcam', version: '0.1.0', architecture: camera.identity.architecture, apiPath: 'api' }));
     expect(await install([path.join(home, 'cloudcam.eap')], fieldIo(home))).toBe(0);
     // The squatter knows the real device certificate (it is public) and fakes /status, but holds no key.

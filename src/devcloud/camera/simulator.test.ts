@@ -3,12 +3,16 @@
  * from the RFC 7616 formulas, and curl --digest, so the server is not only tested by our own client.
  */
 import { execFile } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, X509Certificate } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { connect } from 'node:net';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createSelfSignedServerCertificate } from '../pki.js';
 import { startCameraSimulator, type CameraSimulator } from './simulator.js';
 
 const exec = promisify(execFile);
@@ -273,5 +277,31 @@ describe('lifecycle', () => {
     await other.stop();
     await closed;
     expect(sock.destroyed).toBe(true);
+  });
+});
+
+describe('camera simulator over HTTPS (curl as the client)', () => {
+  it('serves HTTPS with its self-signed certificate and HTTP beside it; setCertificate changes what the next handshake presents', async () => {
+    const first = await createSelfSignedServerCertificate({ commonName: 'B8A44F000001', ipAddresses: ['127.0.0.1'] });
+    const second = await createSelfSignedServerCertificate({ commonName: 'B8A44F000001', ipAddresses: ['127.0.0.1'] });
+    const cam = await startCameraSimulator({ name: 'tls-cam', username: 'root', password: 'pw', tls: first });
+    const dir = await mkdtemp(path.join(tmpdir(), 'cloudcam-sim-tls-'));
+    try {
+      expect(cam.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+      expect(cam.httpUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      const firstPem = path.join(dir, 'first.pem');
+      await writeFile(firstPem, first.certPem);
+      const curl = (url: string, ...extra: string[]) => exec('curl', ['-sS', '--digest', '-u', 'root:pw', ...extra, `${url}/axis-cgi/param.cgi?action=list&group=Brand`]);
+      expect((await curl(cam.url, '--cacert', firstPem)).stdout).toContain('Brand.ProdShortName=');
+      expect((await curl(cam.httpUrl)).stdout).toContain('Brand.ProdShortName=');
+      const before = cam.fingerprint256;
+      cam.setCertificate(second);
+      expect(cam.fingerprint256).toBe(new X509Certificate(second.certPem).fingerprint256);
+      expect(cam.fingerprint256).not.toBe(before);
+      await expect(curl(cam.url, '--cacert', firstPem)).rejects.toMatchObject({ code: 60 }); // curl: peer certificate cannot be authenticated
+    } finally {
+      await cam.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,10 +1,12 @@
 /**
  * A VAPIX camera on 127.0.0.1: digest-protected image.cgi, basicdeviceinfo.cgi and param.cgi,
  * with switchable faults (slow, refusing, unavailable, truncated or endless replies) so the agent's
- * error handling can be exercised against real sockets.
+ * error handling can be exercised against real sockets. Given a certificate it serves HTTPS as its
+ * main URL and plain HTTP beside it, as an Axis camera does out of the box (self-signed certificate).
  */
-import { createHash } from 'node:crypto';
-import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createHash, X509Certificate } from 'node:crypto';
+import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../../lib/log.js';
 import { createDigestVerifier, type DigestAlgorithm } from '../../protocol/digest.js';
@@ -36,8 +38,15 @@ export interface CameraIdentity {
 }
 
 export interface CameraSimulator {
+  /** The main URL: https:// when the simulator has a certificate, else the same as httpUrl. */
   readonly url: string;
   readonly port: number;
+  /** Plain HTTP, always served (what an app on the camera uses on the loopback). */
+  readonly httpUrl: string;
+  /** SHA-256 fingerprint (AA:BB:..) of the HTTPS certificate now served; undefined without HTTPS. */
+  readonly fingerprint256: string | undefined;
+  /** Serves another certificate from the next handshake on (a camera that was re-keyed or reset). */
+  setCertificate(pair: CameraTlsCertificate): void;
   readonly username: string;
   readonly password: string;
   readonly identity: CameraIdentity;
@@ -55,6 +64,11 @@ export interface CameraSimulator {
   /** openStreams: endless-fault replies still being written (0 once their clients have gone). */
   readonly stats: { requests: number; snapshots: number; connections: number; openStreams: number; proxied: number };
   stop(): Promise<void>;
+}
+
+export interface CameraTlsCertificate {
+  certPem: string;
+  keyPem: string;
 }
 
 /** Axis user groups, most privileged first. */
@@ -75,7 +89,10 @@ export interface CameraSimulatorOptions {
   /** Digest algorithms offered, preferred first. Default SHA-256 then MD5, like AXIS OS 10+. */
   algorithms?: DigestAlgorithm[];
   host?: string;
+  /** The main port (HTTPS when tls is given). */
   port?: number;
+  /** Serve HTTPS with this certificate on `port`, and plain HTTP on a second port. */
+  tls?: CameraTlsCertificate;
   log?: Logger;
 }
 
@@ -497,32 +514,55 @@ export async function startCameraSimulator(opts: CameraSimulatorOptions): Promis
     }
   }
 
-  const server = createServer((req, res) => {
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     handle(req, res).catch((err: unknown) => {
       log?.error({ err }, 'camera simulator request failed');
       if (!res.headersSent) text(res, 500, 'Internal Server Error\n');
       else res.destroy();
     });
-  });
-  server.on('connection', () => {
+  };
+  const httpServer = createServer(onRequest);
+  let tlsCert = opts.tls;
+  const httpsServer = tlsCert ? createHttpsServer({ cert: tlsCert.certPem, key: tlsCert.keyPem }, onRequest) : undefined;
+  // HTTPS counts a connection once its handshake is through: a refused handshake made no request.
+  httpServer.on('connection', () => {
     stats.connections++;
   });
+  httpsServer?.on('secureConnection', () => {
+    stats.connections++;
+  });
+  const servers: Server[] = httpsServer ? [httpsServer, httpServer] : [httpServer];
 
   const host = opts.host ?? '127.0.0.1';
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, host, () => {
-      server.off('error', reject);
-      resolve();
+  const listen = (server: Server, port: number): Promise<number> =>
+    new Promise<number>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve((server.address() as AddressInfo).port);
+      });
     });
-  });
-  const port = (server.address() as AddressInfo).port;
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
-  log?.info({ url, serial: identity.serialNumber }, 'camera simulator listening');
+  const hostPart = host.includes(':') ? `[${host}]` : host;
+  const port = await listen(servers[0]!, opts.port ?? 0);
+  const httpPort = httpsServer ? await listen(httpServer, 0) : port;
+  const httpUrl = `http://${hostPart}:${httpPort}`;
+  const url = httpsServer ? `https://${hostPart}:${port}` : httpUrl;
+  const fingerprintOf = (pair: CameraTlsCertificate | undefined): string | undefined => (pair ? new X509Certificate(pair.certPem).fingerprint256 : undefined);
+  log?.info({ url, httpUrl, serial: identity.serialNumber, fingerprint256: fingerprintOf(tlsCert) }, 'camera simulator listening');
 
   return {
     url,
     port,
+    httpUrl,
+    get fingerprint256() {
+      return fingerprintOf(tlsCert);
+    },
+    setCertificate(pair) {
+      if (!httpsServer) throw new Error('this camera simulator serves no HTTPS: start it with a tls certificate');
+      httpsServer.setSecureContext({ cert: pair.certPem, key: pair.keyPem });
+      tlsCert = pair;
+      log?.info({ fingerprint256: fingerprintOf(pair) }, 'camera simulator certificate replaced');
+    },
     username: opts.username,
     password: opts.password,
     identity,
@@ -541,9 +581,9 @@ export async function startCameraSimulator(opts: CameraSimulatorOptions): Promis
     async stop() {
       for (const t of timers) clearTimeout(t); // clearTimeout also clears intervals
       timers.clear();
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeAllConnections();
-      await closed;
+      const closed = servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve())));
+      for (const server of servers) server.closeAllConnections();
+      await Promise.all(closed);
     },
   };
 }
