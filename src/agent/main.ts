@@ -5,6 +5,7 @@ import { parseSyslogUrl } from './syslog.js';
 import { createConnection, type AgentConnection } from './connection.js';
 import { RequestJournal } from './request-journal.js';
 import type { Feature } from './feature.js';
+import { connectRounds } from './feature-calls.js';
 import { createPresenceFeature, presenceMessage } from './features/presence.js';
 import { createSnapshotFeature, type SnapshotEvents } from './features/snapshot.js';
 import { createScheduleFeature } from './features/schedule.js';
@@ -83,15 +84,8 @@ export async function startAgent(
     createScheduleFeature({ connection, thing: config.thingName, cron: config.schedule.cron, ...(config.schedule.timezone ? { timezone: config.schedule.timezone } : {}), log }),
   ];
   for (const f of features) await f.start();
-  let connectWork: Promise<void> = Promise.resolve();
-  const onConnected = (): void => {
-    connectWork = connectWork.then(async () => {
-      for (const f of features) {
-        if (!connection.connected) return;
-        await f.onConnected?.();
-      }
-    });
-  };
+  const rounds = connectRounds(features, { isConnected: () => connection.connected, log });
+  const onConnected = (): void => rounds.run();
   connection.on('connected', onConnected);
   log.info({ event: 'agent.started', version: AGENT_VERSION, endpoint: `${config.iot.endpoint}:${config.iot.port}`, mqtt: config.iot.mqttVersion === 5 ? '5' : '3.1.1' }, 'cloudcam agent started');
   connection.start();
