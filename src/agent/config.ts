@@ -3,6 +3,7 @@ import path from 'node:path';
 import convict from 'convict';
 import { FORMAT_DOCS, show } from './config-formats.js';
 import { FACILITIES, type Facility } from './syslog.js';
+import { shellQuote } from '../lib/shell-quote.js';
 
 export { FORMAT_DOCS };
 
@@ -454,11 +455,6 @@ export function privateKeyProblems(keyPath: string): string[] {
     `iot.keyPath ${keyPath} is accessible by ${who} (mode ${(st.mode & 0o777).toString(8).padStart(4, '0')}): ` +
       `anyone who can read it can impersonate this camera. Fix: chmod 600 ${shellQuote(keyPath)}`,
   ];
-}
-
-/** Quotes a path for a copy-and-paste shell command. */
-function shellQuote(p: string): string {
-  return /^[A-Za-z0-9_./@:+-]+$/.test(p) ? p : `'${p.replace(/'/g, `'\\''`)}'`;
 }
 
 /** Provisioning by claim needs the claim key and a template besides the claim certificate. */

@@ -4,6 +4,7 @@ import { createAgentLogging } from './logging.js';
 import { parseSyslogUrl } from './syslog.js';
 import { createConnection, type AgentConnection } from './connection.js';
 import { RequestJournal } from './request-journal.js';
+import { secureStateDirs } from './state-dir.js';
 import type { Feature } from './feature.js';
 import { connectRounds } from './feature-calls.js';
 import { createPresenceFeature, presenceMessage } from './features/presence.js';
@@ -41,6 +42,7 @@ export async function startAgent(
   // configured name, or 'unprovisioned'.
   let logging = opts.log ? undefined : createAgentLogging(loggingOptions({ ...configured, thingName: configured.thingName || 'unprovisioned' }));
   const early = opts.log ?? logging!.log;
+  await secureStateDirs(configured.stateDir, early);
   const config = await ensureIdentity(await useInstalledIdentity(configured, early), {
     log: early,
     camera,

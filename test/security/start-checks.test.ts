@@ -14,6 +14,8 @@ import { ConfigError, loadAgentConfig } from '../../src/agent/config.js';
 import { createConnection } from '../../src/agent/connection.js';
 import { createCa, ensurePki, issueCertificate, type DevPki } from '../../src/devcloud/pki.js';
 import { LEVEL, captureLog, testConfig } from '../helpers/agent-connection-kit.js';
+import { rejectionOf } from '../helpers/rejection.js';
+import { StateDirError, secureStateDirs } from '../../src/agent/state-dir.js';
 
 const THING = 'cam-sec-1';
 const CLI = path.resolve('dist/cli.js');
@@ -135,5 +137,58 @@ describe('TLS verification and plaintext', () => {
       await conn.stop({ timeoutMs: 1000 });
       server.close();
     }
+  });
+});
+
+describe('state dir permissions, re-checked at every start', () => {
+  async function stateDir(name: string, mode: number, identityMode?: number): Promise<string> {
+    const dir = path.join(root, `${name}.state`);
+    await fs.mkdir(dir, { recursive: true });
+    await fs.chmod(dir, mode);
+    if (identityMode !== undefined) {
+      await fs.mkdir(path.join(dir, 'identity'), { recursive: true });
+      await fs.chmod(path.join(dir, 'identity'), identityMode);
+    }
+    return dir;
+  }
+  const modeOf = async (p: string): Promise<number> => (await fs.stat(p)).mode & 0o777;
+
+  it('a dir only readable by others (0755, identity 0750) is tightened to 0700 and logged', async () => {
+    const dir = await stateDir('readable', 0o755, 0o750);
+    const captured = captureLog();
+    await secureStateDirs(dir, captured.log);
+    expect(await modeOf(dir)).toBe(0o700);
+    expect(await modeOf(path.join(dir, 'identity'))).toBe(0o700);
+    expect(captured.lines.filter((l) => l['event'] === 'state.permissions-tightened').map((l) => l['was'])).toEqual(['0755', '0750']);
+  });
+
+  it.each([
+    [0o777, 0o700, 'group and others'],
+    [0o700, 0o770, 'group'],
+  ])('a dir writable by others (state %s, identity %s) is refused with the chmod that fixes it', async (mode, identityMode, who) => {
+    const dir = await stateDir(`writable-${mode.toString(8)}-${identityMode.toString(8)}`, mode, identityMode);
+    const err = await rejectionOf(secureStateDirs(dir, captureLog().log), StateDirError);
+    expect(err.message).toContain(`writable by ${who}`);
+    const command = /then: (chmod 700 .*)$/.exec(err.message)?.[1];
+    expect(command).toBeDefined();
+    expect(spawnSync('sh', ['-c', command!]).status).toBe(0);
+    await secureStateDirs(dir, captureLog().log);
+  });
+
+  it('a dir owned by another user is refused', async () => {
+    const dir = await stateDir('foreign', 0o700);
+    await fs.chown(dir, 65534, 65534);
+    const err = await rejectionOf(secureStateDirs(dir, captureLog().log), StateDirError);
+    expect(err.message).toContain('belongs to uid 65534');
+  });
+
+  it('the agent process exits 1 before connecting and prints the fix', async () => {
+    const file = await configFile('cli-state', { camera: { url: 'http://127.0.0.1:9', username: 'u', password: 'p' } });
+    const dir = path.join(root, 'cli-state.state');
+    await fs.mkdir(dir, { recursive: true });
+    await fs.chmod(dir, 0o777);
+    const r = spawnSync(process.execPath, [CLI, 'agent', '--config', file], { encoding: 'utf8', timeout: 20_000 });
+    expect(r.status).toBe(1);
+    expect(r.stdout + r.stderr).toContain(`chmod 700 ${dir}`);
   });
 });
