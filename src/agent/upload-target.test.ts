@@ -3,7 +3,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { createCa, issueCertificate } from '../devcloud/pki.js';
-import { checkUploadTarget, isNonPublicAddress, pinnedAgent, resolveUploadTarget, type LookupAll } from './upload-target.js';
+import { checkUploadTarget, isNonPublicAddress, nonPublicReason, pinnedAgent, resolveUploadTarget, type LookupAll } from './upload-target.js';
 
 const policy = { allowedHosts: ['*.amazonaws.com', 'uploads.example.com', '127.0.0.1:9000'], insecureHttpHosts: ['127.0.0.1'] };
 
@@ -63,6 +63,50 @@ describe('SSRF: non-public addresses', () => {
     ['not-an-ip', false],
   ])('%s -> non-public %s', (address, blocked) => {
     expect(isNonPublicAddress(address)).toBe(blocked);
+  });
+
+  it.each([
+    // IPv6 transition and special ranges
+    ['64:ff9b::a9fe:a9fe', 'NAT64 169.254.169.254, linkLocal'],
+    ['64:ff9b::7f00:1', 'NAT64 127.0.0.1, loopback'],
+    ['64:ff9b::a00:1', 'NAT64 10.0.0.1, private'],
+    ['64:ff9b:1::a9fe:a9fe', 'NAT64 local-use prefix'],
+    ['2002:a9fe:a9fe::1', '6to4'],
+    ['2002:808:808::1', '6to4'], // refused outright, even around a public IPv4
+    ['::1.2.3.4', 'IPv4-compatible (deprecated)'],
+    ['::169.254.169.254', 'IPv4-compatible (deprecated)'],
+    ['::ffff:169.254.169.254', 'IPv4-mapped 169.254.169.254, linkLocal'],
+    ['::ffff:0:7f00:1', 'rfc6145'],
+    ['fec0::1', 'deprecatedSiteLocal'],
+    ['100::1', 'discard'],
+    ['2001:db8::1', 'reserved'],
+    ['2001::1', 'teredo'],
+    ['2001:2::1', 'benchmarking'],
+    ['5f00::1', 'segmentRouting'],
+    ['4000::1', 'outside global unicast 2000::/3'],
+    ['fe80::1%eth0', 'linkLocal'],
+    // IPv4 special ranges
+    ['0.1.2.3', 'unspecified'],
+    ['100.127.255.255', 'carrierGradeNat'],
+    ['192.0.0.8', 'reserved'],
+    ['192.0.2.1', 'reserved'], // documentation
+    ['198.18.0.1', 'reserved'], // benchmarking
+    ['198.51.100.7', 'reserved'],
+    ['203.0.113.7', 'reserved'],
+    ['239.1.2.3', 'multicast'],
+    ['240.0.0.1', 'reserved'],
+    ['255.255.255.255', 'broadcast'],
+  ])('%s is non-public: %s', (address, reason) => {
+    expect(nonPublicReason(address)).toBe(reason);
+  });
+
+  it.each(['64:ff9b::3418:a01', '::ffff:52.216.0.1', '2600:1f18:2000::1', '2a05:d07a:a0::1', '52.95.170.1'])('%s is public (NAT64 and mapped judged by the IPv4 inside)', (address) => {
+    expect(nonPublicReason(address)).toBeUndefined();
+  });
+
+  it.each(['64:ff9b::a9fe:a9fe', '2002:a9fe:a9fe::1', '::7f00:1', 'fec0::1', '100::1', '2001:db8::1', '2001::a9fe:a9fe'])('a name that resolves to %s is refused', async (address) => {
+    const r = await resolveUploadTarget('https://bucket.example.com/', { allowedHosts: ['*.example.com'], insecureHttpHosts: [] }, async () => [{ address, family: 6 }]);
+    expect(r).toEqual({ ok: false, error: expect.stringContaining(`non-public address ${address} (`) as unknown });
   });
 
   // A wildcard entry can match an IP literal by accident ("*.0.1" matches 127.0.0.1); the address
