@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { createCa, issueCertificate } from '../devcloud/pki.js';
 import { checkUploadTarget, isNonPublicAddress, nonPublicReason, pinnedAgent, resolveUploadTarget, type LookupAll } from './upload-target.js';
 
-const policy = { allowedHosts: ['*.amazonaws.com', 'uploads.example.com', '127.0.0.1:9000'], insecureHttpHosts: ['127.0.0.1'] };
+const policy = { allowedHosts: ['*.amazonaws.com', 'uploads.example.com', '127.0.0.1:9000'], insecureHttpHosts: ['127.0.0.1:9000'] };
 
 describe('checkUploadTarget', () => {
   it.each([
@@ -27,6 +27,25 @@ describe('checkUploadTarget', () => {
     const r = checkUploadTarget(url, policy);
     expect(r.ok).toBe(ok);
     if (!r.ok) expect(r.error.length).toBeGreaterThan(10);
+  });
+
+  it.each([
+    // insecureHttpUploadHosts: host:port entries match that port; a bare host only port 80
+    [{ allowedHosts: ['127.0.0.1:9000'], insecureHttpHosts: ['127.0.0.1:9000'] }, 'http://127.0.0.1:9000/b', true],
+    [{ allowedHosts: ['127.0.0.1:9000'], insecureHttpHosts: ['127.0.0.1:9001'] }, 'http://127.0.0.1:9000/b', false],
+    [{ allowedHosts: ['127.0.0.1:9000'], insecureHttpHosts: ['127.0.0.1'] }, 'http://127.0.0.1:9000/b', false],
+    [{ allowedHosts: ['127.0.0.1'], insecureHttpHosts: ['127.0.0.1'] }, 'http://127.0.0.1/b', true],
+    [{ allowedHosts: ['127.0.0.1'], insecureHttpHosts: ['127.0.0.1:80'] }, 'http://127.0.0.1:80/b', true],
+    [{ allowedHosts: ['[::1]:9000'], insecureHttpHosts: ['[::1]:9000'] }, 'http://[::1]:9000/b', true],
+    [{ allowedHosts: ['[::1]:9000'], insecureHttpHosts: ['[::1]'] }, 'http://[::1]:9000/b', false],
+    // allowedUploadHosts: an exact host without a port allows only 443 (https); wildcards too
+    [{ allowedHosts: ['uploads.example.com'], insecureHttpHosts: [] }, 'https://uploads.example.com/', true],
+    [{ allowedHosts: ['uploads.example.com'], insecureHttpHosts: [] }, 'https://uploads.example.com:443/', true],
+    [{ allowedHosts: ['uploads.example.com'], insecureHttpHosts: [] }, 'https://uploads.example.com:8443/', false],
+    [{ allowedHosts: ['uploads.example.com:8443'], insecureHttpHosts: [] }, 'https://uploads.example.com:8443/', true],
+    [{ allowedHosts: ['*.example.com'], insecureHttpHosts: [] }, 'https://b.example.com:22/', false],
+  ])('%j: %s -> %s', (p, url, ok) => {
+    expect(checkUploadTarget(url, p).ok).toBe(ok);
   });
 
   it('names the setting that would allow a refused host', () => {
@@ -127,6 +146,7 @@ describe('SSRF: non-public addresses', () => {
   it('an exact allow-list entry allows a loopback host (devcloud)', () => {
     expect(checkUploadTarget('http://127.0.0.1:9000/b', policy).ok).toBe(true);
     expect(checkUploadTarget('https://169.254.169.254/', { allowedHosts: ['169.254.169.254'], insecureHttpHosts: [] }).ok).toBe(true);
+    expect(checkUploadTarget('https://169.254.169.254:8080/', { allowedHosts: ['169.254.169.254'], insecureHttpHosts: [] }).ok).toBe(false);
   });
 });
 

@@ -15,9 +15,9 @@ import ipaddr from 'ipaddr.js';
  * rebinding) gains nothing. Redirects are never followed (node's http.request does not).
  */
 export interface UploadTargetPolicy {
-  /** Exact `host`, `host:port`, or `*.suffix` (any subdomain of suffix). */
+  /** Exact `host`, `host:port`, or `*.suffix` (any subdomain of suffix); without a port, the default port only. */
   allowedHosts: readonly string[];
-  /** Exact hostnames that may be reached over plain http (devcloud on loopback). */
+  /** Exact `host` or `host:port` that may be reached over plain http (devcloud on loopback); without a port, port 80 only. */
   insecureHttpHosts: readonly string[];
 }
 
@@ -77,14 +77,33 @@ function ipLiteral(url: URL): string | undefined {
   return net.isIP(h) !== 0 ? h : undefined;
 }
 
+const DEFAULT_PORT: Record<string, string> = { 'http:': '80', 'https:': '443' };
+
+/**
+ * An allow-list entry as host and port: `host`, `host:port`, `[v6]`, `[v6]:port`. Without a port
+ * the entry means the scheme's default port only (443 for https, 80 for http): allowing a host must
+ * not open every service on it.
+ */
+function splitEntry(entry: string): { host: string; port: string | undefined } | undefined {
+  const m = /^(\[[0-9a-f:.]+\]|[^:[\]]+)(?::(\d{1,5}))?$/i.exec(entry.toLowerCase());
+  return m ? { host: m[1]!, port: m[2] } : undefined;
+}
+
+/** The URL's port, the scheme's default written out ('' in a URL means the default). */
+function portOf(url: URL): string {
+  return url.port || DEFAULT_PORT[url.protocol] || '';
+}
+
 function matchEntry(entry: string, url: URL): 'exact' | 'wildcard' | undefined {
   const e = entry.toLowerCase();
   if (e.startsWith('*.')) {
-    const suffix = e.slice(1); // ".amazonaws.com"
-    return url.hostname.endsWith(suffix) && url.hostname.length > suffix.length ? 'wildcard' : undefined;
+    const suffix = e.slice(1); // ".example.com"
+    const hit = url.hostname.endsWith(suffix) && url.hostname.length > suffix.length && url.port === '';
+    return hit ? 'wildcard' : undefined;
   }
-  const hit = e.includes(':') && !e.startsWith('[') ? e === url.host : e === url.hostname || e === url.host;
-  return hit ? 'exact' : undefined;
+  const parts = splitEntry(e);
+  if (!parts || parts.host !== url.hostname) return undefined;
+  return portOf(url) === (parts.port ?? DEFAULT_PORT[url.protocol]) ? 'exact' : undefined;
 }
 
 /** The synchronous part of the check: scheme, credentials, allow-list and IP literals. */
@@ -97,8 +116,8 @@ export function checkUploadTarget(raw: string, policy: UploadTargetPolicy): Targ
   }
   if (url.username !== '' || url.password !== '') return { ok: false, error: 'upload url must not carry credentials' };
   if (url.protocol === 'http:') {
-    if (!policy.insecureHttpHosts.some((h) => h.toLowerCase() === url.hostname)) {
-      return { ok: false, error: `upload url must use https (plain http is allowed only for hosts in snapshot.insecureHttpUploadHosts; ${url.hostname} is not)` };
+    if (!policy.insecureHttpHosts.some((h) => matchEntry(h, url) === 'exact')) {
+      return { ok: false, error: `upload url must use https (plain http is allowed only for host:port entries in snapshot.insecureHttpUploadHosts; ${url.hostname}:${portOf(url)} is not one)` };
     }
   } else if (url.protocol !== 'https:') {
     return { ok: false, error: `upload url scheme ${url.protocol} is not allowed; only https` };

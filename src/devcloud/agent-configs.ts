@@ -56,7 +56,7 @@ export async function writeAgentConfigs(opts: {
       {
         ...identity,
         camera: { url: camera.url, username: camera.username, password: camera.password },
-        snapshot: { allowedUploadHosts: [s3.host], insecureHttpUploadHosts: [s3.hostname] },
+        snapshot: { allowedUploadHosts: [s3.host], insecureHttpUploadHosts: [s3.host] },
         stateDir: path.join(dir, `${thing}.state`),
         // Many agents on one machine: each takes a free port (the camera simulator is told which).
         localApi: { port: 0 },
