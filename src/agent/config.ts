@@ -211,9 +211,9 @@ export const configSchema: convict.Schema<RawConfig> = {
       env: 'CLOUDCAM_SNAPSHOT_UPLOAD_TIMEOUT_MS',
     },
     allowedUploadHosts: {
-      doc: 'Hosts a presigned upload URL may point at (https only): exact host, host:port, or *.domain for any subdomain.',
+      doc: "Hosts a presigned upload URL may point at (https only): your deployment's bucket host, e.g. {bucket}.s3.{region}.amazonaws.com (stack output UploadHost; devcloud writes its own). Exact host (default port only), host:port, or *.domain for any subdomain. Required: the agent does not start with an empty list.",
       format: 'cloudcam-upload-hosts',
-      default: ['*.amazonaws.com'],
+      default: [],
       env: 'CLOUDCAM_SNAPSHOT_ALLOWED_UPLOAD_HOSTS',
     },
     insecureHttpUploadHosts: {

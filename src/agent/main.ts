@@ -5,6 +5,7 @@ import { parseSyslogUrl } from './syslog.js';
 import { createConnection, type AgentConnection } from './connection.js';
 import { RequestJournal } from './request-journal.js';
 import { secureStateDirs } from './state-dir.js';
+import { allowListProblem } from './upload-target.js';
 import type { Feature } from './feature.js';
 import { connectRounds } from './feature-calls.js';
 import { createPresenceFeature, presenceMessage } from './features/presence.js';
@@ -36,6 +37,8 @@ export async function startAgent(
   configured: AgentConfig,
   opts: { log?: Logger; events?: SnapshotEvents; signal?: AbortSignal; provisioningReplyTimeoutMs?: number } = {},
 ): Promise<RunningAgent> {
+  const noAllowList = allowListProblem(configured.snapshot.allowedUploadHosts);
+  if (noAllowList) throw new Error(noAllowList);
   const camera = new VapixClient({ baseUrl: configured.camera.url, username: configured.camera.username, password: configured.camera.password, timeoutMs: configured.snapshot.captureTimeoutMs });
   // Fleet provisioning by claim, when configured and the camera has no identity yet: before anything
   // connects, since the thing name (client id, topics) comes out of it. Until then lines carry the

@@ -106,6 +106,18 @@ function matchEntry(entry: string, url: URL): 'exact' | 'wildcard' | undefined {
   return portOf(url) === (parts.port ?? DEFAULT_PORT[url.protocol]) ? 'exact' : undefined;
 }
 
+/**
+ * An empty allow-list would refuse every request hours later, one `rejected` report at a time; the
+ * agent refuses to start instead, naming the fix (checked before it connects, in startAgent).
+ */
+export function allowListProblem(allowedHosts: readonly string[]): string | undefined {
+  if (allowedHosts.length > 0) return undefined;
+  return (
+    "snapshot.allowedUploadHosts is empty: list your deployment's bucket host, e.g. [\"{bucket}.s3.{region}.amazonaws.com\"] " +
+    '(the stack output UploadHost, docs/deploy.md; devcloud writes it into DIR/agents/*.json). Without it every snapshot request would be refused'
+  );
+}
+
 /** The synchronous part of the check: scheme, credentials, allow-list and IP literals. */
 export function checkUploadTarget(raw: string, policy: UploadTargetPolicy): TargetCheck {
   let url: URL;

@@ -16,8 +16,10 @@ import { createCa, ensurePki, issueCertificate, type DevPki } from '../../src/de
 import { LEVEL, captureLog, testConfig } from '../helpers/agent-connection-kit.js';
 import { rejectionOf } from '../helpers/rejection.js';
 import { StateDirError, secureStateDirs } from '../../src/agent/state-dir.js';
+import { checkUploadTarget } from '../../src/agent/upload-target.js';
 
 const THING = 'cam-sec-1';
+const BUCKET_HOST = 'cloudcam-snapshots-abc.s3.eu-north-1.amazonaws.com';
 const CLI = path.resolve('dist/cli.js');
 let root: string;
 let pki: DevPki;
@@ -34,7 +36,7 @@ async function configFile(name: string, extra: Record<string, unknown> = {}): Pr
   const device = pki.devices[THING]!;
   const file = path.join(root, `${name}.json`);
   const iot = { endpoint: '127.0.0.1', caPath: pki.caCertPath, certPath: device.certPath, keyPath: device.keyPath, ...((extra['iot'] as object | undefined) ?? {}) };
-  await fs.writeFile(file, JSON.stringify({ thingName: THING, stateDir: path.join(root, `${name}.state`), ...extra, iot }));
+  await fs.writeFile(file, JSON.stringify({ thingName: THING, stateDir: path.join(root, `${name}.state`), snapshot: { allowedUploadHosts: [BUCKET_HOST] }, ...extra, iot }));
   return file;
 }
 
@@ -190,5 +192,42 @@ describe('state dir permissions, re-checked at every start', () => {
     const r = spawnSync(process.execPath, [CLI, 'agent', '--config', file], { encoding: 'utf8', timeout: 20_000 });
     expect(r.status).toBe(1);
     expect(r.stdout + r.stderr).toContain(`chmod 700 ${dir}`);
+  });
+});
+
+describe('upload allow-list', () => {
+  const CAMERA = { url: 'http://127.0.0.1:9', username: 'u', password: 'p' };
+
+  it('the agent process refuses to start with an empty allow-list and says what to list', async () => {
+    const file = await configFile('no-allow-list', { camera: CAMERA, snapshot: { allowedUploadHosts: [] } });
+    const r = spawnSync(process.execPath, [CLI, 'agent', '--config', file], { encoding: 'utf8', timeout: 20_000 });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("snapshot.allowedUploadHosts is empty: list your deployment's bucket host");
+    expect(r.stderr).toContain('UploadHost');
+  });
+
+  it.each(['*.amazonaws.com', '*.s3.eu-north-1.amazonaws.com', '*.compute.amazonaws.com', '*.execute-api.eu-north-1.amazonaws.com', '*.amazonaws.com.cn'])(
+    'a wildcard over AWS shared domains (%s) is refused: it admits other accounts\' buckets, EC2 and API Gateway',
+    async (entry) => {
+      const p = problems(await configFile(`wild-${entry.replace(/[^a-z0-9]/g, '_')}`, { snapshot: { allowedUploadHosts: [entry] } }));
+      expect(p).toHaveLength(1);
+      expect(p[0]).toContain('matches hosts of every AWS account');
+      expect(p[0]).toContain('{bucket}.s3.{region}.amazonaws.com');
+    },
+  );
+
+  it('the own bucket host admits only that bucket, not other buckets, EC2 or API Gateway', async () => {
+    const cfg = loadAgentConfig(await configFile('own-bucket'), {});
+    const policy = { allowedHosts: cfg.snapshot.allowedUploadHosts, insecureHttpHosts: cfg.snapshot.insecureHttpUploadHosts };
+    expect(checkUploadTarget(`https://${BUCKET_HOST}/`, policy).ok).toBe(true);
+    for (const other of [
+      'https://attacker-bucket.s3.eu-north-1.amazonaws.com/',
+      'https://s3.eu-north-1.amazonaws.com/attacker-bucket',
+      'https://ec2-52-1-2-3.eu-north-1.compute.amazonaws.com/',
+      'https://abc123.execute-api.eu-north-1.amazonaws.com/prod',
+      `https://${BUCKET_HOST}:8443/`,
+    ]) {
+      expect(checkUploadTarget(other, policy).ok, other).toBe(false);
+    }
   });
 });
