@@ -35,7 +35,7 @@ export interface RunningAgent {
 /** Wires the features to one connection and starts them; the caller decides when to stop. */
 export async function startAgent(
   configured: AgentConfig,
-  opts: { log?: Logger; events?: SnapshotEvents; signal?: AbortSignal; provisioningReplyTimeoutMs?: number } = {},
+  opts: { log?: Logger; events?: SnapshotEvents; signal?: AbortSignal; provisioningReplyTimeoutMs?: number; /** The device clock (tests shift it). */ now?: () => Date } = {},
 ): Promise<RunningAgent> {
   const noAllowList = allowListProblem(configured.snapshot.allowedUploadHosts);
   if (noAllowList) throw new Error(noAllowList);
@@ -84,6 +84,7 @@ export async function startAgent(
         uploadAttempts: 4,
       },
       ...(opts.events ? { events: opts.events } : {}),
+      ...(opts.now ? { now: opts.now } : {}),
     }),
     createPresenceFeature({ connection, thing: config.thingName, agentVersion: AGENT_VERSION, log }),
     createScheduleFeature({ connection, thing: config.thingName, cron: config.schedule.cron, ...(config.schedule.timezone ? { timezone: config.schedule.timezone } : {}), log }),
