@@ -217,7 +217,7 @@ export const configSchema: convict.Schema<RawConfig> = {
       env: 'CLOUDCAM_SNAPSHOT_ALLOWED_UPLOAD_HOSTS',
     },
     insecureHttpUploadHosts: {
-      doc: 'Development only: exact hosts (host or host:port) that may receive uploads over plain http, e.g. devcloud S3.',
+      doc: 'Development only: exact hosts that may receive uploads over plain http, e.g. devcloud S3: host:port, or host alone for port 80 only.',
       format: 'cloudcam-insecure-hosts',
       default: [],
       env: 'CLOUDCAM_SNAPSHOT_INSECURE_HTTP_UPLOAD_HOSTS',
