@@ -5,7 +5,8 @@ import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cloudConfigSchema, loadCloudConfig } from '../src/cloud/config.js';
-import { parseCloudEvent } from '../src/cloud/handler.js';
+import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
+import { createS3Client, parseCloudEvent } from '../src/cloud/handler.js';
 import { presenceTopic, shadowTopics, snapshotRequestTopic } from '../src/protocol/topics.js';
 import { evaluateIotSql } from '../test/helpers/iot-sql.js';
 import { bundleLambdas } from './bundle.js';
@@ -298,6 +299,19 @@ describe('the snapshot bucket', () => {
   });
 
   it('outputs what a camera and an operator need', () => {
-    for (const name of ['IotEndpoint', 'BucketName', 'ProvisioningTemplateName', 'ClaimPolicyName', 'DevicePolicyName']) template.hasOutput(name, {});
+    for (const name of ['IotEndpoint', 'BucketName', 'UploadHost', 'ProvisioningTemplateName', 'ClaimPolicyName', 'DevicePolicyName']) template.hasOutput(name, {});
+  });
+
+  it('UploadHost is the host of the presigned POSTs the cloud handler makes (the agent allow-lists exactly it)', async () => {
+    const outputs = template.toJSON()['Outputs'] as Record<string, { Value: unknown }>;
+    const resolved = String(resolve(outputs['UploadHost']!.Value));
+    const bucketRef = /^ref:(Snapshots[A-Za-z0-9]+)\./.exec(resolved)?.[1];
+    expect(bucketRef).toBeDefined();
+    const bucket = 'cloudcam-snapshotsd03d071c-abcdef'; // what CloudFormation names it
+    const s3 = createS3Client({ region: PSEUDO['AWS::Region']!, credentials: { accessKeyId: 'AKIAEXAMPLEEXAMPLE12', secretAccessKey: 'x'.repeat(40) } });
+    const post = await createPresignedPost(s3, { Bucket: bucket, Key: 'camera-1/x.jpg', Expires: 60 });
+    s3.destroy();
+    expect(resolved.replace(`ref:${bucketRef!}`, bucket)).toBe(new URL(post.url).host);
+    expect(new URL(post.url).host).toBe(`${bucket}.s3.eu-north-1.amazonaws.com`);
   });
 });

@@ -186,6 +186,13 @@ export class CloudcamStack extends Stack {
     });
     new CfnOutput(this, 'IotEndpoint', { value: endpoint.getResponseField('endpointAddress'), description: 'MQTT endpoint for the agent (iot.endpoint)' });
     new CfnOutput(this, 'BucketName', { value: this.bucket.bucketName, description: 'snapshot bucket (CLOUDCAM_BUCKET for the operator commands)' });
+    // The host the cloud handler's presigned POSTs name (the SDK's regional virtual-hosted style):
+    // the agent's snapshot.allowedUploadHosts. Built here rather than read from GetAtt so that a test
+    // can compare it with what @aws-sdk/s3-presigned-post produces.
+    new CfnOutput(this, 'UploadHost', {
+      value: `${this.bucket.bucketName}.s3.${Aws.REGION}.${Aws.URL_SUFFIX}`,
+      description: "the cameras' snapshot.allowedUploadHosts: the one host their presigned uploads may go to",
+    });
     new CfnOutput(this, 'ProvisioningTemplateName', { value: template.ref, description: 'fleet provisioning template for the claim flow' });
     new CfnOutput(this, 'ClaimPolicyName', { value: names.claim, description: 'attach to the claim certificate' });
     new CfnOutput(this, 'DevicePolicyName', { value: names.device, description: 'attached to every camera certificate' });

@@ -29,8 +29,10 @@ const REDACTED = '[redacted]';
 const SECRET_PATTERNS: RegExp[] = [
   // A PEM private key, whole or cut off (RSA, EC, PKCS#8, encrypted); also with JSON-escaped newlines.
   /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(-----END [A-Z ]*PRIVATE KEY-----|$)/g,
-  // A SigV4 signature: 64 hex digits.
-  /(?<![0-9a-fA-F])[0-9a-fA-F]{64}(?![0-9a-fA-F])/g,
+  // A SigV4 signature: 64 hex digits. Except the value of a `certificateId` field: AWS IoT's
+  // certificate id is also 64 hex digits (the SHA-256 of the public certificate), and docs/logging.md
+  // promises it in provisioning.done and certs.installed so ops can find the certificate in AWS.
+  /(?<![0-9a-fA-F])(?<!"certificateId":")[0-9a-fA-F]{64}(?![0-9a-fA-F])/g,
   // SigV4 credentials as URL query parameters (a presigned URL), whatever their encoding.
   /(?<=X-Amz-(?:Signature|Security-Token)=)[^&"\s\\]+/gi,
   // Long base64 runs, also percent-encoded: a POST policy (base64 JSON) or an STS session token.

@@ -4,7 +4,10 @@ import { createAgentLogging } from './logging.js';
 import { parseSyslogUrl } from './syslog.js';
 import { createConnection, type AgentConnection } from './connection.js';
 import { RequestJournal } from './request-journal.js';
+import { secureStateDirs } from './state-dir.js';
+import { allowListProblem } from './upload-target.js';
 import type { Feature } from './feature.js';
+import { connectRounds } from './feature-calls.js';
 import { createPresenceFeature, presenceMessage } from './features/presence.js';
 import { createSnapshotFeature, type SnapshotEvents } from './features/snapshot.js';
 import { createScheduleFeature } from './features/schedule.js';
@@ -34,14 +37,17 @@ export interface RunningAgent {
 /** Wires the features to one connection and starts them; the caller decides when to stop. */
 export async function startAgent(
   configured: AgentConfig,
-  opts: { log?: Logger; events?: SnapshotEvents; signal?: AbortSignal; provisioningReplyTimeoutMs?: number } = {},
+  opts: { log?: Logger; events?: SnapshotEvents; signal?: AbortSignal; provisioningReplyTimeoutMs?: number; /** The device clock (tests shift it). */ now?: () => Date } = {},
 ): Promise<RunningAgent> {
+  const noAllowList = allowListProblem(configured.snapshot.allowedUploadHosts);
+  if (noAllowList) throw new Error(noAllowList);
   const camera = new VapixClient({ baseUrl: configured.camera.url, username: configured.camera.username, password: configured.camera.password, timeoutMs: configured.snapshot.captureTimeoutMs });
   // Fleet provisioning by claim, when configured and the camera has no identity yet: before anything
   // connects, since the thing name (client id, topics) comes out of it. Until then lines carry the
   // configured name, or 'unprovisioned'.
   let logging = opts.log ? undefined : createAgentLogging(loggingOptions({ ...configured, thingName: configured.thingName || 'unprovisioned' }));
   const early = opts.log ?? logging!.log;
+  await secureStateDirs(configured.stateDir, early);
   const installed = await useInstalledIdentity(configured, early);
   const config = await ensureIdentity(installed.config, {
     log: early,
@@ -93,20 +99,14 @@ export async function startAgent(
         uploadAttempts: 4,
       },
       ...(opts.events ? { events: opts.events } : {}),
+      ...(opts.now ? { now: opts.now } : {}),
     }),
     createPresenceFeature({ connection, thing: config.thingName, agentVersion: AGENT_VERSION, log }),
     createScheduleFeature({ connection, thing: config.thingName, cron: config.schedule.cron, ...(config.schedule.timezone ? { timezone: config.schedule.timezone } : {}), log }),
   ];
   for (const f of features) await f.start();
-  let connectWork: Promise<void> = Promise.resolve();
-  const onConnected = (): void => {
-    connectWork = connectWork.then(async () => {
-      for (const f of features) {
-        if (!connection.connected) return;
-        await f.onConnected?.();
-      }
-    });
-  };
+  const rounds = connectRounds(features, { isConnected: () => connection.connected, log });
+  const onConnected = (): void => rounds.run();
   connection.on('connected', onConnected);
   log.info({ event: 'agent.started', version: AGENT_VERSION, endpoint: `${config.iot.endpoint}:${config.iot.port}`, mqtt: config.iot.mqttVersion === 5 ? '5' : '3.1.1' }, 'cloudcam agent started');
   connection.start();

@@ -3,9 +3,9 @@ import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { createCa, issueCertificate } from '../devcloud/pki.js';
-import { checkUploadTarget, isNonPublicAddress, pinnedAgent, resolveUploadTarget, type LookupAll } from './upload-target.js';
+import { checkUploadTarget, isNonPublicAddress, nonPublicReason, pinnedAgent, resolveUploadTarget, type LookupAll } from './upload-target.js';
 
-const policy = { allowedHosts: ['*.amazonaws.com', 'uploads.example.com', '127.0.0.1:9000'], insecureHttpHosts: ['127.0.0.1'] };
+const policy = { allowedHosts: ['*.amazonaws.com', 'uploads.example.com', '127.0.0.1:9000'], insecureHttpHosts: ['127.0.0.1:9000'] };
 
 describe('checkUploadTarget', () => {
   it.each([
@@ -27,6 +27,25 @@ describe('checkUploadTarget', () => {
     const r = checkUploadTarget(url, policy);
     expect(r.ok).toBe(ok);
     if (!r.ok) expect(r.error.length).toBeGreaterThan(10);
+  });
+
+  it.each([
+    // insecureHttpUploadHosts: host:port entries match that port; a bare host only port 80
+    [{ allowedHosts: ['127.0.0.1:9000'], insecureHttpHosts: ['127.0.0.1:9000'] }, 'http://127.0.0.1:9000/b', true],
+    [{ allowedHosts: ['127.0.0.1:9000'], insecureHttpHosts: ['127.0.0.1:9001'] }, 'http://127.0.0.1:9000/b', false],
+    [{ allowedHosts: ['127.0.0.1:9000'], insecureHttpHosts: ['127.0.0.1'] }, 'http://127.0.0.1:9000/b', false],
+    [{ allowedHosts: ['127.0.0.1'], insecureHttpHosts: ['127.0.0.1'] }, 'http://127.0.0.1/b', true],
+    [{ allowedHosts: ['127.0.0.1'], insecureHttpHosts: ['127.0.0.1:80'] }, 'http://127.0.0.1:80/b', true],
+    [{ allowedHosts: ['[::1]:9000'], insecureHttpHosts: ['[::1]:9000'] }, 'http://[::1]:9000/b', true],
+    [{ allowedHosts: ['[::1]:9000'], insecureHttpHosts: ['[::1]'] }, 'http://[::1]:9000/b', false],
+    // allowedUploadHosts: an exact host without a port allows only 443 (https); wildcards too
+    [{ allowedHosts: ['uploads.example.com'], insecureHttpHosts: [] }, 'https://uploads.example.com/', true],
+    [{ allowedHosts: ['uploads.example.com'], insecureHttpHosts: [] }, 'https://uploads.example.com:443/', true],
+    [{ allowedHosts: ['uploads.example.com'], insecureHttpHosts: [] }, 'https://uploads.example.com:8443/', false],
+    [{ allowedHosts: ['uploads.example.com:8443'], insecureHttpHosts: [] }, 'https://uploads.example.com:8443/', true],
+    [{ allowedHosts: ['*.example.com'], insecureHttpHosts: [] }, 'https://b.example.com:22/', false],
+  ])('%j: %s -> %s', (p, url, ok) => {
+    expect(checkUploadTarget(url, p).ok).toBe(ok);
   });
 
   it('names the setting that would allow a refused host', () => {
@@ -65,6 +84,50 @@ describe('SSRF: non-public addresses', () => {
     expect(isNonPublicAddress(address)).toBe(blocked);
   });
 
+  it.each([
+    // IPv6 transition and special ranges
+    ['64:ff9b::a9fe:a9fe', 'NAT64 169.254.169.254, linkLocal'],
+    ['64:ff9b::7f00:1', 'NAT64 127.0.0.1, loopback'],
+    ['64:ff9b::a00:1', 'NAT64 10.0.0.1, private'],
+    ['64:ff9b:1::a9fe:a9fe', 'NAT64 local-use prefix'],
+    ['2002:a9fe:a9fe::1', '6to4'],
+    ['2002:808:808::1', '6to4'], // refused outright, even around a public IPv4
+    ['::1.2.3.4', 'IPv4-compatible (deprecated)'],
+    ['::169.254.169.254', 'IPv4-compatible (deprecated)'],
+    ['::ffff:169.254.169.254', 'IPv4-mapped 169.254.169.254, linkLocal'],
+    ['::ffff:0:7f00:1', 'rfc6145'],
+    ['fec0::1', 'deprecatedSiteLocal'],
+    ['100::1', 'discard'],
+    ['2001:db8::1', 'reserved'],
+    ['2001::1', 'teredo'],
+    ['2001:2::1', 'benchmarking'],
+    ['5f00::1', 'segmentRouting'],
+    ['4000::1', 'outside global unicast 2000::/3'],
+    ['fe80::1%eth0', 'linkLocal'],
+    // IPv4 special ranges
+    ['0.1.2.3', 'unspecified'],
+    ['100.127.255.255', 'carrierGradeNat'],
+    ['192.0.0.8', 'reserved'],
+    ['192.0.2.1', 'reserved'], // documentation
+    ['198.18.0.1', 'reserved'], // benchmarking
+    ['198.51.100.7', 'reserved'],
+    ['203.0.113.7', 'reserved'],
+    ['239.1.2.3', 'multicast'],
+    ['240.0.0.1', 'reserved'],
+    ['255.255.255.255', 'broadcast'],
+  ])('%s is non-public: %s', (address, reason) => {
+    expect(nonPublicReason(address)).toBe(reason);
+  });
+
+  it.each(['64:ff9b::3418:a01', '::ffff:52.216.0.1', '2600:1f18:2000::1', '2a05:d07a:a0::1', '52.95.170.1'])('%s is public (NAT64 and mapped judged by the IPv4 inside)', (address) => {
+    expect(nonPublicReason(address)).toBeUndefined();
+  });
+
+  it.each(['64:ff9b::a9fe:a9fe', '2002:a9fe:a9fe::1', '::7f00:1', 'fec0::1', '100::1', '2001:db8::1', '2001::a9fe:a9fe'])('a name that resolves to %s is refused', async (address) => {
+    const r = await resolveUploadTarget('https://bucket.example.com/', { allowedHosts: ['*.example.com'], insecureHttpHosts: [] }, async () => [{ address, family: 6 }]);
+    expect(r).toEqual({ ok: false, error: expect.stringContaining(`non-public address ${address} (`) as unknown });
+  });
+
   // A wildcard entry can match an IP literal by accident ("*.0.1" matches 127.0.0.1); the address
   // rule still refuses it, and every spelling the URL parser normalises is caught.
   it.each([
@@ -83,6 +146,7 @@ describe('SSRF: non-public addresses', () => {
   it('an exact allow-list entry allows a loopback host (devcloud)', () => {
     expect(checkUploadTarget('http://127.0.0.1:9000/b', policy).ok).toBe(true);
     expect(checkUploadTarget('https://169.254.169.254/', { allowedHosts: ['169.254.169.254'], insecureHttpHosts: [] }).ok).toBe(true);
+    expect(checkUploadTarget('https://169.254.169.254:8080/', { allowedHosts: ['169.254.169.254'], insecureHttpHosts: [] }).ok).toBe(false);
   });
 });
 

@@ -2,21 +2,22 @@ import dns from 'node:dns';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
+import ipaddr from 'ipaddr.js';
 
 /**
  * Decides whether the agent may send a snapshot to a presigned POST URL. The URL comes from the
  * shadow, so it is untrusted input (SSRF): only https (plain http only for hosts explicitly allowed
  * for development), only hosts on the allow-list, no credentials in the URL, and no non-public
- * address (loopback, link-local such as the 169.254.169.254 metadata service, private ranges,
- * unspecified, multicast) unless that exact host is on the allow-list. DNS names are resolved first
+ * address (nonPublicReason: loopback, link-local such as the 169.254.169.254 metadata service, private
+ * ranges, IPv6 transition ranges, ...) unless that exact host is on the allow-list. DNS names are resolved first
  * and the upload connects to the address that was checked (pinnedAgent), so a name that
  * resolves to a public address for the check and to a private one for the connection (DNS
  * rebinding) gains nothing. Redirects are never followed (node's http.request does not).
  */
 export interface UploadTargetPolicy {
-  /** Exact `host`, `host:port`, or `*.suffix` (any subdomain of suffix). */
+  /** Exact `host`, `host:port`, or `*.suffix` (any subdomain of suffix); without a port, the default port only. */
   allowedHosts: readonly string[];
-  /** Exact hostnames that may be reached over plain http (devcloud on loopback). */
+  /** Exact `host` or `host:port` that may be reached over plain http (devcloud on loopback); without a port, port 80 only. */
   insecureHttpHosts: readonly string[];
 }
 
@@ -27,40 +28,47 @@ export type ResolvedTarget = { ok: true; url: URL; address: string; family: 4 | 
 export type LookupAll = (hostname: string) => Promise<{ address: string; family: number }[]>;
 
 /**
- * Address ranges an upload must not reach unless the exact host is allowed (RFC 6890 special-purpose).
- * BlockList checks IPv4-mapped IPv6 addresses (::ffff:a.b.c.d) against the IPv4 rules itself.
+ * Why an address is not on the public internet, or undefined when it is. The ranges come from
+ * ipaddr.js's `range()` (the IANA special-purpose registries, RFC 6890 and later; docs/decisions.md
+ * says why a library): an IPv4 address must be plain `unicast`; an IPv6 address must be `unicast`
+ * and inside global unicast 2000::/3. Addresses that carry an IPv4 address:
+ * - IPv4-mapped (::ffff:a.b.c.d) and NAT64 well-known prefix (64:ff9b::/96, RFC 6052): judged by the
+ *   IPv4 address inside (a camera on an IPv6-only network reaches S3 through DNS64 + NAT64, and the
+ *   translator connects to exactly that IPv4 address);
+ * - IPv4-compatible (::a.b.c.d, deprecated by RFC 4291), NAT64 local-use 64:ff9b:1::/48 (its mapping is
+ *   site-specific), 6to4 2002::/16 and Teredo 2001::/32 (tunnels whose far end we cannot judge):
+ *   refused outright; no S3 endpoint is reached that way.
  */
-const NON_PUBLIC = new net.BlockList();
-for (const [net4, prefix] of [
-  ['0.0.0.0', 8], // "this network", includes the unspecified address
-  ['10.0.0.0', 8],
-  ['100.64.0.0', 10], // carrier-grade NAT
-  ['127.0.0.0', 8],
-  ['169.254.0.0', 16], // link-local: cloud metadata services live here
-  ['172.16.0.0', 12],
-  ['192.0.0.0', 24],
-  ['192.168.0.0', 16],
-  ['198.18.0.0', 15],
-  ['224.0.0.0', 4], // multicast
-  ['240.0.0.0', 4], // reserved and broadcast
-] as const) {
-  NON_PUBLIC.addSubnet(net4, prefix, 'ipv4');
+export function nonPublicReason(address: string): string | undefined {
+  const bare = address.split('%')[0]!; // a zone id (fe80::1%eth0) names an interface, not an address
+  const family = net.isIP(bare);
+  if (family === 4) {
+    const range = ipaddr.IPv4.parse(bare).range();
+    return range === 'unicast' ? undefined : range;
+  }
+  if (family !== 6) return undefined;
+  // ipaddr.js reads "::1.2.3.4" as IPv4-mapped; the URL parser's canonical form is exact.
+  const v6 = ipaddr.IPv6.parse(new URL(`http://[${bare}]/`).hostname.slice(1, -1));
+  const bytes = v6.toByteArray();
+  const range = v6.range();
+  const inner = (): string => bytes.slice(12).join('.');
+  if (range === 'ipv4Mapped') return embedded('IPv4-mapped', inner());
+  if (bytes.slice(0, 12).every((b) => b === 0)) return range === 'unspecified' || range === 'loopback' ? range : 'IPv4-compatible (deprecated)';
+  if (range === 'rfc6052') return v6.match(NAT64_WELL_KNOWN) ? embedded('NAT64', inner()) : 'NAT64 local-use prefix';
+  if (range !== 'unicast') return range;
+  return (bytes[0]! & 0xe0) === 0x20 ? undefined : 'outside global unicast 2000::/3';
 }
-for (const [net6, prefix] of [
-  ['::', 128], // unspecified
-  ['::1', 128], // loopback
-  ['fc00::', 7], // unique local
-  ['fe80::', 10], // link-local
-  ['ff00::', 8], // multicast
-] as const) {
-  NON_PUBLIC.addSubnet(net6, prefix, 'ipv6');
+
+const NAT64_WELL_KNOWN = ipaddr.parseCIDR('64:ff9b::/96');
+
+function embedded(kind: string, ipv4: string): string | undefined {
+  const reason = nonPublicReason(ipv4);
+  return reason === undefined ? undefined : `${kind} ${ipv4}, ${reason}`;
 }
 
 /** True for addresses that are not on the public internet. */
 export function isNonPublicAddress(address: string): boolean {
-  const family = net.isIP(address);
-  if (family === 0) return false;
-  return NON_PUBLIC.check(address, family === 4 ? 'ipv4' : 'ipv6');
+  return nonPublicReason(address) !== undefined;
 }
 
 /** The URL's host as an IP literal (IPv6 without brackets), or undefined for a DNS name. */
@@ -69,14 +77,45 @@ function ipLiteral(url: URL): string | undefined {
   return net.isIP(h) !== 0 ? h : undefined;
 }
 
+const DEFAULT_PORT: Record<string, string> = { 'http:': '80', 'https:': '443' };
+
+/**
+ * An allow-list entry as host and port: `host`, `host:port`, `[v6]`, `[v6]:port`. Without a port
+ * the entry means the scheme's default port only (443 for https, 80 for http): allowing a host must
+ * not open every service on it.
+ */
+function splitEntry(entry: string): { host: string; port: string | undefined } | undefined {
+  const m = /^(\[[0-9a-f:.]+\]|[^:[\]]+)(?::(\d{1,5}))?$/i.exec(entry.toLowerCase());
+  return m ? { host: m[1]!, port: m[2] } : undefined;
+}
+
+/** The URL's port, the scheme's default written out ('' in a URL means the default). */
+function portOf(url: URL): string {
+  return url.port || DEFAULT_PORT[url.protocol] || '';
+}
+
 function matchEntry(entry: string, url: URL): 'exact' | 'wildcard' | undefined {
   const e = entry.toLowerCase();
   if (e.startsWith('*.')) {
-    const suffix = e.slice(1); // ".amazonaws.com"
-    return url.hostname.endsWith(suffix) && url.hostname.length > suffix.length ? 'wildcard' : undefined;
+    const suffix = e.slice(1); // ".example.com"
+    const hit = url.hostname.endsWith(suffix) && url.hostname.length > suffix.length && url.port === '';
+    return hit ? 'wildcard' : undefined;
   }
-  const hit = e.includes(':') && !e.startsWith('[') ? e === url.host : e === url.hostname || e === url.host;
-  return hit ? 'exact' : undefined;
+  const parts = splitEntry(e);
+  if (!parts || parts.host !== url.hostname) return undefined;
+  return portOf(url) === (parts.port ?? DEFAULT_PORT[url.protocol]) ? 'exact' : undefined;
+}
+
+/**
+ * An empty allow-list would refuse every request hours later, one `rejected` report at a time; the
+ * agent refuses to start instead, naming the fix (checked before it connects, in startAgent).
+ */
+export function allowListProblem(allowedHosts: readonly string[]): string | undefined {
+  if (allowedHosts.length > 0) return undefined;
+  return (
+    "snapshot.allowedUploadHosts is empty: list your deployment's bucket host, e.g. [\"{bucket}.s3.{region}.amazonaws.com\"] " +
+    '(the stack output UploadHost, docs/deploy.md; devcloud writes it into DIR/agents/*.json). Without it every snapshot request would be refused'
+  );
 }
 
 /** The synchronous part of the check: scheme, credentials, allow-list and IP literals. */
@@ -89,8 +128,8 @@ export function checkUploadTarget(raw: string, policy: UploadTargetPolicy): Targ
   }
   if (url.username !== '' || url.password !== '') return { ok: false, error: 'upload url must not carry credentials' };
   if (url.protocol === 'http:') {
-    if (!policy.insecureHttpHosts.some((h) => h.toLowerCase() === url.hostname)) {
-      return { ok: false, error: `upload url must use https (plain http is allowed only for hosts in snapshot.insecureHttpUploadHosts; ${url.hostname} is not)` };
+    if (!policy.insecureHttpHosts.some((h) => matchEntry(h, url) === 'exact')) {
+      return { ok: false, error: `upload url must use https (plain http is allowed only for host:port entries in snapshot.insecureHttpUploadHosts; ${url.hostname}:${portOf(url)} is not one)` };
     }
   } else if (url.protocol !== 'https:') {
     return { ok: false, error: `upload url scheme ${url.protocol} is not allowed; only https` };
@@ -101,8 +140,9 @@ export function checkUploadTarget(raw: string, policy: UploadTargetPolicy): Targ
   }
   const exactlyAllowed = matches.includes('exact');
   const literal = ipLiteral(url);
-  if (literal !== undefined && isNonPublicAddress(literal) && !exactlyAllowed) {
-    return { ok: false, error: `upload host ${url.host} is a non-public address; only an exact entry in snapshot.allowedUploadHosts allows it` };
+  const literalReason = literal === undefined ? undefined : nonPublicReason(literal);
+  if (literalReason !== undefined && !exactlyAllowed) {
+    return { ok: false, error: `upload host ${url.host} is a non-public address (${literalReason}); only an exact entry in snapshot.allowedUploadHosts allows it` };
   }
   return { ok: true, url, exactlyAllowed };
 }
@@ -127,9 +167,9 @@ export async function resolveUploadTarget(raw: string, policy: UploadTargetPolic
   }
   const first = addresses[0];
   if (!first) return { ok: false, error: `upload host ${url.hostname} resolves to no address` };
-  const bad = addresses.find((a) => isNonPublicAddress(a.address));
+  const bad = addresses.map((a) => ({ address: a.address, reason: nonPublicReason(a.address) })).find((a) => a.reason !== undefined);
   if (bad && !exactlyAllowed) {
-    return { ok: false, error: `upload host ${url.hostname} resolves to the non-public address ${bad.address}; only an exact entry in snapshot.allowedUploadHosts allows that` };
+    return { ok: false, error: `upload host ${url.hostname} resolves to the non-public address ${bad.address} (${bad.reason}); only an exact entry in snapshot.allowedUploadHosts allows that` };
   }
   return { ok: true, url, address: first.address, family: first.family === 6 ? 6 : 4 };
 }

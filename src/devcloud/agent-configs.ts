@@ -59,7 +59,7 @@ export async function writeAgentConfigs(opts: {
         // The agent runs on the camera and talks to it over the loopback: plain HTTP, like an ACAP app
         // (AXIS OS serves VAPIX to apps on http://127.0.0.1 / 127.0.0.12); HTTPS is for the LAN.
         camera: { url: camera.httpUrl, username: camera.username, password: camera.password },
-        snapshot: { allowedUploadHosts: [s3.host], insecureHttpUploadHosts: [s3.hostname] },
+        snapshot: { allowedUploadHosts: [s3.host], insecureHttpUploadHosts: [s3.host] },
         stateDir: path.join(dir, `${thing}.state`),
         // Many agents on one machine: each takes a free port (the camera simulator is told which).
         localApi: { port: 0 },

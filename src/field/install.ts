@@ -4,6 +4,7 @@
  */
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
+import semver from 'semver';
 import { EapError, readEapManifest, type EapManifest } from '../protocol/eap.js';
 import { controlApp, listApps, uploadApp, AxisAppError, type InstalledApp } from '../protocol/vapix-apps.js';
 import type { VapixClient } from '../protocol/vapix.js';
@@ -54,10 +55,22 @@ export async function readPackages(files: string[], dir: string | undefined): Pr
   return { packages, problems };
 }
 
-/** The package for this architecture: an exact build first, else an architecture-independent one. */
+/**
+ * Newest first by semantic version (1.0.0 over 0.9.0, 0.10.0 over 0.9.0: numbers, not letters), so
+ * a folder of old and new builds installs the newest. A version that is not semver (Axis allows
+ * any dotted numbers) is coerced ("1.2" = 1.2.0); one that cannot be read sorts last.
+ */
+function newestFirst(a: PackageFile, b: PackageFile): number {
+  const va = semver.valid(a.manifest.version) ?? semver.coerce(a.manifest.version)?.version;
+  const vb = semver.valid(b.manifest.version) ?? semver.coerce(b.manifest.version)?.version;
+  if (va === undefined || vb === undefined) return (va === undefined ? 1 : 0) - (vb === undefined ? 1 : 0);
+  return semver.rcompare(va, vb);
+}
+
+/** The newest package for this architecture: an exact build first, else an architecture-independent one. */
 export function pickPackage(packages: PackageFile[], architecture: string, problems: string[] = []): PackageFile {
-  const exact = packages.filter((p) => p.manifest.architecture === architecture);
-  const pick = exact[0] ?? packages.find((p) => p.manifest.architecture === 'all');
+  const newest = (arch: string): PackageFile | undefined => packages.filter((p) => p.manifest.architecture === arch).sort(newestFirst)[0];
+  const pick = newest(architecture) ?? newest('all');
   if (pick) return pick;
   const seen = packages.map((p) => `${path.basename(p.file)} (${p.manifest.architecture})`);
   throw new Error(

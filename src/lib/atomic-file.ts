@@ -5,10 +5,13 @@ import path from 'node:path';
 /**
  * Replaces `file` so that a reader (or a restart after a crash or power loss) sees either the old
  * content or the new, never a torn mix: write a temp file beside it, fsync, rename, fsync the dir.
+ * The temp file is created exclusively, with `mode` (0600 unless told) from the first byte.
  */
 export async function writeFileAtomic(file: string, data: string | Uint8Array, mode = 0o600): Promise<void> {
   const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(4).toString('hex')}.tmp`);
-  const handle = await open(tmp, 'w', mode);
+  // 'wx' (O_CREAT|O_EXCL): never open a file or symlink someone else put at the temp name, which
+  // would make us write through it (to a file of their choosing) or into a file they can read.
+  const handle = await open(tmp, 'wx', mode);
   try {
     await handle.writeFile(data);
     await handle.sync();

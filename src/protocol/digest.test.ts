@@ -95,7 +95,7 @@ describe('digestAuthorization (RFC 7616 §3.9.1 worked example)', () => {
     });
   }
 
-  it('computes -sess and no-qop (RFC 2069) forms by the RFC formulas', () => {
+  it('computes the -sess form by the RFC formula', () => {
     const md5 = (s: string) => createHash('md5').update(s).digest('hex');
     const sess: DigestChallenge = { realm: 'r', nonce: 'n', algorithm: 'MD5', session: true, qop: ['auth'] };
     const hs = digestAuthorization(sess, RFC.cred, { method: 'GET', uri: '/x' }, 255, 'cn');
@@ -103,10 +103,13 @@ describe('digestAuthorization (RFC 7616 §3.9.1 worked example)', () => {
     expect(param(hs, 'response')).toBe(md5(`${ha1}:n:000000ff:cn:auth:${md5('GET:/x')}`));
     expect(param(hs, 'algorithm')).toBe('MD5-sess');
 
+  });
+
+  it('never answers an RFC 2069 challenge (no qop), and pickChallenge skips it', () => {
     const old: DigestChallenge = { realm: 'r', nonce: 'n', algorithm: 'MD5' };
-    const ho = digestAuthorization(old, RFC.cred, { method: 'GET', uri: '/x' }, 1);
-    expect(param(ho, 'response')).toBe(md5(`${md5('Mufasa:r:Circle of Life')}:n:${md5('GET:/x')}`));
-    expect(param(ho, 'nc')).toBeUndefined();
+    expect(() => digestAuthorization(old, RFC.cred, { method: 'GET', uri: '/x' }, 1)).toThrow(/without qop \(RFC 2069\)/);
+    expect(pickChallenge([{ ...old, algorithm: 'SHA-256' }])).toBeUndefined();
+    expect(pickChallenge([{ ...old, algorithm: 'SHA-256' }, { ...old, qop: ['auth'] }])).toMatchObject({ algorithm: 'MD5', qop: ['auth'] });
   });
 
   it('rejects a bad nonce count and an unanswerable qop with a clear message', () => {

@@ -161,12 +161,22 @@ export function parseDigestChallenges(wwwAuthenticate: string | string[]): Diges
 }
 
 /**
+ * Why a challenge without qop is never answered: the RFC 2069 response hashes only the server's
+ * nonce, so a man in the middle who picks the nonce can precompute answers (a dictionary of
+ * passwords for that nonce) and replay them; qop=auth adds the client's own nonce and a count.
+ */
+export const RFC_2069_REFUSED =
+  'the camera offered digest without qop (RFC 2069), which lets a man in the middle choose the nonce; ' +
+  'this client answers only qop=auth (RFC 7616). Set the camera to Digest authentication with qop (AXIS OS does by default) or check who answers at this address';
+
+/**
  * The challenge to answer: SHA-256 over MD5 (RFC 7616 §3.7 lets the client pick the strongest it
  * supports); among equals the first one, which is the server's preference. A challenge offering
  * qop but not "auth" (auth-int only) cannot be answered without hashing the body, so it is skipped.
  */
 export function pickChallenge(challenges: DigestChallenge[]): DigestChallenge | undefined {
-  const usable = challenges.filter((c) => c.qop === undefined || c.qop.includes('auth'));
+  // Without qop (RFC 2069) there is no client nonce: see RFC_2069_REFUSED.
+  const usable = challenges.filter((c) => c.qop?.includes('auth') === true);
   return usable.find((c) => c.algorithm === 'SHA-256') ?? usable[0];
 }
 
@@ -187,14 +197,12 @@ export function digestResponse(
   req: { method: string; uri: string },
   ncHex: string,
   cnonce: string,
-  qop: 'auth' | undefined,
+  qop: 'auth',
 ): string {
   let ha1 = h(c.algorithm, `${cred.username}:${c.realm}:${cred.password}`);
   if (c.session) ha1 = h(c.algorithm, `${ha1}:${c.nonce}:${cnonce}`);
   const ha2 = h(c.algorithm, `${req.method}:${req.uri}`);
-  return qop
-    ? h(c.algorithm, `${ha1}:${c.nonce}:${ncHex}:${cnonce}:${qop}:${ha2}`)
-    : h(c.algorithm, `${ha1}:${c.nonce}:${ha2}`); // RFC 2069 form for servers that offer no qop
+  return h(c.algorithm, `${ha1}:${c.nonce}:${ncHex}:${cnonce}:${qop}:${ha2}`);
 }
 
 /**
@@ -213,8 +221,9 @@ export function digestAuthorization(
     // RFC 7616 would need userhash or username*; cameras do not allow such names anyway.
     throw new RangeError('digest username must not contain " or \\ (choose a plain camera user name)');
   }
-  const qop = c.qop === undefined ? undefined : 'auth';
-  if (c.qop !== undefined && !c.qop.includes('auth')) {
+  if (c.qop === undefined) throw new RangeError(RFC_2069_REFUSED);
+  const qop = 'auth';
+  if (!c.qop.includes('auth')) {
     throw new RangeError(`digest challenge offers qop=${c.qop.join(',')} only; this client implements qop=auth`);
   }
   const ncHex = formatNc(nc);
@@ -227,7 +236,7 @@ export function digestAuthorization(
     `algorithm=${c.algorithm}${c.session ? '-sess' : ''}`,
     `nonce=${quote(c.nonce)}`,
   ];
-  if (qop) parts.push(`nc=${ncHex}`, `cnonce=${quote(cn)}`, `qop=${qop}`);
+  parts.push(`nc=${ncHex}`, `cnonce=${quote(cn)}`, `qop=${qop}`);
   parts.push(`response=${quote(response)}`);
   if (c.opaque !== undefined) parts.push(`opaque=${quote(c.opaque)}`);
   return `Digest ${parts.join(', ')}`;

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { shadowTopics, type ShadowTopics } from './topics.js';
+import type { CloudClock } from './cloud-clock.js';
 
 /**
  * The device side of the AWS IoT Device Shadow MQTT protocol for one (named) shadow: get and
@@ -68,6 +69,8 @@ export class ShadowClient extends EventEmitter<ShadowClientEvents> {
     thing: string,
     shadowName: string | undefined,
     private readonly timeoutMs = 10_000,
+    /** Fed with the `timestamp` of every shadow message, to judge expiry by the cloud's clock. */
+    private readonly clock?: CloudClock,
   ) {
     super();
     this.topics = shadowTopics(thing, shadowName);
@@ -148,6 +151,7 @@ export class ShadowClient extends EventEmitter<ShadowClientEvents> {
       return; // the service only sends JSON; anything else is not ours to answer
     }
     if (!isObject(doc)) return;
+    if (typeof doc['timestamp'] === 'number') this.clock?.note(doc['timestamp']);
     if (topic === t.updateDelta) {
       if (isObject(doc['state']) && typeof doc['version'] === 'number') {
         this.noteVersion(doc['version']);

@@ -109,6 +109,23 @@ describe('digest flow', () => {
   });
 });
 
+describe('RFC 2069 digest (no qop) is refused', () => {
+  it("a camera offering digest without qop gets no answer: 'auth' naming RFC 2069", async () => {
+    const { client, seen } = await serve((req, res) => {
+      if (req.headers.authorization) {
+        res.end('{"apiVersion":"1.0","data":{"propertyList":{}}}');
+        return;
+      }
+      res.writeHead(401, { 'WWW-Authenticate': 'Digest realm="AXIS_ACCC8E000000", nonce="chosen-by-the-middle", algorithm=MD5' });
+      res.end();
+    });
+    const err = await failure(client.basicDeviceInfo());
+    expect(err.kind).toBe('auth');
+    expect(err.message).toContain('the camera offered digest without qop (RFC 2069), which lets a man in the middle choose the nonce');
+    expect(seen).toHaveLength(1); // no Authorization was ever sent
+  });
+});
+
 describe('replies that are not what was asked for', () => {
   it("a text reply to image.cgi is 'not-jpeg', quoting it", async () => {
     const { client } = await serve((_req, res) => {

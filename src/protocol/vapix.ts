@@ -6,7 +6,7 @@
  */
 import type { Agent } from 'node:http';
 import { Readable } from 'node:stream';
-import { digestAuthorization, parseDigestChallenges, pickChallenge, type DigestChallenge } from './digest.js';
+import { RFC_2069_REFUSED, digestAuthorization, parseDigestChallenges, pickChallenge, type DigestChallenge } from './digest.js';
 import { discardBody, httpRequest, type HttpResponse } from './http-request.js';
 import { describeTlsFailure, type TlsFailure } from './camera-tls.js';
 
@@ -362,7 +362,12 @@ export class VapixClient {
       // Each WWW-Authenticate header on its own: a camera may offer Digest and Basic separately.
       const www = res.body.headersDistinct['www-authenticate'];
       await discardBody(res.body, MAX_401_BODY);
-      const challenge = pickChallenge(parseDigestChallenges(www ?? []));
+      const offered = parseDigestChallenges(www ?? []);
+      const challenge = pickChallenge(offered);
+      if (!challenge && offered.some((c) => c.qop === undefined)) {
+        this.session = undefined;
+        throw new VapixError('auth', `camera at ${this.base.origin}: ${RFC_2069_REFUSED}`, { status: 401 });
+      }
       if (!challenge) {
         this.session = undefined;
         throw new VapixError(

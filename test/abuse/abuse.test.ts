@@ -192,7 +192,9 @@ describe(`abuse suite (${MQTT_MATRIX[0]!.label})`, () => {
     });
     await new Promise<void>((resolve) => redirector.listen(0, '127.0.0.1', resolve));
     const host = `127.0.0.1:${(redirector.address() as net.AddressInfo).port}`;
-    a.config.snapshot.allowedUploadHosts.push(host); // the feature holds the same array: an exact dev host
+    // The feature holds the same arrays: an exact dev host, over http on that port.
+    a.config.snapshot.allowedUploadHosts.push(host);
+    a.config.snapshot.insecureHttpUploadHosts.push(host);
     const before = trapConnections;
     try {
       const bad = { ...base, id: `${base.id}-redirect`, url: `http://${host}/bucket` };
@@ -203,6 +205,7 @@ describe(`abuse suite (${MQTT_MATRIX[0]!.label})`, () => {
       expect(trapConnections).toBe(before);
     } finally {
       a.config.snapshot.allowedUploadHosts.pop();
+      a.config.snapshot.insecureHttpUploadHosts.pop();
       redirector.close();
     }
   });

@@ -72,7 +72,7 @@ export interface TestAgent {
  * Runs the real agent in-process against a devcloud thing (or a claim camera, claim-N, which enrols
  * first), with its JSON logs captured.
  */
-export async function startTestAgent(dc: Devcloud, thing: string, overrides: (c: AgentConfig) => void = () => undefined): Promise<TestAgent> {
+export async function startTestAgent(dc: Devcloud, thing: string, overrides: (c: AgentConfig) => void = () => undefined, opts: { now?: () => Date } = {}): Promise<TestAgent> {
   const configPath = dc.info.devices[thing]?.agentConfigPath ?? dc.info.claimCameras[thing]?.agentConfigPath;
   if (!configPath) throw new Error(`devcloud has no camera ${thing}`);
   const config = loadAgentConfig(configPath, {});
@@ -108,7 +108,7 @@ export async function startTestAgent(dc: Devcloud, thing: string, overrides: (c:
   };
   const reports: SnapshotReport[] = [];
   const log = createAgentLogger({ level: 'debug', format: 'json', thing, out });
-  const agent = await startAgent(config, { log, events: { onReport: (r) => reports.push(r) } });
+  const agent = await startAgent(config, { log, events: { onReport: (r) => reports.push(r) }, ...opts });
   return { agent, config, logs, reports, waitForLog, stop: () => agent.stop() };
 }
 

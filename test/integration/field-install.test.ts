@@ -65,6 +65,18 @@ describe('cloudcam install against the camera simulator', () => {
     expect(kit.camera.apps.get('cloudcam')?.manifest.version).toBe('1.1.0');
   });
 
+  it.each([
+    [['0.9.0', '1.0.0'], '1.0.0'],
+    [['0.9.0', '0.10.0'], '0.10.0'],
+    [['1.0.0-rc.1', '0.9.9', '1.0.0'], '1.0.0'],
+  ])('of %j in one folder it installs the highest version, %s (semver, not alphabetical)', async (versions, newest) => {
+    for (const v of versions) await writeEap('armv7hf', v);
+    const io = fieldIo(kit.configHome);
+    expect(await install(['--dir', eapDir], io)).toBe(0);
+    expect(io.stdout()).toContain(`✓ cloudcam ${newest} installed and running`);
+    expect(kit.camera.apps.get('cloudcam')?.manifest.version).toBe(newest);
+  });
+
   it('refuses a package for the wrong architecture before uploading, naming both', async () => {
     const only = await writeEap('aarch64');
     await expect(install([only], fieldIo(kit.configHome))).rejects.toThrow(/no package for this camera's architecture armv7hf: found only cloudcam_1_0_0_aarch64\.eap \(aarch64\)/);

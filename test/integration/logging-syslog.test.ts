@@ -9,6 +9,8 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAgentLogging, type AgentLogging } from '../../src/agent/logging.js';
+import { certificateIdOf } from '../../src/agent/provisioning/identity-store.js';
+import { createCa } from '../../src/devcloud/pki.js';
 import type { LogFormat } from '../../src/agent/config/index.js';
 import { RSYSLOGD, freePort, startRsyslog, type ReceivedLine, type Rsyslog } from '../helpers/rsyslog.js';
 
@@ -75,6 +77,28 @@ describe.skipIf(!RSYSLOGD)('syslog to a real rsyslog', () => {
     const [line] = forRun(await rsyslog.waitFor((l) => forRun(l, run).length >= 1), run);
     await logging.close();
     expect(line).toMatchObject({ severity: 3, facility: 'local3', msgId: 'mqtt.unknown-ca' });
+  });
+
+  it('a certificateId field (64 hex, docs/logging.md) reaches every format and the collector; a signature beside it does not', async () => {
+    const ca = await createCa('log-test-ca');
+    const certificateId = certificateIdOf(ca.certPem);
+    const signature = randomBytes(32).toString('hex');
+    const run = `certid-${randomBytes(4).toString('hex')}`;
+    const outputs: Record<string, string> = {};
+    for (const format of ['json', 'syslog-stdout', 'pretty'] as LogFormat[]) {
+      const { out, text } = capture();
+      const logging = createAgentLogging({ level: 'info', format, thing: THING, out, syslog: { protocol: 'tcp', host: '127.0.0.1', port: rsyslog.tcpPort, facility: 'daemon', appName: 'cloudcam' } });
+      logging.log.info({ event: 'provisioning.done', id: run, certificateId }, 'enrolled');
+      logging.log.warn({ event: 'test.sig', id: run, certificateId, err: `signature ${signature} refused`, other: signature }, `X-Amz-Signature was ${signature}`);
+      await logging.close();
+      outputs[format] = text();
+    }
+    const received = await rsyslog.waitFor((l) => forRun(l, run).length >= 6);
+    outputs['rsyslog'] = forRun(received, run).map((l) => l.raw).join('\n');
+    for (const [where, out] of Object.entries(outputs)) {
+      expect(out.split(certificateId).length - 1, `certificate id in ${where}`).toBe(where === 'rsyslog' ? 6 : 2); // two lines per format; the collector got all three formats' lines
+      expect(out.includes(signature), `signature in ${where}`).toBe(false);
+    }
   });
 
   it('real secrets never appear in any line, in any format or at the collector', async () => {

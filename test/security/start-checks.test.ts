@@ -14,8 +14,12 @@ import { ConfigError, loadAgentConfig } from '../../src/agent/config/index.js';
 import { createConnection } from '../../src/agent/connection.js';
 import { createCa, ensurePki, issueCertificate, type DevPki } from '../../src/devcloud/pki.js';
 import { LEVEL, captureLog, testConfig } from '../helpers/agent-connection-kit.js';
+import { rejectionOf } from '../helpers/rejection.js';
+import { StateDirError, secureStateDirs } from '../../src/agent/state-dir.js';
+import { checkUploadTarget } from '../../src/agent/upload-target.js';
 
 const THING = 'cam-sec-1';
+const BUCKET_HOST = 'cloudcam-snapshots-abc.s3.eu-north-1.amazonaws.com';
 const CLI = path.resolve('dist/cli.js');
 let root: string;
 let pki: DevPki;
@@ -32,7 +36,7 @@ async function configFile(name: string, extra: Record<string, unknown> = {}): Pr
   const device = pki.devices[THING]!;
   const file = path.join(root, `${name}.json`);
   const iot = { endpoint: '127.0.0.1', caPath: pki.caCertPath, certPath: device.certPath, keyPath: device.keyPath, ...((extra['iot'] as object | undefined) ?? {}) };
-  await fs.writeFile(file, JSON.stringify({ thingName: THING, stateDir: path.join(root, `${name}.state`), ...extra, iot }));
+  await fs.writeFile(file, JSON.stringify({ thingName: THING, stateDir: path.join(root, `${name}.state`), snapshot: { allowedUploadHosts: [BUCKET_HOST] }, ...extra, iot }));
   return file;
 }
 
@@ -134,6 +138,96 @@ describe('TLS verification and plaintext', () => {
       else process.env['NODE_TLS_REJECT_UNAUTHORIZED'] = before;
       await conn.stop({ timeoutMs: 1000 });
       server.close();
+    }
+  });
+});
+
+describe('state dir permissions, re-checked at every start', () => {
+  async function stateDir(name: string, mode: number, identityMode?: number): Promise<string> {
+    const dir = path.join(root, `${name}.state`);
+    await fs.mkdir(dir, { recursive: true });
+    await fs.chmod(dir, mode);
+    if (identityMode !== undefined) {
+      await fs.mkdir(path.join(dir, 'identity'), { recursive: true });
+      await fs.chmod(path.join(dir, 'identity'), identityMode);
+    }
+    return dir;
+  }
+  const modeOf = async (p: string): Promise<number> => (await fs.stat(p)).mode & 0o777;
+
+  it('a dir only readable by others (0755, identity 0750) is tightened to 0700 and logged', async () => {
+    const dir = await stateDir('readable', 0o755, 0o750);
+    const captured = captureLog();
+    await secureStateDirs(dir, captured.log);
+    expect(await modeOf(dir)).toBe(0o700);
+    expect(await modeOf(path.join(dir, 'identity'))).toBe(0o700);
+    expect(captured.lines.filter((l) => l['event'] === 'state.permissions-tightened').map((l) => l['was'])).toEqual(['0755', '0750']);
+  });
+
+  it.each([
+    [0o777, 0o700, 'group and others'],
+    [0o700, 0o770, 'group'],
+  ])('a dir writable by others (state %s, identity %s) is refused with the chmod that fixes it', async (mode, identityMode, who) => {
+    const dir = await stateDir(`writable-${mode.toString(8)}-${identityMode.toString(8)}`, mode, identityMode);
+    const err = await rejectionOf(secureStateDirs(dir, captureLog().log), StateDirError);
+    expect(err.message).toContain(`writable by ${who}`);
+    const command = /then: (chmod 700 .*)$/.exec(err.message)?.[1];
+    expect(command).toBeDefined();
+    expect(spawnSync('sh', ['-c', command!]).status).toBe(0);
+    await secureStateDirs(dir, captureLog().log);
+  });
+
+  it('a dir owned by another user is refused', async () => {
+    const dir = await stateDir('foreign', 0o700);
+    await fs.chown(dir, 65534, 65534);
+    const err = await rejectionOf(secureStateDirs(dir, captureLog().log), StateDirError);
+    expect(err.message).toContain('belongs to uid 65534');
+  });
+
+  it('the agent process exits 1 before connecting and prints the fix', async () => {
+    const file = await configFile('cli-state', { camera: { url: 'http://127.0.0.1:9', username: 'u', password: 'p' } });
+    const dir = path.join(root, 'cli-state.state');
+    await fs.mkdir(dir, { recursive: true });
+    await fs.chmod(dir, 0o777);
+    const r = spawnSync(process.execPath, [CLI, 'agent', '--config', file], { encoding: 'utf8', timeout: 20_000 });
+    expect(r.status).toBe(1);
+    expect(r.stdout + r.stderr).toContain(`chmod 700 ${dir}`);
+  });
+});
+
+describe('upload allow-list', () => {
+  const CAMERA = { url: 'http://127.0.0.1:9', username: 'u', password: 'p' };
+
+  it('the agent process refuses to start with an empty allow-list and says what to list', async () => {
+    const file = await configFile('no-allow-list', { camera: CAMERA, snapshot: { allowedUploadHosts: [] } });
+    const r = spawnSync(process.execPath, [CLI, 'agent', '--config', file], { encoding: 'utf8', timeout: 20_000 });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("snapshot.allowedUploadHosts is empty: list your deployment's bucket host");
+    expect(r.stderr).toContain('UploadHost');
+  });
+
+  it.each(['*.amazonaws.com', '*.s3.eu-north-1.amazonaws.com', '*.compute.amazonaws.com', '*.execute-api.eu-north-1.amazonaws.com', '*.amazonaws.com.cn'])(
+    'a wildcard over AWS shared domains (%s) is refused: it admits other accounts\' buckets, EC2 and API Gateway',
+    async (entry) => {
+      const p = problems(await configFile(`wild-${entry.replace(/[^a-z0-9]/g, '_')}`, { snapshot: { allowedUploadHosts: [entry] } }));
+      expect(p).toHaveLength(1);
+      expect(p[0]).toContain('matches hosts of every AWS account');
+      expect(p[0]).toContain('{bucket}.s3.{region}.amazonaws.com');
+    },
+  );
+
+  it('the own bucket host admits only that bucket, not other buckets, EC2 or API Gateway', async () => {
+    const cfg = loadAgentConfig(await configFile('own-bucket'), {});
+    const policy = { allowedHosts: cfg.snapshot.allowedUploadHosts, insecureHttpHosts: cfg.snapshot.insecureHttpUploadHosts };
+    expect(checkUploadTarget(`https://${BUCKET_HOST}/`, policy).ok).toBe(true);
+    for (const other of [
+      'https://attacker-bucket.s3.eu-north-1.amazonaws.com/',
+      'https://s3.eu-north-1.amazonaws.com/attacker-bucket',
+      'https://ec2-52-1-2-3.eu-north-1.compute.amazonaws.com/',
+      'https://abc123.execute-api.eu-north-1.amazonaws.com/prod',
+      `https://${BUCKET_HOST}:8443/`,
+    ]) {
+      expect(checkUploadTarget(other, policy).ok, other).toBe(false);
     }
   });
 });

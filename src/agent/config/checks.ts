@@ -1,3 +1,4 @@
+import { shellQuote } from '../../lib/shell-quote.js';
 import fs from 'node:fs';
 import type { RawConfig } from './agent-config.js';
 
@@ -47,10 +48,6 @@ export function privateKeyProblems(keyPath: string): string[] {
   ];
 }
 
-/** Quotes a path for a copy-and-paste shell command. */
-function shellQuote(p: string): string {
-  return /^[A-Za-z0-9_./@:+-]+$/.test(p) ? p : `'${p.replace(/'/g, `'\\''`)}'`;
-}
 
 /** Provisioning by claim needs the claim key and a template besides the claim certificate. */
 function claimProblems(raw: RawConfig): string[] {

@@ -57,6 +57,13 @@ function validPort(p: string | undefined): boolean {
   return Number.isInteger(n) && n >= 1 && n <= 65535;
 }
 
+/**
+ * AWS's shared service domains: every account's buckets (`*.s3.{region}.amazonaws.com`), EC2 public
+ * names (`ec2-...compute.amazonaws.com`) and API Gateway (`*.execute-api...`) live under them, so a
+ * wildcard over one lets a request upload to anyone's endpoint. Exact hosts only there.
+ */
+const SHARED_AWS_DOMAIN = /(^|\.)amazonaws\.com(\.cn)?$|(^|\.)amazonaws-us-gov\.com$|(^|\.)on\.aws$/i;
+
 export function hostList(allowWildcard: boolean, doc: string): FormatDef {
   return {
     doc,
@@ -71,7 +78,13 @@ export function hostList(allowWildcard: boolean, doc: string): FormatDef {
           if (!allowWildcard) throw new Error(`entry ${show(entry)}: wildcards are not allowed here; list each exact host`);
           const suffix = entry.slice(2);
           if (!suffix.includes('.') || !isHostName(suffix) || net.isIP(suffix) !== 0) {
-            throw new Error(`entry ${show(entry)}: a wildcard needs a domain of at least two labels after "*.", e.g. "*.amazonaws.com"`);
+            throw new Error(`entry ${show(entry)}: a wildcard needs a domain of at least two labels after "*.", e.g. "*.uploads.example.com"`);
+          }
+          if (SHARED_AWS_DOMAIN.test(suffix)) {
+            throw new Error(
+              `entry ${show(entry)} matches hosts of every AWS account (other accounts' buckets, EC2 hosts, API Gateway): ` +
+                'list your own bucket\'s host instead, e.g. "{bucket}.s3.{region}.amazonaws.com" (the stack output UploadHost)',
+            );
           }
           continue;
         }

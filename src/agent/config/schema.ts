@@ -118,12 +118,12 @@ export const configSchema: ConfigSchema<RawConfig> = {
       default: 60_000,
     },
     allowedUploadHosts: {
-      doc: 'Hosts a presigned upload URL may point at (https only): exact host, host:port, or *.domain for any subdomain.',
+      doc: "Hosts a presigned upload URL may point at (https only): your deployment's bucket host, e.g. {bucket}.s3.{region}.amazonaws.com (stack output UploadHost; devcloud writes its own). Exact host (default port only), host:port, or *.domain for any subdomain. Required: the agent does not start with an empty list.",
       format: 'cloudcam-upload-hosts',
-      default: ['*.amazonaws.com'],
+      default: [],
     },
     insecureHttpUploadHosts: {
-      doc: 'Development only: exact hosts (host or host:port) that may receive uploads over plain http, e.g. devcloud S3.',
+      doc: 'Development only: exact hosts that may receive uploads over plain http, e.g. devcloud S3: host:port, or host alone for port 80 only.',
       format: 'cloudcam-insecure-hosts',
       default: [],
     },

@@ -5,6 +5,7 @@ import type { RequestJournal } from '../request-journal.js';
 import type { Agent } from 'node:http';
 import { pinnedAgent, resolveUploadTarget, type UploadTargetPolicy } from '../upload-target.js';
 import { ShadowClient, ShadowRequestError, type ShadowDocument } from '../../protocol/shadow-client.js';
+import { CloudClock } from '../../protocol/cloud-clock.js';
 import { parseSnapshotRequest, type SnapshotReport, type SnapshotRequest, type SnapshotStatus } from '../../protocol/snapshot.js';
 import { VapixError, type VapixClient } from '../../protocol/vapix.js';
 import { S3UploadError, uploadPresignedPost } from '../../protocol/s3-post.js';
@@ -70,7 +71,16 @@ export function createSnapshotFeature(opts: {
 }): SnapshotFeature {
   const { connection, thing, shadowName, camera, journal, settings, log } = opts;
   const now = opts.now ?? (() => new Date());
-  const shadow = new ShadowClient(connection, thing, shadowName);
+  // Expiry is judged by the cloud's clock (S3 judges it by its own); the device clock may be off.
+  const clock = new CloudClock(
+    () => now().getTime(),
+    (offsetMs) =>
+      log.warn(
+        { event: 'clock.offset', offsetSeconds: Math.round(offsetMs / 1000) },
+        `the device clock is ${Math.abs(Math.round(offsetMs / 1000))} s ${offsetMs < 0 ? 'ahead of' : 'behind'} the cloud's: check the camera's NTP (cloudcam setup ntp); request expiry is judged by the cloud's clock meanwhile`,
+      ),
+  );
+  const shadow = new ShadowClient(connection, thing, shadowName, undefined, clock);
   let current: Job | undefined;
   let queued: Job | undefined;
   let running: Promise<void> | undefined;
@@ -219,7 +229,7 @@ export function createSnapshotFeature(opts: {
       } catch (err) {
         const retryable = err instanceof S3UploadError && err.retryable;
         const delay = Math.min(8000, 250 * 2 ** (attempt - 1)) * Math.random();
-        if (!retryable || attempt >= settings.uploadAttempts || now().getTime() + delay >= expires || abort.signal.aborted) throw err;
+        if (!retryable || attempt >= settings.uploadAttempts || clock.now() + delay >= expires || abort.signal.aborted) throw err;
         log.warn({ event: 'upload.retry', id: job.request.id, attempt, err: (err as Error).message }, 'upload failed; retrying');
         await sleep(delay, abort.signal);
       }
@@ -228,8 +238,9 @@ export function createSnapshotFeature(opts: {
 
   async function handleJob(job: Job): Promise<void> {
     const { request } = job;
-    if (now().getTime() >= Date.parse(request.expiresAt)) {
-      return finish(final(job, 'expired', { error: `the presigned POST expired at ${request.expiresAt} before the agent got to it` }));
+    if (clock.now() >= Date.parse(request.expiresAt)) {
+      const skew = Math.abs(clock.offsetMs) >= CloudClock.LARGE_OFFSET_MS ? ` (cloud time; the device clock is off by ${Math.round(clock.offsetMs / 1000)} s)` : '';
+      return finish(final(job, 'expired', { error: `the presigned POST expired at ${request.expiresAt} before the agent got to it${skew}` }));
     }
     const target = await resolveUploadTarget(request.url, settings.target);
     if (!target.ok) return finish(final(job, 'rejected', { error: target.error }));

@@ -1,0 +1,73 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Feature } from './feature.js';
+import { connectRounds } from './feature-calls.js';
+import { captureLog } from '../../test/helpers/agent-connection-kit.js';
+
+/** A feature that records its onConnected calls; `fail` makes it throw (sync) or reject (async). */
+function recorder(name: string, calls: string[], fail?: 'throw' | 'reject'): Feature {
+  return {
+    name,
+    start: async () => undefined,
+    stop: async () => undefined,
+    onConnected:
+      fail === 'throw'
+        ? () => {
+            calls.push(name);
+            throw new Error(`${name} broke`);
+          }
+        : async () => {
+            calls.push(name);
+            if (fail === 'reject') throw new Error(`${name} broke`);
+          },
+  };
+}
+
+describe('connectRounds: one failing feature does not stop the others', () => {
+  const unhandled: unknown[] = [];
+  const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
+  beforeEach(() => {
+    unhandled.length = 0;
+    process.on('unhandledRejection', onUnhandled);
+  });
+  afterEach(() => {
+    process.off('unhandledRejection', onUnhandled);
+  });
+
+  it.each(['throw', 'reject'] as const)('a feature whose onConnected %ss: the others run, on every reconnect, and nothing is unhandled', async (fail) => {
+    const calls: string[] = [];
+    const { log, lines } = captureLog();
+    const rounds = connectRounds([recorder('local-api', calls), recorder('broken', calls, fail), recorder('presence', calls)], { isConnected: () => true, log });
+    rounds.run();
+    rounds.run(); // a reconnect while the first round runs: queued after it
+    await rounds.settled();
+    rounds.run(); // a later reconnect
+    await rounds.settled();
+    // Let a rejection that nobody handled surface (node reports them after the microtask queue drains).
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(calls).toEqual(Array.from({ length: 3 }, () => ['local-api', 'broken', 'presence']).flat());
+    const failures = lines.filter((l) => l['event'] === 'feature.onConnected-failed');
+    expect(failures).toHaveLength(3);
+    expect(failures[0]).toMatchObject({ feature: 'broken', err: 'broken broke' });
+    expect(unhandled).toEqual([]);
+  });
+
+  it('a round stops early when the connection dropped; the next connect runs every feature', async () => {
+    const calls: string[] = [];
+    let connected = true;
+    let drops = 1;
+    const dropping: Feature = {
+      ...recorder('snapshot', calls),
+      onConnected: async () => {
+        calls.push('snapshot');
+        if (drops-- > 0) connected = false; // the connection drops during the first round only
+      },
+    };
+    const rounds = connectRounds([dropping, recorder('presence', calls)], { isConnected: () => connected, log: captureLog().log });
+    rounds.run();
+    await rounds.settled();
+    connected = true;
+    rounds.run();
+    await rounds.settled();
+    expect(calls).toEqual(['snapshot', 'snapshot', 'presence']);
+  });
+});
