@@ -8,6 +8,7 @@ import { connect, type IClientOptions, type MqttClient } from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { findMosquitto, startBroker, type Broker, type BrokerKind } from '../../src/devcloud/broker/index.js';
 import { createLogger } from '../../src/lib/log.js';
+import { CLAIM_CLIENT_ID_PREFIX } from '../../src/protocol/fleet-provisioning.js';
 import { createCa, ensurePki, issueCertificate, loadCa, writeCertificate, type CertPaths, type DevPki } from '../../src/devcloud/pki.js';
 
 const log = createLogger({ name: 'broker-test', level: 'silent' });
@@ -151,6 +152,34 @@ describe.each(kinds)('$kind broker', ({ kind, skip }) => {
     });
   });
 
+  describe.skipIf(skip)('client id = thing name (AWS: iot:Connect on client/${iot:Connection.Thing.ThingName})', () => {
+    /** Resolves when `client` is closed by the broker, e.g. by a session takeover. */
+    const closed = (client: MqttClient): Promise<void> => new Promise((resolve) => client.once('close', () => resolve()));
+
+    // mosquitto 2.0.11 cannot refuse these: it skips every auth plugin for certificate identities
+    // (docs/security.md, "devcloud refuses what AWS refuses"). aedes enforces acl.ts's clientIdRefusal().
+    it.runIf(kind === 'aedes')('refuses camera-2’s certificate connecting as camera-1, and the real camera-1 stays connected', async () => {
+      const real = await device('cam-1');
+      let kicked = false;
+      void closed(real).then(() => (kicked = true));
+      await expect(open(pki.devices['cam-2'], { clientId: 'cam-1', protocolVersion: 4 })).rejects.toThrow(/Not authorized|Bad username or password|closed before CONNACK/i);
+      // The real one still works: a round trip after the refusal proves it was not taken over.
+      await real.publishAsync('cloudcam/cam-1/presence', 'still here', { qos: 1 });
+      expect(kicked).toBe(false);
+      expect(real.connected).toBe(true);
+    });
+
+    it.runIf(kind === 'aedes')('refuses a device certificate connecting with any other client id', async () => {
+      await expect(open(pki.devices['cam-1'], { clientId: 'someone-else', protocolVersion: 4 })).rejects.toThrow(/Not authorized|Bad username or password|closed before CONNACK/i);
+    });
+
+    it.runIf(kind === 'aedes')(`lets a claim certificate connect only with a client id starting with ${CLAIM_CLIENT_ID_PREFIX}`, async () => {
+      const ok = await open(claim, { clientId: `${CLAIM_CLIENT_ID_PREFIX}ACCC8E000001`, protocolVersion: 4 });
+      expect(ok.connected).toBe(true);
+      await expect(open(claim, { clientId: 'cam-1', protocolVersion: 4 })).rejects.toThrow(/Not authorized|Bad username or password|closed before CONNACK/i);
+    });
+  });
+
   describe.skipIf(skip)('ACL', () => {
     it('lets a device subscribe to its own topics and refuses other things’ topics', async () => {
       const client = await device('cam-1');
@@ -166,7 +195,7 @@ describe.each(kinds)('$kind broker', ({ kind, skip }) => {
     });
 
     it('confines a claim certificate to the fleet-provisioning topics', async () => {
-      const client = await open(claim, { clientId: 'claim-batch', protocolVersion: 4 });
+      const client = await open(claim, { clientId: `${CLAIM_CLIENT_ID_PREFIX}ACCC8E000002`, protocolVersion: 4 });
       const codes = await subackCodes(client, [
         '$aws/certificates/create-from-csr/json/accepted',
         '$aws/provisioning-templates/cloudcam/provision/json/accepted',
