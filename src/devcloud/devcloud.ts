@@ -177,7 +177,8 @@ export async function startDevcloud(opts: DevcloudOptions): Promise<Devcloud> {
 
     const credentials = secrets.s3;
     const [dataPlane, s3, ...cameraList] = await Promise.all([
-      startDataPlaneApi({ store, log: log.child({ part: 'data-plane' }) }),
+      // SigV4 checked against the cloud principal's key pair, as AWS checks the Lambda role's.
+      startDataPlaneApi({ store, credentials: secrets.s3, log: log.child({ part: 'data-plane' }) }),
       startS3({ rootDir: path.join(stateDir, 's3'), buckets: [DEVCLOUD_BUCKET], credentials: [credentials], region: DEVCLOUD_REGION, log: log.child({ part: 's3' }) }),
       ...[...things, ...claimNames].map((thing, i) =>
         startCameraSimulator({
@@ -222,7 +223,7 @@ export async function startDevcloud(opts: DevcloudOptions): Promise<Devcloud> {
       caPath: pki.caCertPath,
       cloud: { clientId: CLOUD_IDENTITY, certPath: pki.cloud.certPath, keyPath: pki.cloud.keyPath },
       devices: Object.fromEntries(things.map((t) => [t, { ...pki.devices[t]!, agentConfigPath: agentConfigs[t]! }])),
-      dataPlane: { url: dataPlane.url },
+      dataPlane: { url: dataPlane.url, region: DEVCLOUD_REGION, ...credentials },
       s3: { url: s3.url, bucket: DEVCLOUD_BUCKET, region: DEVCLOUD_REGION, ...credentials, dir: path.join(stateDir, 's3') },
       cameras: Object.fromEntries(
         [...cameras].map(([t, c]) => [t, { url: c.url, username: c.username, password: c.password, serialNumber: c.identity.serialNumber, model: c.identity.model, architecture: c.identity.architecture }]),
