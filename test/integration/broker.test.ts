@@ -1,11 +1,14 @@
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { createServer, type Server } from 'node:net';
+import { connect as netConnect, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { createInterface } from 'node:readline';
 import { PassThrough } from 'node:stream';
 import { join } from 'node:path';
 import { connect, type IClientOptions, type MqttClient } from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { findSetpriv } from '../../src/devcloud/broker/mosquitto.js';
+import { readDevcloudInfo } from '../../src/devcloud/info.js';
+import { runCli } from '../helpers/process.js';
 import { findMosquitto, startBroker, type Broker, type BrokerKind } from '../../src/devcloud/broker/index.js';
 import { createLogger } from '../../src/lib/log.js';
 import { CLAIM_CLIENT_ID_PREFIX } from '../../src/protocol/fleet-provisioning.js';
@@ -276,6 +279,40 @@ describe.skipIf(mosquittoPath === undefined)('mosquitto process supervision', ()
       await broker.stop();
     }
   });
+});
+
+describe.skipIf(mosquittoPath === undefined || findSetpriv() === undefined)('mosquitto never outlives devcloud', () => {
+  /** True once nothing accepts TCP connections on 127.0.0.1:port. */
+  const portClosed = (port: number): Promise<boolean> =>
+    new Promise((resolve) => {
+      const socket = netConnect({ port, host: '127.0.0.1' });
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(false);
+      });
+      socket.once('error', () => resolve(true));
+    });
+
+  it('closes the broker port within 2 s of devcloud being SIGKILLed', async () => {
+    const stateDir = await mkdtemp(join(tmpdir(), 'cloudcam-pdeath-'));
+    const devcloud = runCli(['devcloud', '--state-dir', stateDir, '--cameras', '1', '--broker', 'mosquitto']);
+    try {
+      await devcloud.waitForOutput(/devcloud ready|shadow REST API/, 30_000);
+      const info = await readDevcloudInfo(stateDir);
+      expect(info.mqtt.broker).toBe('mosquitto');
+      expect(await portClosed(info.mqtt.port)).toBe(false);
+      devcloud.child.kill('SIGKILL');
+      await devcloud.exited;
+      const killedAt = Date.now();
+      // Polled: mosquitto is not our child, so there is no exit event to await.
+      while (!(await portClosed(info.mqtt.port)) && Date.now() - killedAt < 2_000) await new Promise((r) => setTimeout(r, 20));
+      expect(await portClosed(info.mqtt.port)).toBe(true);
+      expect(Date.now() - killedAt).toBeLessThan(2_000);
+    } finally {
+      devcloud.child.kill('SIGKILL');
+      await rm(stateDir, { recursive: true, force: true });
+    }
+  }, 40_000);
 });
 
 describe.skipIf(mosquittoPath === undefined)('official AWS IoT device SDK against mosquitto', () => {

@@ -1,5 +1,5 @@
 /** Runs Debian's mosquitto as a child process with a generated mutual-TLS config and ACL. */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { freeTcpPort } from '../../lib/free-port.js';
@@ -114,11 +114,34 @@ class StartError extends Error {
   }
 }
 
+const SETPRIV_PATHS = ['/usr/bin/setpriv', '/bin/setpriv'];
+
+/**
+ * util-linux's setpriv (Essential in Debian) when it can set the parent-death signal: Node has no
+ * prctl(PR_SET_PDEATHSIG), setpriv sets it and execs mosquitto, so the kernel SIGKILLs mosquitto the
+ * moment devcloud dies, even by SIGKILL, when no exit handler of ours runs.
+ */
+export function findSetpriv(): string | undefined {
+  const path = SETPRIV_PATHS.find(isExecutable);
+  if (path === undefined) return undefined;
+  const help = spawnSync(path, ['--help'], { encoding: 'utf8', timeout: 2_000 });
+  return help.stdout?.includes('--pdeathsig') ? path : undefined;
+}
+
+/** How to start mosquitto so that it dies with this process: under setpriv --pdeathsig when present. */
+export function mosquittoCommand(bin: string, confPath: string, setpriv = findSetpriv()): { file: string; args: string[] } {
+  const own = ['-c', confPath];
+  return setpriv === undefined ? { file: bin, args: own } : { file: setpriv, args: ['--pdeathsig', 'KILL', '--', bin, ...own] };
+}
+
 function launch(bin: string, confPath: string, log: Logger): Promise<Started> {
   // Its own process group: a Ctrl-C in a terminal goes to devcloud, which stops its clients first and
   // mosquitto last; mosquitto taking the SIGINT itself would drop every client mid-shutdown.
-  const child = spawn(bin, ['-c', confPath], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
-  // ...and it must not outlive devcloud when devcloud ends without stopping it (an uncaught error).
+  // setpriv execs mosquitto in place (same pid), so signals and exit codes below are mosquitto's own.
+  const command = mosquittoCommand(bin, confPath);
+  if (command.file === bin) log.warn('setpriv --pdeathsig not found (util-linux): mosquitto may outlive devcloud if devcloud is SIGKILLed');
+  const child = spawn(command.file, command.args, { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+  // Also on a normal exit without stop() (an uncaught error), where no pdeathsig is needed.
   const killOnExit = (): void => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   };
