@@ -38,7 +38,7 @@ function expectStatus(what: string, actual: number, expected: number): void {
 }
 
 /** An S3 stand-in in a temp dir, shared by the S3 and control-API entries. */
-async function startTempS3(): Promise<{ s3: S3StandIn; stop(): Promise<void> }> {
+async function startTempS3(): Promise<{ s3: S3StandIn; stop: () => Promise<void> }> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'cloudcam-fuzz-s3-'));
   const s3 = await startS3({ rootDir: dir, buckets: [BUCKET], credentials: [CREDENTIALS], region: REGION, log });
   return {
