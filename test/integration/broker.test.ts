@@ -43,9 +43,33 @@ describe.each(kinds)('$kind broker', ({ kind, skip }) => {
   let broker: Broker;
   const clients: MqttClient[] = [];
 
+  // The broker's error log, for what devcloud reports about refused connections.
+  const brokerLog = new PassThrough();
+  const refusalLines: Record<string, unknown>[] = [];
+  let onRefusal: (() => void) | undefined;
+  createInterface({ input: brokerLog }).on('line', (line) => {
+    const entry = JSON.parse(line) as Record<string, unknown>;
+    if (!/AWS would refuse/.test(String(entry['msg']))) return;
+    refusalLines.push(entry);
+    onRefusal?.();
+  });
+  const refusals = {
+    next: (): Promise<Record<string, unknown>> =>
+      new Promise((resolve) => {
+        const check = (): void => {
+          const entry = refusalLines.shift();
+          if (!entry) return void (onRefusal = check);
+          onRefusal = undefined;
+          resolve(entry);
+        };
+        check();
+      }),
+  };
+
   beforeAll(async () => {
     if (skip) return;
-    broker = await startBroker({ kind, pki, workDir: join(dir, `work-${kind}`), extraIdentities: ['claim-batch'], log });
+    const brokerLogger = createLogger({ name: 'broker-test', level: 'error', destination: brokerLog });
+    broker = await startBroker({ kind, pki, workDir: join(dir, `work-${kind}`), extraIdentities: ['claim-batch'], log: brokerLogger });
   });
   afterAll(async () => {
     await broker?.stop();
@@ -174,6 +198,14 @@ describe.each(kinds)('$kind broker', ({ kind, skip }) => {
 
     it.runIf(kind === 'aedes')('refuses a device certificate connecting with any other client id', async () => {
       await expect(open(pki.devices['cam-1'], { clientId: 'someone-else', protocolVersion: 4 })).rejects.toThrow(/Not authorized|Bad username or password|closed before CONNACK/i);
+    });
+
+    it.runIf(kind === 'mosquitto')('disconnects a spoofed client id right after mosquitto accepted it, and says why', async () => {
+      const spoof = await open(pki.devices['cam-2'], { clientId: 'someone-else', protocolVersion: 4 });
+      await closed(spoof);
+      const logged = await refusals.next();
+      expect(logged).toMatchObject({ clientId: 'someone-else', identity: 'cam-2' });
+      expect(logged['msg']).toMatch(/AWS would refuse.*must connect with client id "cam-2"/);
     });
 
     it.runIf(kind === 'aedes')(`lets a claim certificate connect only with a client id starting with ${CLAIM_CLIENT_ID_PREFIX}`, async () => {
