@@ -15,6 +15,7 @@ import {
   SNAPSHOT_REQUEST_SQL,
   presenceShadowTopicTemplate,
 } from '../src/cloud/topic-rules.js';
+import { CLAIM_CLIENT_ID_PREFIX } from '../src/protocol/fleet-provisioning.js';
 import { DEFAULT_SHADOW_NAME } from '../src/protocol/topics.js';
 import type { LambdaName } from './bundle.js';
 import { claimPolicy, devicePolicy } from './iot-policies.js';
@@ -53,7 +54,7 @@ export class CloudcamStack extends Stack {
     super(scope, id, props);
     const shadowName = props.shadowName ?? DEFAULT_SHADOW_NAME;
     const thingNamePrefix = props.thingNamePrefix ?? 'cloudcam-';
-    const claimClientIdPrefix = props.claimClientIdPrefix ?? 'cloudcam-claim-';
+    const claimClientIdPrefix = props.claimClientIdPrefix ?? CLAIM_CLIENT_ID_PREFIX; // devcloud's brokers enforce the same (acl.ts)
     const iotArn = `arn:${Aws.PARTITION}:iot:${Aws.REGION}:${Aws.ACCOUNT_ID}`;
     const names = { device: `${this.stackName}-Device`, claim: `${this.stackName}-Claim`, template: `${this.stackName}-Fleet` };
 

@@ -105,7 +105,7 @@ const peak = await rssOf(agent.pid);
 // The floor: the same work without MQTT or the shadow, in its own process like the agent.
 const presigner = createCloudHandler({
   region: info.region, bucket: info.s3.bucket, shadowName: 'bench-floor', expiresSeconds: 300, maxBytes: 5 * 1024 * 1024,
-  s3Endpoint: info.s3.url, iotDataEndpoint: info.dataPlane.url, credentials: { accessKeyId: info.s3.accessKeyId, secretAccessKey: info.s3.secretAccessKey },
+  s3Endpoint: info.s3.url, iotDataEndpoint: info.dataPlane.url, credentials: { accessKeyId: info.dataPlane.accessKeyId, secretAccessKey: info.dataPlane.secretAccessKey },
 });
 const posts = [];
 const WARMUP = 5; // the agent was warmed by its first snapshot; warm the floor's process alike

@@ -15,7 +15,8 @@ export async function cloudTarget(devcloudDir: string | undefined, thing: string
     ...loadCloudConfig({ CLOUDCAM_BUCKET: info.s3.bucket, AWS_REGION: info.region, CLOUDCAM_SHADOW_NAME: info.shadowName }),
     s3Endpoint: info.s3.url,
     iotDataEndpoint: info.dataPlane.url,
-    credentials: { accessKeyId: info.s3.accessKeyId, secretAccessKey: info.s3.secretAccessKey },
+    // devcloud's one cloud principal: the data plane verifies SigV4 with it, S3 too (devcloud.json).
+    credentials: { accessKeyId: info.dataPlane.accessKeyId, secretAccessKey: info.dataPlane.secretAccessKey },
   };
 }
 

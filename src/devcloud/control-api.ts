@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../lib/log.js';
+import { isLoopbackHost, pathSegments, requestUrl } from '../lib/request-target.js';
 import type { CloudHandler } from '../cloud/handler.js';
 import type { CameraFaults, CameraSimulator } from './camera/simulator.js';
 import type { S3Faults, S3StandIn } from './s3/server.js';
@@ -8,6 +9,8 @@ import type { S3Faults, S3StandIn } from './s3/server.js';
 /**
  * devcloud's own control endpoint on 127.0.0.1, for tests and scripts that run devcloud in another
  * process: switch camera and S3 faults, run the cloud handler for a thing. Not part of any AWS API.
+ * Answers only requests whose Host is a loopback name (403 otherwise: DNS rebinding); a malformed
+ * request gets 400.
  *   GET  /health
  *   PUT  /cameras/{thing}/faults   body: CameraFaults ({} clears)
  *   PUT  /s3/faults                body: S3Faults ({} clears)
@@ -44,39 +47,50 @@ export async function startControlApi(opts: {
     res.end(body === undefined ? undefined : JSON.stringify(body));
   };
 
-  const server = http.createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://control');
-    const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
-    const route = `${req.method ?? ''} ${parts.map((p, i) => (i === 1 && parts.length > 2 ? ':id' : p)).join('/')}`;
-    void (async () => {
-      try {
-        switch (route) {
-          case 'GET health':
-            return reply(res, 200, { ok: true });
-          case 'PUT cameras/:id/faults': {
-            const camera = cameras.get(parts[1]!);
-            if (!camera) return reply(res, 404, { message: `no simulated camera named ${parts[1]}` });
-            camera.setFaults((await readJson(req)) as CameraFaults);
-            return reply(res, 204);
-          }
-          case 'PUT s3/faults':
-            s3.setFaults((await readJson(req)) as S3Faults);
-            return reply(res, 204);
-          case 'POST things/:id/snapshot':
-            return reply(res, 200, await handler.handle({ kind: 'snapshot', thing: parts[1]!, reason: 'control' }));
-          default:
-            return reply(res, 404, { message: `no route ${req.method ?? ''} ${url.pathname}` });
-        }
-      } catch (err) {
-        log.warn({ route, err: (err as Error).message }, 'control request failed');
-        if (!res.headersSent) reply(res, 400, { message: (err as Error).message });
+  const route = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
+    // DNS rebinding: a web page whose name now resolves to 127.0.0.1 still sends its own name as Host.
+    if (!isLoopbackHost(req.headers.host)) {
+      return reply(res, 403, {
+        message: `the devcloud control API answers only requests addressed to 127.0.0.1, localhost or [::1] (Host was ${JSON.stringify(req.headers.host ?? '')}); use ${url}`,
+      });
+    }
+    const { pathname } = requestUrl(req.url);
+    const parts = pathSegments(pathname);
+    const name = `${req.method ?? ''} ${parts.map((p, i) => (i === 1 && parts.length > 2 ? ':id' : p)).join('/')}`;
+    switch (name) {
+      case 'GET health':
+        return reply(res, 200, { ok: true });
+      case 'PUT cameras/:id/faults': {
+        const camera = cameras.get(parts[1]!);
+        if (!camera) return reply(res, 404, { message: `no simulated camera named ${parts[1]}` });
+        camera.setFaults((await readJson(req)) as CameraFaults);
+        return reply(res, 204);
       }
-    })();
+      case 'PUT s3/faults':
+        s3.setFaults((await readJson(req)) as S3Faults);
+        return reply(res, 204);
+      case 'POST things/:id/snapshot':
+        return reply(res, 200, await handler.handle({ kind: 'snapshot', thing: parts[1]!, reason: 'control' }));
+      default:
+        return reply(res, 404, { message: `no route ${req.method ?? ''} ${pathname}` });
+    }
+  };
+
+  let url = '';
+  const server = http.createServer((req, res) => {
+    // Everything, the URL parsing included, runs inside the promise: nothing thrown escapes the listener.
+    route(req, res).catch((err: unknown) => {
+      const message = err instanceof Error ? err.message : String(err);
+      log.warn({ method: req.method, err: message }, 'control request failed');
+      if (!res.headersSent) reply(res, 400, { message });
+      else res.destroy();
+    });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
+  url = `http://127.0.0.1:${port}`;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
     stop: async () => {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

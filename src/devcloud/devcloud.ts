@@ -184,7 +184,8 @@ export async function startDevcloud(opts: DevcloudOptions): Promise<Devcloud> {
       ),
     );
     const [dataPlane, s3, ...cameraList] = await Promise.all([
-      startDataPlaneApi({ store, log: log.child({ part: 'data-plane' }) }),
+      // SigV4 checked against the cloud principal's key pair, as AWS checks the Lambda role's.
+      startDataPlaneApi({ store, credentials: secrets.s3, log: log.child({ part: 'data-plane' }) }),
       startS3({ rootDir: path.join(stateDir, 's3'), buckets: [DEVCLOUD_BUCKET], credentials: [credentials], region: DEVCLOUD_REGION, log: log.child({ part: 's3' }) }),
       ...cameraNames.map((thing, i) =>
         startCameraSimulator({
@@ -230,7 +231,7 @@ export async function startDevcloud(opts: DevcloudOptions): Promise<Devcloud> {
       caPath: pki.caCertPath,
       cloud: { clientId: CLOUD_IDENTITY, certPath: pki.cloud.certPath, keyPath: pki.cloud.keyPath },
       devices: Object.fromEntries(things.map((t) => [t, { ...pki.devices[t]!, agentConfigPath: agentConfigs[t]! }])),
-      dataPlane: { url: dataPlane.url },
+      dataPlane: { url: dataPlane.url, region: DEVCLOUD_REGION, ...credentials },
       s3: { url: s3.url, bucket: DEVCLOUD_BUCKET, region: DEVCLOUD_REGION, ...credentials, dir: path.join(stateDir, 's3') },
       cameras: Object.fromEntries(
         [...cameras].map(([t, c], i) => [

@@ -16,7 +16,8 @@ export interface DevcloudInfo {
   caPath: string;
   cloud: { clientId: string; certPath: string; keyPath: string };
   devices: Record<string, { certPath: string; keyPath: string; agentConfigPath: string }>;
-  dataPlane: { url: string };
+  /** The shadow REST API; requests must be SigV4-signed with this key pair (the same as s3's: one cloud principal). */
+  dataPlane: { url: string; region: string; accessKeyId: string; secretAccessKey: string };
   s3: { url: string; bucket: string; region: string; accessKeyId: string; secretAccessKey: string; dir: string };
   /**
    * url: HTTPS with the camera's self-signed certificate (fingerprint256, certPath), as field tools

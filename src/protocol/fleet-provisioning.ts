@@ -16,6 +16,13 @@ export function replyTopics(requestTopic: string): { accepted: string; rejected:
   return { accepted: `${requestTopic}/accepted`, rejected: `${requestTopic}/rejected` };
 }
 
+/**
+ * A claim connection's client id starts with this (then the serial number). The claim policy allows
+ * iot:Connect on `client/{prefix}*` only (infra/iot-policies.ts; the stack's default), and devcloud's
+ * brokers enforce the same (src/devcloud/broker/acl.ts).
+ */
+export const CLAIM_CLIENT_ID_PREFIX = 'cloudcam-claim-';
+
 /** AWS template names: 1-36 of [0-9A-Za-z_-]. */
 export const TEMPLATE_NAME = /^[0-9A-Za-z_-]{1,36}$/;
 

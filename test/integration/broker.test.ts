@@ -1,13 +1,17 @@
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { createServer, type Server } from 'node:net';
+import { connect as netConnect, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { createInterface } from 'node:readline';
 import { PassThrough } from 'node:stream';
 import { join } from 'node:path';
 import { connect, type IClientOptions, type MqttClient } from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { findSetpriv } from '../../src/devcloud/broker/mosquitto.js';
+import { readDevcloudInfo } from '../../src/devcloud/info.js';
+import { runCli } from '../helpers/process.js';
 import { findMosquitto, startBroker, type Broker, type BrokerKind } from '../../src/devcloud/broker/index.js';
 import { createLogger } from '../../src/lib/log.js';
+import { CLAIM_CLIENT_ID_PREFIX } from '../../src/protocol/fleet-provisioning.js';
 import { createCa, ensurePki, issueCertificate, loadCa, writeCertificate, type CertPaths, type DevPki } from '../../src/devcloud/pki.js';
 
 const log = createLogger({ name: 'broker-test', level: 'silent' });
@@ -39,9 +43,33 @@ describe.each(kinds)('$kind broker', ({ kind, skip }) => {
   let broker: Broker;
   const clients: MqttClient[] = [];
 
+  // The broker's error log, for what devcloud reports about refused connections.
+  const brokerLog = new PassThrough();
+  const refusalLines: Record<string, unknown>[] = [];
+  let onRefusal: (() => void) | undefined;
+  createInterface({ input: brokerLog }).on('line', (line) => {
+    const entry = JSON.parse(line) as Record<string, unknown>;
+    if (!/AWS would refuse/.test(String(entry['msg']))) return;
+    refusalLines.push(entry);
+    onRefusal?.();
+  });
+  const refusals = {
+    next: (): Promise<Record<string, unknown>> =>
+      new Promise((resolve) => {
+        const check = (): void => {
+          const entry = refusalLines.shift();
+          if (!entry) return void (onRefusal = check);
+          onRefusal = undefined;
+          resolve(entry);
+        };
+        check();
+      }),
+  };
+
   beforeAll(async () => {
     if (skip) return;
-    broker = await startBroker({ kind, pki, workDir: join(dir, `work-${kind}`), extraIdentities: ['claim-batch'], log });
+    const brokerLogger = createLogger({ name: 'broker-test', level: 'error', destination: brokerLog });
+    broker = await startBroker({ kind, pki, workDir: join(dir, `work-${kind}`), extraIdentities: ['claim-batch'], log: brokerLogger });
   });
   afterAll(async () => {
     await broker?.stop();
@@ -151,6 +179,42 @@ describe.each(kinds)('$kind broker', ({ kind, skip }) => {
     });
   });
 
+  describe.skipIf(skip)('client id = thing name (AWS: iot:Connect on client/${iot:Connection.Thing.ThingName})', () => {
+    /** Resolves when `client` is closed by the broker, e.g. by a session takeover. */
+    const closed = (client: MqttClient): Promise<void> => new Promise((resolve) => client.once('close', () => resolve()));
+
+    // mosquitto 2.0.11 cannot refuse these: it skips every auth plugin for certificate identities
+    // (docs/security.md, "devcloud refuses what AWS refuses"). aedes enforces acl.ts's clientIdRefusal().
+    it.runIf(kind === 'aedes')('refuses camera-2’s certificate connecting as camera-1, and the real camera-1 stays connected', async () => {
+      const real = await device('cam-1');
+      let kicked = false;
+      void closed(real).then(() => (kicked = true));
+      await expect(open(pki.devices['cam-2'], { clientId: 'cam-1', protocolVersion: 4 })).rejects.toThrow(/Not authorized|Bad username or password|closed before CONNACK/i);
+      // The real one still works: a round trip after the refusal proves it was not taken over.
+      await real.publishAsync('cloudcam/cam-1/presence', 'still here', { qos: 1 });
+      expect(kicked).toBe(false);
+      expect(real.connected).toBe(true);
+    });
+
+    it.runIf(kind === 'aedes')('refuses a device certificate connecting with any other client id', async () => {
+      await expect(open(pki.devices['cam-1'], { clientId: 'someone-else', protocolVersion: 4 })).rejects.toThrow(/Not authorized|Bad username or password|closed before CONNACK/i);
+    });
+
+    it.runIf(kind === 'mosquitto')('disconnects a spoofed client id right after mosquitto accepted it, and says why', async () => {
+      const spoof = await open(pki.devices['cam-2'], { clientId: 'someone-else', protocolVersion: 4 });
+      await closed(spoof);
+      const logged = await refusals.next();
+      expect(logged).toMatchObject({ clientId: 'someone-else', identity: 'cam-2' });
+      expect(logged['msg']).toMatch(/AWS would refuse.*must connect with client id "cam-2"/);
+    });
+
+    it.runIf(kind === 'aedes')(`lets a claim certificate connect only with a client id starting with ${CLAIM_CLIENT_ID_PREFIX}`, async () => {
+      const ok = await open(claim, { clientId: `${CLAIM_CLIENT_ID_PREFIX}ACCC8E000001`, protocolVersion: 4 });
+      expect(ok.connected).toBe(true);
+      await expect(open(claim, { clientId: 'cam-1', protocolVersion: 4 })).rejects.toThrow(/Not authorized|Bad username or password|closed before CONNACK/i);
+    });
+  });
+
   describe.skipIf(skip)('ACL', () => {
     it('lets a device subscribe to its own topics and refuses other things’ topics', async () => {
       const client = await device('cam-1');
@@ -166,7 +230,7 @@ describe.each(kinds)('$kind broker', ({ kind, skip }) => {
     });
 
     it('confines a claim certificate to the fleet-provisioning topics', async () => {
-      const client = await open(claim, { clientId: 'claim-batch', protocolVersion: 4 });
+      const client = await open(claim, { clientId: `${CLAIM_CLIENT_ID_PREFIX}ACCC8E000002`, protocolVersion: 4 });
       const codes = await subackCodes(client, [
         '$aws/certificates/create-from-csr/json/accepted',
         '$aws/provisioning-templates/cloudcam/provision/json/accepted',
@@ -247,6 +311,40 @@ describe.skipIf(mosquittoPath === undefined)('mosquitto process supervision', ()
       await broker.stop();
     }
   });
+});
+
+describe.skipIf(mosquittoPath === undefined || findSetpriv() === undefined)('mosquitto never outlives devcloud', () => {
+  /** True once nothing accepts TCP connections on 127.0.0.1:port. */
+  const portClosed = (port: number): Promise<boolean> =>
+    new Promise((resolve) => {
+      const socket = netConnect({ port, host: '127.0.0.1' });
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(false);
+      });
+      socket.once('error', () => resolve(true));
+    });
+
+  it('closes the broker port within 2 s of devcloud being SIGKILLed', async () => {
+    const stateDir = await mkdtemp(join(tmpdir(), 'cloudcam-pdeath-'));
+    const devcloud = runCli(['devcloud', '--state-dir', stateDir, '--cameras', '1', '--broker', 'mosquitto']);
+    try {
+      await devcloud.waitForOutput(/devcloud ready|shadow REST API/, 30_000);
+      const info = await readDevcloudInfo(stateDir);
+      expect(info.mqtt.broker).toBe('mosquitto');
+      expect(await portClosed(info.mqtt.port)).toBe(false);
+      devcloud.child.kill('SIGKILL');
+      await devcloud.exited;
+      const killedAt = Date.now();
+      // Polled: mosquitto is not our child, so there is no exit event to await.
+      while (!(await portClosed(info.mqtt.port)) && Date.now() - killedAt < 2_000) await new Promise((r) => setTimeout(r, 20));
+      expect(await portClosed(info.mqtt.port)).toBe(true);
+      expect(Date.now() - killedAt).toBeLessThan(2_000);
+    } finally {
+      devcloud.child.kill('SIGKILL');
+      await rm(stateDir, { recursive: true, force: true });
+    }
+  }, 40_000);
 });
 
 describe.skipIf(mosquittoPath === undefined)('official AWS IoT device SDK against mosquitto', () => {

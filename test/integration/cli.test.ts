@@ -105,7 +105,7 @@ describe('cloudcam devcloud (process)', () => {
     expect(req.code).toBe(0);
     const id = /requested snapshot (\S+) from camera-2/.exec(req.stdout)?.[1];
     expect(id).toBeDefined();
-    const iot = new IoTDataPlaneClient({ region: info.region, endpoint: info.dataPlane.url, credentials: { accessKeyId: info.s3.accessKeyId, secretAccessKey: info.s3.secretAccessKey } });
+    const iot = new IoTDataPlaneClient({ region: info.region, endpoint: info.dataPlane.url, credentials: { accessKeyId: info.dataPlane.accessKeyId, secretAccessKey: info.dataPlane.secretAccessKey } });
     const shadow = await iot.send(new GetThingShadowCommand({ thingName: 'camera-2', shadowName: 'cloudcam' }));
     iot.destroy();
     const doc = JSON.parse(Buffer.from(shadow.payload!).toString('utf8')) as { state: { desired: { snapshot: { id: string; url: string } } } };

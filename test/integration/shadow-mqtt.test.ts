@@ -63,12 +63,14 @@ interface Stack {
   stop(): Promise<void>;
 }
 
+const REST_CREDENTIALS = { accessKeyId: 'AKIDTEST', secretAccessKey: 'test-secret' };
+
 async function startStack(kind: BrokerKind, protocolVersion: 4 | 5): Promise<Stack> {
   const broker = await startBroker({ kind, pki, workDir: join(dir, `work-${kind}`), log });
   const cloud = await mqttConnect(broker, pki.cloud, { clientId: CLOUD_IDENTITY, protocolVersion });
   const store = new ShadowStore();
   const service = await startShadowService({ client: cloud, store, log });
-  const api = await startDataPlaneApi({ store, log });
+  const api = await startDataPlaneApi({ store, credentials: REST_CREDENTIALS, log });
   return {
     broker,
     cloud,
@@ -88,7 +90,7 @@ function restClient(api: DataPlaneApi): IoTDataPlaneClient {
   return new IoTDataPlaneClient({
     endpoint: api.url,
     region: 'us-east-1',
-    credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'test-secret' },
+    credentials: REST_CREDENTIALS,
     maxAttempts: 1,
   });
 }

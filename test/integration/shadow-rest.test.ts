@@ -17,6 +17,8 @@ import {
   UpdateThingShadowCommand,
 } from '@aws-sdk/client-iot-data-plane';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readDevcloudInfo } from '../../src/devcloud/info.js';
+import { startTestDevcloud } from '../helpers/devcloud.js';
 import { ShadowStore, type UpdateResult } from '../../src/devcloud/shadow/store.js';
 import { startDataPlaneApi, type DataPlaneApi } from '../../src/devcloud/shadow/rest-api.js';
 import type { ShadowKey } from '../../src/devcloud/shadow/topics.js';
@@ -159,7 +161,10 @@ describe('shadow REST API with the AWS SDK', () => {
     const err: unknown = await wrong.send(new GetThingShadowCommand({ thingName: 'cam-classic' })).catch((e: unknown) => e);
     wrong.destroy();
     expect(err).toBeInstanceOf(ForbiddenException);
-    expect((err as Error).message).toContain('signature we calculated does not match');
+    expect((err as ForbiddenException).$metadata.httpStatusCode).toBe(403);
+    expect((err as Error).message).toBe(
+      'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.',
+    );
   });
 
   it('refuses an unknown access key id with ForbiddenException', async () => {
@@ -179,7 +184,7 @@ describe('shadow REST API with the AWS SDK', () => {
     const res = await fetch(`${api.url}/things/cam-classic/shadow`, { method: 'PUT', headers: { authorization: 'AWS4-HMAC-SHA256 x' } });
     // A malformed Authorization header is refused before routing.
     expect(res.status).toBe(403);
-    const open = await startDataPlaneApi({ store });
+    const open = await startDataPlaneApi({ store, credentials: 'accept-any-signature' });
     try {
       const put = await fetch(`${open.url}/things/cam-classic/shadow`, {
         method: 'PUT',
@@ -189,6 +194,36 @@ describe('shadow REST API with the AWS SDK', () => {
       expect(put.headers.get('x-amzn-errortype')).toBe(MethodNotAllowedException.name);
     } finally {
       await open.stop();
+    }
+  });
+});
+
+describe('devcloud verifies SigV4 by default, with the key pair it writes into devcloud.json', () => {
+  it('serves the right key pair and refuses a wrong secret and an unsigned request with 403', async () => {
+    const t = await startTestDevcloud({ broker: 'aedes' });
+    try {
+      const { dataPlane } = await readDevcloudInfo(t.dir);
+      const signed = (secretAccessKey: string): IoTDataPlaneClient =>
+        new IoTDataPlaneClient({ endpoint: dataPlane.url, region: dataPlane.region, credentials: { accessKeyId: dataPlane.accessKeyId, secretAccessKey }, maxAttempts: 1 });
+      const right = signed(dataPlane.secretAccessKey);
+      const forged = signed(`${dataPlane.secretAccessKey}x`);
+      try {
+        await right.send(new UpdateThingShadowCommand({ thingName: 'camera-1', shadowName: 'cloudcam', payload: body({ state: { desired: { a: 1 } } }) }));
+        const got = json((await right.send(new GetThingShadowCommand({ thingName: 'camera-1', shadowName: 'cloudcam' }))).payload);
+        expect(got).toMatchObject({ state: { desired: { a: 1 } } });
+        const err: unknown = await forged.send(new GetThingShadowCommand({ thingName: 'camera-1', shadowName: 'cloudcam' })).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(ForbiddenException);
+        expect((err as Error).message).toMatch(/^The request signature we calculated does not match/);
+      } finally {
+        right.destroy();
+        forged.destroy();
+      }
+      const unsigned = await fetch(`${dataPlane.url}/things/camera-1/shadow?name=cloudcam`);
+      expect(unsigned.status).toBe(403);
+      expect(unsigned.headers.get('x-amzn-errortype')).toBe('ForbiddenException');
+      expect(await unsigned.json()).toMatchObject({ message: 'Missing Authentication Token' });
+    } finally {
+      await t.cleanup();
     }
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CLOUD_IDENTITY, assertThingName, attachThing, dynsecClient, filterCovers, grantsFor, isAllowed, isThingName, mosquittoSecurity, ruleFor } from './acl.js';
+import { CLOUD_IDENTITY, assertThingName, attachThing, clientIdRefusal, dynsecClient, filterCovers, grantsFor, isAllowed, isThingName, mosquittoSecurity, ruleFor } from './acl.js';
 
 describe('filterCovers', () => {
   it.each([
@@ -96,5 +96,27 @@ describe('mosquittoSecurity', () => {
 
   it('refuses an identity no rule knows', () => {
     expect(() => mosquittoSecurity(['bad/name'])).toThrow(/no ACL rule matches identity "bad\/name"/);
+  });
+});
+
+describe('client ids (iot:Connect)', () => {
+  it('holds devcloud, the agent and the CDK claim policy to one claim prefix', async () => {
+    const { CLAIM_CLIENT_ID_PREFIX: agentPrefix } = await import('../../agent/provisioning/provisioning.js');
+    const { CLAIM_CLIENT_ID_PREFIX } = await import('../../protocol/fleet-provisioning.js');
+    expect(agentPrefix).toBe(CLAIM_CLIENT_ID_PREFIX);
+    expect(clientIdRefusal('claim-batch1', `${CLAIM_CLIENT_ID_PREFIX}ACCC8E000001`)).toBeUndefined();
+    expect(clientIdRefusal('claim-batch1', CLAIM_CLIENT_ID_PREFIX)).toMatch(/starts with/);
+    expect(clientIdRefusal('claim-batch1', 'cam-1')).toMatch(/starts with "cloudcam-claim-"/);
+  });
+
+  it('pins a thing certificate to its thing name and a provisioned one to its attached thing', () => {
+    expect(clientIdRefusal('cam-1', 'cam-1')).toBeUndefined();
+    expect(clientIdRefusal('cam-2', 'cam-1')).toMatch(/thing "cam-2" must connect with client id "cam-2"/);
+    expect(clientIdRefusal('cert-unattached', 'cam-1')).toMatch(/no thing attached/);
+    attachThing('cert-clientid', 'cam-9');
+    expect(clientIdRefusal('cert-clientid', 'cam-9')).toBeUndefined();
+    expect(clientIdRefusal('cert-clientid', 'cert-clientid')).toMatch(/must connect with client id "cam-9"/);
+    expect(clientIdRefusal(CLOUD_IDENTITY, 'anything')).toBeUndefined();
+    expect(clientIdRefusal('nobody known!', 'x')).toMatch(/matches no ACL role/);
   });
 });

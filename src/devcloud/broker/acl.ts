@@ -4,6 +4,8 @@
  * enforce the same policy (the stand-in for the AWS IoT policy attached to each certificate).
  */
 
+import { CLAIM_CLIENT_ID_PREFIX } from '../../protocol/fleet-provisioning.js';
+
 /** CN of the devcloud services' own client certificate (the cloud side). */
 export const CLOUD_IDENTITY = 'cloudcam-devcloud';
 /** CN prefix of fleet-provisioning claim certificates. */
@@ -35,9 +37,17 @@ const NAME_CHARS = /^[a-zA-Z0-9:_-]{1,128}$/;
 
 export type Role = 'cloud' | 'claim' | 'provisioned' | 'thing';
 
+/**
+ * Which MQTT client ids a role may connect with (the iot:Connect resource of its AWS policy):
+ * `thing` = exactly the thing name (`%u` for a thing certificate, `%t` for a provisioned one),
+ * `prefix` = any id that starts with `value`, `any` = no rule (devcloud's own cloud connections).
+ */
+export type ClientIdRule = { kind: 'thing' } | { kind: 'prefix'; value: string } | { kind: 'any' };
+
 export interface RoleRule {
   readonly role: Role;
   readonly matches: (identity: string) => boolean;
+  readonly clientId: ClientIdRule;
   /** Topic filters granted for publish, subscribe and receive; `%u` stands for the identity, `%t` for its attached thing. */
   readonly topics: readonly string[];
 }
@@ -46,15 +56,19 @@ export interface RoleRule {
 export const ACL_RULES: readonly RoleRule[] = [
   // `#` does not match topics that start with `$` (MQTT 3.1.1 section 4.7.2), so `$aws/#` is granted explicitly.
   // `$CONTROL/dynamic-security/#`: devcloud adds provisioned things to mosquitto at run time.
-  { role: 'cloud', matches: (id) => id === CLOUD_IDENTITY, topics: ['#', '$aws/#', '$CONTROL/dynamic-security/#'] },
+  // The cloud identity is devcloud's own (AWS's cloud side uses IAM, not MQTT); it connects with several ids.
+  { role: 'cloud', matches: (id) => id === CLOUD_IDENTITY, clientId: { kind: 'any' }, topics: ['#', '$aws/#', '$CONTROL/dynamic-security/#'] },
   {
     role: 'claim',
     matches: (id) => id.startsWith(CLAIM_PREFIX) && NAME_CHARS.test(id),
+    // AWS claim policy: iot:Connect on client/{CLAIM_CLIENT_ID_PREFIX}* (infra/iot-policies.ts).
+    clientId: { kind: 'prefix', value: CLAIM_CLIENT_ID_PREFIX },
     topics: ['$aws/certificates/create-from-csr/#', '$aws/provisioning-templates/#'],
   },
   // Until RegisterThing attaches a thing, no topic at all (AWS: the certificate is PENDING_ACTIVATION).
-  { role: 'provisioned', matches: (id) => id.startsWith(PROVISIONED_PREFIX) && NAME_CHARS.test(id), topics: ['$aws/things/%t/#', 'cloudcam/%t/#'] },
-  { role: 'thing', matches: (id) => isThingName(id), topics: ['$aws/things/%u/#', 'cloudcam/%u/#'] },
+  // AWS device policy: iot:Connect on client/${iot:Connection.Thing.ThingName} only.
+  { role: 'provisioned', matches: (id) => id.startsWith(PROVISIONED_PREFIX) && NAME_CHARS.test(id), clientId: { kind: 'thing' }, topics: ['$aws/things/%t/#', 'cloudcam/%t/#'] },
+  { role: 'thing', matches: (id) => isThingName(id), clientId: { kind: 'thing' }, topics: ['$aws/things/%u/#', 'cloudcam/%u/#'] },
 ];
 
 export function isThingName(name: string): boolean {
@@ -71,6 +85,33 @@ export function assertThingName(name: string): void {
 
 export function ruleFor(identity: string): RoleRule | undefined {
   return ACL_RULES.find((rule) => rule.matches(identity));
+}
+
+/** The thing an identity acts as: itself for a thing certificate, the attached thing for a provisioned one. */
+export function thingOf(identity: string): string | undefined {
+  const role = ruleFor(identity)?.role;
+  if (role === 'thing') return identity;
+  if (role === 'provisioned') return attachedThing(identity);
+  return undefined;
+}
+
+/**
+ * Why `identity` may not connect with `clientId`, or undefined when it may. Both brokers ask this
+ * before a session is created, so a refused connection never takes over the real one's session.
+ */
+export function clientIdRefusal(identity: string, clientId: string): string | undefined {
+  const rule = ruleFor(identity);
+  if (!rule) return `certificate CN ${JSON.stringify(identity)} matches no ACL role`;
+  const want = rule.clientId;
+  if (want.kind === 'any') return undefined;
+  if (want.kind === 'prefix') {
+    return clientId.startsWith(want.value) && clientId.length > want.value.length
+      ? undefined
+      : `a ${rule.role} certificate must connect with a client id that starts with "${want.value}", not ${JSON.stringify(clientId)}`;
+  }
+  const thing = thingOf(identity);
+  if (thing === undefined) return `certificate ${JSON.stringify(identity)} has no thing attached yet`;
+  return clientId === thing ? undefined : `certificate of thing ${JSON.stringify(thing)} must connect with client id ${JSON.stringify(thing)}, not ${JSON.stringify(clientId)}`;
 }
 
 /** The topic filters an identity may use, `%u` substituted; empty for an unknown identity. */
@@ -143,13 +184,15 @@ export function mosquittoSecurity(knownIdentities: Iterable<string>): DynsecConf
 }
 
 /**
- * An identity as a dynsec client. A provisioned certificate may connect only with its thing's name as
- * client id, as the AWS device policy allows `client/${iot:Connection.Thing.ThingName}` only.
+ * An identity as a dynsec client, with `clientid` = its thing for thing-bound roles. Caution: mosquitto
+ * 2.0.11 never asks the plugin to authenticate a client when `use_identity_as_username` is set
+ * (handle_connect.c: "Authentication assumed to be cleared"), so this clientid is not enforced there;
+ * docs/security.md ("devcloud refuses what AWS refuses") records the gap. aedes enforces it.
  */
 export function dynsecClient(identity: string): DynsecConfig['clients'][number] {
   const rule = ruleFor(identity);
   if (!rule) throw new Error(`no ACL rule matches identity ${JSON.stringify(identity)}; add one to ACL_RULES`);
-  const thing = rule.role === 'provisioned' ? attachedThing(identity) : undefined;
+  const thing = rule.clientId.kind === 'thing' ? thingOf(identity) : undefined;
   return { username: identity, ...(thing !== undefined ? { clientid: thing } : {}), textname: rule.role, roles: [{ rolename: identity }] };
 }
 

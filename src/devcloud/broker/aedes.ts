@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import type { AddressInfo, Socket } from 'node:net';
 import { createServer, TLSSocket } from 'node:tls';
 import { Aedes, type AuthenticateError, type AuthErrorCode, type Client } from 'aedes';
-import { attachThing, attachedThing, isAllowed, ruleFor } from './acl.js';
+import { attachThing, clientIdRefusal, isAllowed } from './acl.js';
 import { BROKER_HOST, type Broker, type BrokerOptions } from './types.js';
 import type { Logger } from '../../lib/log.js';
 
@@ -39,15 +39,14 @@ export async function startAedes(opts: BrokerOptions & { log: Logger }): Promise
   const aedes = await Aedes.createBroker({
     authenticate(client, _username, _password, done) {
       const identity = peerIdentity(client);
-      const rule = identity !== undefined ? ruleFor(identity) : undefined;
-      // A provisioned certificate connects only as its attached thing (AWS: client/${iot:Connection.Thing.ThingName}).
-      const clientIdOk = rule?.role !== 'provisioned' || (identity !== undefined && attachedThing(identity) === client.id);
-      if (identity !== undefined && rule && clientIdOk) {
+      // Decided before aedes looks for an existing session with this id, so a refused spoof never
+      // takes over the real device's connection (AWS: iot:Connect on client/${iot:Connection.Thing.ThingName}).
+      const why = identity === undefined ? 'no verified client certificate' : clientIdRefusal(identity, client.id);
+      if (identity !== undefined && why === undefined) {
         identities.set(client, identity);
         done(null, true);
         return;
       }
-      const why = rule ? 'a provisioned certificate must connect with its thing name as client id' : 'certificate CN matches no ACL role';
       log.warn({ clientId: client.id, identity }, `MQTT connect refused: ${why}`);
       const err: AuthenticateError = Object.assign(new Error(why), { returnCode: NOT_AUTHORIZED });
       done(err, false);

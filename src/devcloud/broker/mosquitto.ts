@@ -1,12 +1,12 @@
 /** Runs Debian's mosquitto as a child process with a generated mutual-TLS config and ACL. */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { freeTcpPort } from '../../lib/free-port.js';
 import { delimiter, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import mqtt, { type MqttClient } from 'mqtt';
-import { CLOUD_IDENTITY, attachThing, dynsecClient, dynsecRole, mosquittoSecurity } from './acl.js';
+import { CLOUD_IDENTITY, attachThing, clientIdRefusal, dynsecClient, dynsecRole, mosquittoSecurity } from './acl.js';
 import { BROKER_HOST, type Broker, type BrokerOptions } from './types.js';
 import type { Logger } from '../../lib/log.js';
 
@@ -21,6 +21,8 @@ const PLUGIN_DIRS = [
   '/usr/local/lib',
 ];
 const READY_LINE = /mosquitto version \S+ running/;
+/** mosquitto's notice for every accepted CONNECT: client id, then the username (= certificate CN). */
+const CONNECTED_LINE = /^\d+: New client connected from \S+ as (.+?) \(p\d+, c\d+, k\d+, u'(.*)'\)\.$/;
 const START_TIMEOUT_MS = 5_000;
 const STOP_GRACE_MS = 2_000;
 const TERM_REPEAT_MS = 50;
@@ -105,6 +107,9 @@ interface Started {
   tail: string[];
 }
 
+/** Called with every stderr line mosquitto writes, after it is ready. */
+type LineListener = (line: string) => void;
+
 class StartError extends Error {
   constructor(
     message: string,
@@ -114,11 +119,34 @@ class StartError extends Error {
   }
 }
 
-function launch(bin: string, confPath: string, log: Logger): Promise<Started> {
+const SETPRIV_PATHS = ['/usr/bin/setpriv', '/bin/setpriv'];
+
+/**
+ * util-linux's setpriv (Essential in Debian) when it can set the parent-death signal: Node has no
+ * prctl(PR_SET_PDEATHSIG), setpriv sets it and execs mosquitto, so the kernel SIGKILLs mosquitto the
+ * moment devcloud dies, even by SIGKILL, when no exit handler of ours runs.
+ */
+export function findSetpriv(): string | undefined {
+  const path = SETPRIV_PATHS.find(isExecutable);
+  if (path === undefined) return undefined;
+  const help = spawnSync(path, ['--help'], { encoding: 'utf8', timeout: 2_000 });
+  return help.stdout?.includes('--pdeathsig') ? path : undefined;
+}
+
+/** How to start mosquitto so that it dies with this process: under setpriv --pdeathsig when present. */
+export function mosquittoCommand(bin: string, confPath: string, setpriv = findSetpriv()): { file: string; args: string[] } {
+  const own = ['-c', confPath];
+  return setpriv === undefined ? { file: bin, args: own } : { file: setpriv, args: ['--pdeathsig', 'KILL', '--', bin, ...own] };
+}
+
+function launch(bin: string, confPath: string, log: Logger, onLine: LineListener): Promise<Started> {
   // Its own process group: a Ctrl-C in a terminal goes to devcloud, which stops its clients first and
   // mosquitto last; mosquitto taking the SIGINT itself would drop every client mid-shutdown.
-  const child = spawn(bin, ['-c', confPath], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
-  // ...and it must not outlive devcloud when devcloud ends without stopping it (an uncaught error).
+  // setpriv execs mosquitto in place (same pid), so signals and exit codes below are mosquitto's own.
+  const command = mosquittoCommand(bin, confPath);
+  if (command.file === bin) log.warn('setpriv --pdeathsig not found (util-linux): mosquitto may outlive devcloud if devcloud is SIGKILLed');
+  const child = spawn(command.file, command.args, { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+  // Also on a normal exit without stop() (an uncaught error), where no pdeathsig is needed.
   const killOnExit = (): void => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   };
@@ -135,6 +163,7 @@ function launch(bin: string, confPath: string, log: Logger): Promise<Started> {
       tail.push(line);
       if (tail.length > STDERR_TAIL_LINES) tail.shift();
       log.debug({ mosquitto: line }, 'mosquitto');
+      if (ready) onLine(line);
       if (!ready && READY_LINE.test(line)) {
         ready = true;
         clearTimeout(timer);
@@ -193,8 +222,9 @@ export async function startMosquitto(opts: BrokerOptions & { log: Logger }): Pro
     const port = opts.port ?? (await freeTcpPort(BROKER_HOST));
     await writeFile(confPath, mosquittoConfig({ port, pki: opts.pki, pluginPath, securityPath, runAsRoot }), { mode: 0o600 });
     let started: Started;
+    let onLine: LineListener = () => undefined;
     try {
-      started = await launch(bin, confPath, log);
+      started = await launch(bin, confPath, log, (line) => onLine(line));
     } catch (err) {
       // Another process took the port between our probe and mosquitto's bind: try another one.
       if (err instanceof StartError && err.addressInUse && opts.port === undefined && attempt < PORT_ATTEMPTS) {
@@ -212,6 +242,10 @@ export async function startMosquitto(opts: BrokerOptions & { log: Logger }): Pro
     log.info({ port, pid: child.pid }, 'mosquitto broker ready');
     const url = `mqtts://${BROKER_HOST}:${port}`;
     const dynsec = new DynsecAdmin(url, opts.pki);
+    onLine = (line) => {
+      const connected = CONNECTED_LINE.exec(line);
+      if (connected) enforceClientId(connected[1] ?? '', connected[2] ?? '', dynsec, log);
+    };
     return {
       kind: 'mosquitto',
       host: BROKER_HOST,
@@ -242,6 +276,25 @@ export async function startMosquitto(opts: BrokerOptions & { log: Logger }): Pro
       },
     };
   }
+}
+
+/**
+ * The client-id rule of acl.ts, after the fact. mosquitto 2.0.11 cannot refuse a CONNECT by client id
+ * for a certificate identity (it skips every auth plugin when `use_identity_as_username` is set), so
+ * devcloud reads each accepted connection from mosquitto's log and, when AWS would have refused it,
+ * logs an error and disconnects it (dynsec disableClient + enableClient cuts that certificate's
+ * connections). A session it took over is already gone by then: aedes refuses before any takeover.
+ */
+function enforceClientId(clientId: string, identity: string, dynsec: DynsecAdmin, log: Logger): void {
+  const why = clientIdRefusal(identity, clientId);
+  if (why === undefined) return;
+  log.error({ clientId, identity }, `MQTT connection that AWS would refuse, disconnecting it: ${why}`);
+  dynsec
+    .run([
+      { command: 'disableClient', username: identity },
+      { command: 'enableClient', username: identity },
+    ])
+    .catch((err: unknown) => log.error({ identity, err: (err as Error).message }, 'could not disconnect a connection with a refused client id'));
 }
 
 const DYNSEC_TOPIC = '$CONTROL/dynamic-security/v1';

@@ -9,6 +9,7 @@ import { createServer, request as httpRequest, type IncomingMessage, type Server
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../../lib/log.js';
+import { BadRequestError, requestUrl } from '../../lib/request-target.js';
 import { createDigestVerifier, type DigestAlgorithm } from '../../protocol/digest.js';
 import { renderFrame } from './jpeg.js';
 import { ParamTree } from './params.js';
@@ -482,7 +483,7 @@ export async function startCameraSimulator(opts: CameraSimulatorOptions): Promis
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     stats.requests++;
-    const url = new URL(req.url ?? '/', 'http://camera');
+    const url = requestUrl(req.url);
     log?.debug({ method: req.method, path: url.pathname }, 'vapix request');
     // The camera's own clock, which may be off: every reply carries it, as Apache's Date header.
     res.setHeader('Date', cameraNow().toUTCString());
@@ -516,7 +517,12 @@ export async function startCameraSimulator(opts: CameraSimulatorOptions): Promis
 
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     handle(req, res).catch((err: unknown) => {
-      log?.error({ err }, 'camera simulator request failed');
+      if (err instanceof BadRequestError) {
+        log?.debug({ err: err.message }, 'malformed vapix request');
+        if (!res.headersSent) return text(res, 400, 'Bad Request\n');
+      } else {
+        log?.error({ err }, 'camera simulator request failed');
+      }
       if (!res.headersSent) text(res, 500, 'Internal Server Error\n');
       else res.destroy();
     });

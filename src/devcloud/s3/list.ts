@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { readdir, readFile, stat } from 'node:fs/promises';
-import path from 'node:path';
+import { readFile, stat } from 'node:fs/promises';
 import { S3Error, errors, xmlEscape } from './errors.js';
+import type { StoredFile } from './object-files.js';
 import type { QueryParam } from './sigv4.js';
 
 /**
@@ -21,22 +21,11 @@ export interface ListedObject {
 
 export interface ListOptions {
   bucket: string;
-  bucketDir: string;
+  /** Every object of the bucket (ObjectFiles.list()). */
+  objects: StoredFile[];
   query: QueryParam[];
   /** The ETag recorded at upload, when known; otherwise the object is hashed. */
   knownEtag: (key: string) => string | undefined;
-}
-
-/** Every key under dir, relative, with '/' separators. */
-async function walk(dir: string, prefix = ''): Promise<string[]> {
-  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
-  const keys: string[] = [];
-  for (const e of entries) {
-    const rel = prefix === '' ? e.name : `${prefix}/${e.name}`;
-    if (e.isDirectory()) keys.push(...(await walk(path.join(dir, e.name), rel)));
-    else if (e.isFile()) keys.push(rel);
-  }
-  return keys;
 }
 
 const byUtf8 = (a: string, b: string): number => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
@@ -75,14 +64,13 @@ export async function listObjectsV2(opts: ListOptions): Promise<string> {
   const startAfter = get('start-after');
   const after = token !== undefined ? decodeToken(token) : startAfter;
 
-  const keys = (await walk(opts.bucketDir))
-    .filter((k) => k.startsWith(prefix) && (after === undefined || byUtf8(k, after) > 0))
-    .sort(byUtf8);
-  const page = keys.slice(0, maxKeys);
-  const truncated = keys.length > page.length;
+  const matching = opts.objects
+    .filter(({ key: k }) => k.startsWith(prefix) && (after === undefined || byUtf8(k, after) > 0))
+    .sort((a, b) => byUtf8(a.key, b.key));
+  const page = matching.slice(0, maxKeys);
+  const truncated = matching.length > page.length;
   const objects: ListedObject[] = [];
-  for (const key of page) {
-    const file = path.join(opts.bucketDir, ...key.split('/'));
+  for (const { key, path: file } of page) {
     const info = await stat(file);
     const etag = opts.knownEtag(key) ?? `"${createHash('md5').update(await readFile(file)).digest('hex')}"`;
     objects.push({ key, size: info.size, lastModified: info.mtime, etag });
@@ -96,7 +84,7 @@ export async function listObjectsV2(opts: ListOptions): Promise<string> {
         `<ETag>${xmlEscape(o.etag)}</ETag><Size>${o.size}</Size><StorageClass>STANDARD</StorageClass></Contents>`,
     )
     .join('');
-  const last = page[page.length - 1];
+  const last = page[page.length - 1]?.key;
   return (
     '<?xml version="1.0" encoding="UTF-8"?>\n' +
     '<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">' +

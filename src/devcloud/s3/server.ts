@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { EventEmitter, once } from 'node:events';
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
-import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -9,6 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createLogger, type Logger } from '../../lib/log.js';
 import { S3Error, errorXml, errors, xmlEscape } from './errors.js';
 import { listObjectsV2 } from './list.js';
+import { ObjectFiles } from './object-files.js';
 import { formBoundary, parseMultipart, type FileSink, type PartInfo } from './multipart.js';
 import { checkPolicy, decodePolicy, type FormField, type PolicyLimits } from './policy.js';
 import {
@@ -60,7 +61,7 @@ export interface S3StandIn {
 }
 
 export interface StartS3Options {
-  /** Objects land at rootDir/{bucket}/{key}. */
+  /** Objects land at rootDir/{bucket}/{key}, or under rootDir/.keys/{bucket}/ for keys that cannot be paths (object-files.ts). */
   rootDir: string;
   buckets: string[];
   credentials: S3Credentials[];
@@ -97,7 +98,6 @@ interface PostPlan {
   contentType: string;
   successStatus: 200 | 201 | 204;
   contentMd5?: string;
-  target: string;
 }
 
 function validateOptions(opts: StartS3Options): void {
@@ -117,26 +117,11 @@ function validateOptions(opts: StartS3Options): void {
   }
 }
 
-/**
- * Where a key lands on disk. S3 accepts `..` and absolute-looking keys as plain names; on a file
- * system they would escape rootDir, so the stand-in refuses them (documented in docs/protocol-s3.md).
- */
-function objectPath(rootDir: string, bucket: string, key: string): string {
+/** S3's own limits on a key: 1 to 1024 bytes of UTF-8. Anything else is a valid key (object-files.ts stores it). */
+function checkKey(key: string): void {
   const bytes = Buffer.byteLength(key, 'utf8');
   if (bytes > MAX_KEY_BYTES) throw errors.keyTooLong(bytes);
-  const refuse = (why: string) =>
-    errors.invalidArgument(`The devcloud S3 stand-in does not accept this object key: ${why}`, 'key');
-  if (key === '') throw refuse('it is empty.');
-  if (key.includes('\0')) throw refuse('it contains a NUL character.');
-  if (key.startsWith('/')) throw refuse('it starts with "/", which would be an absolute path on disk.');
-  for (const segment of key.split('/')) {
-    if (segment === '..' || segment === '.') throw refuse('it has a "." or ".." path segment, which could escape the storage directory.');
-    if (segment === '') throw refuse('it has an empty path segment ("//" or a trailing "/").');
-  }
-  const bucketDir = path.resolve(rootDir, bucket);
-  const target = path.resolve(bucketDir, key);
-  if (!target.startsWith(bucketDir + path.sep)) throw refuse('it resolves outside the bucket directory.');
-  return target;
+  if (key === '') throw errors.invalidArgument('The object key must not be empty.', 'key');
 }
 
 /** Splits `/bucket/key...` into decoded parts; the key keeps its slashes. */
@@ -220,7 +205,13 @@ export async function startS3(opts: StartS3Options): Promise<S3StandIn> {
   let url = '';
 
   await mkdir(path.join(rootDir, TMP_DIR), { recursive: true });
-  for (const b of buckets) await mkdir(path.join(rootDir, b), { recursive: true });
+  const objectFiles = new Map(opts.buckets.map((b) => [b, new ObjectFiles(rootDir, b)]));
+  for (const files of objectFiles.values()) await files.init();
+  const filesOf = (bucket: string): ObjectFiles => {
+    const files = objectFiles.get(bucket);
+    if (!files) throw errors.noSuchBucket(bucket);
+    return files;
+  };
 
   /** Authenticates the form and checks its policy; runs when the file part starts. */
   function plan(bucket: string, fields: FormField[], file: PartInfo | undefined): PostPlan {
@@ -257,7 +248,7 @@ export async function startS3(opts: StartS3Options): Promise<S3StandIn> {
     if (rawKey === undefined) throw errors.missingField('key');
     const key = rawKey.replaceAll('${filename}', file?.filename ?? '');
     const limits = checkPolicy(policy, fields, { bucket, key, now: now() });
-    const target = objectPath(rootDir, bucket, key);
+    checkKey(key);
     const status = field('success_action_status');
     const contentMd5 = field('content-md5');
     return {
@@ -267,7 +258,6 @@ export async function startS3(opts: StartS3Options): Promise<S3StandIn> {
       contentType: field('content-type') ?? DEFAULT_CONTENT_TYPE,
       successStatus: status === '200' ? 200 : status === '201' ? 201 : 204,
       ...(contentMd5 !== undefined ? { contentMd5 } : {}),
-      target,
     };
   }
 
@@ -310,9 +300,7 @@ export async function startS3(opts: StartS3Options): Promise<S3StandIn> {
       if (limits.minBytes !== undefined && fileSink.size < limits.minBytes) throw errors.entityTooSmall(fileSink.size, limits.minBytes);
       const md5 = fileSink.md5.digest();
       if (postPlan.contentMd5 !== undefined && postPlan.contentMd5 !== md5.toString('base64')) throw errors.badDigest();
-      await mkdir(path.dirname(postPlan.target), { recursive: true });
-      // rename() within one file system is atomic: readers see the old object or the whole new one.
-      await rename(fileSink.tmpPath, postPlan.target);
+      const storedAt = await filesOf(bucket).put(postPlan.key, fileSink.tmpPath);
       sink = undefined;
       const etag = `"${md5.toString('hex')}"`;
       contentTypes.set(`${bucket}/${postPlan.key}`, { contentType: postPlan.contentType, etag });
@@ -322,7 +310,7 @@ export async function startS3(opts: StartS3Options): Promise<S3StandIn> {
         bucket,
         key: postPlan.key,
         size: fileSink.size,
-        path: postPlan.target,
+        path: storedAt,
         contentType: postPlan.contentType,
       };
       if (postPlan.successStatus === 201) {
@@ -342,9 +330,10 @@ export async function startS3(opts: StartS3Options): Promise<S3StandIn> {
   async function handleGet(req: IncomingMessage, res: ServerResponse, rawPath: string, rawQuery: string, bucket: string, key: string): Promise<void> {
     if (!buckets.has(bucket)) throw errors.noSuchBucket(bucket);
     authenticate({ method: req.method ?? 'GET', rawPath, rawQuery, headers: req.headers });
-    const file = objectPath(rootDir, bucket, key);
-    const info = await stat(file).catch(() => undefined);
-    if (!info?.isFile()) throw errors.noSuchKey(key);
+    checkKey(key);
+    const file = await filesOf(bucket).locate(key);
+    const info = file === undefined ? undefined : await stat(file).catch(() => undefined);
+    if (file === undefined || !info?.isFile()) throw errors.noSuchKey(key);
     const meta = contentTypes.get(`${bucket}/${key}`);
     // Objects written before this process started have no recorded ETag: hash them on demand.
     const etag = meta?.etag ?? `"${createHash('md5').update(await readFile(file)).digest('hex')}"`;
@@ -377,7 +366,7 @@ export async function startS3(opts: StartS3Options): Promise<S3StandIn> {
     }
     const body = await listObjectsV2({
       bucket,
-      bucketDir: path.join(rootDir, bucket),
+      objects: await filesOf(bucket).list(),
       query,
       knownEtag: (key) => contentTypes.get(`${bucket}/${key}`)?.etag,
     });

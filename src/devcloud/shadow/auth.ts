@@ -116,7 +116,7 @@ export function checkSignature(req: SignedRequest, opts: { credentials?: DataPla
   const key = signingKey(credentials.secretAccessKey, auth.date, auth.region, auth.service);
   const expected = createHmac('sha256', key).update(stringToSign, 'utf8').digest('hex');
   if (!signaturesEqual(expected, auth.signature)) {
-    return 'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method.';
+    return 'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.';
   }
   return undefined;
 }

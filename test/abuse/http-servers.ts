@@ -1,0 +1,117 @@
+/**
+ * Every HTTP listener of ours, as a table for the raw-socket fuzz (http-fuzz.test.ts). To fuzz one
+ * more server, add an entry: `start()` brings it up on an ephemeral port and returns a `probe()` that
+ * sends one well-formed request and throws unless it is served as it should be.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { GetThingShadowCommand, IoTDataPlaneClient, UpdateThingShadowCommand } from '@aws-sdk/client-iot-data-plane';
+import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { createCloudHandler } from '../../src/cloud/handler.js';
+import { startCameraSimulator } from '../../src/devcloud/camera/simulator.js';
+import { startControlApi } from '../../src/devcloud/control-api.js';
+import { startS3, type S3StandIn } from '../../src/devcloud/s3/server.js';
+import { startDataPlaneApi } from '../../src/devcloud/shadow/rest-api.js';
+import { ShadowStore } from '../../src/devcloud/shadow/store.js';
+import { createLogger } from '../../src/lib/log.js';
+
+export interface RunningHttpServer {
+  port: number;
+  /** One well-formed request; throws unless the server answers it as it should. */
+  probe(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface HttpServerUnderTest {
+  name: string;
+  start(): Promise<RunningHttpServer>;
+}
+
+const log = createLogger({ name: 'http-fuzz', level: 'silent' });
+const CREDENTIALS = { accessKeyId: 'AKIDFUZZ', secretAccessKey: 'fuzz-secret' };
+const REGION = 'us-east-1';
+const BUCKET = 'cloudcam-fuzz';
+
+function expectStatus(what: string, actual: number, expected: number): void {
+  if (actual !== expected) throw new Error(`${what}: expected HTTP ${expected}, got ${actual}`);
+}
+
+/** An S3 stand-in in a temp dir, shared by the S3 and control-API entries. */
+async function startTempS3(): Promise<{ s3: S3StandIn; stop: () => Promise<void> }> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'cloudcam-fuzz-s3-'));
+  const s3 = await startS3({ rootDir: dir, buckets: [BUCKET], credentials: [CREDENTIALS], region: REGION, log });
+  return {
+    s3,
+    stop: async () => {
+      await s3.stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export const HTTP_SERVERS: HttpServerUnderTest[] = [
+  {
+    name: 'devcloud control API',
+    async start() {
+      const { s3, stop } = await startTempS3();
+      const handler = createCloudHandler({ region: REGION, bucket: BUCKET, shadowName: 'cloudcam', expiresSeconds: 60, maxBytes: 1024, s3Endpoint: s3.url, iotDataEndpoint: 'http://127.0.0.1:9', credentials: CREDENTIALS });
+      const control = await startControlApi({ cameras: new Map(), s3, handler, log });
+      return {
+        port: Number(new URL(control.url).port),
+        probe: async () => expectStatus('GET /health', (await fetch(`${control.url}/health`)).status, 200),
+        stop: async () => {
+          await control.stop();
+          handler.destroy();
+          await stop();
+        },
+      };
+    },
+  },
+  {
+    name: 'devcloud shadow REST API',
+    async start() {
+      const api = await startDataPlaneApi({ store: new ShadowStore(), credentials: CREDENTIALS, log });
+      const client = new IoTDataPlaneClient({ endpoint: api.url, region: REGION, credentials: CREDENTIALS, maxAttempts: 1 });
+      await client.send(new UpdateThingShadowCommand({ thingName: 'camera-1', shadowName: 'cloudcam', payload: Buffer.from('{"state":{"reported":{"ok":true}}}') }));
+      return {
+        port: api.port,
+        probe: async () => {
+          const got = await client.send(new GetThingShadowCommand({ thingName: 'camera-1', shadowName: 'cloudcam' }));
+          expectStatus('GetThingShadow', got.$metadata.httpStatusCode ?? 0, 200);
+        },
+        stop: async () => {
+          client.destroy();
+          await api.stop();
+        },
+      };
+    },
+  },
+  {
+    name: 'devcloud S3 stand-in',
+    async start() {
+      const { s3, stop } = await startTempS3();
+      const client = new S3Client({ endpoint: s3.url, forcePathStyle: true, region: REGION, credentials: CREDENTIALS, maxAttempts: 1 });
+      return {
+        port: s3.port,
+        probe: async () => expectStatus('ListObjectsV2', (await client.send(new ListObjectsV2Command({ Bucket: BUCKET }))).$metadata.httpStatusCode ?? 0, 200),
+        stop: async () => {
+          client.destroy();
+          await stop();
+        },
+      };
+    },
+  },
+  {
+    name: 'devcloud camera simulator',
+    async start() {
+      const camera = await startCameraSimulator({ name: 'fuzz', username: 'root', password: 'fuzz-password', log });
+      return {
+        port: camera.port,
+        // Without credentials: a digest challenge is the right answer to a well-formed request.
+        probe: async () => expectStatus('GET basicdeviceinfo.cgi', (await fetch(`${camera.url}/axis-cgi/basicdeviceinfo.cgi`)).status, 401),
+        stop: () => camera.stop(),
+      };
+    },
+  },
+];
