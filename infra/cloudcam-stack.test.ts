@@ -313,5 +313,9 @@ describe('the snapshot bucket', () => {
     s3.destroy();
     expect(resolved.replace(`ref:${bucketRef!}`, bucket)).toBe(new URL(post.url).host);
     expect(new URL(post.url).host).toBe(`${bucket}.s3.eu-north-1.amazonaws.com`);
+    // us-east-1 too gets the regional name (not the legacy global bucket.s3.amazonaws.com).
+    const east = createS3Client({ region: 'us-east-1', credentials: { accessKeyId: 'AKIAEXAMPLEEXAMPLE12', secretAccessKey: 'x'.repeat(40) } });
+    expect(new URL((await createPresignedPost(east, { Bucket: bucket, Key: 'k', Expires: 60 })).url).host).toBe(`${bucket}.s3.us-east-1.amazonaws.com`);
+    east.destroy();
   });
 });

@@ -51,6 +51,7 @@ describe('fault suite: agent process vs devcloud', { timeout: 90_000 }, () => {
     CLOUDCAM_SNAPSHOT_CAPTURE_TIMEOUT_MS: '1500',
     CLOUDCAM_SNAPSHOT_UPLOAD_TIMEOUT_MS: '3000',
     CLOUDCAM_SNAPSHOT_ALLOWED_UPLOAD_HOSTS: `${new URL(t.dc.info.s3.url).host},127.0.0.1:${proxy.port}`,
+    CLOUDCAM_SNAPSHOT_INSECURE_HTTP_UPLOAD_HOSTS: `${new URL(t.dc.info.s3.url).host},127.0.0.1:${proxy.port}`,
   });
   const start = async (): Promise<void> => {
     agent = await spawnAgent(t.dc.info.devices[thing]!.agentConfigPath, env());
