@@ -22,7 +22,7 @@ export interface AgentConfig {
     reconnect: { minMs: number; maxMs: number };
     connectTimeoutMs: number;
   };
-  camera: { url: string; username: string; password: string; timeoutMs: number };
+  camera: { url: string; username: string; password: string; timeoutMs: number; access: CameraAccessMode; serviceAccountUrl: string };
   snapshot: {
     /** WxH */
     resolution: string;
@@ -50,6 +50,8 @@ export interface AgentConfig {
   provisioning: { claimCertPath: string; claimKeyPath: string; templateName: string; keyType: 'ec-p256' | 'rsa-2048' };
 }
 
+/** auto: the D-Bus service account when the camera offers one, else the configured account (camera-access.ts). */
+export type CameraAccessMode = 'auto' | 'service-account' | 'configured';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
 export type LogFormat = 'syslog-stdout' | 'json' | 'pretty';
 
@@ -158,14 +160,26 @@ export const configSchema: convict.Schema<RawConfig> = {
       default: 'http://127.0.0.1',
       env: 'CLOUDCAM_CAMERA_URL',
     },
+    access: {
+      doc: 'How the agent gets VAPIX credentials. auto: from the camera over D-Bus (AXIS OS 11.9+ service account, kept in memory only) when it offers them, else camera.username/password; service-account or configured force one of the two.',
+      format: ['auto', 'service-account', 'configured'],
+      default: 'auto',
+      env: 'CLOUDCAM_CAMERA_ACCESS',
+    },
+    serviceAccountUrl: {
+      doc: 'VAPIX base URL for service-account credentials: the camera\'s local virtual host, the only place they are valid. Change it only for tests.',
+      format: 'cloudcam-camera-url',
+      default: 'http://127.0.0.12',
+      env: 'CLOUDCAM_CAMERA_SERVICE_ACCOUNT_URL',
+    },
     username: {
-      doc: 'VAPIX user for digest authentication (an account with viewer rights suffices for snapshots).',
+      doc: 'VAPIX user for digest authentication (an account with viewer rights suffices for snapshots). Not needed on a camera that offers a service account (camera.access).',
       format: String,
       default: '',
       env: 'CLOUDCAM_CAMERA_USERNAME',
     },
     password: {
-      doc: 'Password of the VAPIX user.',
+      doc: 'Password of the VAPIX user; optional where the service account is used.',
       format: String,
       default: '',
       sensitive: true,

@@ -15,6 +15,7 @@ import { AGENT_VERSION } from './version.js';
 import { tuneRuntimeForDevice } from './runtime-tuning.js';
 import { waitForStopSignal } from '../lib/signals.js';
 import { VapixClient } from '../protocol/vapix.js';
+import { chooseCameraAccess } from './camera-access.js';
 import { presenceTopic } from '../protocol/topics.js';
 
 /** How long a stop waits for an in-flight snapshot before abandoning it (and reporting it failed). */
@@ -34,12 +35,13 @@ export async function startAgent(
   configured: AgentConfig,
   opts: { log?: Logger; events?: SnapshotEvents; signal?: AbortSignal; provisioningReplyTimeoutMs?: number } = {},
 ): Promise<RunningAgent> {
-  const camera = new VapixClient({ baseUrl: configured.camera.url, username: configured.camera.username, password: configured.camera.password, timeoutMs: configured.snapshot.captureTimeoutMs });
   // Fleet provisioning by claim, when configured and the camera has no identity yet: before anything
   // connects, since the thing name (client id, topics) comes out of it. Until then lines carry the
   // configured name, or 'unprovisioned'.
   let logging = opts.log ? undefined : createAgentLogging(loggingOptions({ ...configured, thingName: configured.thingName || 'unprovisioned' }));
   const early = opts.log ?? logging!.log;
+  const access = await chooseCameraAccess(configured.camera, { log: early });
+  const camera = new VapixClient({ baseUrl: access.baseUrl, credentials: access.credentials, timeoutMs: configured.snapshot.captureTimeoutMs });
   const config = await ensureIdentity(await useInstalledIdentity(configured, early), {
     log: early,
     camera,
@@ -56,7 +58,7 @@ export async function startAgent(
     will: { topic: presenceTopic(config.thingName), payload: presenceMessage('offline', AGENT_VERSION), qos: 1, retain: false },
     log,
   });
-  const localApi = createLocalApiFeature({ port: config.localApi.port, connection, thing: config.thingName, agentVersion: AGENT_VERSION, stateDir: config.stateDir, log });
+  const localApi = createLocalApiFeature({ port: config.localApi.port, connection, thing: config.thingName, agentVersion: AGENT_VERSION, stateDir: config.stateDir, vapixAccess: access.access, log });
   // Also the order of onConnected: snapshot reads its shadow before presence says online.
   const features: Feature[] = [
     localApi,

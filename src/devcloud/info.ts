@@ -18,7 +18,19 @@ export interface DevcloudInfo {
   devices: Record<string, { certPath: string; keyPath: string; agentConfigPath: string }>;
   dataPlane: { url: string };
   s3: { url: string; bucket: string; region: string; accessKeyId: string; secretAccessKey: string; dir: string };
-  cameras: Record<string, { url: string; username: string; password: string; serialNumber: string; model: string; architecture: string }>;
+  cameras: Record<
+    string,
+    {
+      url: string;
+      username: string;
+      password: string;
+      serialNumber: string;
+      model: string;
+      architecture: string;
+      /** With --service-accounts: the camera's D-Bus (DBUS_SYSTEM_BUS_ADDRESS) and its local virtual host (camera.serviceAccountUrl). */
+      serviceAccount?: { busAddress: string; url: string };
+    }
+  >;
   control: { url: string };
   /** Fleet provisioning by claim (devcloud's stand-in for the deployed template and claim certificate). */
   provisioning: { templateName: string; thingNamePrefix: string; claimCertPath: string; claimKeyPath: string };

@@ -16,6 +16,7 @@ import type { AgentConnection } from '../connection.js';
 import type { Feature } from '../feature.js';
 import { CERT_INSTALL_MAX_BYTES, CERT_INSTALL_PATH } from '../../protocol/cert-install.js';
 import { createCertInstaller } from './cert-install.js';
+import type { VapixAccess } from '../camera-access.js';
 
 export interface AgentStatus {
   thingName: string;
@@ -26,6 +27,8 @@ export interface AgentStatus {
   lastDisconnectReason?: string;
   certificate?: { subject: string; issuer: string; notBefore: string; notAfter: string; fingerprint256: string };
   certificateError?: string;
+  /** Which VAPIX credentials the agent uses (agent/camera-access.ts); absent from agents before 0.2. */
+  vapixAccess?: VapixAccess;
 }
 
 export interface LocalApiFeature extends Feature {
@@ -39,6 +42,7 @@ export function createLocalApiFeature(opts: {
   thing: string;
   agentVersion: string;
   stateDir: string;
+  vapixAccess: VapixAccess;
   log: Logger;
 }): LocalApiFeature {
   const { connection, log } = opts;
@@ -56,7 +60,7 @@ export function createLocalApiFeature(opts: {
   let url: string | undefined;
 
   async function status(): Promise<AgentStatus> {
-    const out: AgentStatus = { thingName: opts.thing, agentVersion: opts.agentVersion, connected: connection.connected, since };
+    const out: AgentStatus = { thingName: opts.thing, agentVersion: opts.agentVersion, connected: connection.connected, since, vapixAccess: opts.vapixAccess };
     if (lastDisconnectReason !== undefined) out.lastDisconnectReason = lastDisconnectReason;
     const { certPath } = connection.tlsFiles;
     try {

@@ -3,11 +3,11 @@
  * with switchable faults (slow, refusing, unavailable, truncated or endless replies) so the agent's
  * error handling can be exercised against real sockets.
  */
-import { createHash } from 'node:crypto';
-import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createHash, randomBytes } from 'node:crypto';
+import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../../lib/log.js';
-import { createDigestVerifier, type DigestAlgorithm } from '../../protocol/digest.js';
+import { createDigestVerifier, type DigestAlgorithm, type DigestCredentials, type DigestVerifier } from '../../protocol/digest.js';
 import { renderFrame } from './jpeg.js';
 import { ParamTree } from './params.js';
 import { AppRegistry, MAX_PACKAGE_BYTES, packfilPart } from './apps.js';
@@ -52,9 +52,27 @@ export interface CameraSimulator {
    * the manifest's target is the app's loopback server; in devcloud the agent listens on a free port.
    */
   setAppTarget(appName: string, url: string | undefined): void;
+  /** The local virtual host for service accounts, when started with serviceAccountHost. */
+  readonly serviceAccounts?: ServiceAccounts;
   /** openStreams: endless-fault replies still being written (0 once their clients have gone). */
   readonly stats: { requests: number; snapshots: number; connections: number; openStreams: number; proxied: number };
   stop(): Promise<void>;
+}
+
+/**
+ * VAPIX service accounts as AXIS OS 11.9+ gives them to apps: fresh random credentials per request
+ * (admin access level), valid only on the local virtual host (127.0.0.12 on a camera), never on the
+ * camera's main address. The D-Bus side is service-accounts.ts.
+ */
+export interface ServiceAccounts {
+  /** The local virtual host's base URL, e.g. http://127.0.0.12:PORT. */
+  readonly url: string;
+  /** New credentials for `name` (what GetCredentials returns); earlier ones of that name stop working. */
+  issue(name: string): DigestCredentials;
+  /** Every issued credential stops working (a rotation: the next request gets 401). */
+  revokeAll(): void;
+  /** How many credentials were issued so far. */
+  readonly issued: number;
 }
 
 /** Axis user groups, most privileged first. */
@@ -76,6 +94,8 @@ export interface CameraSimulatorOptions {
   algorithms?: DigestAlgorithm[];
   host?: string;
   port?: number;
+  /** Also listen on this host (e.g. 127.0.0.12), accepting service-account credentials only. */
+  serviceAccountHost?: string;
   log?: Logger;
 }
 
@@ -220,8 +240,13 @@ export async function startCameraSimulator(opts: CameraSimulatorOptions): Promis
     });
   }
 
-  function unauthorized(res: ServerResponse, stale: boolean): void {
-    text(res, 401, '401 Unauthorized\n', { 'WWW-Authenticate': verifier.challenges(stale) });
+  // Service accounts: a realm and a user list of their own, so no credential works on both hosts.
+  const serviceUsers: Record<string, string> = {};
+  const serviceVerifier = createDigestVerifier({ realm: `AXIS_${identity.serialNumber}`, users: serviceUsers, algorithms: opts.algorithms ?? ['SHA-256', 'MD5'] });
+  let issued = 0;
+
+  function unauthorized(res: ServerResponse, stale: boolean, v: DigestVerifier = verifier): void {
+    text(res, 401, '401 Unauthorized\n', { 'WWW-Authenticate': v.challenges(stale) });
   }
 
   async function snapshot(url: URL, res: ServerResponse): Promise<void> {
@@ -432,13 +457,13 @@ export async function startCameraSimulator(opts: CameraSimulatorOptions): Promis
    * whose role reaches the entry's access. A user below it gets 401 with a new challenge, as Apache
    * answers an authenticated user its authorization refuses (without AuthzSendForbiddenOnFailure).
    */
-  async function reverseProxy(req: IncomingMessage, url: URL, res: ServerResponse, username: string): Promise<void> {
+  async function reverseProxy(req: IncomingMessage, url: URL, res: ServerResponse, username: string, v: DigestVerifier): Promise<void> {
     const [, , appName = '', apiPath = '', ...rest] = url.pathname.split('/');
     const app = apps.get(appName);
     const entry = app?.manifest.reverseProxy.find((p) => p.apiPath === apiPath);
     if (!app || !entry || app.status !== 'Running') return text(res, 404, 'Not Found\n');
     const needed = entry.access === 'anonymous' ? 0 : (ROLE_RANK[entry.access as CameraRole] ?? ROLE_RANK.admin);
-    if (ROLE_RANK[roles.get(username) ?? 'viewer'] < needed) return unauthorized(res, false);
+    if (ROLE_RANK[roles.get(username) ?? 'viewer'] < needed) return unauthorized(res, false, v);
     const target = new URL(appTargets.get(appName) ?? entry.target);
     const body = await readBody(req, 1024 * 1024);
     if (body === undefined) return text(res, 413, 'Request Entity Too Large\n');
@@ -463,7 +488,7 @@ export async function startCameraSimulator(opts: CameraSimulatorOptions): Promis
     });
   }
 
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async function handle(req: IncomingMessage, res: ServerResponse, v: DigestVerifier): Promise<void> {
     stats.requests++;
     const url = new URL(req.url ?? '/', 'http://camera');
     log?.debug({ method: req.method, path: url.pathname }, 'vapix request');
@@ -473,9 +498,9 @@ export async function startCameraSimulator(opts: CameraSimulatorOptions): Promis
     if (current.delayMs && !(await wait(current.delayMs, res))) return;
     const isLocal = url.pathname.startsWith('/local/');
     if (!url.pathname.startsWith('/axis-cgi/') && !isLocal) return text(res, 404, 'Not Found\n');
-    if (current.status === 401) return unauthorized(res, false);
-    const auth = verifier.verify(req.headers.authorization, req.method ?? 'GET', req.url ?? '/');
-    if (!auth.ok) return unauthorized(res, auth.stale);
+    if (current.status === 401) return unauthorized(res, false, v);
+    const auth = v.verify(req.headers.authorization, req.method ?? 'GET', req.url ?? '/');
+    if (!auth.ok) return unauthorized(res, auth.stale, v);
     if (current.status === 503) return text(res, 503, 'Service Unavailable\n');
     switch (url.pathname) {
       case '/axis-cgi/jpg/image.cgi':
@@ -491,34 +516,60 @@ export async function startCameraSimulator(opts: CameraSimulatorOptions): Promis
         if (opts.ntpApi === false) return text(res, 404, 'Not Found\n');
         return jsonApi(req, res, timeMethods);
       default:
-        if (isLocal) return reverseProxy(req, url, res, auth.username);
+        if (isLocal) return reverseProxy(req, url, res, auth.username, v);
         if (url.pathname.startsWith('/axis-cgi/applications/')) return applications(req, url, res);
         return text(res, 404, 'Not Found\n');
     }
   }
 
-  const server = createServer((req, res) => {
-    handle(req, res).catch((err: unknown) => {
-      log?.error({ err }, 'camera simulator request failed');
-      if (!res.headersSent) text(res, 500, 'Internal Server Error\n');
-      else res.destroy();
+  const serve = (v: DigestVerifier) =>
+    createServer((req, res) => {
+      handle(req, res, v).catch((err: unknown) => {
+        log?.error({ err }, 'camera simulator request failed');
+        if (!res.headersSent) text(res, 500, 'Internal Server Error\n');
+        else res.destroy();
+      });
+    }).on('connection', () => {
+      stats.connections++;
     });
-  });
-  server.on('connection', () => {
-    stats.connections++;
-  });
+  const listen = async (srv: Server, host: string, port: number): Promise<string> => {
+    await new Promise<void>((resolve, reject) => {
+      srv.once('error', reject);
+      srv.listen(port, host, () => {
+        srv.off('error', reject);
+        resolve();
+      });
+    });
+    return `http://${host.includes(':') ? `[${host}]` : host}:${(srv.address() as AddressInfo).port}`;
+  };
 
-  const host = opts.host ?? '127.0.0.1';
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  const server = serve(verifier);
+  const url = await listen(server, opts.host ?? '127.0.0.1', opts.port ?? 0);
   const port = (server.address() as AddressInfo).port;
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   log?.info({ url, serial: identity.serialNumber }, 'camera simulator listening');
+  const serviceServer = opts.serviceAccountHost === undefined ? undefined : serve(serviceVerifier);
+  let serviceAccounts: ServiceAccounts | undefined;
+  if (serviceServer) {
+    const serviceUrl = await listen(serviceServer, opts.serviceAccountHost ?? '127.0.0.12', 0);
+    serviceAccounts = {
+      url: serviceUrl,
+      issue(name) {
+        // AXIS OS names the user after the requested name with a prefix (docs: "a0-testuser").
+        const username = `a0-${name}`;
+        const password = randomBytes(24).toString('base64url');
+        serviceUsers[username] = password;
+        roles.set(username, 'admin');
+        issued++;
+        return { username, password };
+      },
+      revokeAll() {
+        for (const u of Object.keys(serviceUsers)) delete serviceUsers[u];
+      },
+      get issued() {
+        return issued;
+      },
+    };
+  }
 
   return {
     url,
@@ -526,6 +577,7 @@ export async function startCameraSimulator(opts: CameraSimulatorOptions): Promis
     username: opts.username,
     password: opts.password,
     identity,
+    ...(serviceAccounts ? { serviceAccounts } : {}),
     stats,
     setFaults(f) {
       faults = { ...f };
@@ -541,9 +593,13 @@ export async function startCameraSimulator(opts: CameraSimulatorOptions): Promis
     async stop() {
       for (const t of timers) clearTimeout(t); // clearTimeout also clears intervals
       timers.clear();
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeAllConnections();
-      await closed;
+      await Promise.all(
+        [server, ...(serviceServer ? [serviceServer] : [])].map((srv) => {
+          const closed = new Promise<void>((resolve) => srv.close(() => resolve()));
+          srv.closeAllConnections();
+          return closed;
+        }),
+      );
     },
   };
 }
