@@ -91,5 +91,6 @@ function serviceAccountSource(first: DigestCredentials | undefined, ask: () => P
     // Another call may have renewed them meanwhile: then those are the fresh ones.
     renew: (refused) => (held && held !== refused ? Promise.resolve(held) : fetchNew()),
     refusedHint: `the camera refused its own service-account credentials even when asked again; restart the app, and check that ${GET_CREDENTIALS_METHOD} works on this AXIS OS version`,
+    basicOnLoopback: true,
   };
 }

@@ -21,6 +21,12 @@ export interface VapixCredentialSource {
   renew(refused: DigestCredentials): Promise<DigestCredentials>;
   /** What an operator should check when the camera refuses them (ends the 401 message). */
   readonly refusedHint: string;
+  /**
+   * Basic authentication may answer a camera that offers no Digest, but only to a loopback host:
+   * set for the service account, whose credentials are valid only on the camera's local virtual
+   * host (Axis's own example calls it with Basic), so nothing crosses a network.
+   */
+  readonly basicOnLoopback?: boolean;
 }
 
 export type VapixOptions = {
@@ -112,6 +118,8 @@ export class VapixClient {
   private username = '';
   /** Last accepted challenge, reused (with the next nonce count) to save a round trip per call. */
   private session?: { challenge: DigestChallenge; nc: number };
+  /** The camera offered only Basic, which basicOnLoopback allowed: send it up front. */
+  private basic = false;
 
   constructor(opts: VapixOptions) {
     let base: URL;
@@ -357,6 +365,7 @@ export class VapixClient {
   }
 
   private authorize(method: string, path: string, cred: DigestCredentials): string | undefined {
+    if (this.basic) return `Basic ${Buffer.from(`${cred.username}:${cred.password}`, 'utf8').toString('base64')}`;
     const s = this.session;
     if (!s) return undefined;
     s.nc += 1;
@@ -382,6 +391,22 @@ export class VapixClient {
       const www = res.body.headersDistinct['www-authenticate'];
       await discardBody(res.body, MAX_401_BODY);
       const challenge = pickChallenge(parseDigestChallenges(www ?? []));
+      if (!challenge && this.basicAllowed(www ?? [])) {
+        this.session = undefined;
+        if (!this.basic) {
+          this.basic = true;
+          continue;
+        }
+        if (!renewed) {
+          renewed = true;
+          const next = await this.credentials.renew(cred);
+          if (next.username !== cred.username || next.password !== cred.password) {
+            cred = next;
+            continue;
+          }
+        }
+        throw new VapixError('auth', `camera at ${this.base.origin} refused the credentials of user "${cred.username}" (HTTP 401): ${this.credentials.refusedHint}`, { status: 401 });
+      }
       if (!challenge) {
         this.session = undefined;
         throw new VapixError(
@@ -414,6 +439,16 @@ export class VapixClient {
       fresh = true;
       this.session = { challenge, nc: 0 };
     }
+  }
+
+  /** Basic only where the credential source allows it, the camera offers it, and the host is loopback. */
+  private basicAllowed(www: string[]): boolean {
+    return (
+      this.credentials.basicOnLoopback === true &&
+      /^127\.\d+\.\d+\.\d+$/.test(this.base.hostname) &&
+      this.base.protocol === 'http:' &&
+      www.some((h) => /^\s*basic\b/i.test(h))
+    );
   }
 
   /** Reads the whole body, stopping (and dropping the connection) as soon as maxBytes is passed. */

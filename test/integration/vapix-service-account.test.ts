@@ -14,6 +14,11 @@ import { dbusDaemonAvailable } from '../../src/devcloud/camera/service-accounts.
 import { requestServiceAccountCredentials } from '../../src/protocol/vapix-service-account.js';
 import { VapixClient } from '../../src/protocol/vapix.js';
 import type { AgentStatus } from '../../src/agent/features/local-api.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { pino } from 'pino';
+import { startCameraSimulator } from '../../src/devcloud/camera/simulator.js';
+import { startServiceAccountBus } from '../../src/devcloud/camera/service-accounts.js';
+import { chooseCameraAccess } from '../../src/agent/camera-access.js';
 
 const thing = 'camera-1';
 const HAS_DBUS = dbusDaemonAvailable();
@@ -113,5 +118,32 @@ describe.skipIf(!HAS_DBUS)('keyless VAPIX through the D-Bus service account', ()
     // Still serving: connected, and its local API answers.
     expect(a!.agent.connection.connected).toBe(true);
     expect((await status(a!)).connected).toBe(true);
+  });
+});
+
+describe.skipIf(!HAS_DBUS)('a camera whose local virtual host offers Basic only (as Axis\'s example calls it)', () => {
+  it('answers with Basic for the service account on loopback, renews on 401, and never sends a configured password that way', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'cloudcam-sa-basic-'));
+    const camera = await startCameraSimulator({ name: 'basic-cam', username: 'root', password: 'pw', serviceAccountHost: '127.0.0.12', serviceAccountAuth: 'basic' });
+    const accounts = camera.serviceAccounts!;
+    const bus = await startServiceAccountBus({ dir, issue: (name) => accounts.issue(name) });
+    try {
+      const log = pino({ level: 'silent' });
+      const camSettings = { url: camera.url, username: '', password: '', timeoutMs: 5000, access: 'auto' as const, serviceAccountUrl: accounts.url };
+      const access = await chooseCameraAccess(camSettings, { log, env: { DBUS_SYSTEM_BUS_ADDRESS: bus.address } });
+      expect(access.access).toBe('service-account');
+      const client = new VapixClient({ baseUrl: access.baseUrl, credentials: access.credentials, timeoutMs: 5000 });
+      expect((await client.basicDeviceInfo())['SerialNumber']).toBe(camera.identity.serialNumber);
+      accounts.revokeAll();
+      expect((await client.basicDeviceInfo())['SerialNumber']).toBe(camera.identity.serialNumber);
+      expect(bus.calls).toBe(2);
+      // A configured account is not sent in Basic, even to loopback: the camera must offer Digest.
+      const configured = new VapixClient({ baseUrl: accounts.url, username: 'root', password: 'pw', timeoutMs: 5000 });
+      await expect(configured.basicDeviceInfo()).rejects.toThrow(/without a Digest challenge/);
+    } finally {
+      await bus.stop();
+      await camera.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

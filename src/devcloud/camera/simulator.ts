@@ -96,6 +96,8 @@ export interface CameraSimulatorOptions {
   port?: number;
   /** Also listen on this host (e.g. 127.0.0.12), accepting service-account credentials only. */
   serviceAccountHost?: string;
+  /** How that host authenticates: Digest (default) or Basic only (what Axis's example uses there). */
+  serviceAccountAuth?: 'digest' | 'basic';
   log?: Logger;
 }
 
@@ -242,7 +244,10 @@ export async function startCameraSimulator(opts: CameraSimulatorOptions): Promis
 
   // Service accounts: a realm and a user list of their own, so no credential works on both hosts.
   const serviceUsers: Record<string, string> = {};
-  const serviceVerifier = createDigestVerifier({ realm: `AXIS_${identity.serialNumber}`, users: serviceUsers, algorithms: opts.algorithms ?? ['SHA-256', 'MD5'] });
+  const serviceVerifier =
+    opts.serviceAccountAuth === 'basic'
+      ? basicVerifier(`AXIS_${identity.serialNumber}`, serviceUsers)
+      : createDigestVerifier({ realm: `AXIS_${identity.serialNumber}`, users: serviceUsers, algorithms: opts.algorithms ?? ['SHA-256', 'MD5'] });
   let issued = 0;
 
   function unauthorized(res: ServerResponse, stale: boolean, v: DigestVerifier = verifier): void {
@@ -600,6 +605,22 @@ export async function startCameraSimulator(opts: CameraSimulatorOptions): Promis
           return closed;
         }),
       );
+    },
+  };
+}
+
+/** HTTP Basic with the verifier's interface, for a host that offers nothing else. */
+function basicVerifier(realm: string, users: Record<string, string>): DigestVerifier {
+  return {
+    challenges: () => [`Basic realm="${realm}"`],
+    verify(authorization) {
+      const m = /^Basic\s+([A-Za-z0-9+/=]+)$/i.exec(authorization ?? '');
+      if (!m) return { ok: false, stale: false };
+      const text = Buffer.from(m[1] ?? '', 'base64').toString('utf8');
+      const colon = text.indexOf(':');
+      const username = text.slice(0, colon);
+      const expected = colon > 0 && Object.hasOwn(users, username) ? users[username] : undefined;
+      return expected !== undefined && expected === text.slice(colon + 1) ? { ok: true, username } : { ok: false, stale: false };
     },
   };
 }
