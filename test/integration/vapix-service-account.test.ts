@@ -86,6 +86,15 @@ describe.skipIf(!HAS_DBUS)('keyless VAPIX through the D-Bus service account', ()
   });
 
   it('asks D-Bus again when the camera refuses rotated credentials (401), and the snapshot succeeds', async () => {
+    // Every password the stand-in hands out, to prove none reaches a log line.
+    const accountsForLog = t.dc.cameras.get(thing)!.serviceAccounts!;
+    const issue = accountsForLog.issue.bind(accountsForLog);
+    const handedOut: string[] = [];
+    accountsForLog.issue = (name) => {
+      const c = issue(name);
+      handedOut.push(c.password);
+      return c;
+    };
     expect((await startAndReport(sa().busAddress, keyless)).status).toBe('uploaded');
     const accounts = t.dc.cameras.get(thing)!.serviceAccounts!;
     const before = accounts.issued;
@@ -95,6 +104,9 @@ describe.skipIf(!HAS_DBUS)('keyless VAPIX through the D-Bus service account', ()
     expect(report.error).toBeUndefined();
     expect(report.status).toBe('uploaded');
     expect(accounts.issued).toBe(before + 1);
+    expect(handedOut).toHaveLength(2);
+    const logged = JSON.stringify(a!.logs);
+    for (const password of handedOut) expect(logged).not.toContain(password);
   });
 
   it('without D-Bus uses the configured account, logged once', async () => {
