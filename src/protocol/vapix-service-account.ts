@@ -91,7 +91,8 @@ export async function requestServiceAccountCredentials(
         clearTimeout(timer);
         reject(err);
       };
-      bus.connection.once('error', (err: NodeJS.ErrnoException) => {
+      // `on`, not `once`: a second error (EPIPE after a reset) without a listener would crash the agent.
+      bus.connection.on('error', (err: NodeJS.ErrnoException) => {
         const absent = err.code === 'ENOENT' || err.code === 'ECONNREFUSED';
         fail(new ServiceAccountError(absent ? 'no-bus' : 'refused', `no D-Bus system bus at ${address} (${err.code ?? err.message})`, { cause: err }));
       });

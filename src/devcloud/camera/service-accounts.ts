@@ -76,7 +76,7 @@ export async function startServiceAccountBus(opts: { dir: string; issue: (name: 
   const bus = connectBus(address);
   try {
     await new Promise<void>((resolve, reject) => {
-      bus.connection.once('error', reject);
+      bus.connection.on('error', reject);
       bus.requestName(SERVICE_ACCOUNT_BUS_NAME, 0, (err, code) => {
         // 1: DBUS_REQUEST_NAME_REPLY_PRIMARY_OWNER
         if (err || code !== 1) reject(new Error(`cannot own ${SERVICE_ACCOUNT_BUS_NAME} on the stand-in bus (${err instanceof Error ? err.message : `reply ${code}`})`));
