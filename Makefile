@@ -26,12 +26,12 @@ lint: install
 # All tests: types, lint, unit and integration (both brokers). Needs mosquitto for the MQTT 5 runs;
 # without it those runs are reported as skipped, never silently passed.
 test: build typecheck lint
-	bash scripts/system-packages.sh mosquitto rsyslog
+	bash scripts/system-packages.sh mosquitto rsyslog dbus
 	npx vitest run
 
 # The main job on the embedded default: devcloud + agent, snapshots landing under $(STATE_DIR)/s3.
 run: build
-	bash scripts/system-packages.sh mosquitto
+	bash scripts/system-packages.sh mosquitto dbus
 	node scripts/run.mjs --state-dir $(STATE_DIR)
 
 devcloud: build
@@ -46,6 +46,7 @@ package: build
 # Runs each package's executable under qemu-user against a devcloud (snapshot roundtrip), then builds
 # again elsewhere and checks the .eap files are byte-identical.
 test-package: package
+	bash scripts/system-packages.sh dbus
 	ARCH=$(ARCH) node dist/packaging/test-package.js
 	ARCH=$(ARCH) PACKAGE_DIR=build/package-again node dist/packaging/cli.js >/dev/null
 	@for f in build/package/*.eap; do \

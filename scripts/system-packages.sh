@@ -2,11 +2,12 @@
 # Installs, with apt-get, the Debian packages given as arguments whose programs are missing:
 #   mosquitto  the MQTT 5 broker devcloud prefers (without it devcloud uses aedes, MQTT 3.1.1 only)
 #   rsyslog    the real syslog collector the logging tests send to
+#   dbus       dbus-daemon, the private system bus of the VAPIX service-account stand-in
 # Used by `make run`, `make test` and .ci/run. Without root (or password-less sudo) or apt-get it only
 # says what is missing: the tests that need a missing program then report as skipped.
 set -euo pipefail
 
-declare -A program=([mosquitto]=mosquitto [rsyslog]=rsyslogd)
+declare -A program=([mosquitto]=mosquitto [rsyslog]=rsyslogd [dbus]=dbus-daemon)
 need=()
 for pkg in "$@"; do
   bin=${program[$pkg]:-$pkg}

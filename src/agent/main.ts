@@ -20,6 +20,7 @@ import { AGENT_VERSION } from './version.js';
 import { tuneRuntimeForDevice } from './runtime-tuning.js';
 import { waitForStopSignal } from '../lib/signals.js';
 import { VapixClient } from '../protocol/vapix.js';
+import { chooseCameraAccess } from './camera-access.js';
 import { presenceTopic } from '../protocol/topics.js';
 
 /** How long a stop waits for an in-flight snapshot before abandoning it (and reporting it failed). */
@@ -41,13 +42,14 @@ export async function startAgent(
 ): Promise<RunningAgent> {
   const noAllowList = allowListProblem(configured.snapshot.allowedUploadHosts);
   if (noAllowList) throw new Error(noAllowList);
-  const camera = new VapixClient({ baseUrl: configured.camera.url, username: configured.camera.username, password: configured.camera.password, timeoutMs: configured.snapshot.captureTimeoutMs });
   // Fleet provisioning by claim, when configured and the camera has no identity yet: before anything
   // connects, since the thing name (client id, topics) comes out of it. Until then lines carry the
   // configured name, or 'unprovisioned'.
   let logging = opts.log ? undefined : createAgentLogging(loggingOptions({ ...configured, thingName: configured.thingName || 'unprovisioned' }));
   const early = opts.log ?? logging!.log;
   await secureStateDirs(configured.stateDir, early);
+  const access = await chooseCameraAccess(configured.camera, { log: early });
+  const camera = new VapixClient({ baseUrl: access.baseUrl, credentials: access.credentials, timeoutMs: configured.snapshot.captureTimeoutMs });
   const installed = await useInstalledIdentity(configured, early);
   const config = await ensureIdentity(installed.config, {
     log: early,
@@ -76,6 +78,7 @@ export async function startAgent(
     stateDir: config.stateDir,
     trial,
     allowedPeerUids: config.localApi.allowedPeerUids,
+    vapixAccess: access.access,
     log,
   });
   // Also the order of onConnected: snapshot reads its shadow before presence says online.

@@ -17,6 +17,8 @@ import path from 'node:path';
 import { loadAgentConfig, readConfigFile, type AgentConfig, type ConfigLayer } from './config/index.js';
 import { readAppParams } from './app-params.js';
 import { VapixClient } from '../protocol/vapix.js';
+import { requestServiceAccountCredentials, SERVICE_ACCOUNT_VAPIX_URL } from '../protocol/vapix-service-account.js';
+import { SERVICE_ACCOUNT_NAME } from './camera-access.js';
 
 export const DEFAULTS_FILE = 'cloudcam.defaults.json';
 export const SITE_FILE = path.join('localdata', 'cloudcam.json');
@@ -71,11 +73,11 @@ export async function loadPackagedConfig(layout: AppLayout, env: NodeJS.ProcessE
 
   if (layout.onCamera) {
     const camera = cameraAccount([readConfigFile(layout.defaultsFile), site ?? {}], env);
-    if (camera.username === '') {
-      notes.push(`app parameters root.${layout.appName} not read: no camera account is configured (camera.username in ${layout.siteFile} or CLOUDCAM_CAMERA_USERNAME)`);
+    const client = await paramsClient(camera, env);
+    if (typeof client === 'string') {
+      notes.push(`app parameters root.${layout.appName} not read: ${client}`);
     } else {
       try {
-        const client = new VapixClient({ baseUrl: camera.url, username: camera.username, password: camera.password, timeoutMs: 5000 });
         const values = await readAppParams(client, layout.appName);
         layers.push({ source: `parameters root.${layout.appName}`, values });
         notes.push(`app parameters root.${layout.appName}: ${Object.keys(flatten(values)).join(', ') || 'none set'}`);
@@ -87,9 +89,28 @@ export async function loadPackagedConfig(layout: AppLayout, env: NodeJS.ProcessE
   return { config: loadAgentConfig(layout.defaultsFile, env, layers), notes };
 }
 
+/**
+ * The client the parameters are read with: the camera's service account when the camera gives one
+ * (keyless, AXIS OS 11.9+), else the configured account; a string says why there is none.
+ */
+async function paramsClient(camera: CameraAccount, env: NodeJS.ProcessEnv): Promise<VapixClient | string> {
+  if (camera.access !== 'configured') {
+    try {
+      const cred = await requestServiceAccountCredentials(SERVICE_ACCOUNT_NAME, { busAddress: env['DBUS_SYSTEM_BUS_ADDRESS'] });
+      return new VapixClient({ baseUrl: camera.serviceAccountUrl, ...cred, timeoutMs: 5000 });
+    } catch (err) {
+      if (camera.username === '') return `no service account (${(err as Error).message}) and no camera account is configured (camera.username or CLOUDCAM_CAMERA_USERNAME)`;
+    }
+  }
+  if (camera.username === '') return 'camera.access is configured but no camera account is configured (camera.username or CLOUDCAM_CAMERA_USERNAME)';
+  return new VapixClient({ baseUrl: camera.url, username: camera.username, password: camera.password, timeoutMs: 5000 });
+}
+
+type CameraAccount = { url: string; username: string; password: string; access: string; serviceAccountUrl: string };
+
 /** The VAPIX account the parameters are read with: the agent's own camera settings, before validation. */
-function cameraAccount(sources: object[], env: NodeJS.ProcessEnv): { url: string; username: string; password: string } {
-  const pick = (key: 'url' | 'username' | 'password', envName: string, fallback: string): string => {
+function cameraAccount(sources: object[], env: NodeJS.ProcessEnv): CameraAccount {
+  const pick = (key: keyof CameraAccount, envName: string, fallback: string): string => {
     const fromEnv = env[envName];
     if (fromEnv !== undefined) return fromEnv;
     let value = fallback;
@@ -103,6 +124,8 @@ function cameraAccount(sources: object[], env: NodeJS.ProcessEnv): { url: string
     url: pick('url', 'CLOUDCAM_CAMERA_URL', 'http://127.0.0.1'),
     username: pick('username', 'CLOUDCAM_CAMERA_USERNAME', ''),
     password: pick('password', 'CLOUDCAM_CAMERA_PASSWORD', ''),
+    access: pick('access', 'CLOUDCAM_CAMERA_ACCESS', 'auto'),
+    serviceAccountUrl: pick('serviceAccountUrl', 'CLOUDCAM_CAMERA_SERVICE_ACCOUNT_URL', SERVICE_ACCOUNT_VAPIX_URL),
   };
 }
 

@@ -5,7 +5,7 @@ import { waitForStopSignal } from '../lib/signals.js';
 export const devcloudCommand: Command = {
   path: ['devcloud'],
   summary: 'run local stand-ins for AWS IoT, the shadow service, S3 and cameras',
-  help: `Usage: cloudcam devcloud --state-dir DIR [--cameras N] [--claim-cameras N] [--broker mosquitto|aedes] [--log-level LEVEL]
+  help: `Usage: cloudcam devcloud --state-dir DIR [--cameras N] [--claim-cameras N] [--broker mosquitto|aedes] [--service-accounts] [--log-level LEVEL]
 
 Starts, on 127.0.0.1 and free ports: a dev PKI (made on first start, reused after), an MQTT broker
 with mutual TLS and a per-thing ACL, the AWS IoT device shadow service (MQTT and the data-plane REST
@@ -24,6 +24,8 @@ Options:
   --cameras N         simulated cameras, named camera-1..camera-N (default 1)
   --claim-cameras N   simulated cameras that enrol by claim, claim-1..claim-N (default 0)
   --broker KIND       mosquitto (MQTT 3.1.1 and 5; default when installed) or aedes (in-process, 3.1.1)
+  --service-accounts  each camera also serves 127.0.0.12 and its own D-Bus with the VAPIX service-account
+                      stand-in (needs dbus-daemon); devcloud.json gives cameras.{thing}.serviceAccount
   --log-level LEVEL   fatal|error|warn|info|debug (default info)
 `,
   async run(argv) {
@@ -32,6 +34,7 @@ Options:
       cameras: { type: 'string' },
       'claim-cameras': { type: 'string' },
       broker: { type: 'string' },
+      'service-accounts': { type: 'boolean' },
       'log-level': { type: 'string' },
     });
     if (!values['state-dir']) throw new UsageError('--state-dir DIR is required');
@@ -52,7 +55,7 @@ Options:
     // instead of killing it with its broker left running.
     const stopSignal = waitForStopSignal();
     const started = Date.now();
-    const devcloud = await startDevcloud({ stateDir, cameras, claimCameras, ...(broker ? { broker } : {}), log });
+    const devcloud = await startDevcloud({ stateDir, cameras, claimCameras, ...(broker ? { broker } : {}), serviceAccounts: values['service-accounts'] === true, log });
     const { info } = devcloud;
     process.stdout.write(
       [

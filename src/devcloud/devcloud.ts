@@ -15,6 +15,7 @@ import { startShadowService, type ShadowService } from './shadow/mqtt-service.js
 import { startDataPlaneApi, type DataPlaneApi } from './shadow/rest-api.js';
 import { startS3, type S3StandIn } from './s3/server.js';
 import { startCameraSimulator, type CameraSimulator } from './camera/simulator.js';
+import { startServiceAccountBus, type ServiceAccountBus } from './camera/service-accounts.js';
 import { startCloudRules, type CloudRules } from './cloud-rules.js';
 import { startControlApi } from './control-api.js';
 import { ensureSecrets } from './secrets.js';
@@ -44,6 +45,11 @@ export interface DevcloudOptions {
   allowedSerials?: string[];
   /** The identity service's clock (ownership token expiry); tests move it. */
   now?: () => number;
+  /**
+   * Each camera also serves its local virtual host on 127.0.0.12 and has its own D-Bus bus with the
+   * VAPIX service-account stand-in (needs dbus-daemon); devcloud.json then gives `serviceAccount`.
+   */
+  serviceAccounts?: boolean;
 }
 
 export interface Devcloud {
@@ -194,12 +200,20 @@ export async function startDevcloud(opts: DevcloudOptions): Promise<Devcloud> {
           password: secrets.cameraPasswords[thing]!,
           identity: { serialNumber: serialOf(thing, i, things.length) },
           tls: cameraCerts[i]!,
+          ...(opts.serviceAccounts ? { serviceAccountHost: '127.0.0.12' } : {}),
           log: log.child({ part: 'camera', thing }),
         }),
       ),
     ]);
     stack.push(() => dataPlane.stop(), () => s3.stop(), ...cameraList.map((c) => () => c.stop()));
     const cameras = new Map(cameraNames.map((t, i) => [t, cameraList[i]!]));
+    const buses = new Map<string, ServiceAccountBus>();
+    for (const [thing, camera] of opts.serviceAccounts ? cameras : []) {
+      const accounts = camera.serviceAccounts!;
+      const bus = await startServiceAccountBus({ dir: path.join(stateDir, 'dbus', thing), issue: (name) => accounts.issue(name) });
+      stack.push(() => bus.stop());
+      buses.set(thing, bus);
+    }
 
     const handler = createCloudHandler({
       region: DEVCLOUD_REGION,
@@ -234,20 +248,25 @@ export async function startDevcloud(opts: DevcloudOptions): Promise<Devcloud> {
       dataPlane: { url: dataPlane.url, region: DEVCLOUD_REGION, ...credentials },
       s3: { url: s3.url, bucket: DEVCLOUD_BUCKET, region: DEVCLOUD_REGION, ...credentials, dir: path.join(stateDir, 's3') },
       cameras: Object.fromEntries(
-        [...cameras].map(([t, c], i) => [
-          t,
-          {
-            url: c.url,
-            httpUrl: c.httpUrl,
-            fingerprint256: c.fingerprint256 ?? '',
-            certPath: cameraCerts[i]!.certPath,
-            username: c.username,
-            password: c.password,
-            serialNumber: c.identity.serialNumber,
-            model: c.identity.model,
-            architecture: c.identity.architecture,
-          },
-        ]),
+        [...cameras].map(([t, c], i) => {
+          const bus = buses.get(t);
+          const serviceAccount = bus && c.serviceAccounts ? { serviceAccount: { busAddress: bus.address, url: c.serviceAccounts.url } } : {};
+          return [
+            t,
+            {
+              url: c.url,
+              httpUrl: c.httpUrl,
+              fingerprint256: c.fingerprint256 ?? '',
+              certPath: cameraCerts[i]!.certPath,
+              username: c.username,
+              password: c.password,
+              serialNumber: c.identity.serialNumber,
+              model: c.identity.model,
+              architecture: c.identity.architecture,
+              ...serviceAccount,
+            },
+          ];
+        }),
       ),
       control: { url: control.url },
       provisioning: { templateName: DEVCLOUD_TEMPLATE, thingNamePrefix: THING_NAME_PREFIX, claimCertPath: pki.claim.certPath, claimKeyPath: pki.claim.keyPath },

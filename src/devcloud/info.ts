@@ -25,7 +25,19 @@ export interface DevcloudInfo {
    */
   cameras: Record<
     string,
-    { url: string; httpUrl: string; fingerprint256: string; certPath: string; username: string; password: string; serialNumber: string; model: string; architecture: string }
+    {
+      url: string;
+      httpUrl: string;
+      fingerprint256: string;
+      certPath: string;
+      username: string;
+      password: string;
+      serialNumber: string;
+      model: string;
+      architecture: string;
+      /** With --service-accounts: the camera's D-Bus (DBUS_SYSTEM_BUS_ADDRESS) and its local virtual host (camera.serviceAccountUrl). */
+      serviceAccount?: { busAddress: string; url: string };
+    }
   >;
   control: { url: string };
   /** Fleet provisioning by claim (devcloud's stand-in for the deployed template and claim certificate). */

@@ -166,6 +166,7 @@ export async function runChecks(camera: VapixClient, opts: CheckOptions = {}): P
     detail: status.connected ? `${status.thingName} connected since ${status.since}` : `${status.thingName} not connected${status.lastDisconnectReason ? `: ${status.lastDisconnectReason}` : ''}`,
     ...(status.connected ? {} : { fix: 'check that the camera reaches the IoT endpoint (TCP 8883 or 443), its clock and its certificate; the app log names the cause' }),
   });
+  lines.push(vapixAccessLine(status));
   return lines;
 }
 
@@ -178,4 +179,16 @@ export function formatCheck(lines: CheckLine[]): string {
       return l.fix && l.ok === false ? `${head}\n  ${' '.repeat(width)}  fix: ${l.fix}` : head;
     })
     .join('\n');
+}
+
+/** Which VAPIX credentials the agent uses: informational, both paths work. */
+function vapixAccessLine(status: AgentStatus): CheckLine {
+  switch (status.vapixAccess) {
+    case 'service-account':
+      return { name: 'VAPIX access', ok: true, detail: 'D-Bus service account at 127.0.0.12 (no camera password stored on the camera)' };
+    case 'configured':
+      return { name: 'VAPIX access', ok: true, detail: 'configured account (camera.username/password in the agent settings); AXIS OS 11.9+ offers a keyless service account instead' };
+    default:
+      return { name: 'VAPIX access', ok: undefined, detail: `not reported by agent ${status.agentVersion} (older than keyless VAPIX)` };
+  }
 }

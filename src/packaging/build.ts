@@ -9,7 +9,7 @@
  *   NODE_VERSION_aarch64
  *   NODE_TARBALL_armv7hf      an official nodejs.org tarball instead of the registry
  *   NODE_TARBALL_aarch64
- *   MANIFEST_SCHEMA           2.0.0 (default; AXIS OS 11.11+, required by 13) or 1.7.3
+ *   MANIFEST_SCHEMA           2.0.0 (default; AXIS OS 11.11+, required by 13), 2.1.0 or 1.7.3
  *   ACAP_VENDOR_ID            the 10-hex-digit vendor id Axis issues (schema 2.x)
  *   PACKAGE_DIR               output directory (default build/package)
  *   SOURCE_DATE_EPOCH         fixed mtime of every archive entry (default: last commit time)
@@ -80,7 +80,7 @@ export async function buildPackages(env: NodeJS.ProcessEnv = process.env): Promi
   const bundleBytes = fs.statSync(bundle).size;
   const top = Object.entries(bundleSizes).sort((a, b) => b[1] - a[1]).slice(0, 4).map(([k, v]) => `${k} ${(v / 1024).toFixed(0)} KB`);
   console.log(`bundle: ${(bundleBytes / 1024).toFixed(0)} KB (${top.join(', ')}, ...)`);
-  if (vendorId === PLACEHOLDER_VENDOR_ID && schema === '2.0.0') {
+  if (vendorId === PLACEHOLDER_VENDOR_ID && schema.startsWith('2.')) {
     console.log(`note: ACAP_VENDOR_ID not set; manifest vendorId is the placeholder ${PLACEHOLDER_VENDOR_ID} (set yours to sign the package in the ACAP portal)`);
   }
 

@@ -44,6 +44,33 @@ describe('manifest.json', () => {
     expect(v1({ ...buildManifest(input('2.0.0')), schemaVersion: '1.7.3' })).toBe(false);
   });
 
+  it('declares the VAPIX service-account method: required under 2.x, conditional under 1.x, with a dynamic user', () => {
+    for (const schema of MANIFEST_SCHEMAS) {
+      const m = buildManifest(input(schema)) as { resources: { dbus: Record<string, string[]> }; acapPackageConf: { setup: Record<string, unknown> } };
+      const key = schema.startsWith('2.') ? 'requiredMethods' : 'conditionalMethods';
+      expect(m.resources.dbus).toEqual({ [key]: ['com.axis.HTTPConf1.VAPIXServiceAccounts1.GetCredentials'] });
+      // "To use this D-Bus service, the ACAP application must run as a generated user": no setup.user.
+      expect(m.acapPackageConf.setup['user']).toBeUndefined();
+    }
+  });
+
+  it('gives 2.x an OS range {min, max} and refuses a vendorId that is not 10 hex characters', () => {
+    for (const schema of ['2.0.0', '2.1.0'] as const) {
+      const m = buildManifest(input(schema)) as { acapPackageConf: { setup: { compatibleOsVersions: unknown } } };
+      expect(m.acapPackageConf.setup.compatibleOsVersions).toEqual([{ min: '11.11', max: '13' }]);
+      expect(() => buildManifest({ ...input(schema), vendorId: 'ACME' })).toThrow(/10-character hex/);
+    }
+  });
+
+  it('2.x schemas refuse D-Bus methods outside the list Axis allows', () => {
+    for (const schema of ['2.0.0', '2.1.0'] as const) {
+      const validate = validator(schema);
+      const m = buildManifest(input(schema)) as { resources: { dbus: { requiredMethods: string[] } } };
+      m.resources.dbus.requiredMethods = ['org.freedesktop.systemd1.Manager.Reboot'];
+      expect(validate(m)).toBe(false);
+    }
+  });
+
   it('runs respawned and exposes every main setting as an app parameter', () => {
     const m = buildManifest(input('2.0.0')) as { acapPackageConf: { setup: { runMode: string }; configuration: { paramConfig: { name: string }[] } } };
     expect(m.acapPackageConf.setup.runMode).toBe('respawn');

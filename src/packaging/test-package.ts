@@ -2,7 +2,9 @@
  * `make test-package`: proves each built .eap runs. Per architecture: unpack the .eap as AXIS OS
  * would, give it a site file pointing at a devcloud on this host, run its executable under qemu-user
  * with the Debian sysroot, and complete a snapshot roundtrip (cloud request -> agent -> camera
- * simulator -> S3 -> shadow report). Prints .eap size, unpacked size, Node version and time to
+ * simulator -> S3 -> shadow report). Keyless, as on AXIS OS 11.9+: the site file holds no camera
+ * account; the agent gets its VAPIX credentials over D-Bus from devcloud's service-account stand-in
+ * (a private dbus-daemon per camera) and calls the camera's local virtual host. Prints .eap size, unpacked size, Node version and time to
  * connected; exits non-zero on any failure.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -37,7 +39,7 @@ async function startDevcloud(dir: string, cameras: number): Promise<{ info: Devc
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   // devcloud's own log goes to a file beside its state; printed only when something fails.
   const logFd = fs.openSync(path.join(path.dirname(dir), 'devcloud.log'), 'a');
-  const proc = spawn(process.execPath, [path.resolve('dist/cli.js'), 'devcloud', '--state-dir', dir, '--cameras', String(cameras)], { stdio: ['ignore', logFd, logFd] });
+  const proc = spawn(process.execPath, [path.resolve('dist/cli.js'), 'devcloud', '--state-dir', dir, '--cameras', String(cameras), '--service-accounts'], { stdio: ['ignore', logFd, logFd] });
   fs.closeSync(logFd);
   const infoFile = path.join(dir, 'devcloud.json');
   const ready = new Promise<void>((resolve, reject) => {
@@ -131,13 +133,21 @@ async function testArch(arch: Arch, dc: DevcloudInfo, thing: string, packageDir:
   const site = JSON.parse(fs.readFileSync(dc.devices[thing]!.agentConfigPath, 'utf8')) as Record<string, unknown>;
   site['stateDir'] = 'localdata/state';
   site['schedule'] = { cron: '' };
+  const serviceAccount = dc.cameras[thing]?.serviceAccount;
+  if (!serviceAccount) throw new Error(`${arch}: devcloud gives no service account for ${thing} (is dbus-daemon installed?)`);
+  // No password anywhere: only the local virtual host, whose credentials come over D-Bus.
+  site['camera'] = { serviceAccountUrl: serviceAccount.url };
   fs.mkdirSync(path.join(appDir, 'localdata'), { recursive: true, mode: 0o700 });
   fs.writeFileSync(path.join(appDir, 'localdata', 'cloudcam.json'), JSON.stringify(site, null, 2), { mode: 0o600 });
 
   const cmd = emulatedCommand(target, exe, []);
   const started = Date.now();
   // A minimal environment, as systemd gives an ACAP app; the cwd is not the package directory.
-  const proc = spawn(cmd.file, cmd.args, { cwd: os.tmpdir(), env: { PATH: '/usr/bin:/bin', CLOUDCAM_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(cmd.file, cmd.args, {
+    cwd: os.tmpdir(),
+    env: { PATH: '/usr/bin:/bin', CLOUDCAM_LOG_LEVEL: 'info', DBUS_SYSTEM_BUS_ADDRESS: serviceAccount.busAddress },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   // Passed through, and kept: V8 reports a flag this target's Node does not know (runtime-tuning.ts)
   // only as a line on stderr.
   let stderr = '';
@@ -147,6 +157,8 @@ async function testArch(arch: Arch, dc: DevcloudInfo, thing: string, packageDir:
   });
   const events = new AgentEvents(proc);
   try {
+    const access = await events.wait('the VAPIX access line', (e) => e['event'] === 'camera.access', CONNECT_TIMEOUT_MS, proc);
+    if (access['access'] !== 'service-account') throw new Error(`${arch}: the agent uses ${String(access['access'])} VAPIX access, expected the D-Bus service account: ${String(access['msg'])}`);
     await events.wait('MQTT connection', (e) => e['msg'] === 'MQTT connected', CONNECT_TIMEOUT_MS, proc);
     const connectMs = Date.now() - started;
 

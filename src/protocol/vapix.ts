@@ -6,14 +6,32 @@
  */
 import type { Agent } from 'node:http';
 import { Readable } from 'node:stream';
-import { RFC_2069_REFUSED, digestAuthorization, parseDigestChallenges, pickChallenge, type DigestChallenge } from './digest.js';
+import { RFC_2069_REFUSED, digestAuthorization, parseDigestChallenges, pickChallenge, type DigestChallenge, type DigestCredentials } from './digest.js';
 import { discardBody, httpRequest, type HttpResponse } from './http-request.js';
 import { describeTlsFailure, type TlsFailure } from './camera-tls.js';
 
-export interface VapixOptions {
+/**
+ * Where the credentials come from when they are not a fixed user and password: the camera's D-Bus
+ * service account (src/protocol/vapix-service-account.ts) hands out credentials that live in memory
+ * only and can be asked for again when the camera stops accepting them.
+ */
+export interface VapixCredentialSource {
+  /** The credentials to use now; rejects with a VapixError('auth') naming the fix when there are none. */
+  current(): Promise<DigestCredentials>;
+  /** Called once per call after the camera refused `refused`: fresh credentials to retry with. */
+  renew(refused: DigestCredentials): Promise<DigestCredentials>;
+  /** What an operator should check when the camera refuses them (ends the 401 message). */
+  readonly refusedHint: string;
+  /**
+   * Basic authentication may answer a camera that offers no Digest, but only to a loopback host:
+   * set for the service account, whose credentials are valid only on the camera's local virtual
+   * host (Axis's own example calls it with Basic), so nothing crosses a network.
+   */
+  readonly basicOnLoopback?: boolean;
+}
+
+export type VapixOptions = {
   baseUrl: string;
-  username: string;
-  password: string;
   timeoutMs: number;
   /**
    * Keep-alive connection agent (http.Agent or https.Agent); defaults to node's global one. For
@@ -22,6 +40,15 @@ export interface VapixOptions {
   agent?: Agent;
   /** Rewords a TLS failure for how this client trusts the camera (e.g. "the pinned certificate changed" and how to re-pin). */
   explainTls?: (failure: TlsFailure) => TlsFailure;
+} & ({ username: string; password: string } | { credentials: VapixCredentialSource });
+
+/** A fixed configured account: nothing to renew, so a refusal is final. */
+export function fixedCredentials(cred: DigestCredentials): VapixCredentialSource {
+  return {
+    current: () => Promise.resolve(cred),
+    renew: () => Promise.resolve(cred),
+    refusedHint: 'check camera.username and camera.password; the user needs the operator role (or admin)',
+  };
 }
 
 export type VapixErrorKind = 'auth' | 'http' | 'timeout' | 'too-large' | 'truncated' | 'network' | 'tls' | 'not-jpeg';
@@ -95,8 +122,13 @@ function isJpeg(buf: Buffer): boolean {
 export class VapixClient {
   private readonly base: URL;
   private readonly opts: VapixOptions;
+  private readonly credentials: VapixCredentialSource;
+  /** The user of the last request, for messages. */
+  private username = '';
   /** Last accepted challenge, reused (with the next nonce count) to save a round trip per call. */
   private session?: { challenge: DigestChallenge; nc: number };
+  /** The camera offered only Basic, which basicOnLoopback allowed: send it up front. */
+  private basic = false;
 
   constructor(opts: VapixOptions) {
     let base: URL;
@@ -111,7 +143,12 @@ export class VapixClient {
     if (!Number.isFinite(opts.timeoutMs) || opts.timeoutMs <= 0) {
       throw new RangeError(`VAPIX timeoutMs must be a positive number of milliseconds, got ${opts.timeoutMs} (camera.timeoutMs)`);
     }
-    if (opts.username === '') throw new RangeError('VAPIX username is empty: set camera.username');
+    if ('username' in opts) {
+      if (opts.username === '') throw new RangeError('VAPIX username is empty: set camera.username');
+      this.credentials = fixedCredentials({ username: opts.username, password: opts.password });
+    } else {
+      this.credentials = opts.credentials;
+    }
     this.base = base;
     this.opts = opts;
   }
@@ -341,29 +378,50 @@ export class VapixClient {
     return httpRequest(this.url(path), { method, headers, body: payload, signal, agent: this.opts.agent });
   }
 
-  private authorize(method: string, path: string): string | undefined {
+  private authorize(method: string, path: string, cred: DigestCredentials): string | undefined {
+    if (this.basic) return `Basic ${Buffer.from(`${cred.username}:${cred.password}`, 'utf8').toString('base64')}`;
     const s = this.session;
     if (!s) return undefined;
     s.nc += 1;
-    return digestAuthorization(s.challenge, this.opts, { method, uri: this.url(path).pathname + this.url(path).search }, s.nc);
+    return digestAuthorization(s.challenge, cred, { method, uri: this.url(path).pathname + this.url(path).search }, s.nc);
   }
 
   /**
    * One request with Digest authentication: reuse the last challenge if there is one; on 401 answer
-   * the new challenge once, and once more only if the camera says the nonce was stale.
+   * the new challenge once, and once more only if the camera says the nonce was stale. Credentials
+   * the camera refuses are renewed once per call (a service account's are re-issued; fixed ones are not).
    */
   private async exchange(method: string, path: string, body: RequestBody | string | undefined, signal: AbortSignal): Promise<ResponseData> {
     const payload = typeof body === 'string' ? { data: body, contentType: 'application/json' } : body;
+    let cred = await this.credentials.current();
     let fresh = false; // the last request answered a challenge from the 401 just before it
     let staleRetried = false;
+    let renewed = false;
     for (;;) {
-      const res = await this.send(method, path, payload, this.authorize(method, path), signal);
+      this.username = cred.username;
+      const res = await this.send(method, path, payload, this.authorize(method, path, cred), signal);
       if (res.statusCode !== 401) return res;
       // Each WWW-Authenticate header on its own: a camera may offer Digest and Basic separately.
       const www = res.body.headersDistinct['www-authenticate'];
       await discardBody(res.body, MAX_401_BODY);
       const offered = parseDigestChallenges(www ?? []);
       const challenge = pickChallenge(offered);
+      if (!challenge && this.basicAllowed(www ?? [])) {
+        this.session = undefined;
+        if (!this.basic) {
+          this.basic = true;
+          continue;
+        }
+        if (!renewed) {
+          renewed = true;
+          const next = await this.credentials.renew(cred);
+          if (next.username !== cred.username || next.password !== cred.password) {
+            cred = next;
+            continue;
+          }
+        }
+        throw new VapixError('auth', `camera at ${this.base.origin} refused the credentials of user "${cred.username}" (HTTP 401): ${this.credentials.refusedHint}`, { status: 401 });
+      }
       if (!challenge && offered.some((c) => c.qop === undefined)) {
         this.session = undefined;
         throw new VapixError('auth', `camera at ${this.base.origin}: ${RFC_2069_REFUSED}`, { status: 401 });
@@ -378,11 +436,21 @@ export class VapixClient {
         );
       }
       if (fresh && !(challenge.stale && !staleRetried)) {
+        if (!renewed) {
+          // Asked again, answering the challenge just received: one more round trip, not two.
+          const next = await this.credentials.renew(cred);
+          renewed = true;
+          if (next.username !== cred.username || next.password !== cred.password) {
+            cred = next;
+            this.session = { challenge, nc: 0 };
+            staleRetried = false;
+            continue;
+          }
+        }
         this.session = undefined;
         throw new VapixError(
           'auth',
-          `camera at ${this.base.origin} refused the credentials of user "${this.opts.username}" (HTTP 401): ` +
-            'check camera.username and camera.password; the user needs the operator role (or admin)',
+          `camera at ${this.base.origin} refused the credentials of user "${cred.username}" (HTTP 401): ${this.credentials.refusedHint}`,
           { status: 401 },
         );
       }
@@ -390,6 +458,16 @@ export class VapixClient {
       fresh = true;
       this.session = { challenge, nc: 0 };
     }
+  }
+
+  /** Basic only where the credential source allows it, the camera offers it, and the host is loopback. */
+  private basicAllowed(www: string[]): boolean {
+    return (
+      this.credentials.basicOnLoopback === true &&
+      /^127\.\d+\.\d+\.\d+$/.test(this.base.hostname) &&
+      this.base.protocol === 'http:' &&
+      www.some((h) => /^\s*basic\b/i.test(h))
+    );
   }
 
   /** Reads the whole body, stopping (and dropping the connection) as soon as maxBytes is passed. */
@@ -459,7 +537,7 @@ export class VapixClient {
         : s === 404
           ? `the camera has no ${path.split('?')[0]}; check camera.url and that it is an Axis camera with VAPIX`
           : s === 403
-            ? `user "${this.opts.username}" lacks the rights for this call; give it the operator role`
+            ? `user "${this.username}" lacks the rights for this call; give it the operator role`
             : s === 400
               ? 'the camera rejected the request arguments (e.g. a resolution it does not support)'
               : 'unexpected camera reply';

@@ -93,7 +93,7 @@ export function testConfig(paths: { caPath: string; certPath: string; keyPath: s
       reconnect: overrides.reconnect ?? { minMs: 20, maxMs: 100 },
       connectTimeoutMs: overrides.connectTimeoutMs ?? 5000,
     },
-    camera: { url: 'http://127.0.0.1', username: '', password: '', timeoutMs: 1000 },
+    camera: { url: 'http://127.0.0.1', username: '', password: '', timeoutMs: 1000, access: 'configured', serviceAccountUrl: 'http://127.0.0.12' },
     snapshot: {
       resolution: '640x480',
       compression: 30,

@@ -35,6 +35,7 @@ export async function startTestDevcloud(opts: {
   claimCameras?: number;
   allowedSerials?: string[];
   now?: () => number;
+  serviceAccounts?: boolean;
 }): Promise<TestDevcloud> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'cloudcam-dc-'));
   const dc = await startDevcloud({
@@ -46,6 +47,7 @@ export async function startTestDevcloud(opts: {
     ...(opts.claimCameras ? { claimCameras: opts.claimCameras } : {}),
     ...(opts.allowedSerials ? { allowedSerials: opts.allowedSerials } : {}),
     ...(opts.now ? { now: opts.now } : {}),
+    ...(opts.serviceAccounts ? { serviceAccounts: true } : {}),
   });
   return {
     dc,

@@ -205,6 +205,7 @@ describe('the agent local API cannot be crashed or made to take another identity
       stateDir,
       trial: { status: () => ({ state: 'configured', since: '' }), begin: () => undefined, stop: () => undefined },
       allowedPeerUids: [],
+      vapixAccess: 'configured',
       log: agent.agent.log,
       bindRetry: { minMs: 50, maxMs: 200 },
     });
@@ -240,6 +241,7 @@ describe('the agent local API cannot be crashed or made to take another identity
         stop: () => undefined,
       },
       allowedPeerUids: [],
+      vapixAccess: 'configured',
       log: agent.agent.log,
     });
     await api.start();
@@ -265,6 +267,7 @@ describe('the agent local API cannot be crashed or made to take another identity
       stateDir,
       trial: { status: () => ({ state: 'configured', since: '' }), begin: () => undefined, stop: () => undefined },
       allowedPeerUids: [65534],
+      vapixAccess: 'configured',
       log: agent.agent.log,
     });
     await api.start();

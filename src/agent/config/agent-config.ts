@@ -22,7 +22,7 @@ export interface AgentConfig {
     reconnect: { minMs: number; maxMs: number };
     connectTimeoutMs: number;
   };
-  camera: { url: string; username: string; password: string; timeoutMs: number };
+  camera: { url: string; username: string; password: string; timeoutMs: number; access: CameraAccessMode; serviceAccountUrl: string };
   snapshot: {
     /** WxH */
     resolution: string;
@@ -58,6 +58,9 @@ export interface AgentConfig {
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
 export const LOG_FORMATS = ['syslog-stdout', 'json', 'pretty'] as const;
 export const KEY_TYPES = ['ec-p256', 'rsa-2048'] as const;
+export const CAMERA_ACCESS_MODES = ['auto', 'service-account', 'configured'] as const;
+/** auto: the D-Bus service account when the camera offers one, else the configured account (camera-access.ts). */
+export type CameraAccessMode = (typeof CAMERA_ACCESS_MODES)[number];
 export type LogLevel = (typeof LOG_LEVELS)[number];
 export type LogFormat = (typeof LOG_FORMATS)[number];
 

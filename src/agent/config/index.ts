@@ -8,7 +8,7 @@
 //   checks.ts        checks across keys and on the files they name
 //   explain.ts       convict's error text -> one problem per key with the fix
 //   docs.ts          docs/config.md
-export type { AgentConfig, LogFormat, LogLevel } from './agent-config.js';
+export type { AgentConfig, CameraAccessMode, LogFormat, LogLevel } from './agent-config.js';
 export { ConfigError } from './explain.js';
 export { IDENTITY_DIR, loadAgentConfig, readConfigFile, type ConfigLayer } from './load.js';
 export { LOCAL_API_DEFAULT_PORT } from './schema.js';

@@ -1,5 +1,5 @@
 import { FACILITIES, type Facility } from '../syslog.js';
-import { KEY_TYPES, LOG_FORMATS, LOG_LEVELS, type ConfigSchema, type RawConfig } from './agent-config.js';
+import { CAMERA_ACCESS_MODES, KEY_TYPES, LOG_FORMATS, LOG_LEVELS, type ConfigSchema, type RawConfig } from './agent-config.js';
 
 /** The manifest's reverseProxy target points here; a site that changes localApi.port loses /local/cloudcam/api/. */
 export const LOCAL_API_DEFAULT_PORT = 2001;
@@ -74,13 +74,23 @@ export const configSchema: ConfigSchema<RawConfig> = {
       format: 'cloudcam-camera-url',
       default: 'http://127.0.0.1',
     },
+    access: {
+      doc: 'How the agent gets VAPIX credentials. auto: from the camera over D-Bus (AXIS OS 11.9+ service account, kept in memory only) when it offers them, else camera.username/password; service-account or configured force one of the two.',
+      format: CAMERA_ACCESS_MODES,
+      default: 'auto',
+    },
+    serviceAccountUrl: {
+      doc: "VAPIX base URL for service-account credentials: the camera's local virtual host, the only place they are valid. Change it only for tests.",
+      format: 'cloudcam-camera-url',
+      default: 'http://127.0.0.12',
+    },
     username: {
-      doc: 'VAPIX user for digest authentication (an account with viewer rights suffices for snapshots).',
+      doc: 'VAPIX user for digest authentication (an account with viewer rights suffices for snapshots). Not needed on a camera that offers a service account (camera.access).',
       format: String,
       default: '',
     },
     password: {
-      doc: 'Password of the VAPIX user.',
+      doc: 'Password of the VAPIX user; optional where the service account is used.',
       format: String,
       default: '',
       sensitive: true,

@@ -26,6 +26,7 @@ import { CERT_INSTALL_MAX_BYTES, CERT_INSTALL_PATH } from '../../protocol/cert-i
 import { answerChallenge, CHALLENGE_MAX_BYTES, CHALLENGE_PATH, parseChallengeRequest } from '../../protocol/challenge.js';
 import type { IdentityStatus, IdentityTrial } from '../provisioning/identity-trial.js';
 import { createCertInstaller } from './cert-install.js';
+import type { VapixAccess } from '../camera-access.js';
 import { defaultPeerUids, peerUid } from './local-api/peer-uid.js';
 import { contentTypeProblem, hostProblem, isLoopback, requestPath, type Refusal } from './local-api/request-checks.js';
 
@@ -42,6 +43,8 @@ export interface AgentStatus {
   certificateError?: string;
   /** configured (nothing installed since start), trial (installed, not yet connected), confirmed, rolled-back (with the reason). */
   identity: IdentityStatus;
+  /** Which VAPIX credentials the agent uses (agent/camera-access.ts); absent from older agents. */
+  vapixAccess?: VapixAccess;
 }
 
 export interface LocalApiFeature extends Feature {
@@ -58,6 +61,7 @@ export function createLocalApiFeature(opts: {
   trial: IdentityTrial;
   /** Peer uids allowed to use the API; [] = defaultPeerUids() (the agent, root, the web server). */
   allowedPeerUids: number[];
+  vapixAccess: VapixAccess;
   log: Logger;
   /** How fast a taken port is retried (the default: 1 s, growing to 1 min). */
   bindRetry?: { minMs: number; maxMs: number };
@@ -82,7 +86,7 @@ export function createLocalApiFeature(opts: {
   const sockets = new Set<Socket>();
 
   async function status(): Promise<AgentStatus> {
-    const out: AgentStatus = { thingName: opts.thing, agentVersion: opts.agentVersion, connected: connection.connected, since, identity: opts.trial.status() };
+    const out: AgentStatus = { thingName: opts.thing, agentVersion: opts.agentVersion, connected: connection.connected, since, identity: opts.trial.status(), vapixAccess: opts.vapixAccess };
     if (lastDisconnectReason !== undefined) out.lastDisconnectReason = lastDisconnectReason;
     const { certPath } = connection.tlsFiles;
     try {

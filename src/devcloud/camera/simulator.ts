@@ -4,13 +4,13 @@
  * error handling can be exercised against real sockets. Given a certificate it serves HTTPS as its
  * main URL and plain HTTP beside it, as an Axis camera does out of the box (self-signed certificate).
  */
-import { createHash, X509Certificate } from 'node:crypto';
+import { createHash, randomBytes, X509Certificate } from 'node:crypto';
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../../lib/log.js';
 import { BadRequestError, requestUrl } from '../../lib/request-target.js';
-import { createDigestVerifier, type DigestAlgorithm } from '../../protocol/digest.js';
+import { createDigestVerifier, type DigestAlgorithm, type DigestCredentials, type DigestVerifier } from '../../protocol/digest.js';
 import { renderFrame } from './jpeg.js';
 import { ParamTree } from './params.js';
 import { AppRegistry, MAX_PACKAGE_BYTES, packfilPart } from './apps.js';
@@ -62,9 +62,27 @@ export interface CameraSimulator {
    * the manifest's target is the app's loopback server; in devcloud the agent listens on a free port.
    */
   setAppTarget(appName: string, url: string | undefined): void;
+  /** The local virtual host for service accounts, when started with serviceAccountHost. */
+  readonly serviceAccounts?: ServiceAccounts;
   /** openStreams: endless-fault replies still being written (0 once their clients have gone). */
   readonly stats: { requests: number; snapshots: number; connections: number; openStreams: number; proxied: number };
   stop(): Promise<void>;
+}
+
+/**
+ * VAPIX service accounts as AXIS OS 11.9+ gives them to apps: fresh random credentials per request
+ * (admin access level), valid only on the local virtual host (127.0.0.12 on a camera), never on the
+ * camera's main address. The D-Bus side is service-accounts.ts.
+ */
+export interface ServiceAccounts {
+  /** The local virtual host's base URL, e.g. http://127.0.0.12:PORT. */
+  readonly url: string;
+  /** New credentials for `name` (what GetCredentials returns); earlier ones of that name stop working. */
+  issue(name: string): DigestCredentials;
+  /** Every issued credential stops working (a rotation: the next request gets 401). */
+  revokeAll(): void;
+  /** How many credentials were issued so far. */
+  readonly issued: number;
 }
 
 export interface CameraTlsCertificate {
@@ -94,6 +112,10 @@ export interface CameraSimulatorOptions {
   port?: number;
   /** Serve HTTPS with this certificate on `port`, and plain HTTP on a second port. */
   tls?: CameraTlsCertificate;
+  /** Also listen on this host (e.g. 127.0.0.12), accepting service-account credentials only. */
+  serviceAccountHost?: string;
+  /** How that host authenticates: Digest (default) or Basic only (what Axis's example uses there). */
+  serviceAccountAuth?: 'digest' | 'basic';
   log?: Logger;
 }
 
@@ -238,8 +260,16 @@ export async function startCameraSimulator(opts: CameraSimulatorOptions): Promis
     });
   }
 
-  function unauthorized(res: ServerResponse, stale: boolean): void {
-    text(res, 401, '401 Unauthorized\n', { 'WWW-Authenticate': verifier.challenges(stale) });
+  // Service accounts: a realm and a user list of their own, so no credential works on both hosts.
+  const serviceUsers: Record<string, string> = {};
+  const serviceVerifier =
+    opts.serviceAccountAuth === 'basic'
+      ? basicVerifier(`AXIS_${identity.serialNumber}`, serviceUsers)
+      : createDigestVerifier({ realm: `AXIS_${identity.serialNumber}`, users: serviceUsers, algorithms: opts.algorithms ?? ['SHA-256', 'MD5'] });
+  let issued = 0;
+
+  function unauthorized(res: ServerResponse, stale: boolean, v: DigestVerifier = verifier): void {
+    text(res, 401, '401 Unauthorized\n', { 'WWW-Authenticate': v.challenges(stale) });
   }
 
   async function snapshot(url: URL, res: ServerResponse): Promise<void> {
@@ -450,13 +480,13 @@ export async function startCameraSimulator(opts: CameraSimulatorOptions): Promis
    * whose role reaches the entry's access. A user below it gets 401 with a new challenge, as Apache
    * answers an authenticated user its authorization refuses (without AuthzSendForbiddenOnFailure).
    */
-  async function reverseProxy(req: IncomingMessage, url: URL, res: ServerResponse, username: string): Promise<void> {
+  async function reverseProxy(req: IncomingMessage, url: URL, res: ServerResponse, username: string, v: DigestVerifier): Promise<void> {
     const [, , appName = '', apiPath = '', ...rest] = url.pathname.split('/');
     const app = apps.get(appName);
     const entry = app?.manifest.reverseProxy.find((p) => p.apiPath === apiPath);
     if (!app || !entry || app.status !== 'Running') return text(res, 404, 'Not Found\n');
     const needed = entry.access === 'anonymous' ? 0 : (ROLE_RANK[entry.access as CameraRole] ?? ROLE_RANK.admin);
-    if (ROLE_RANK[roles.get(username) ?? 'viewer'] < needed) return unauthorized(res, false);
+    if (ROLE_RANK[roles.get(username) ?? 'viewer'] < needed) return unauthorized(res, false, v);
     const target = new URL(appTargets.get(appName) ?? entry.target);
     const body = await readBody(req, 1024 * 1024);
     if (body === undefined) return text(res, 413, 'Request Entity Too Large\n');
@@ -481,7 +511,7 @@ export async function startCameraSimulator(opts: CameraSimulatorOptions): Promis
     });
   }
 
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async function handle(req: IncomingMessage, res: ServerResponse, v: DigestVerifier): Promise<void> {
     stats.requests++;
     const url = requestUrl(req.url);
     log?.debug({ method: req.method, path: url.pathname }, 'vapix request');
@@ -491,9 +521,9 @@ export async function startCameraSimulator(opts: CameraSimulatorOptions): Promis
     if (current.delayMs && !(await wait(current.delayMs, res))) return;
     const isLocal = url.pathname.startsWith('/local/');
     if (!url.pathname.startsWith('/axis-cgi/') && !isLocal) return text(res, 404, 'Not Found\n');
-    if (current.status === 401) return unauthorized(res, false);
-    const auth = verifier.verify(req.headers.authorization, req.method ?? 'GET', req.url ?? '/');
-    if (!auth.ok) return unauthorized(res, auth.stale);
+    if (current.status === 401) return unauthorized(res, false, v);
+    const auth = v.verify(req.headers.authorization, req.method ?? 'GET', req.url ?? '/');
+    if (!auth.ok) return unauthorized(res, auth.stale, v);
     if (current.status === 503) return text(res, 503, 'Service Unavailable\n');
     switch (url.pathname) {
       case '/axis-cgi/jpg/image.cgi':
@@ -509,27 +539,29 @@ export async function startCameraSimulator(opts: CameraSimulatorOptions): Promis
         if (opts.ntpApi === false) return text(res, 404, 'Not Found\n');
         return jsonApi(req, res, timeMethods);
       default:
-        if (isLocal) return reverseProxy(req, url, res, auth.username);
+        if (isLocal) return reverseProxy(req, url, res, auth.username, v);
         if (url.pathname.startsWith('/axis-cgi/applications/')) return applications(req, url, res);
         return text(res, 404, 'Not Found\n');
     }
   }
 
-  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
-    handle(req, res).catch((err: unknown) => {
-      if (err instanceof BadRequestError) {
-        log?.debug({ err: err.message }, 'malformed vapix request');
-        if (!res.headersSent) return text(res, 400, 'Bad Request\n');
-      } else {
-        log?.error({ err }, 'camera simulator request failed');
-      }
-      if (!res.headersSent) text(res, 500, 'Internal Server Error\n');
-      else res.destroy();
-    });
-  };
-  const httpServer = createServer(onRequest);
+  const onRequestWith =
+    (v: DigestVerifier) =>
+    (req: IncomingMessage, res: ServerResponse): void => {
+      handle(req, res, v).catch((err: unknown) => {
+        if (err instanceof BadRequestError) {
+          log?.debug({ err: err.message }, 'malformed vapix request');
+          if (!res.headersSent) return text(res, 400, 'Bad Request\n');
+        } else {
+          log?.error({ err }, 'camera simulator request failed');
+        }
+        if (!res.headersSent) text(res, 500, 'Internal Server Error\n');
+        else res.destroy();
+      });
+    };
+  const httpServer = createServer(onRequestWith(verifier));
   let tlsCert = opts.tls;
-  const httpsServer = tlsCert ? createHttpsServer({ cert: tlsCert.certPem, key: tlsCert.keyPem }, onRequest) : undefined;
+  const httpsServer = tlsCert ? createHttpsServer({ cert: tlsCert.certPem, key: tlsCert.keyPem }, onRequestWith(verifier)) : undefined;
   // HTTPS counts a connection once its handshake is through: a refused handshake made no request.
   httpServer.on('connection', () => {
     stats.connections++;
@@ -540,21 +572,51 @@ export async function startCameraSimulator(opts: CameraSimulatorOptions): Promis
   const servers: Server[] = httpsServer ? [httpsServer, httpServer] : [httpServer];
 
   const host = opts.host ?? '127.0.0.1';
-  const listen = (server: Server, port: number): Promise<number> =>
+  const listen = (server: Server, port: number, on = host): Promise<number> =>
     new Promise<number>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(port, host, () => {
+      server.listen(port, on, () => {
         server.off('error', reject);
         resolve((server.address() as AddressInfo).port);
       });
     });
-  const hostPart = host.includes(':') ? `[${host}]` : host;
+  const urlHost = (h: string): string => (h.includes(':') ? `[${h}]` : h);
   const port = await listen(servers[0]!, opts.port ?? 0);
   const httpPort = httpsServer ? await listen(httpServer, 0) : port;
-  const httpUrl = `http://${hostPart}:${httpPort}`;
-  const url = httpsServer ? `https://${hostPart}:${port}` : httpUrl;
+  const httpUrl = `http://${urlHost(host)}:${httpPort}`;
+  const url = httpsServer ? `https://${urlHost(host)}:${port}` : httpUrl;
   const fingerprintOf = (pair: CameraTlsCertificate | undefined): string | undefined => (pair ? new X509Certificate(pair.certPem).fingerprint256 : undefined);
   log?.info({ url, httpUrl, serial: identity.serialNumber, fingerprint256: fingerprintOf(tlsCert) }, 'camera simulator listening');
+  const serviceServer =
+    opts.serviceAccountHost === undefined
+      ? undefined
+      : createServer(onRequestWith(serviceVerifier)).on('connection', () => {
+          stats.connections++;
+        });
+  let serviceAccounts: ServiceAccounts | undefined;
+  if (serviceServer) {
+    const serviceHost = opts.serviceAccountHost ?? '127.0.0.12';
+    const serviceUrl = `http://${urlHost(serviceHost)}:${await listen(serviceServer, 0, serviceHost)}`;
+    servers.push(serviceServer);
+    serviceAccounts = {
+      url: serviceUrl,
+      issue(name) {
+        // AXIS OS names the user after the requested name with a prefix (docs: "a0-testuser").
+        const username = `a0-${name}`;
+        const password = randomBytes(24).toString('base64url');
+        serviceUsers[username] = password;
+        roles.set(username, 'admin');
+        issued++;
+        return { username, password };
+      },
+      revokeAll() {
+        for (const u of Object.keys(serviceUsers)) delete serviceUsers[u];
+      },
+      get issued() {
+        return issued;
+      },
+    };
+  }
 
   return {
     url,
@@ -572,6 +634,7 @@ export async function startCameraSimulator(opts: CameraSimulatorOptions): Promis
     username: opts.username,
     password: opts.password,
     identity,
+    ...(serviceAccounts ? { serviceAccounts } : {}),
     stats,
     setFaults(f) {
       faults = { ...f };
@@ -590,6 +653,22 @@ export async function startCameraSimulator(opts: CameraSimulatorOptions): Promis
       const closed = servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve())));
       for (const server of servers) server.closeAllConnections();
       await Promise.all(closed);
+    },
+  };
+}
+
+/** HTTP Basic with the verifier's interface, for a host that offers nothing else. */
+function basicVerifier(realm: string, users: Record<string, string>): DigestVerifier {
+  return {
+    challenges: () => [`Basic realm="${realm}"`],
+    verify(authorization) {
+      const m = /^Basic\s+([A-Za-z0-9+/=]+)$/i.exec(authorization ?? '');
+      if (!m) return { ok: false, stale: false };
+      const text = Buffer.from(m[1] ?? '', 'base64').toString('utf8');
+      const colon = text.indexOf(':');
+      const username = text.slice(0, colon);
+      const expected = colon > 0 && Object.hasOwn(users, username) ? users[username] : undefined;
+      return expected !== undefined && expected === text.slice(colon + 1) ? { ok: true, username } : { ok: false, stale: false };
     },
   };
 }
