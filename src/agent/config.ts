@@ -424,7 +424,8 @@ export function loadAgentConfig(
     );
   }
   if (problems.length === 0 && claimMode) problems.push(...claimProblems(raw));
-  if (problems.length === 0 && raw.iot.keyPath) problems.push(...privateKeyProblems(raw.iot.keyPath));
+  if (problems.length === 0 && raw.iot.keyPath) problems.push(...privateKeyProblems('iot.keyPath', raw.iot.keyPath));
+  if (problems.length === 0 && claimMode) problems.push(...privateKeyProblems('provisioning.claimKeyPath', raw.provisioning.claimKeyPath));
   if (problems.length > 0) throw new ConfigError(problems, source);
   if (claimMode) {
     raw.iot.certPath ||= path.join(raw.stateDir, IDENTITY_DIR, 'device.crt');
@@ -434,25 +435,26 @@ export function loadAgentConfig(
 }
 
 /**
- * The private key must be readable by its owner only: a key that group or others can read can be
- * copied by any process on the camera, and with it anyone can be this thing. Refused with the exact
+ * A private key must be readable by its owner only: a key that group or others can read can be
+ * copied by any process on the camera, and with it anyone can be this thing (the device key) or enrol
+ * as any camera of the fleet (the claim key). Both are checked here, the same way. Refused with the exact
  * command that fixes it (AWS IoT Device Client refuses the same way; its users asked for the fix to
  * be printed, not just the rule).
  */
-export function privateKeyProblems(keyPath: string): string[] {
+export function privateKeyProblems(key: 'iot.keyPath' | 'provisioning.claimKeyPath', keyPath: string): string[] {
   let st: fs.Stats;
   try {
     st = fs.statSync(keyPath);
   } catch {
     return []; // "does not exist / not readable" is already reported by the cloudcam-key-file format
   }
-  if (!st.isFile()) return [`iot.keyPath ${keyPath} is not a regular file: point it at the PEM private key`];
+  if (!st.isFile()) return [`${key} ${keyPath} is not a regular file: point it at the PEM private key`];
   const loose = st.mode & 0o077;
   if (loose === 0) return [];
   const who = [loose & 0o070 ? 'group' : '', loose & 0o007 ? 'others' : ''].filter(Boolean).join(' and ');
   return [
-    `iot.keyPath ${keyPath} is accessible by ${who} (mode ${(st.mode & 0o777).toString(8).padStart(4, '0')}): ` +
-      `anyone who can read it can impersonate this camera. Fix: chmod 600 ${shellQuote(keyPath)}`,
+    `${key} ${keyPath} is accessible by ${who} (mode ${(st.mode & 0o777).toString(8).padStart(4, '0')}): ` +
+      `anyone who can read it can ${key === 'iot.keyPath' ? 'impersonate this camera' : "enrol as any camera of the fleet with the claim certificate"}. Fix: chmod 600 ${shellQuote(keyPath)}`,
   ];
 }
 
