@@ -15,6 +15,8 @@ import { reenrolCommand } from '../protocol/fleet-provisioning.js';
 /** Axis serial numbers are the MAC address: 12 hex digits. Compared upper-case. */
 const SERIAL = /^[0-9A-F]{12}$/;
 
+/** The deployed template names a camera's thing `{prefix}{SerialNumber}` (infra/cloudcam-stack.ts). */
+export const DEFAULT_THING_NAME_PREFIX = 'cloudcam-';
 /** The thing attribute that records an operator's one-time permission (epoch seconds, a deadline). */
 export const REENROL_ATTRIBUTE = 'reenrolAllowedUntil';
 /** How long `cloudcam fleet allow-reenrol` lets a permission stand unless told otherwise. */

@@ -11,7 +11,7 @@
  * parameterOverrides pins SerialNumber to its upper-case form, so `accc8e…` cannot make a second thing.
  */
 import { IoTClient } from '@aws-sdk/client-iot';
-import { decideReenrolment, decideSerial, parseAllowList, type ThingRegistry } from './enrolment-rules.js';
+import { DEFAULT_THING_NAME_PREFIX, decideReenrolment, decideSerial, parseAllowList, type ThingRegistry } from './enrolment-rules.js';
 import { awsThingRegistry } from './iot-registry.js';
 
 export interface HookDecision {
@@ -24,8 +24,6 @@ export interface HookSettings {
   allowedSerials: ReadonlySet<string> | undefined;
   thingNamePrefix: string;
 }
-
-export const DEFAULT_THING_NAME_PREFIX = 'cloudcam-';
 
 export function hookSettings(env: NodeJS.ProcessEnv): HookSettings {
   return { allowedSerials: parseAllowList(env['CLOUDCAM_ALLOWED_SERIALS']), thingNamePrefix: env['CLOUDCAM_THING_NAME_PREFIX'] ?? DEFAULT_THING_NAME_PREFIX };
