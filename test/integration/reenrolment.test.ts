@@ -15,6 +15,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAgentLogger } from '../../src/agent/logging.js';
 import { IDENTITY_DIR, loadAgentConfig, type AgentConfig } from '../../src/agent/config.js';
 import { startAgent } from '../../src/agent/main.js';
+import { ensureIdentity } from '../../src/agent/provisioning/provisioning.js';
+import { VapixClient } from '../../src/protocol/vapix.js';
 import { allowReenrolCommand } from '../../src/cli/fleet-command.js';
 import { UsageError } from '../../src/cli/command.js';
 import { MQTT_MATRIX, requestSnapshot, startTestAgent, startTestDevcloud, waitForConnected, waitForReport, type TestAgent, type TestDevcloud } from '../helpers/devcloud.js';
@@ -64,6 +66,15 @@ async function refusedEnrolment(t: TestDevcloud, mqttVersion: 4 | 5): Promise<Re
  * TLS 1.2, so that a refused client certificate fails the handshake itself with the server's alert
  * (in TLS 1.3 the client finishes first and only sees the connection close).
  */
+/** The agent's enrolment step alone (ensureIdentity, as startAgent runs it): enrols and stores the identity. */
+async function enrolOnly(t: TestDevcloud, stateDir: string, mqttVersion: 4 | 5): Promise<string> {
+  const config = loadAgentConfig(t.dc.info.claimCameras['claim-1']!.agentConfigPath, {});
+  asAnotherDevice(stateDir, mqttVersion)(config);
+  const camera = new VapixClient({ baseUrl: config.camera.url, username: config.camera.username, password: config.camera.password, timeoutMs: 5000 });
+  const log = createAgentLogger({ level: 'error', format: 'json', thing: 'reenrolling', out: new PassThrough() });
+  return (await ensureIdentity(config, { log, camera, replyTimeoutMs: 5000 })).thingName;
+}
+
 async function connectWith(t: TestDevcloud, certPath: string, keyPath: string, clientId: string, protocolVersion: 4 | 5): Promise<string> {
   const [ca, cert, key] = await Promise.all([readFile(t.dc.info.caPath), readFile(certPath), readFile(keyPath)]);
   const tlsOnly: Pick<ConnectionOptions, 'maxVersion'> = { maxVersion: 'TLSv1.2' }; // passed through to tls.connect
@@ -125,10 +136,8 @@ for (const { broker, mqttVersion, label } of MQTT_MATRIX) {
       const kicked = new Promise<void>((resolve) => first.agent.connection.once('disconnected', () => resolve()));
       const dir = await mkdtemp(path.join(os.tmpdir(), 'cloudcam-reenrol-'));
       dirs.push(dir);
-      const second = await startTestAgent(t.dc, 'claim-1', asAnotherDevice(dir, mqttVersion));
-      agents.push(second);
-      await waitForConnected(second);
-      expect(second.agent.config.thingName).toBe(thing);
+      // Enrolment only, no connection yet: so the old connection can only be closed by the deactivation.
+      expect(await enrolOnly(t, dir, mqttVersion)).toBe(thing);
       expect(t.dc.identity.registrations).toHaveLength(2);
 
       // The old certificate: its live connection is closed, and it cannot connect again.
@@ -138,7 +147,12 @@ for (const { broker, mqttVersion, label } of MQTT_MATRIX) {
       // mosquitto (OpenSSL) answers with the "certificate revoked" alert; Node's TLS server (aedes) just ends the handshake.
       expect(outcome).toMatch(broker === 'mosquitto' ? /certificate revoked/ : /before secure TLS connection was established/);
 
-      // The thing works with its new certificate.
+      // The thing works with its new certificate (the agent finds the identity it stored).
+      const second = await startTestAgent(t.dc, 'claim-1', asAnotherDevice(dir, mqttVersion));
+      agents.push(second);
+      await waitForConnected(second);
+      expect(second.agent.config.thingName).toBe(thing);
+      expect(t.dc.identity.registrations).toHaveLength(2);
       const request = await requestSnapshot(t.dc, thing);
       expect((await waitForReport(t.dc, thing, request.id)).status).toBe('uploaded');
       await second.waitForLog((l) => l['event'] === 'snapshot.uploaded' && l['id'] === request.id);
