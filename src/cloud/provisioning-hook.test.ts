@@ -4,9 +4,9 @@
  * test/integration/reenrolment.test.ts.
  */
 import { ResourceNotFoundException, VersionConflictException } from '@aws-sdk/client-iot';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { awsThingRegistry, allowReenrolmentInAws, type IotSender } from './iot-registry.js';
-import { decideProvisioning, hookSettings } from './provisioning-hook.js';
+import { decideProvisioning, hookSettings, provisioningHook } from './provisioning-hook.js';
 
 const OLD = 'a'.repeat(64);
 const NEW = 'b'.repeat(64);
@@ -116,5 +116,19 @@ describe('pre-provisioning hook (AWS call shapes)', () => {
       { command: 'UpdateThing', input: { thingName: 'cloudcam-ACCC8E100001', attributePayload: { attributes: { reenrolAllowedUntil: String(now / 1000 + 3600) }, merge: true } } },
     ]);
     await expect(allowReenrolmentInAws(fakeIot(undefined).iot, 'cloudcam-ACCC8E100002', now)).rejects.toThrow(/no thing cloudcam-ACCC8E100002.*--serial/);
+  });
+
+  it('the handler refuses when a registry call fails (fails closed), and never logs the certificate', async () => {
+    const failing = { send: () => Promise.reject(Object.assign(new Error('User is not authorized to perform: iot:DescribeThing'), { name: 'AccessDeniedException' })) } as unknown as IotSender;
+    const logged: string[] = [];
+    const spy = vi.spyOn(console, 'error').mockImplementation((line: string) => void logged.push(line));
+    try {
+      const hook = provisioningHook(() => awsThingRegistry(failing), {});
+      expect(await hook({ ...event('ACCC8E100001'), certificatePem: '-----BEGIN CERTIFICATE-----secret' })).toEqual({ allowProvisioning: false });
+    } finally {
+      spy.mockRestore();
+    }
+    expect(logged.join('\n')).toContain('iot:DescribeThing');
+    expect(logged.join('\n')).not.toContain('BEGIN CERTIFICATE');
   });
 });

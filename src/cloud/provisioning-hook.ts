@@ -59,23 +59,28 @@ export async function decideProvisioning(event: unknown, settings: HookSettings,
   };
 }
 
-let registry: ThingRegistry | undefined;
-
 /**
- * Lambda entry point. Logs the serial, the reason and any deactivated certificate ids, never the
- * certificate or the CSR. A failing registry call refuses (fails closed) and is logged.
+ * The Lambda handler over a registry (made on first use). Logs the serial, the reason and any
+ * deactivated certificate ids, never the certificate or the CSR. A failing registry call refuses
+ * (fails closed) and is logged.
  */
-export async function handler(event: unknown): Promise<HookDecision> {
-  registry ??= awsThingRegistry(new IoTClient({}));
-  let outcome: HookOutcome;
-  try {
-    outcome = await decideProvisioning(event, hookSettings(process.env), registry);
-  } catch (err) {
-    console.error(JSON.stringify({ msg: 'provisioning refused: the registry lookup failed', err: (err as Error).message, name: (err as Error).name }));
-    return { allowProvisioning: false };
-  }
-  const { decision, serial, thingName, why, deactivated } = outcome;
-  const log = decision.allowProvisioning ? console.log : console.warn;
-  log(JSON.stringify({ msg: decision.allowProvisioning ? 'provisioning allowed' : 'provisioning refused', serial, thingName, why, deactivated }));
-  return decision;
+export function provisioningHook(makeRegistry: () => ThingRegistry, env: NodeJS.ProcessEnv = process.env): (event: unknown) => Promise<HookDecision> {
+  let registry: ThingRegistry | undefined;
+  return async (event) => {
+    registry ??= makeRegistry();
+    let outcome: HookOutcome;
+    try {
+      outcome = await decideProvisioning(event, hookSettings(env), registry);
+    } catch (err) {
+      console.error(JSON.stringify({ msg: 'provisioning refused: the registry lookup failed', err: (err as Error).message, name: (err as Error).name }));
+      return { allowProvisioning: false };
+    }
+    const { decision, serial, thingName, why, deactivated } = outcome;
+    const log = decision.allowProvisioning ? console.log : console.warn;
+    log(JSON.stringify({ msg: decision.allowProvisioning ? 'provisioning allowed' : 'provisioning refused', serial, thingName, why, deactivated }));
+    return decision;
+  };
 }
+
+/** Lambda entry point. */
+export const handler = provisioningHook(() => awsThingRegistry(new IoTClient({})));
