@@ -269,19 +269,45 @@ describe('fleet provisioning', () => {
     expect(body.Resources['policy']!.Properties['PolicyName']).toBe(devicePolicyName);
   });
 
-  it('the pre-provisioning hook gets the allow-list and may be invoked only for this template', () => {
+  it('the pre-provisioning hook gets the allow-list and the thing prefix, and may be invoked only for this template', () => {
     template.hasResourceProperties('AWS::IoT::ProvisioningTemplate', {
       PreProvisioningHook: { PayloadVersion: '2020-04-01', TargetArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ProvisioningHook'), 'Arn'] } },
     });
-    template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: { CLOUDCAM_ALLOWED_SERIALS: 'ACCC8E000001,ACCC8E000002' } } });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: { CLOUDCAM_ALLOWED_SERIALS: 'ACCC8E000001,ACCC8E000002', CLOUDCAM_THING_NAME_PREFIX: 'cloudcam-' } },
+    });
     const [, perm] = ofType('AWS::Lambda::Permission').find(([id]) => id.startsWith('ProvisioningHook'))!;
     expect(resolve(perm.Properties['SourceArn'])).toBe(`${IOT}:provisioningtemplate/Cloudcam-Fleet`);
   });
 
-  it('without an allow-list there is no hook', () => {
-    const t = Template.fromStack(new CloudcamStack(new App(), 'NoHook', { lambdaDir }));
-    t.resourceCountIs('AWS::Lambda::Function', 2); // the handler and CDK's DescribeEndpoint provider
-    expect(JSON.stringify(t.toJSON())).not.toContain('PreProvisioningHook');
+  it('the hook may look up cloudcam things and their certificates, use a permission and deactivate certificates; nothing else', () => {
+    const [, policy] = ofType('AWS::IAM::Policy').find(([id]) => id.startsWith('ProvisioningHookRole'))!;
+    const statements = (resolve(policy.Properties['PolicyDocument']) as { Statement: Statement[] }).Statement;
+    const grants = statements.filter((s) => !asList(s.Action).some((a) => a.startsWith('logs:')));
+    expect(grants.map((s) => ({ actions: asList(s.Action).sort(), resources: asList(s.Resource) }))).toEqual([
+      { actions: ['iot:DescribeThing', 'iot:ListThingPrincipals', 'iot:UpdateThing'], resources: [`${IOT}:thing/cloudcam-*`] },
+      { actions: ['iot:DescribeCertificate', 'iot:UpdateCertificate'], resources: [`${IOT}:cert/*`] },
+    ]);
+    const thingGrant = asList(grants[0]!.Resource)[0]!;
+    expect(arnMatches(thingGrant, `${IOT}:thing/cloudcam-ACCC8E000001`)).toBe(true);
+    expect(arnMatches(thingGrant, `${IOT}:thing/other-thing`)).toBe(false);
+  });
+
+  it('an operator policy for allow-reenrol grants iot:UpdateThing on cloudcam things only, and is an output', () => {
+    const managedPolicies = ofType('AWS::IAM::ManagedPolicy');
+    expect(managedPolicies).toHaveLength(1);
+    const [, managed] = managedPolicies[0]!;
+    const statements = (resolve(managed.Properties['PolicyDocument']) as { Statement: Statement[] }).Statement;
+    expect(statements).toEqual([{ Effect: 'Allow', Action: 'iot:UpdateThing', Resource: `${IOT}:thing/cloudcam-*` }]);
+    template.hasOutput('ReenrolOperatorPolicyArn', {});
+  });
+
+  it('without an allow-list the hook still guards re-enrolment, with no CLOUDCAM_ALLOWED_SERIALS', () => {
+    const t = Template.fromStack(new CloudcamStack(new App(), 'NoList', { lambdaDir }));
+    t.hasResourceProperties('AWS::IoT::ProvisioningTemplate', { PreProvisioningHook: Match.objectLike({ PayloadVersion: '2020-04-01' }) });
+    const hook = Object.values(t.findResources('AWS::Lambda::Function')).find((r) => JSON.stringify(r).includes('CLOUDCAM_THING_NAME_PREFIX'));
+    expect(hook).toBeDefined();
+    expect(JSON.stringify(hook)).not.toContain('CLOUDCAM_ALLOWED_SERIALS');
   });
 });
 
@@ -299,7 +325,7 @@ describe('the snapshot bucket', () => {
   });
 
   it('outputs what a camera and an operator need', () => {
-    for (const name of ['IotEndpoint', 'BucketName', 'UploadHost', 'ProvisioningTemplateName', 'ClaimPolicyName', 'DevicePolicyName']) template.hasOutput(name, {});
+    for (const name of ['IotEndpoint', 'BucketName', 'UploadHost', 'ProvisioningTemplateName', 'ClaimPolicyName', 'DevicePolicyName', 'ReenrolOperatorPolicyArn']) template.hasOutput(name, {});
   });
 
   it('UploadHost is the host of the presigned POSTs the cloud handler makes (the agent allow-lists exactly it)', async () => {

@@ -33,7 +33,7 @@ export interface CloudcamStackProps extends StackProps {
   snapshotRetentionDays?: number;
   /** Origins allowed to GET snapshots from a browser (with a presigned URL); default any. */
   viewerOrigins?: string[];
-  /** Serial numbers allowed to enrol by claim. When set, the pre-provisioning hook is deployed. */
+  /** Serial numbers allowed to enrol by claim; default: any serial (the hook still guards re-enrolment). */
   allowedSerials?: string[];
   /** A provisioned camera's thing name is this prefix + its serial number. */
   thingNamePrefix?: string;
@@ -147,20 +147,33 @@ export class CloudcamStack extends Stack {
       }),
     );
 
-    let hook: lambda.Function | undefined;
-    if (props.allowedSerials !== undefined) {
-      const hookLogs = new logs.LogGroup(this, 'ProvisioningHookLogs', { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
-      const hookRole = new iam.Role(this, 'ProvisioningHookRole', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
-      hookLogs.grantWrite(hookRole);
-      hook = this.nodeFunction('ProvisioningHook', 'provisioning-hook', props.lambdaDir, hookRole, hookLogs, {
-        CLOUDCAM_ALLOWED_SERIALS: props.allowedSerials.join(','),
-      });
-      hook.addPermission('IotInvoke', {
-        principal: new iam.ServicePrincipal('iot.amazonaws.com'),
-        sourceArn: `${iotArn}:provisioningtemplate/${names.template}`,
-        sourceAccount: Aws.ACCOUNT_ID,
-      });
-    }
+    // The pre-provisioning hook (src/cloud/provisioning-hook.ts), always deployed: besides the optional
+    // serial allow-list it refuses a serial whose thing already has an active certificate, unless an
+    // operator allowed one re-enrolment (the thing attribute reenrolAllowedUntil); it then deactivates
+    // the old certificate. Its role may read and update cloudcam things and read/deactivate certificates.
+    const hookLogs = new logs.LogGroup(this, 'ProvisioningHookLogs', { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
+    const hookRole = new iam.Role(this, 'ProvisioningHookRole', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: 'cloudcam pre-provisioning hook: look up the thing and its certificates; use a re-enrolment permission; deactivate the old certificate',
+    });
+    hookLogs.grantWrite(hookRole);
+    hookRole.addToPolicy(new iam.PolicyStatement({ actions: ['iot:DescribeThing', 'iot:ListThingPrincipals', 'iot:UpdateThing'], resources: [things] }));
+    // Certificate ids are random, so no narrower resource exists; the hook only deactivates the ones attached to the thing.
+    hookRole.addToPolicy(new iam.PolicyStatement({ actions: ['iot:DescribeCertificate', 'iot:UpdateCertificate'], resources: [certs] }));
+    const hookEnv: Record<string, string> = { CLOUDCAM_THING_NAME_PREFIX: thingNamePrefix };
+    if (props.allowedSerials !== undefined) hookEnv['CLOUDCAM_ALLOWED_SERIALS'] = props.allowedSerials.join(',');
+    const hook = this.nodeFunction('ProvisioningHook', 'provisioning-hook', props.lambdaDir, hookRole, hookLogs, hookEnv);
+    hook.addPermission('IotInvoke', {
+      principal: new iam.ServicePrincipal('iot.amazonaws.com'),
+      sourceArn: `${iotArn}:provisioningtemplate/${names.template}`,
+      sourceAccount: Aws.ACCOUNT_ID,
+    });
+
+    // What an operator needs for `cloudcam fleet allow-reenrol` (and nothing else): attach it to their user or role.
+    const reenrolOperator = new iam.ManagedPolicy(this, 'ReenrolOperatorPolicy', {
+      description: 'cloudcam: cloudcam fleet allow-reenrol (records a one-time re-enrolment permission on a camera thing)',
+      statements: [new iam.PolicyStatement({ actions: ['iot:UpdateThing'], resources: [things] })],
+    });
 
     const template = new CfnProvisioningTemplate(this, 'FleetTemplate', {
       templateName: names.template,
@@ -168,9 +181,9 @@ export class CloudcamStack extends Stack {
       enabled: true,
       provisioningRoleArn: provisioningRole.roleArn,
       templateBody: JSON.stringify(fleetTemplateBody(thingNamePrefix, names.device)),
-      ...(hook ? { preProvisioningHook: { targetArn: hook.functionArn, payloadVersion: '2020-04-01' } } : {}),
+      preProvisioningHook: { targetArn: hook.functionArn, payloadVersion: '2020-04-01' },
     });
-    if (hook) template.node.addDependency(hook);
+    template.node.addDependency(hook);
 
     // --- outputs -------------------------------------------------------------------------------
     // CloudFormation has no attribute for the account's IoT endpoint: ask DescribeEndpoint once.
@@ -198,6 +211,7 @@ export class CloudcamStack extends Stack {
     new CfnOutput(this, 'ClaimPolicyName', { value: names.claim, description: 'attach to the claim certificate' });
     new CfnOutput(this, 'DevicePolicyName', { value: names.device, description: 'attached to every camera certificate' });
     new CfnOutput(this, 'HandlerFunctionName', { value: this.handler.functionName });
+    new CfnOutput(this, 'ReenrolOperatorPolicyArn', { value: reenrolOperator.managedPolicyArn, description: 'attach to whoever runs cloudcam fleet allow-reenrol' });
   }
 
   private nodeFunction(id: string, name: LambdaName, lambdaDir: string, role: iam.Role, logGroup: logs.LogGroup, environment: Record<string, string>): lambda.Function {

@@ -1,6 +1,7 @@
 import type { Command } from './command.js';
 import { agentCommand } from './agent-command.js';
 import { devcloudCommand } from './devcloud-command.js';
+import { allowReenrolCommand } from './fleet-command.js';
 import { snapshotLatestCommand, snapshotRequestCommand } from './snapshot-command.js';
 import { cameraAddCommand, cameraListCommand, cameraRemoveCommand } from './camera-command.js';
 import { installCommand } from './install-command.js';
@@ -15,6 +16,7 @@ export const commands: Command[] = [
   cameraAddCommand,
   cameraListCommand,
   cameraRemoveCommand,
+  allowReenrolCommand,
   installCommand,
   setupNtpCommand,
   setupCheckCommand,

@@ -1,32 +1,134 @@
-import { describe, expect, it } from 'vitest';
-import { decideProvisioning, parseAllowList } from './provisioning-hook.js';
+/**
+ * The hook against the AWS IoT control plane's call shapes (a recording fake: AWS itself cannot run
+ * here). The rule is tested in enrolment-rules.test.ts and, for real, through devcloud in
+ * test/integration/reenrolment.test.ts.
+ */
+import { ResourceNotFoundException, VersionConflictException } from '@aws-sdk/client-iot';
+import { describe, expect, it, vi } from 'vitest';
+import { awsThingRegistry, allowReenrolmentInAws, type IotSender } from './iot-registry.js';
+import { decideProvisioning, hookSettings, provisioningHook } from './provisioning-hook.js';
 
-const event = (SerialNumber?: unknown) => ({
-  claimCertificateId: 'c1',
-  certificateId: 'c2',
+const OLD = 'a'.repeat(64);
+const NEW = 'b'.repeat(64);
+const INACTIVE = 'c'.repeat(64);
+const ARN = 'arn:aws:iot:eu-west-1:123456789012';
+const now = Date.parse('2026-12-01T05:00:00Z');
+
+const event = (SerialNumber: string) => ({
+  claimCertificateId: 'f'.repeat(64),
+  certificateId: NEW,
   certificatePem: 'not read',
-  templateArn: 'arn:aws:iot:us-east-1:123456789012:provisioningtemplate/T',
-  clientId: 'x',
-  parameters: SerialNumber === undefined ? {} : { SerialNumber },
+  templateArn: `${ARN}:provisioningtemplate/T`,
+  clientId: `cloudcam-claim-${SerialNumber}`,
+  parameters: { SerialNumber, Model: 'M3086-V' },
 });
 
-describe('pre-provisioning hook', () => {
-  const allowed = parseAllowList(' accc8e100001, ACCC8E100002\nACCC8E100003 ');
+type Call = { command: string; input: Record<string, unknown> };
 
-  it('parses a comma/space/newline separated list, case-insensitively', () => {
-    expect([...allowed]).toEqual(['ACCC8E100001', 'ACCC8E100002', 'ACCC8E100003']);
+/** Answers like AWS IoT for one thing `cloudcam-ACCC8E100001` (or none), recording every call. */
+function fakeIot(thing: { attributes: Record<string, string>; version: number; principals: Record<string, string> } | undefined) {
+  const calls: Call[] = [];
+  const send = (cmd: { constructor: { name: string }; input: Record<string, unknown> }): Promise<unknown> => {
+    const command = cmd.constructor.name.replace(/Command$/, '');
+    calls.push({ command, input: cmd.input });
+    const notFound = () => Promise.reject(new ResourceNotFoundException({ message: 'not found', $metadata: {} }));
+    switch (command) {
+      case 'DescribeThing':
+        return thing ? Promise.resolve({ thingName: cmd.input['thingName'], attributes: thing.attributes, version: thing.version }) : notFound();
+      case 'ListThingPrincipals':
+        return Promise.resolve({ principals: [...Object.keys(thing?.principals ?? {}), NEW].map((id) => `${ARN}:cert/${id}`) });
+      case 'DescribeCertificate':
+        return Promise.resolve({ certificateDescription: { certificateId: cmd.input['certificateId'], status: thing?.principals[cmd.input['certificateId'] as string] } });
+      case 'UpdateThing':
+        if (!thing) return notFound();
+        if (cmd.input['expectedVersion'] !== undefined && cmd.input['expectedVersion'] !== thing.version) {
+          return Promise.reject(new VersionConflictException({ message: 'version', $metadata: {} }));
+        }
+        thing.version++;
+        return Promise.resolve({});
+      default:
+        return Promise.resolve({});
+    }
+  };
+  return { iot: { send } as unknown as IotSender, calls };
+}
+
+const settings = hookSettings({});
+
+describe('pre-provisioning hook (AWS call shapes)', () => {
+  it('reads the env: no CLOUDCAM_ALLOWED_SERIALS is no list, the prefix defaults to cloudcam-', () => {
+    expect(settings).toEqual({ allowedSerials: undefined, thingNamePrefix: 'cloudcam-' });
+    expect(hookSettings({ CLOUDCAM_ALLOWED_SERIALS: 'accc8e100001', CLOUDCAM_THING_NAME_PREFIX: 'x-' }).allowedSerials).toEqual(new Set(['ACCC8E100001']));
   });
-  it('allows a listed serial in any case, and refuses an unlisted one', () => {
-    expect(decideProvisioning(event('accc8e100001'), allowed).decision).toEqual({ allowProvisioning: true });
-    expect(decideProvisioning(event('ACCC8E100009'), allowed)).toMatchObject({ decision: { allowProvisioning: false }, why: /not on the allow-list/ });
+
+  it('a new serial: DescribeThing says not found, allowed, SerialNumber pinned upper-case', async () => {
+    const { iot, calls } = fakeIot(undefined);
+    const out = await decideProvisioning(event('accc8e100001'), settings, awsThingRegistry(iot), now);
+    expect(out.decision).toEqual({ allowProvisioning: true, parameterOverrides: { SerialNumber: 'ACCC8E100001' } });
+    expect(calls).toEqual([{ command: 'DescribeThing', input: { thingName: 'cloudcam-ACCC8E100001' } }]);
   });
-  it('refuses a missing or malformed serial and says why', () => {
-    expect(decideProvisioning(event(), allowed).why).toMatch(/no SerialNumber/);
-    expect(decideProvisioning(event(42), allowed).decision.allowProvisioning).toBe(false);
-    expect(decideProvisioning(event('ACCC8E10000*'), allowed).why).toMatch(/not 12 hex digits/);
-    expect(decideProvisioning('garbage', allowed).decision.allowProvisioning).toBe(false);
+
+  it('an enrolled serial (an ACTIVE certificate besides the new one) is refused, with only read calls', async () => {
+    const { iot, calls } = fakeIot({ attributes: { serialNumber: 'ACCC8E100001' }, version: 3, principals: { [OLD]: 'ACTIVE', [INACTIVE]: 'INACTIVE' } });
+    const out = await decideProvisioning(event('ACCC8E100001'), settings, awsThingRegistry(iot), now);
+    expect(out.decision).toEqual({ allowProvisioning: false });
+    expect(out.why).toContain('cloudcam fleet allow-reenrol --serial ACCC8E100001');
+    expect(calls.map((c) => c.command)).toEqual(['DescribeThing', 'ListThingPrincipals', 'DescribeCertificate', 'DescribeCertificate']);
+    expect(calls[1]!.input).toEqual({ thingName: 'cloudcam-ACCC8E100001' });
+    expect(calls.slice(2).map((c) => c.input['certificateId'])).toEqual([OLD, INACTIVE]); // never the new one
   });
-  it('refuses everything when the list is empty, naming the setting to fix', () => {
-    expect(decideProvisioning(event('ACCC8E100001'), new Set()).why).toMatch(/CLOUDCAM_ALLOWED_SERIALS/);
+
+  it('with the permission: used up with expectedVersion, the old certificate set INACTIVE, allowed; a replay is refused', async () => {
+    const thing = { attributes: { reenrolAllowedUntil: String(now / 1000 + 600) }, version: 7, principals: { [OLD]: 'ACTIVE' } };
+    const { iot, calls } = fakeIot(thing);
+    const out = await decideProvisioning(event('ACCC8E100001'), settings, awsThingRegistry(iot), now);
+    expect(out).toMatchObject({ decision: { allowProvisioning: true }, deactivated: [OLD] });
+    expect(calls.find((c) => c.command === 'UpdateThing')!.input).toEqual({
+      thingName: 'cloudcam-ACCC8E100001',
+      attributePayload: { attributes: { reenrolAllowedUntil: '' }, merge: true },
+      expectedVersion: 7,
+    });
+    expect(calls.find((c) => c.command === 'UpdateCertificate')!.input).toEqual({ certificateId: OLD, newStatus: 'INACTIVE' });
+
+    // Another registration that read the thing before the permission was used loses the race.
+    const racer = await awsThingRegistry(iot).useReenrolPermission('cloudcam-ACCC8E100001', 7);
+    expect(racer).toBe(false);
+  });
+
+  it('an expired permission is refused without writing anything', async () => {
+    const { iot, calls } = fakeIot({ attributes: { reenrolAllowedUntil: String(now / 1000 - 1) }, version: 1, principals: { [OLD]: 'ACTIVE' } });
+    const out = await decideProvisioning(event('ACCC8E100001'), settings, awsThingRegistry(iot), now);
+    expect(out).toMatchObject({ decision: { allowProvisioning: false }, why: /expired/ });
+    expect(calls.some((c) => c.command.startsWith('Update'))).toBe(false);
+  });
+
+  it('the allow-list is checked before any registry call', async () => {
+    const { iot, calls } = fakeIot(undefined);
+    const out = await decideProvisioning(event('ACCC8E100009'), hookSettings({ CLOUDCAM_ALLOWED_SERIALS: 'ACCC8E100001' }), awsThingRegistry(iot), now);
+    expect(out).toMatchObject({ decision: { allowProvisioning: false }, why: /not on the allow-list/ });
+    expect(calls).toEqual([]);
+  });
+
+  it('allow-reenrol writes the deadline in epoch seconds with merge, and names the fix for an unknown thing', async () => {
+    const { iot, calls } = fakeIot({ attributes: {}, version: 1, principals: {} });
+    await allowReenrolmentInAws(iot, 'cloudcam-ACCC8E100001', now + 3_600_000);
+    expect(calls).toEqual([
+      { command: 'UpdateThing', input: { thingName: 'cloudcam-ACCC8E100001', attributePayload: { attributes: { reenrolAllowedUntil: String(now / 1000 + 3600) }, merge: true } } },
+    ]);
+    await expect(allowReenrolmentInAws(fakeIot(undefined).iot, 'cloudcam-ACCC8E100002', now)).rejects.toThrow(/no thing cloudcam-ACCC8E100002.*--serial/);
+  });
+
+  it('the handler refuses when a registry call fails (fails closed), and never logs the certificate', async () => {
+    const failing = { send: () => Promise.reject(Object.assign(new Error('User is not authorized to perform: iot:DescribeThing'), { name: 'AccessDeniedException' })) } as unknown as IotSender;
+    const logged: string[] = [];
+    const spy = vi.spyOn(console, 'error').mockImplementation((line: string) => void logged.push(line));
+    try {
+      const hook = provisioningHook(() => awsThingRegistry(failing), {});
+      expect(await hook({ ...event('ACCC8E100001'), certificatePem: '-----BEGIN CERTIFICATE-----secret' })).toEqual({ allowProvisioning: false });
+    } finally {
+      spy.mockRestore();
+    }
+    expect(logged.join('\n')).toContain('iot:DescribeThing');
+    expect(logged.join('\n')).not.toContain('BEGIN CERTIFICATE');
   });
 });

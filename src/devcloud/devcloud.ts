@@ -9,6 +9,7 @@ import { createCloudHandler, type CloudHandler } from '../cloud/handler.js';
 import { DEFAULT_SHADOW_NAME } from '../protocol/topics.js';
 import { ensurePki, ensureSelfSignedServerCertificate, loadCa, CLAIM_IDENTITY, CLOUD_IDENTITY, type DevPki } from './pki.js';
 import { startIdentityService, type IdentityService, type Registration } from './identity/mqtt-service.js';
+import { devcloudThingRegistry } from './identity/registry.js';
 import { startBroker, type Broker, type BrokerKind } from './broker/index.js';
 import { ShadowStore } from './shadow/store.js';
 import { startShadowService, type ShadowService } from './shadow/mqtt-service.js';
@@ -19,7 +20,7 @@ import { startServiceAccountBus, type ServiceAccountBus } from './camera/service
 import { startCloudRules, type CloudRules } from './cloud-rules.js';
 import { startControlApi } from './control-api.js';
 import { ensureSecrets } from './secrets.js';
-import { devcloudInfoPath, type DevcloudInfo } from './info.js';
+import { PROVISIONED_FILE, devcloudInfoPath, type DevcloudInfo } from './info.js';
 import { writeAgentConfigs } from './agent-configs.js';
 
 export const DEVCLOUD_BUCKET = 'cloudcam-snapshots';
@@ -28,7 +29,6 @@ export const CAMERA_USER = 'cloudcam';
 /** devcloud's fleet provisioning template; things are named like the deployed template's (infra/). */
 export const DEVCLOUD_TEMPLATE = 'cloudcam-devcloud-fleet';
 export const THING_NAME_PREFIX = 'cloudcam-';
-const PROVISIONED_FILE = 'provisioned.json';
 
 export interface DevcloudOptions {
   stateDir: string;
@@ -163,18 +163,23 @@ export async function startDevcloud(opts: DevcloudOptions): Promise<Devcloud> {
     const shadowService: ShadowService = await startShadowService({ client: cloudClient, store, log: log.child({ part: 'shadow' }) });
     stack.push(() => shadowService.stop());
     let persisting = Promise.resolve();
+    const persistProvisioned = (): Promise<void> => {
+      const snapshot = JSON.stringify(provisioned, null, 2) + '\n';
+      persisting = persisting.then(() => writeFileAtomic(provisionedFile, snapshot, 0o600));
+      return persisting;
+    };
+    const ca = await loadCa(pki);
     const identity = await startIdentityService({
       client: cloudClient,
-      ca: await loadCa(pki),
+      ca,
       attach: (id, thing) => broker.attach(id, thing),
       templateName: DEVCLOUD_TEMPLATE,
       thingNamePrefix: THING_NAME_PREFIX,
       ...(opts.allowedSerials ? { allowedSerials: new Set(opts.allowedSerials.map((s) => s.toUpperCase())) } : {}),
+      registry: devcloudThingRegistry({ stateDir, crlPath: pki.crlPath, ca, attached: provisioned, persist: persistProvisioned, broker: () => broker }),
       onRegistered: (r: Registration) => {
         provisioned[r.identity] = r.thingName;
-        const snapshot = JSON.stringify(provisioned, null, 2) + '\n';
-        persisting = persisting.then(() => writeFileAtomic(provisionedFile, snapshot, 0o600));
-        return persisting;
+        return persistProvisioned();
       },
       ...(opts.now ? { now: opts.now } : {}),
       log: log.child({ part: 'identity' }),

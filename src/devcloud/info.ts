@@ -47,6 +47,8 @@ export interface DevcloudInfo {
 }
 
 export const DEVCLOUD_INFO_FILE = 'devcloud.json';
+/** Provisioned certificate CN -> thing, for the active ones (a deactivated one is removed and put on the CRL). */
+export const PROVISIONED_FILE = 'provisioned.json';
 
 export function devcloudInfoPath(stateDir: string): string {
   return path.join(stateDir, DEVCLOUD_INFO_FILE);

@@ -11,6 +11,7 @@ import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import { CLAIM_PREFIX, CLOUD_IDENTITY, assertThingName } from './broker/acl.js';
 import { readFileIfExists, writeFileAtomic } from '../lib/atomic-file.js';
+import { writeCrl } from './crl.js';
 
 export { CLOUD_IDENTITY };
 /** CN of devcloud's fleet claim certificate (DIR/pki/claim.crt): the broker lets it use the provisioning topics only. */
@@ -38,6 +39,8 @@ export interface DevPki {
   devices: Record<string, CertPaths>;
   /** The fleet's shared claim certificate, CN=CLAIM_IDENTITY. */
   claim: CertPaths;
+  /** Deactivated certificates (crl.ts); both brokers refuse them. */
+  crlPath: string;
 }
 
 export interface CertificateAuthority {
@@ -72,7 +75,7 @@ function notBeforeDefault(): Date {
 }
 
 /** 16 random bytes, high bit clear so the DER INTEGER stays positive without a padding byte. */
-function randomSerial(): string {
+export function randomSerial(): string {
   const bytes = randomBytes(16);
   bytes[0] = ((bytes[0] ?? 0) & 0x7f) | 0x01;
   return bytes.toString('hex');
@@ -174,7 +177,7 @@ export async function issueCertificate(
 export async function signCsr(
   ca: CertificateAuthority,
   csrPem: string,
-  opts: { commonName?: string; notAfter?: Date } = {},
+  opts: { commonName?: string; notAfter?: Date; serialNumber?: string } = {},
 ): Promise<{ certPem: string; certificateId: string }> {
   let csr: x509.Pkcs10CertificateRequest;
   try {
@@ -195,6 +198,7 @@ export async function signCsr(
     commonName,
     usage: 'client',
     ...(opts.notAfter ? { notAfter: opts.notAfter } : {}),
+    ...(opts.serialNumber ? { serialNumber: opts.serialNumber } : {}),
   });
   const certificateId = createHash('sha256').update(Buffer.from(cert.rawData)).digest('hex');
   return { certPem: cert.toString('pem'), certificateId };
@@ -347,9 +351,13 @@ export async function ensurePki(dir: string, things: string[]): Promise<DevPki> 
 
   const caFiles = caPaths(dir);
   let ca = await readCa(caFiles);
+  const crlPath = join(dir, 'crl.pem');
   if (!ca) {
     ca = await createCa('cloudcam devcloud CA');
     await writeCertificate(dir, 'ca', ca);
+    await writeCrl(crlPath, ca, []); // a list from an earlier CA would not verify
+  } else if ((await readFileIfExists(crlPath)) === undefined) {
+    await writeCrl(crlPath, ca, []);
   }
 
   const server = await ensureLeaf(dir, 'server', ca, {
@@ -364,5 +372,5 @@ export async function ensurePki(dir: string, things: string[]): Promise<DevPki> 
   for (const thing of things) {
     devices[thing] = await ensureLeaf(devicesDir, thing, ca, { commonName: thing, usage: 'client' });
   }
-  return { dir, caCertPath: caFiles.certPath, server, cloud, devices, claim };
+  return { dir, caCertPath: caFiles.certPath, server, cloud, devices, claim, crlPath };
 }

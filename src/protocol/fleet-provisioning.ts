@@ -23,6 +23,14 @@ export function replyTopics(requestTopic: string): { accepted: string; rejected:
  */
 export const CLAIM_CLIENT_ID_PREFIX = 'cloudcam-claim-';
 
+/**
+ * The operator command that lets an enrolled serial enrol once more (src/cli/fleet-command.ts). The
+ * pre-provisioning hook's refusal and the agent's log line both name it.
+ */
+export function reenrolCommand(serial: string): string {
+  return `cloudcam fleet allow-reenrol --serial ${serial}`;
+}
+
 /** AWS template names: 1-36 of [0-9A-Za-z_-]. */
 export const TEMPLATE_NAME = /^[0-9A-Za-z_-]{1,36}$/;
 

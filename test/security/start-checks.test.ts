@@ -102,6 +102,28 @@ describe('private key permissions', () => {
   });
 });
 
+describe('claim private key permissions', () => {
+  const claimConfig = async (name: string, mode: number): Promise<{ file: string; claimKeyPath: string }> => {
+    const claimKeyPath = path.join(root, `${name}.key`);
+    await fs.copyFile(pki.claim.keyPath, claimKeyPath);
+    await fs.chmod(claimKeyPath, mode);
+    const provisioning = { claimCertPath: pki.claim.certPath, claimKeyPath, templateName: 'cloudcam-fleet' };
+    return { file: await configFile(name, { provisioning }), claimKeyPath };
+  };
+
+  it('a claim key readable by group or others is refused like the device key, with the chmod that fixes it', async () => {
+    const { file, claimKeyPath } = await claimConfig('claim-loose', 0o644);
+    const p = problems(file);
+    expect(p).toHaveLength(1);
+    expect(p[0]).toContain(`provisioning.claimKeyPath ${claimKeyPath} is accessible by group and others`);
+    expect(p[0]).toContain(`Fix: chmod 600 ${claimKeyPath}`);
+  });
+
+  it('a claim key of mode 0600 is accepted', async () => {
+    expect(problems((await claimConfig('claim-tight', 0o600)).file)).toEqual([]);
+  });
+});
+
 describe('TLS verification and plaintext', () => {
   it('has no setting that turns verification off or allows plaintext MQTT', async () => {
     const p = problems(await configFile('switches', { iot: { rejectUnauthorized: false, insecure: true, plaintext: true } }));

@@ -10,7 +10,8 @@ export function crossKeyProblems(raw: RawConfig, claimMode: boolean): string[] {
   const checks = [
     () => reconnectProblems(raw),
     () => (claimMode ? claimProblems(raw) : []),
-    () => (raw.iot.keyPath ? privateKeyProblems(raw.iot.keyPath) : []),
+    () => (raw.iot.keyPath ? privateKeyProblems('iot.keyPath', raw.iot.keyPath) : []),
+    () => (claimMode ? privateKeyProblems('provisioning.claimKeyPath', raw.provisioning.claimKeyPath) : []),
   ];
   for (const check of checks) {
     const problems = check();
@@ -26,28 +27,28 @@ function reconnectProblems(raw: RawConfig): string[] {
 }
 
 /**
- * The private key must be readable by its owner only: a key that group or others can read can be
- * copied by any process on the camera, and with it anyone can be this thing. Refused with the exact
+ * A private key must be readable by its owner only: a key that group or others can read can be
+ * copied by any process on the camera, and with it anyone can be this thing (the device key) or enrol
+ * as any camera of the fleet (the claim key). Both are checked here, the same way. Refused with the exact
  * command that fixes it (AWS IoT Device Client refuses the same way; its users asked for the fix to
  * be printed, not just the rule).
  */
-export function privateKeyProblems(keyPath: string): string[] {
+export function privateKeyProblems(key: 'iot.keyPath' | 'provisioning.claimKeyPath', keyPath: string): string[] {
   let st: fs.Stats;
   try {
     st = fs.statSync(keyPath);
   } catch {
     return []; // "does not exist / not readable" is already reported by the cloudcam-key-file format
   }
-  if (!st.isFile()) return [`iot.keyPath ${keyPath} is not a regular file: point it at the PEM private key`];
+  if (!st.isFile()) return [`${key} ${keyPath} is not a regular file: point it at the PEM private key`];
   const loose = st.mode & 0o077;
   if (loose === 0) return [];
   const who = [loose & 0o070 ? 'group' : '', loose & 0o007 ? 'others' : ''].filter(Boolean).join(' and ');
   return [
-    `iot.keyPath ${keyPath} is accessible by ${who} (mode ${(st.mode & 0o777).toString(8).padStart(4, '0')}): ` +
-      `anyone who can read it can impersonate this camera. Fix: chmod 600 ${shellQuote(keyPath)}`,
+    `${key} ${keyPath} is accessible by ${who} (mode ${(st.mode & 0o777).toString(8).padStart(4, '0')}): ` +
+      `anyone who can read it can ${key === 'iot.keyPath' ? 'impersonate this camera' : 'enrol as any camera of the fleet with the claim certificate'}. Fix: chmod 600 ${shellQuote(keyPath)}`,
   ];
 }
-
 
 /** Provisioning by claim needs the claim key and a template besides the claim certificate. */
 function claimProblems(raw: RawConfig): string[] {

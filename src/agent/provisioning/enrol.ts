@@ -15,6 +15,7 @@ import {
   parseProvisioningError,
   parseRegisterThingAccepted,
   provisionTopic,
+  reenrolCommand,
   replyTopics,
   type ProvisioningError,
 } from '../../protocol/fleet-provisioning.js';
@@ -120,11 +121,21 @@ const FIX: Record<'create-certificate' | 'register-thing', (o: EnrolOptions, e: 
   'create-certificate': () => 'the CSR was refused; the agent makes a new key and CSR on the next attempt',
   'register-thing': (o, e) =>
     e.statusCode === 403 || /denied|hook|allow/i.test(`${e.errorCode} ${e.errorMessage}`)
-      ? `add serial ${o.parameters['SerialNumber'] ?? '?'} to the allow-list (deploy with -c allowedSerials=...) or check the template's provisioning role`
+      ? hookRefusalFix(o.parameters['SerialNumber'] ?? '?', e)
       : e.errorCode === 'InvalidCertificateOwnershipToken'
         ? 'the ownership token expired or was used (it lives 1 hour); the agent starts over with a new CSR'
         : `check that template ${o.templateName} exists and takes the parameters ${Object.keys(o.parameters).join(', ')}`,
 };
+
+/**
+ * AWS passes no reason from the pre-provisioning hook to the device (RegisterThing just fails with
+ * access denied), so unless the reply names the cause (devcloud does) the fix names every rule it has.
+ */
+function hookRefusalFix(serial: string, e: ProvisioningError): string {
+  const reenrol = `if this camera was enrolled before (reset, replaced storage), an operator must allow one re-enrolment: ${reenrolCommand(serial)}`;
+  if (/active certificate/i.test(e.errorMessage)) return `serial ${serial} is already enrolled; ${reenrol}`;
+  return `add serial ${serial} to the allow-list (deploy with -c allowedSerials=...); or, ${reenrol}; or check the template's provisioning role`;
+}
 
 /** Subscribes to the reply topics, publishes, and waits for this request's accepted or rejected reply. */
 async function request<T>(

@@ -28,10 +28,11 @@ function peerIdentity(client: Client): string | undefined {
 
 export async function startAedes(opts: BrokerOptions & { log: Logger }): Promise<Broker> {
   const { log, pki } = opts;
-  const [ca, cert, key] = await Promise.all([
+  const [ca, cert, key, crl] = await Promise.all([
     readFile(pki.caCertPath),
     readFile(pki.server.certPath),
     readFile(pki.server.keyPath),
+    readFile(pki.crlPath),
   ]);
   const identities = new WeakMap<Client, string>();
   for (const [identity, thing] of Object.entries(opts.attached ?? {})) attachThing(identity, thing);
@@ -75,12 +76,16 @@ export async function startAedes(opts: BrokerOptions & { log: Logger }): Promise
       return identity !== undefined && isAllowed(identity, packet.topic) ? packet : null;
     },
   });
+  // The connected clients, so revoke() can find an identity's live connections.
+  const connected = new Set<Client>();
+  aedes.on('client', (client) => connected.add(client));
+  aedes.on('clientDisconnect', (client) => connected.delete(client));
   aedes.on('clientError', (client, err) => log.debug({ clientId: client.id, err: err.message }, 'aedes client error'));
   aedes.on('connectionError', (client, err) => log.debug({ clientId: client.id, err: err.message }, 'aedes connection error'));
 
   const sockets = new Set<Socket>();
   const server = createServer(
-    { ca, cert, key, requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2' },
+    { ca, cert, key, crl, requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2' },
     (socket) => aedes.handle(socket),
   );
   server.on('connection', (socket: Socket) => {
@@ -119,6 +124,13 @@ export async function startAedes(opts: BrokerOptions & { log: Logger }): Promise
     attach(identity, thing) {
       attachThing(identity, thing);
       return Promise.resolve();
+    },
+    async revoke(identity) {
+      // New handshakes: Node checks client certificates against the secure context's CRL.
+      server.setSecureContext({ ca, cert, key, crl: await readFile(pki.crlPath) });
+      const live = [...connected].filter((c) => identities.get(c) === identity);
+      await Promise.all(live.map((c) => new Promise<void>((resolve) => c.close(() => resolve()))));
+      log.info({ identity, closed: live.length }, 'certificate revoked: live connections closed');
     },
     stop,
     // stop() already cuts every socket without a goodbye: from a client's side that is a crash.

@@ -1,5 +1,6 @@
 /** Runs Debian's mosquitto as a child process with a generated mutual-TLS config and ACL. */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { EventEmitter } from 'node:events';
 import { accessSync, constants } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { freeTcpPort } from '../../lib/free-port.js';
@@ -23,6 +24,8 @@ const PLUGIN_DIRS = [
 const READY_LINE = /mosquitto version \S+ running/;
 /** mosquitto's notice for every accepted CONNECT: client id, then the username (= certificate CN). */
 const CONNECTED_LINE = /^\d+: New client connected from \S+ as (.+?) \(p\d+, c\d+, k\d+, u'(.*)'\)\.$/;
+const RELOAD_LINE = /Reloading config/;
+const RELOAD_TIMEOUT_MS = 5_000;
 const START_TIMEOUT_MS = 5_000;
 const STOP_GRACE_MS = 2_000;
 const TERM_REPEAT_MS = 50;
@@ -95,6 +98,8 @@ export function mosquittoConfig(opts: MosquittoConfigOptions): string {
     `cafile ${confValue('CA path', pki.caCertPath)}`,
     `certfile ${confValue('server cert path', pki.server.certPath)}`,
     `keyfile ${confValue('server key path', pki.server.keyPath)}`,
+    // Deactivated certificates (crl.ts): refused in the TLS handshake; re-read on SIGHUP.
+    `crlfile ${confValue('CRL path', pki.crlPath)}`,
     'tls_version tlsv1.2',
     'require_certificate true',
     'use_identity_as_username true',
@@ -105,6 +110,8 @@ export function mosquittoConfig(opts: MosquittoConfigOptions): string {
 interface Started {
   child: ChildProcess;
   tail: string[];
+  /** Each stderr line after the start, to whoever listens (revoke() waits for the reload line). */
+  lines: EventEmitter<{ line: [string] }>;
 }
 
 /** Called with every stderr line mosquitto writes, after it is ready. */
@@ -153,6 +160,7 @@ function launch(bin: string, confPath: string, log: Logger, onLine: LineListener
   process.once('exit', killOnExit);
   child.once('exit', () => process.off('exit', killOnExit));
   const tail: string[] = [];
+  const lines = new EventEmitter<{ line: [string] }>();
   return new Promise<Started>((resolve, reject) => {
     let ready = false;
     const timer = setTimeout(() => {
@@ -163,11 +171,13 @@ function launch(bin: string, confPath: string, log: Logger, onLine: LineListener
       tail.push(line);
       if (tail.length > STDERR_TAIL_LINES) tail.shift();
       log.debug({ mosquitto: line }, 'mosquitto');
-      if (ready) onLine(line);
-      if (!ready && READY_LINE.test(line)) {
+      if (ready) {
+        onLine(line);
+        lines.emit('line', line);
+      } else if (READY_LINE.test(line)) {
         ready = true;
         clearTimeout(timer);
-        resolve({ child, tail });
+        resolve({ child, tail, lines });
       }
     });
     child.once('error', (err) => {
@@ -233,7 +243,7 @@ export async function startMosquitto(opts: BrokerOptions & { log: Logger }): Pro
       }
       throw err;
     }
-    const { child, tail } = started;
+    const { child, tail, lines } = started;
     let stopping = false;
     // 'close' (after stderr is drained) so the logged tail includes mosquitto's last words.
     child.once('close', (code, signal) => {
@@ -261,6 +271,30 @@ export async function startMosquitto(opts: BrokerOptions & { log: Logger }): Pro
           { command: 'createClient', username: client.username, ...(client.clientid ? { clientid: client.clientid } : {}), textname: client.textname, roles: client.roles },
         ]);
         log.info({ identity, thing }, 'provisioned identity added to mosquitto');
+      },
+      async revoke(identity) {
+        // SIGHUP makes mosquitto re-read its certificates and crlfile; its log line comes just before
+        // it does so, in the same turn of its single-threaded loop, so every later handshake sees the list.
+        await new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(() => {
+            lines.off('line', onReloadLine);
+            reject(new Error(`mosquitto did not reload its revocation list within ${RELOAD_TIMEOUT_MS} ms of SIGHUP`));
+          }, RELOAD_TIMEOUT_MS);
+          const onReloadLine = (line: string): void => {
+            if (!RELOAD_LINE.test(line)) return;
+            clearTimeout(timer);
+            lines.off('line', onReloadLine);
+            resolve();
+          };
+          lines.on('line', onReloadLine);
+          child.kill('SIGHUP');
+        });
+        // deleteClient also disconnects the identity's live connections (dynsec kicks by username).
+        await dynsec.run([
+          { command: 'deleteClient', username: identity },
+          { command: 'deleteRole', rolename: dynsecRole(identity).rolename },
+        ]);
+        log.info({ identity }, 'certificate revoked: reloaded the CRL, removed and disconnected the client');
       },
       async stop() {
         stopping = true;

@@ -15,6 +15,12 @@ export interface Broker {
    * thing's topics, client id = thing name. mosquitto learns it over its dynamic-security API.
    */
   attach(identity: string, thing: string): Promise<void>;
+  /**
+   * After devcloud put a certificate on pki.crlPath (crl.ts): re-reads the list, so new TLS handshakes
+   * with it fail, and closes the live connections of `identity` (AWS disconnects a certificate set
+   * INACTIVE). Resolves when both are done.
+   */
+  revoke(identity: string): Promise<void>;
   /** Resolves when no process or socket of the broker is left. */
   stop(): Promise<void>;
   /** Ends the broker abruptly, as a crash would (mosquitto: SIGKILL); resolves when it is gone. */

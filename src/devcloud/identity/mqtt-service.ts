@@ -2,15 +2,18 @@
  * devcloud's stand-in for AWS IoT fleet provisioning (AWS IoT Developer Guide, "Device provisioning
  * MQTT API", "Provisioning templates"): answers CreateCertificateFromCsr (verifies the CSR, signs it
  * with the dev CA, hands out a certificateOwnershipToken valid for one hour) and RegisterThing
- * (checks the token, the template name and its parameters, optionally a serial allow-list like the
- * deployed pre-provisioning hook, names the thing `{prefix}{SerialNumber}` like the deployed
- * template, and attaches the thing to the certificate in the broker).
+ * (checks the token, the template name and its parameters, applies the deployed pre-provisioning
+ * hook's rules from src/cloud/enrolment-rules.ts: the serial allow-list and "an enrolled serial needs an
+ * operator's permission, and then its old certificate is deactivated", names the thing
+ * `{prefix}{SerialNumber}` like the deployed template, and attaches the thing to the certificate in the broker).
  *
  * Differences from AWS, on purpose: every reply carries DEVCLOUD_REQUEST_FIELD (a shared local
  * broker delivers each reply to every claim client; AWS answers only the asking connection), and
- * the certificate's CN is `cert-{random}` so the broker can tell provisioned certificates apart.
+ * the certificate's CN is `cert-{its serial number}` so the broker can tell provisioned certificates apart
+ * and devcloud can revoke one by its CN.
  */
 import { randomBytes } from 'node:crypto';
+import { decideReenrolment, decideSerial, type ThingRegistry } from '../../cloud/enrolment-rules.js';
 import type { IClientPublishOptions, MqttClient } from 'mqtt';
 import type { Logger } from '../../lib/log.js';
 import {
@@ -23,7 +26,7 @@ import {
   type ProvisioningError,
 } from '../../protocol/fleet-provisioning.js';
 import { PROVISIONED_PREFIX, isThingName } from '../broker/acl.js';
-import { signCsr, type CertificateAuthority } from '../pki.js';
+import { randomSerial, signCsr, type CertificateAuthority } from '../pki.js';
 
 export const TOKEN_TTL_MS = 3600_000;
 const PROVISION_FILTER = '$aws/provisioning-templates/+/provision/json';
@@ -47,6 +50,8 @@ export interface IdentityServiceOptions {
   thingNamePrefix: string;
   /** Serial numbers allowed to enrol (upper-case); undefined: any. */
   allowedSerials?: ReadonlySet<string>;
+  /** Things and their certificates, for the re-enrolment rule (registry.ts). */
+  registry: ThingRegistry;
   /** Called after the thing is attached, before the accepted reply (devcloud persists it). */
   onRegistered?: (r: Registration) => Promise<void>;
   now?: () => number;
@@ -92,10 +97,12 @@ export async function startIdentityService(opts: IdentityServiceOptions): Promis
     } catch (err) {
       throw reject(400, 'InvalidPayload', (err as Error).message);
     }
-    const identity = `${PROVISIONED_PREFIX}${randomBytes(12).toString('hex')}`;
+    // The CN carries the serial number, so the certificate can later be put on the CRL by its CN alone.
+    const serialNumber = randomSerial();
+    const identity = `${PROVISIONED_PREFIX}${serialNumber}`;
     let signed: { certPem: string; certificateId: string };
     try {
-      signed = await signCsr(opts.ca, csr, { commonName: identity });
+      signed = await signCsr(opts.ca, csr, { commonName: identity, serialNumber });
     } catch (err) {
       throw reject(400, 'InvalidCsr', (err as Error).message);
     }
@@ -121,13 +128,16 @@ export async function startIdentityService(opts: IdentityServiceOptions): Promis
       tokens.delete(req.certificateOwnershipToken);
       throw reject(400, 'InvalidCertificateOwnershipToken', 'Certificate ownership token has expired; call CreateCertificateFromCsr again.');
     }
-    const serial = req.parameters['SerialNumber'];
-    if (serial === undefined || serial === '') throw reject(400, 'InvalidParameters', 'Missing required parameter: SerialNumber');
+    if (!req.parameters['SerialNumber']) throw reject(400, 'InvalidParameters', 'Missing required parameter: SerialNumber');
+    // The deployed pre-provisioning hook's rules (src/cloud/enrolment-rules.ts); AWS answers its refusals with access denied.
+    const bySerial = decideSerial(req.parameters, opts.allowedSerials);
+    if (!bySerial.allow || bySerial.serial === undefined) throw reject(403, 'AccessDeniedException', `Pre-provisioning hook refused: ${bySerial.why}`);
+    const serial = bySerial.serial; // upper-case, as the hook's parameterOverrides pins it
     const thingName = `${opts.thingNamePrefix}${serial}`;
     if (!isThingName(thingName)) throw reject(400, 'InvalidParameters', `Parameter SerialNumber makes the invalid thing name ${JSON.stringify(thingName)}`);
-    if (opts.allowedSerials && !opts.allowedSerials.has(serial.toUpperCase())) {
-      throw reject(403, 'AccessDeniedException', `Pre-provisioning hook refused: serial number ${serial} is not on the allow-list`);
-    }
+    const byThing = await decideReenrolment(opts.registry, thingName, serial, token.identity, now());
+    if (!byThing.allow) throw reject(403, 'AccessDeniedException', `Pre-provisioning hook refused: ${byThing.why}`);
+    if (byThing.deactivated.length > 0) log?.warn({ thingName, deactivated: byThing.deactivated }, 'operator-allowed re-enrolment: old certificates deactivated');
     tokens.delete(req.certificateOwnershipToken); // single use
     await opts.attach(token.identity, thingName);
     const registration: Registration = { identity: token.identity, thingName, certificateId: token.certificateId, serialNumber: serial };
