@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadPackagedConfig } from '../../src/agent/packaged-app.js';
+import { allowListProblem } from '../../src/agent/upload-target.js';
 import { createCa, issueCertificate } from '../../src/devcloud/pki.js';
 import { defaultsFileContent } from '../../src/packaging/package-files.js';
 
@@ -23,7 +24,9 @@ describe('config/ examples', () => {
     const device = await issueCertificate(ca, { commonName: 'cam-lobby-1', usage: 'client' });
     const certs = path.join(appDir, 'localdata', 'certs');
     await mkdir(certs, { recursive: true });
-    await writeFile(path.join(certs, 'AmazonRootCA1.pem'), ca.certPem);
+    // The broker CA the package ships (certs/, the default iot.caPath), copied as the build does.
+    await mkdir(path.join(appDir, 'certs'));
+    await copyFile(path.resolve('certs', 'AmazonRootCAs.pem'), path.join(appDir, 'certs', 'AmazonRootCAs.pem'));
     await writeFile(path.join(certs, 'device.crt'), device.certPem);
     await writeFile(path.join(certs, 'device.key'), device.keyPem, { mode: 0o600 });
   });
@@ -50,6 +53,9 @@ describe('config/ examples', () => {
     expect(c.iot.certPath).toBe(path.join(appDir, 'localdata', 'certs', 'device.crt'));
     expect(c.stateDir).toBe(path.join(appDir, 'localdata', 'state'));
     expect(c.schedule.cron).toBe('0 * * * *');
+    expect(c.camera.access).toBe('auto'); // keyless: the camera's D-Bus service account, no password stored
+    expect(c.camera.password).toBe('');
+    expect(allowListProblem(c.snapshot.allowedUploadHosts)).toBeUndefined(); // startAgent would start
   });
 
   it('gateway.json: a camera on the LAN, MQTT on 443, syslog to a collector', async () => {
@@ -58,6 +64,7 @@ describe('config/ examples', () => {
     expect(c.camera.url).toBe('http://192.168.0.90');
     expect(c.iot.port).toBe(443);
     expect(c.log.syslog.url).toBe('udp://192.168.0.10:514');
+    expect(allowListProblem(c.snapshot.allowedUploadHosts)).toBeUndefined();
   });
 
   it('a misspelt key in an example would fail the load', async () => {
