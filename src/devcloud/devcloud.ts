@@ -20,6 +20,7 @@ import { startControlApi } from './control-api.js';
 import { ensureSecrets } from './secrets.js';
 import { devcloudInfoPath, type DevcloudInfo } from './info.js';
 import { writeAgentConfigs } from './agent-configs.js';
+import { startDevcloudViewer, type DevcloudViewer } from './viewer.js';
 
 export const DEVCLOUD_BUCKET = 'cloudcam-snapshots';
 export const DEVCLOUD_REGION = 'us-east-1';
@@ -64,6 +65,8 @@ export interface Devcloud {
   readonly handler: CloudHandler;
   readonly rules: CloudRules;
   readonly identity: IdentityService;
+  /** The viewer: web app, API, stand-in sign-in issuer, thumbnails (docs/viewer.md). */
+  readonly viewer: DevcloudViewer;
   stop(): Promise<void>;
 }
 
@@ -209,6 +212,13 @@ export async function startDevcloud(opts: DevcloudOptions): Promise<Devcloud> {
     const control = await startControlApi({ cameras, s3, handler, log: log.child({ part: 'control' }) });
     stack.push(() => control.stop());
 
+    const viewer = await startDevcloudViewer({
+      stateDir, s3, bucket: DEVCLOUD_BUCKET, region: DEVCLOUD_REGION, credentials, dataPlaneUrl: dataPlane.url, shadowName: DEFAULT_SHADOW_NAME, handler,
+      things: () => [...things, ...Object.values(provisioned)],
+      log: log.child({ part: 'viewer' }),
+    });
+    stack.push(() => viewer.stop());
+
     const agentConfigs = await writeAgentConfigs({ stateDir, things, pki, broker, s3Url: s3.url, cameras, overrides: opts.agentOverrides ?? {}, claim: { cameras: claimNames, templateName: DEVCLOUD_TEMPLATE } });
 
     const info: DevcloudInfo = {
@@ -230,6 +240,7 @@ export async function startDevcloud(opts: DevcloudOptions): Promise<Devcloud> {
       control: { url: control.url },
       provisioning: { templateName: DEVCLOUD_TEMPLATE, thingNamePrefix: THING_NAME_PREFIX, claimCertPath: pki.claim.certPath, claimKeyPath: pki.claim.keyPath },
       claimCameras: Object.fromEntries(claimNames.map((c) => [c, { agentConfigPath: agentConfigs[c]!, serialNumber: cameras.get(c)!.identity.serialNumber }])),
+      viewer: { url: viewer.url, username: viewer.username, password: viewer.password },
     };
     await writeFileAtomic(infoFile, JSON.stringify(info, null, 2) + '\n', 0o600);
     stack.push(() => rm(infoFile, { force: true }));
@@ -270,6 +281,7 @@ export async function startDevcloud(opts: DevcloudOptions): Promise<Devcloud> {
       handler,
       rules,
       identity,
+      viewer,
       stop: () => (stopped ??= stopAll()),
     };
   } catch (err) {
