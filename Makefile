@@ -19,14 +19,16 @@ build: install
 
 typecheck: install
 	npx tsc -p tsconfig.json --noEmit
+	npx tsc -p src/viewer/web/tsconfig.json
 
 lint: install
 	npx eslint .
 
-# All tests: types, lint, unit and integration (both brokers). Needs mosquitto for the MQTT 5 runs;
-# without it those runs are reported as skipped, never silently passed.
+# All tests: types, lint, unit and integration (both brokers). Needs mosquitto for the MQTT 5 runs and
+# chromium for the viewer's browser tests; without them those runs are reported as skipped, never
+# silently passed.
 test: build typecheck lint
-	bash scripts/system-packages.sh mosquitto rsyslog
+	bash scripts/system-packages.sh mosquitto rsyslog chromium
 	npx vitest run
 
 # The main job on the embedded default: devcloud + agent, snapshots landing under $(STATE_DIR)/s3.

@@ -140,6 +140,10 @@ export async function startDevcloudViewer(opts: {
       res.writeHead(405).end();
       return;
     }
+    if (pathname === '/favicon.ico') {
+      res.writeHead(204).end();
+      return;
+    }
     if (pathname === '/app.js') return staticFile(res, 'text/javascript; charset=utf-8', web.js);
     if (pathname === '/app.css') return staticFile(res, 'text/css; charset=utf-8', css);
     if (pathname === '/config.json') {

@@ -172,6 +172,12 @@ export async function startIssuer(opts: IssuerOptions): Promise<Issuer> {
         return send(res, 302, 'text/plain', '', { location: target.toString() });
       }
       case 'POST /oauth2/token': {
+        // The app calls the token endpoint from the browser (as with Cognito): CORS for the client's own origins only.
+        const origin = req.headers.origin;
+        if (origin !== undefined && opts.redirectUris().some((u) => new URL(u).origin === origin)) {
+          res.setHeader('access-control-allow-origin', origin);
+          res.setHeader('vary', 'Origin');
+        }
         const form = await readForm(req);
         if (form.get('grant_type') !== 'authorization_code') return sendJson(res, 400, { error: 'unsupported_grant_type' });
         const code = form.get('code') ?? '';
