@@ -3,7 +3,7 @@ SHELL := /bin/bash
 NODE_MODULES_STAMP := node_modules/.stamp
 STATE_DIR ?= .devcloud
 
-.PHONY: all install build lint typecheck test run devcloud bench soak docs cloud-synth clean package test-package
+.PHONY: all install build lint typecheck test run devcloud bench soak docs cloud-synth clean package test-package screenshot
 
 all: build
 
@@ -38,6 +38,11 @@ run: build
 
 devcloud: build
 	node dist/cli.js devcloud --state-dir $(STATE_DIR)
+
+# The README's picture: the viewer's fleet page on a devcloud with real agents, taken by chromium.
+screenshot: build
+	bash scripts/system-packages.sh mosquitto chromium
+	node scripts/screenshot.mjs --out docs/images/viewer.png
 
 # Self-contained packages per architecture (docs/packaging.md): build/package/cloudcam_{version}_{arch}.eap
 # and a gateway tarball. Needs qemu-user and the Debian sysroots: `packaging/emulation-setup.sh` (root).

@@ -57,6 +57,8 @@ function SignInPage({ config, message }: { config: AppConfig; message: string })
 
 async function boot(): Promise<void> {
   const root = document.getElementById('app')!;
+  // Preact diffs against what is there; the shell's "Loading…" is not its own, so clear it first.
+  root.textContent = '';
   const config = (await (await fetch('/config.json')).json()) as AppConfig;
   setApiBase(config.apiUrl);
   if (location.pathname === '/callback') {
