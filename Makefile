@@ -3,7 +3,7 @@ SHELL := /bin/bash
 NODE_MODULES_STAMP := node_modules/.stamp
 STATE_DIR ?= .devcloud
 
-.PHONY: all install build lint typecheck test run devcloud bench soak docs cloud-synth clean package test-package screenshot
+.PHONY: all install build lint typecheck test run devcloud bench soak docs cloud-synth clean package test-package screenshot bench-viewer
 
 all: build
 
@@ -63,6 +63,11 @@ test-package: package
 # A benchmark, not a test: latency of the snapshot path against its floor, and the agent's memory.
 bench: build
 	node scripts/bench.mjs --n $${BENCH_N:-100}
+
+# The viewer with 500 simulated cameras: API p50/p95 per page, time to the first page's thumbnails.
+bench-viewer: build
+	bash scripts/system-packages.sh chromium
+	node scripts/bench-viewer.mjs --cameras $${BENCH_CAMERAS:-500}
 
 # Regenerates docs/config.md from the agent's config schema (a test fails when it is stale).
 docs: build
