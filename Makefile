@@ -3,7 +3,7 @@ SHELL := /bin/bash
 NODE_MODULES_STAMP := node_modules/.stamp
 STATE_DIR ?= .devcloud
 
-.PHONY: all install build lint typecheck test run devcloud bench soak docs cloud-synth clean package test-package screenshot bench-viewer
+.PHONY: all install build lint typecheck test run devcloud bench soak docs cloud-synth clean package test-package screenshot bench-viewer lambda-sharp
 
 all: build
 
@@ -83,6 +83,14 @@ cloud-synth: install
 	rm -rf $(CDK_OUT)
 	CDK_OUTDIR=$(CDK_OUT) CDK_CONTEXT_JSON='$(CDK_CONTEXT)' node build/infra/app.mjs
 	@ls $(CDK_OUT)/*.template.json
+
+# sharp's linux-arm64 build for the thumbnail Lambda (needs the npm registry once); cloud-synth copies it
+# beside the bundle. Synth without it warns and marks the asset (SHARP-MISSING.txt).
+lambda-sharp:
+	mkdir -p build/sharp-arm64
+	@# A package.json of its own: without it npm would install into the repository's node_modules.
+	printf '{"private":true}\n' > build/sharp-arm64/package.json
+	cd build/sharp-arm64 && npm install --no-save --no-package-lock --no-audit --no-fund --os=linux --cpu=arm64 --libc=glibc sharp@0.34.5
 
 # 1,000 snapshot cycles through the agent process with faults sprinkled in; prints RSS at start and
 # end (target drift < 5 MB). Not part of `make test` (a few minutes). SOAK_CYCLES=N to change.

@@ -4,7 +4,6 @@ import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { IoTDataPlaneClient } from '@aws-sdk/client-iot-data-plane';
 import type { Logger } from '../lib/log.js';
 import { readFileIfExists, writeFileAtomic } from '../lib/atomic-file.js';
@@ -16,7 +15,7 @@ import { createViewerApi } from '../viewer/api/handler.js';
 import { sendViewerResponse, toViewerRequest } from '../viewer/api/node-adapter.js';
 import { bucketRevocations } from '../viewer/api/revocations.js';
 import { handleThumbnailEvent, objectCreatedEvent, type ThumbnailOutcome } from '../viewer/thumbnail.js';
-import { bundleWebApp, indexHtml } from '../viewer/web-bundle.js';
+import { bundleWebApp, indexHtml, WEB_CSS } from '../viewer/web-bundle.js';
 import { startIssuer, type Issuer } from './oauth/issuer.js';
 import type { S3StandIn, S3StoredObject } from './s3/server.js';
 
@@ -28,7 +27,6 @@ import type { S3StandIn, S3StoredObject } from './s3/server.js';
 
 export const VIEWER_CLIENT_ID = 'cloudcam-viewer';
 export const VIEWER_USERNAME = 'viewer';
-const CSS_FILE = fileURLToPath(new URL('../../src/viewer/web/app.css', import.meta.url));
 
 export interface ViewerSecrets {
   password: string;
@@ -78,7 +76,7 @@ export async function startDevcloudViewer(opts: {
   const { log } = opts;
   const secrets = await ensureViewerSecrets(opts.stateDir);
   const shareKey = Buffer.from(secrets.shareKey, 'base64');
-  const [web, css] = await Promise.all([bundleWebApp(), readFile(CSS_FILE, 'utf8')]);
+  const [web, css] = await Promise.all([bundleWebApp(), readFile(WEB_CSS, 'utf8')]);
   let url = '';
   const issuer = await startIssuer({
     clientId: VIEWER_CLIENT_ID,

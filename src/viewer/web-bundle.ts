@@ -1,3 +1,5 @@
+import { copyFile, mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 
@@ -8,6 +10,7 @@ import { gzipSync } from 'node:zlib';
  */
 
 export const WEB_ENTRY = fileURLToPath(new URL('../../src/viewer/web/main.ts', import.meta.url));
+export const WEB_CSS = fileURLToPath(new URL('../../src/viewer/web/app.css', import.meta.url));
 
 export interface WebBundle {
   js: string;
@@ -46,4 +49,12 @@ export function indexHtml(): string {
 <title>cloudcam viewer</title><link rel="stylesheet" href="/app.css"></head>
 <body><div id="app"><p>Loading…</p></div><script type="module" src="/app.js"></script></body></html>
 `;
+}
+
+/** The static app for S3 (infra/viewer.ts): index.html, app.js, app.css; config.json is added at deploy. */
+export async function writeWebApp(dir: string): Promise<WebBundle> {
+  const web = await bundleWebApp();
+  await mkdir(dir, { recursive: true });
+  await Promise.all([writeFile(path.join(dir, 'index.html'), indexHtml()), writeFile(path.join(dir, 'app.js'), web.js), copyFile(WEB_CSS, path.join(dir, 'app.css'))]);
+  return web;
 }
