@@ -48,6 +48,10 @@ describe('the viewer in AWS (template)', () => {
         CacheBehaviors: Match.arrayWith([Match.objectLike({ PathPattern: '/api/*' }), Match.objectLike({ PathPattern: '/s/*' })]),
       }),
     });
+    // No distribution-wide error pages: they would turn the API's 401/403 answers into the app's 200.
+    const [, cdn] = ofType('AWS::CloudFront::Distribution')[0]!;
+    expect((cdn.Properties['DistributionConfig'] as Record<string, unknown>)['CustomErrorResponses']).toBeUndefined();
+    template.hasResourceProperties('AWS::CloudFront::Function', { FunctionCode: Match.stringLikeRegexp("'/callback'") });
   });
 
   it('signs in with a Cognito user pool: no self sign-up, a public client with the code flow only', () => {

@@ -100,6 +100,12 @@ export class CloudcamViewer extends Construct {
       originRequestPolicy: cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
       viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
     };
+    // The sign-in callback (/callback) is the app's own page. A viewer-request function rather than a
+    // distribution error response: those apply to every behaviour and would turn the API's 403s into 200s.
+    const callback = new cloudfront.Function(this, 'Callback', {
+      code: cloudfront.FunctionCode.fromInline("function handler(event) { var r = event.request; if (r.uri === '/callback') r.uri = '/index.html'; return r; }"),
+      runtime: cloudfront.FunctionRuntime.JS_2_0,
+    });
     this.distribution = new cloudfront.Distribution(this, 'Cdn', {
       comment: 'cloudcam viewer',
       defaultRootObject: 'index.html',
@@ -107,10 +113,9 @@ export class CloudcamViewer extends Construct {
         origin: origins.S3BucketOrigin.withOriginAccessControl(site),
         viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
         responseHeadersPolicy: cloudfront.ResponseHeadersPolicy.SECURITY_HEADERS,
+        functionAssociations: [{ function: callback, eventType: cloudfront.FunctionEventType.VIEWER_REQUEST }],
       },
       additionalBehaviors: { '/api/*': apiBehavior, '/s/*': apiBehavior },
-      // The sign-in callback (/callback) is the app's own page.
-      errorResponses: [{ httpStatus: 403, responseHttpStatus: 200, responsePagePath: '/index.html', ttl: Duration.minutes(1) }],
     });
     const appUrl = `https://${this.distribution.distributionDomainName}`;
 
