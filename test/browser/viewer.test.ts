@@ -21,6 +21,7 @@ describe.skipIf(!HAS_CHROMIUM)('viewer in chromium: sign in, fleet, snapshot now
   let snapshotKey = '';
 
   const card = (name: string) => page.getByRole('article', { name });
+  const shots = (p: Page) => p.getByRole('button', { name: /^Open snapshot taken/ });
 
   beforeAll(async () => {
     t = await startTestDevcloud({ broker: 'aedes', cameras: 2 });
@@ -106,6 +107,31 @@ describe.skipIf(!HAS_CHROMIUM)('viewer in chromium: sign in, fleet, snapshot now
     expect(await full.locator('img').getAttribute('src')).toContain(encodeURI(snapshotKey).split('/').pop()!);
     expect(await full.locator('figcaption').textContent()).toMatch(/KB/);
     expect(await full.getByRole('link', { name: 'Download' }).getAttribute('href')).toMatch(/^http/);
+  });
+
+  it('is usable by keyboard and on a phone: every image has alt text, Enter opens a picture, Escape closes it', async () => {
+    const imgs = page.locator('img');
+    expect(await imgs.count()).toBeGreaterThan(1);
+    for (let i = 0; i < (await imgs.count()); i++) expect(await imgs.nth(i).getAttribute('alt')).toMatch(/^Snapshot from camera-1 taken /);
+    await page.getByRole('button', { name: 'Close' }).press('Enter');
+    await page.getByRole('region', { name: 'Full-size picture' }).waitFor({ state: 'detached' });
+    await page.getByRole('button', { name: /^Open snapshot taken/ }).first().focus();
+    await page.keyboard.press('Enter');
+    const full = page.getByRole('region', { name: 'Full-size picture' });
+    await full.waitFor();
+    expect(await page.locator(':focus').textContent()).toBe('Close');
+    await page.keyboard.press('Escape');
+    await full.waitFor({ state: 'detached' });
+
+    const phone = await (await browser.newContext({ viewport: { width: 360, height: 740 }, isMobile: true })).newPage();
+    await phone.goto(t.dc.viewer.url);
+    await phone.getByLabel('Username').fill(t.dc.viewer.username);
+    await phone.getByLabel('Password').fill(t.dc.viewer.password);
+    await phone.getByRole('button', { name: 'Sign in' }).click();
+    await phone.getByRole('article', { name: 'camera-1' }).waitFor();
+    expect(await phone.locator('html').evaluate((el) => (el as unknown as { scrollWidth: number }).scrollWidth)).toBeLessThanOrEqual(360);
+    await phone.context().close();
+    await shots(page).first().click();
   });
 
   it('Share makes a link that opens in a fresh browser without signing in', async () => {

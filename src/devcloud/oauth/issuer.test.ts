@@ -62,7 +62,8 @@ describe('devcloud OAuth issuer', () => {
   });
 
   it('refuses a code redeemed with the wrong verifier, for another redirect URI, or another client', async () => {
-    for (const change of [{ code_verifier: 'x'.repeat(43) }, { redirect_uri: 'http://127.0.0.1:9/other' }, { client_id: 'someone-else' }]) {
+    const changes: Record<string, string>[] = [{ code_verifier: 'x'.repeat(43) }, { redirect_uri: 'http://127.0.0.1:9/other' }, { client_id: 'someone-else' }];
+    for (const change of changes) {
       const { verifier, challenge } = pkce();
       const code = await codeFor(challenge);
       const res = await token({ code, code_verifier: verifier, ...change });
