@@ -1,4 +1,5 @@
-import { createHash, generateKeyPairSync, randomBytes, sign, timingSafeEqual } from 'node:crypto';
+import { createHash, generateKeyPair, randomBytes, sign, timingSafeEqual } from 'node:crypto';
+import { promisify } from 'node:util';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../../lib/log.js';
@@ -86,7 +87,8 @@ button{margin-top:1rem;padding:.6rem 1.2rem;font:inherit}.error{color:#a00}</sty
 export async function startIssuer(opts: IssuerOptions): Promise<Issuer> {
   const now = opts.now ?? Date.now;
   const accessSeconds = opts.accessTokenSeconds ?? 3600;
-  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  // A fresh key per start, made off the event loop (RSA key generation takes tens of milliseconds).
+  const { privateKey, publicKey } = await promisify(generateKeyPair)('rsa', { modulusLength: 2048 });
   const kid = randomBytes(8).toString('hex');
   const jwk = { ...publicKey.export({ format: 'jwk' }), kid, alg: 'RS256', use: 'sig' };
   const codes = new Map<string, PendingCode>();
