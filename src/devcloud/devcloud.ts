@@ -213,7 +213,15 @@ export async function startDevcloud(opts: DevcloudOptions): Promise<Devcloud> {
     stack.push(() => control.stop());
 
     const viewer = await startDevcloudViewer({
-      stateDir, s3, bucket: DEVCLOUD_BUCKET, region: DEVCLOUD_REGION, credentials, dataPlaneUrl: dataPlane.url, shadowName: DEFAULT_SHADOW_NAME, handler,
+      stateDir,
+      s3,
+      bucket: DEVCLOUD_BUCKET,
+      region: DEVCLOUD_REGION,
+      credentials,
+      dataPlaneUrl: dataPlane.url,
+      shadowName: DEFAULT_SHADOW_NAME,
+      handler,
+      // Things enrolled by claim appear as they register.
       things: () => [...things, ...Object.values(provisioned)],
       log: log.child({ part: 'viewer' }),
     });
