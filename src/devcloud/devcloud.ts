@@ -45,6 +45,8 @@ export interface DevcloudOptions {
   allowedSerials?: string[];
   /** The identity service's clock (ownership token expiry); tests move it. */
   now?: () => number;
+  /** Thumbnails for every stored snapshot (default on); test suites that count S3 traffic turn them off. */
+  thumbnails?: boolean;
 }
 
 export interface Devcloud {
@@ -221,6 +223,7 @@ export async function startDevcloud(opts: DevcloudOptions): Promise<Devcloud> {
       dataPlaneUrl: dataPlane.url,
       shadowName: DEFAULT_SHADOW_NAME,
       handler,
+      thumbnails: opts.thumbnails ?? true,
       // Things enrolled by claim appear as they register.
       things: () => [...things, ...Object.values(provisioned)],
       log: log.child({ part: 'viewer' }),

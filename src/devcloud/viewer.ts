@@ -72,6 +72,8 @@ export async function startDevcloudViewer(opts: {
   things: () => readonly string[];
   log: Logger;
   accessTokenSeconds?: number;
+  /** Run the thumbnail handler on every stored object (as the S3 notification does in AWS). */
+  thumbnails: boolean;
 }): Promise<DevcloudViewer> {
   const { log } = opts;
   const secrets = await ensureViewerSecrets(opts.stateDir);
@@ -112,7 +114,7 @@ export async function startDevcloudViewer(opts: {
         emitter.emit('thumbnail-error', o.key, error);
       });
   };
-  opts.s3.events.on('object', onObject);
+  if (opts.thumbnails) opts.s3.events.on('object', onObject);
 
   // The app talks to this origin (API) and the issuer (sign-in); images come from S3.
   const csp = [

@@ -24,7 +24,7 @@ describe.skipIf(!HAS_CHROMIUM)('viewer in chromium: sign in, fleet, snapshot now
   const shots = (p: Page) => p.getByRole('button', { name: /^Open snapshot taken/ });
 
   beforeAll(async () => {
-    t = await startTestDevcloud({ broker: 'aedes', cameras: 2 });
+    t = await startTestDevcloud({ broker: 'aedes', cameras: 2, thumbnails: true });
     const firsts = ['camera-1', 'camera-2'].map(
       (thing) =>
         new Promise<string>((resolve) => {

@@ -35,6 +35,8 @@ export async function startTestDevcloud(opts: {
   claimCameras?: number;
   allowedSerials?: string[];
   now?: () => number;
+  /** The viewer's thumbnails (S3 GETs and POSTs of their own): off unless a suite asks for them. */
+  thumbnails?: boolean;
 }): Promise<TestDevcloud> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'cloudcam-dc-'));
   const dc = await startDevcloud({
@@ -46,6 +48,7 @@ export async function startTestDevcloud(opts: {
     ...(opts.claimCameras ? { claimCameras: opts.claimCameras } : {}),
     ...(opts.allowedSerials ? { allowedSerials: opts.allowedSerials } : {}),
     ...(opts.now ? { now: opts.now } : {}),
+    thumbnails: opts.thumbnails ?? false,
   });
   return {
     dc,

@@ -32,7 +32,7 @@ describe('viewer API on devcloud: authentication, fleet, history, snapshot now, 
     });
 
   beforeAll(async () => {
-    t = await startTestDevcloud({ broker: 'aedes', cameras: 2 });
+    t = await startTestDevcloud({ broker: 'aedes', cameras: 2, thumbnails: true });
     token = t.dc.viewer.issuer.accessToken();
     const online = new Promise<string>((resolve) => {
       t.dc.rules.on('handled', (r) => {
