@@ -3,7 +3,7 @@ SHELL := /bin/bash
 NODE_MODULES_STAMP := node_modules/.stamp
 STATE_DIR ?= .devcloud
 
-.PHONY: all install build lint typecheck test run devcloud bench soak docs cloud-synth clean package test-package
+.PHONY: all install build lint typecheck test run devcloud bench soak docs cloud-synth clean package test-package screenshot bench-viewer lambda-sharp
 
 all: build
 
@@ -19,14 +19,16 @@ build: install
 
 typecheck: install
 	npx tsc -p tsconfig.json --noEmit
+	npx tsc -p src/viewer/web/tsconfig.json
 
 lint: install
 	npx eslint .
 
-# All tests: types, lint, unit and integration (both brokers). Needs mosquitto for the MQTT 5 runs;
-# without it those runs are reported as skipped, never silently passed.
+# All tests: types, lint, unit and integration (both brokers). Needs mosquitto for the MQTT 5 runs and
+# chromium for the viewer's browser tests; without them those runs are reported as skipped, never
+# silently passed.
 test: build typecheck lint
-	bash scripts/system-packages.sh mosquitto rsyslog dbus
+	bash scripts/system-packages.sh mosquitto rsyslog dbus chromium
 	npx vitest run
 
 # The main job on the embedded default: devcloud + agent, snapshots landing under $(STATE_DIR)/s3.
@@ -36,6 +38,11 @@ run: build
 
 devcloud: build
 	node dist/cli.js devcloud --state-dir $(STATE_DIR)
+
+# The README's picture: the viewer's fleet page on a devcloud with real agents, taken by chromium.
+screenshot: build
+	bash scripts/system-packages.sh mosquitto chromium
+	node scripts/screenshot.mjs --out docs/images/viewer.png
 
 # Self-contained packages per architecture (docs/packaging.md): build/package/cloudcam_{version}_{arch}.eap
 # and a gateway tarball. Needs qemu-user and the Debian sysroots: `packaging/emulation-setup.sh` (root).
@@ -58,6 +65,11 @@ test-package: package
 bench: build
 	node scripts/bench.mjs --n $${BENCH_N:-100}
 
+# The viewer with 500 simulated cameras: API p50/p95 per page, time to the first page's thumbnails.
+bench-viewer: build
+	bash scripts/system-packages.sh chromium
+	node scripts/bench-viewer.mjs --cameras $${BENCH_CAMERAS:-500}
+
 # Regenerates docs/config.md from the agent's config schema (a test fails when it is stale).
 docs: build
 	node scripts/gen-config-docs.mjs
@@ -72,6 +84,14 @@ cloud-synth: install
 	rm -rf $(CDK_OUT)
 	CDK_OUTDIR=$(CDK_OUT) CDK_CONTEXT_JSON='$(CDK_CONTEXT)' node build/infra/app.mjs
 	@ls $(CDK_OUT)/*.template.json
+
+# sharp's linux-arm64 build for the thumbnail Lambda (needs the npm registry once); cloud-synth copies it
+# beside the bundle. Synth without it warns and marks the asset (SHARP-MISSING.txt).
+lambda-sharp:
+	mkdir -p build/sharp-arm64
+	@# A package.json of its own: without it npm would install into the repository's node_modules.
+	printf '{"private":true}\n' > build/sharp-arm64/package.json
+	cd build/sharp-arm64 && npm install --no-save --no-package-lock --no-audit --no-fund --os=linux --cpu=arm64 --libc=glibc sharp@0.34.5
 
 # 1,000 snapshot cycles through the agent process with faults sprinkled in; prints RSS at start and
 # end (target drift < 5 MB). Not part of `make test` (a few minutes). SOAK_CYCLES=N to change.

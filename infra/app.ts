@@ -2,6 +2,7 @@ import path from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { REPO_ROOT, bundleLambdas } from './bundle.js';
 import { CloudcamStack } from './cloudcam-stack.js';
+import { writeWebApp } from '../src/viewer/web-bundle.js';
 
 /**
  * The CDK app: bundles the Lambdas with esbuild, then synthesizes the stack. Run by `make
@@ -24,6 +25,11 @@ const lambdaDir = path.join(REPO_ROOT, 'build', 'lambda');
 const sizes = await bundleLambdas(lambdaDir);
 for (const [name, { bytes }] of Object.entries(sizes)) process.stderr.write(`bundled ${name}: ${(bytes / 1024).toFixed(0)} KB\n`);
 
+// The viewer is deployed when its Cognito domain prefix is given: -c viewerDomainPrefix=my-cloudcam
+const viewerDomainPrefix = context('viewerDomainPrefix');
+const webDir = path.join(REPO_ROOT, 'build', 'viewer-web');
+if (viewerDomainPrefix !== undefined) await writeWebApp(webDir);
+
 const allowedSerials = list(context('allowedSerials'));
 const viewerOrigins = list(context('viewerOrigins'));
 const shadowName = context('shadowName');
@@ -33,6 +39,7 @@ new CloudcamStack(app, context('stackName') ?? 'Cloudcam', {
   ...(days !== undefined ? { snapshotRetentionDays: Number(days) } : {}),
   ...(allowedSerials !== undefined ? { allowedSerials } : {}),
   ...(viewerOrigins !== undefined ? { viewerOrigins } : {}),
+  ...(viewerDomainPrefix !== undefined ? { viewer: { webDir, cognitoDomainPrefix: viewerDomainPrefix } } : {}),
   description: 'cloudcam: snapshot bucket, cloud handler, IoT rules and policies, fleet provisioning',
 });
 app.synth();

@@ -2,9 +2,10 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { copySharpArm64 } from './sharp-arm64.js';
 
 /**
- * Bundles the two Lambdas with esbuild into `outDir/{name}/index.js`, each a single CommonJS file
+ * Bundles the Lambdas with esbuild into `outDir/{name}/index.js`, each a single CommonJS file
  * with its AWS SDK clients inside (pinned versions, no reliance on the runtime's SDK). CDK's own
  * NodejsFunction bundling would do this too but falls back to Docker when esbuild is not found;
  * bundling here and handing CDK a plain directory (Code.fromAsset) keeps synth offline and exact.
@@ -23,7 +24,12 @@ export const REPO_ROOT = findRepoRoot(path.dirname(fileURLToPath(import.meta.url
 export const LAMBDAS = {
   'cloud-handler': 'src/cloud/lambda.ts',
   'provisioning-hook': 'src/cloud/provisioning-hook.ts',
+  'viewer-api': 'src/viewer/api/lambda.ts',
+  thumbnail: 'src/viewer/thumbnail-lambda.ts',
 } as const;
+
+/** Native modules left out of a bundle and copied beside it (sharp's arm64 build: infra/sharp-arm64.ts). */
+const EXTERNAL: Partial<Record<LambdaName, string[]>> = { thumbnail: ['sharp'] };
 
 export type LambdaName = keyof typeof LAMBDAS;
 
@@ -38,6 +44,7 @@ export async function bundleLambdas(outDir: string): Promise<Record<LambdaName, 
       entryPoints: [path.join(REPO_ROOT, entry)],
       outfile: path.join(dir, 'index.js'),
       bundle: true,
+      external: EXTERNAL[name] ?? [],
       platform: 'node',
       format: 'cjs',
       target: LAMBDA_NODE_TARGET,
@@ -47,6 +54,7 @@ export async function bundleLambdas(outDir: string): Promise<Record<LambdaName, 
       logLevel: 'warning',
     });
     const bytes = Object.values(out.metafile.outputs).reduce((n, o) => n + o.bytes, 0);
+    if (EXTERNAL[name]?.includes('sharp')) await copySharpArm64(dir, REPO_ROOT);
     result[name] = { dir, bytes };
   }
   return result;

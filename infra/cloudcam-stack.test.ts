@@ -147,8 +147,8 @@ describe('topic rules: what they select is what the handler parses', () => {
   it('presence (and the will) -> reported.connected, republished to the thing\'s own named shadow', () => {
     const shadowRule = rules().find((r) => JSON.stringify(r.payload['Actions']).includes('"Republish"'))!;
     const sql = String(shadowRule.payload['Sql']);
-    expect(evaluateIotSql(sql, presenceTopic('camera-1'), { state: 'online' })).toEqual({ state: { reported: { connected: true } } });
-    expect(evaluateIotSql(sql, presenceTopic('camera-1'), { state: 'offline' })).toEqual({ state: { reported: { connected: false } } });
+    expect(evaluateIotSql(sql, presenceTopic('camera-1'), { state: 'online', agentVersion: '0.1.0' })).toEqual({ state: { reported: { connected: true, agentVersion: '0.1.0' } } });
+    expect(evaluateIotSql(sql, presenceTopic('camera-1'), { state: 'offline', agentVersion: '0.1.0' })).toEqual({ state: { reported: { connected: false, agentVersion: '0.1.0' } } });
     expect(evaluateIotSql(sql, presenceTopic('camera-1'), { state: 'sideways' })).toBeUndefined();
     const action = (shadowRule.payload['Actions'] as { Republish: { Topic: string; RoleArn: unknown } }[])[0]!.Republish;
     const topic = action.Topic.replace('${topic(2)}', 'camera-1').replace(/^\$\$/, '$');

@@ -19,6 +19,7 @@ import { CLAIM_CLIENT_ID_PREFIX } from '../src/protocol/fleet-provisioning.js';
 import { DEFAULT_SHADOW_NAME } from '../src/protocol/topics.js';
 import type { LambdaName } from './bundle.js';
 import { claimPolicy, devicePolicy } from './iot-policies.js';
+import { CloudcamViewer } from './viewer.js';
 
 /**
  * cloudcam's cloud side in one stack: the snapshot bucket, the cloud handler Lambda, the IoT topic
@@ -41,6 +42,8 @@ export interface CloudcamStackProps extends StackProps {
   claimClientIdPrefix?: string;
   expiresSeconds?: number;
   maxBytes?: number;
+  /** Deploys the viewer (infra/viewer.ts) when given. */
+  viewer?: { webDir: string; cognitoDomainPrefix: string };
 }
 
 /** The handler's environment, by the names its config schema reads (src/cloud/config.ts). */
@@ -91,6 +94,9 @@ export class CloudcamStack extends Stack {
       CLOUDCAM_MAX_BYTES: String(props.maxBytes ?? cloudConfigSchema.maxBytes.default),
     };
     this.handler = this.nodeFunction('Handler', 'cloud-handler', props.lambdaDir, handlerRole, handlerLogs, environment);
+    if (props.viewer) {
+      new CloudcamViewer(this, 'Viewer', { ...props.viewer, bucket: this.bucket, shadowName, thingNamePrefix, lambdaDir: props.lambdaDir, handlerEnvironment: environment });
+    }
 
     // --- topic rules -------------------------------------------------------------------------------
     const ruleErrors = new logs.LogGroup(this, 'RuleErrors', { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });

@@ -44,6 +44,7 @@ const devcloud = await startDevcloud({
 const thing = 'camera-1';
 const s3Dir = devcloud.info.s3.dir;
 console.log(`devcloud up in ${Date.now() - t0} ms: MQTT ${devcloud.info.mqtt.url} (${devcloud.info.mqtt.broker}), S3 ${devcloud.info.s3.url}, camera ${devcloud.info.cameras[thing].url} (HTTP ${devcloud.info.cameras[thing].httpUrl} for the agent)`);
+console.log(`viewer: ${devcloud.info.viewer.url}  (sign in as ${devcloud.info.viewer.username} / ${devcloud.info.viewer.password})`);
 
 const requestedAt = new Map(); // request id -> time the cloud handler wrote it
 const storedAt = new Map(); // key -> { at, size, path }

@@ -3,6 +3,7 @@
 #   mosquitto  the MQTT 5 broker devcloud prefers (without it devcloud uses aedes, MQTT 3.1.1 only)
 #   rsyslog    the real syslog collector the logging tests send to
 #   dbus       dbus-daemon, the private system bus of the VAPIX service-account stand-in
+#   chromium   the real browser the viewer's tests drive (playwright-core, /usr/bin/chromium)
 # Used by `make run`, `make test` and .ci/run. Without root (or password-less sudo) or apt-get it only
 # says what is missing: the tests that need a missing program then report as skipped.
 set -euo pipefail

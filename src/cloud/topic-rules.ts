@@ -18,10 +18,11 @@ export const PRESENCE_ONLINE_SQL = `SELECT topic(2) AS thing, 'presence' AS kind
 export const SNAPSHOT_REQUEST_SQL = `SELECT topic(2) AS thing, 'snapshot' AS kind, reason FROM '${SNAPSHOT_REQUEST_FILTER}'`;
 
 /**
- * presence -> `reported.connected` in the named shadow. AWS ignores last wills sent to `$aws/...`
- * topics, so the will goes to the presence topic and this rule carries it into the shadow.
+ * presence -> `reported.connected` (and `reported.agentVersion`, which the viewer shows) in the named
+ * shadow. AWS ignores last wills sent to `$aws/...` topics, so the will goes to the presence topic and
+ * this rule carries it into the shadow.
  */
-export const PRESENCE_TO_SHADOW_SQL = `SELECT state = 'online' AS state.reported.connected FROM '${PRESENCE_FILTER}' WHERE state = 'online' OR state = 'offline'`;
+export const PRESENCE_TO_SHADOW_SQL = `SELECT state = 'online' AS state.reported.connected, agentVersion AS state.reported.agentVersion FROM '${PRESENCE_FILTER}' WHERE state = 'online' OR state = 'offline'`;
 
 /** The republish topic of PRESENCE_TO_SHADOW_SQL; `$$` is how a rule writes a reserved `$aws` topic. */
 export function presenceShadowTopicTemplate(shadowName: string): string {

@@ -9,8 +9,9 @@ import type { ShadowStore } from './shadow/store.js';
 /**
  * devcloud's stand-in for the AWS IoT topic rules of the deployed stack:
  *  - presence `online` and snapshot requests invoke the cloud handler (the Lambda);
- *  - presence is republished into the shadow as `reported.connected`, because AWS ignores wills
- *    published to `$aws/...` topics, so a rule is how the shadow learns a camera went offline.
+ *  - presence is republished into the shadow as `reported.connected` (and `reported.agentVersion`, for
+ *    the viewer), because AWS ignores wills published to `$aws/...` topics, so a rule is how the
+ *    shadow learns a camera went offline.
  */
 export interface CloudRules extends EventEmitter<{ handled: [HandleResult]; error: [Error, CloudEvent] }> {
   stop(): Promise<void>;
@@ -60,7 +61,7 @@ export async function startCloudRules(opts: {
         return;
       }
       try {
-        store.update({ thing, shadow: shadowName }, JSON.stringify({ state: { reported: { connected: presence.state === 'online' } } }));
+        store.update({ thing, shadow: shadowName }, JSON.stringify({ state: { reported: { connected: presence.state === 'online', agentVersion: presence.agentVersion } } }));
       } catch (err) {
         log.warn({ thing, err: (err as Error).message }, 'could not republish presence into the shadow');
       }

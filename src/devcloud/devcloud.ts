@@ -22,6 +22,7 @@ import { startControlApi } from './control-api.js';
 import { ensureSecrets } from './secrets.js';
 import { PROVISIONED_FILE, devcloudInfoPath, type DevcloudInfo } from './info.js';
 import { writeAgentConfigs } from './agent-configs.js';
+import { startDevcloudViewer, type DevcloudViewer } from './viewer.js';
 
 export const DEVCLOUD_BUCKET = 'cloudcam-snapshots';
 export const DEVCLOUD_REGION = 'us-east-1';
@@ -50,6 +51,8 @@ export interface DevcloudOptions {
    * VAPIX service-account stand-in (needs dbus-daemon); devcloud.json then gives `serviceAccount`.
    */
   serviceAccounts?: boolean;
+  /** Thumbnails for every stored snapshot (default on); test suites that count S3 traffic turn them off. */
+  thumbnails?: boolean;
 }
 
 export interface Devcloud {
@@ -70,6 +73,8 @@ export interface Devcloud {
   readonly handler: CloudHandler;
   readonly rules: CloudRules;
   readonly identity: IdentityService;
+  /** The viewer: web app, API, stand-in sign-in issuer, thumbnails (docs/viewer.md). */
+  readonly viewer: DevcloudViewer;
   stop(): Promise<void>;
 }
 
@@ -237,6 +242,22 @@ export async function startDevcloud(opts: DevcloudOptions): Promise<Devcloud> {
     const control = await startControlApi({ cameras, s3, handler, log: log.child({ part: 'control' }) });
     stack.push(() => control.stop());
 
+    const viewer = await startDevcloudViewer({
+      stateDir,
+      s3,
+      bucket: DEVCLOUD_BUCKET,
+      region: DEVCLOUD_REGION,
+      credentials,
+      dataPlaneUrl: dataPlane.url,
+      shadowName: DEFAULT_SHADOW_NAME,
+      handler,
+      thumbnails: opts.thumbnails ?? true,
+      // Things enrolled by claim appear as they register.
+      things: () => [...things, ...Object.values(provisioned)],
+      log: log.child({ part: 'viewer' }),
+    });
+    stack.push(() => viewer.stop());
+
     const agentConfigs = await writeAgentConfigs({ stateDir, things, pki, broker, s3Url: s3.url, cameras, overrides: opts.agentOverrides ?? {}, claim: { cameras: claimNames, templateName: DEVCLOUD_TEMPLATE } });
 
     const info: DevcloudInfo = {
@@ -276,6 +297,7 @@ export async function startDevcloud(opts: DevcloudOptions): Promise<Devcloud> {
       control: { url: control.url },
       provisioning: { templateName: DEVCLOUD_TEMPLATE, thingNamePrefix: THING_NAME_PREFIX, claimCertPath: pki.claim.certPath, claimKeyPath: pki.claim.keyPath },
       claimCameras: Object.fromEntries(claimNames.map((c) => [c, { agentConfigPath: agentConfigs[c]!, serialNumber: cameras.get(c)!.identity.serialNumber }])),
+      viewer: { url: viewer.url, username: viewer.username, password: viewer.password },
     };
     await writeFileAtomic(infoFile, JSON.stringify(info, null, 2) + '\n', 0o600);
     stack.push(() => rm(infoFile, { force: true }));
@@ -316,6 +338,7 @@ export async function startDevcloud(opts: DevcloudOptions): Promise<Devcloud> {
       handler,
       rules,
       identity,
+      viewer,
       stop: () => (stopped ??= stopAll()),
     };
   } catch (err) {

@@ -44,6 +44,8 @@ export interface DevcloudInfo {
   provisioning: { templateName: string; thingNamePrefix: string; claimCertPath: string; claimKeyPath: string };
   /** Cameras that enrol by claim (`--claim-cameras N`), keyed claim-1..claim-N; their thing names come from RegisterThing. */
   claimCameras: Record<string, { agentConfigPath: string; serialNumber: string }>;
+  /** The viewer web app and its dev sign-in (docs/viewer.md). */
+  viewer: { url: string; username: string; password: string };
 }
 
 export const DEVCLOUD_INFO_FILE = 'devcloud.json';

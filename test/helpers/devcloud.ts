@@ -36,6 +36,8 @@ export async function startTestDevcloud(opts: {
   allowedSerials?: string[];
   now?: () => number;
   serviceAccounts?: boolean;
+  /** The viewer's thumbnails (S3 GETs and POSTs of their own): off unless a suite asks for them. */
+  thumbnails?: boolean;
 }): Promise<TestDevcloud> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'cloudcam-dc-'));
   const dc = await startDevcloud({
@@ -48,6 +50,7 @@ export async function startTestDevcloud(opts: {
     ...(opts.allowedSerials ? { allowedSerials: opts.allowedSerials } : {}),
     ...(opts.now ? { now: opts.now } : {}),
     ...(opts.serviceAccounts ? { serviceAccounts: true } : {}),
+    thumbnails: opts.thumbnails ?? false,
   });
   return {
     dc,

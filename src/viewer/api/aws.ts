@@ -1,0 +1,49 @@
+import { DescribeThingCommand, IoTClient, ListThingsCommand, ResourceNotFoundException } from '@aws-sdk/client-iot';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { ThingDirectory } from './fleet.js';
+
+/**
+ * The AWS side of the viewer's dependencies: the camera list from the IoT registry (iot:ListThings,
+ * filtered to the fleet's name prefix; nextToken is the registry's own), and the share-link key from
+ * Secrets Manager, fetched once per Lambda instance.
+ */
+
+export function registryDirectory(iot: IoTClient, thingNamePrefix: string): ThingDirectory {
+  return {
+    async list({ limit, next }) {
+      // ListThings filters by attribute or type, not by name prefix: read pages until one has enough.
+      const things: string[] = [];
+      let token = next;
+      do {
+        const page = await iot.send(new ListThingsCommand({ maxResults: Math.min(250, limit), ...(token !== undefined ? { nextToken: token } : {}) }));
+        things.push(...(page.things ?? []).flatMap((t) => (t.thingName?.startsWith(thingNamePrefix) ? [t.thingName] : [])));
+        token = page.nextToken;
+      } while (things.length === 0 && token !== undefined);
+      return token !== undefined ? { things, next: token } : { things };
+    },
+    async has(thing) {
+      if (!thing.startsWith(thingNamePrefix)) return false;
+      try {
+        await iot.send(new DescribeThingCommand({ thingName: thing }));
+        return true;
+      } catch (err) {
+        if (err instanceof ResourceNotFoundException) return false;
+        throw err;
+      }
+    },
+  };
+}
+
+export function secretShareKey(client: SecretsManagerClient, secretId: string): () => Promise<Buffer> {
+  let key: Promise<Buffer> | undefined;
+  return () => {
+    key ??= client.send(new GetSecretValueCommand({ SecretId: secretId })).then((out) => {
+      if (!out.SecretString) throw new Error(`secret ${secretId} has no string value`);
+      return Buffer.from(out.SecretString, 'utf8');
+    });
+    key.catch(() => (key = undefined));
+    return key;
+  };
+}
+
+export { IoTClient, SecretsManagerClient };

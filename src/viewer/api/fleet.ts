@@ -1,0 +1,106 @@
+import { GetThingShadowCommand, ResourceNotFoundException, type IoTDataPlaneClient } from '@aws-sdk/client-iot-data-plane';
+import type { SnapshotReport } from '../../protocol/snapshot.js';
+import type { Bucket } from './bucket.js';
+import { parseSnapshotKey, requestedAt, thumbnailKey } from './keys.js';
+import type { CameraSummary, ImageRef } from './types.js';
+
+export type { CameraSummary, ImageRef } from './types.js';
+
+/**
+ * The fleet page's data: which cameras exist (a ThingDirectory: iot:ListThings in AWS, devcloud's own
+ * list locally), and per camera its named shadow (presence in `reported.connected` with its metadata
+ * timestamp as "since", `reported.agentVersion`, the last request in `reported.snapshot`). One
+ * GetThingShadow per camera on the page, in parallel: the data plane has no batch read. (AWS IoT fleet
+ * indexing's SearchIndex would return a page of shadows in one call; docs/viewer.md.)
+ */
+
+export interface ThingDirectory {
+  /** Thing names in a stable order, a page at a time; `next` is opaque. */
+  list(opts: { limit: number; next?: string }): Promise<{ things: string[]; next?: string }>;
+  has(thing: string): Promise<boolean>;
+}
+
+/** A fixed list of things (devcloud's cameras, or a test's). */
+export function staticDirectory(names: () => readonly string[]): ThingDirectory {
+  return {
+    async list({ limit, next }) {
+      const all = [...names()].sort();
+      const start = next === undefined ? 0 : all.findIndex((n) => n > next);
+      const things = start === -1 ? [] : all.slice(start, start + limit);
+      const last = things[things.length - 1];
+      return start !== -1 && start + limit < all.length && last !== undefined ? { things, next: last } : { things };
+    },
+    async has(thing) {
+      return names().includes(thing);
+    },
+  };
+}
+
+interface ShadowDocument {
+  state?: { reported?: Record<string, unknown> };
+  metadata?: { reported?: Record<string, { timestamp?: number } | undefined> };
+}
+
+export interface ShadowReader {
+  get(thing: string): Promise<ShadowDocument | undefined>;
+}
+
+export function dataPlaneShadows(client: IoTDataPlaneClient, shadowName: string): ShadowReader {
+  return {
+    async get(thing) {
+      try {
+        const out = await client.send(new GetThingShadowCommand({ thingName: thing, shadowName }));
+        return out.payload ? (JSON.parse(Buffer.from(out.payload).toString('utf8')) as ShadowDocument) : undefined;
+      } catch (err) {
+        if (err instanceof ResourceNotFoundException) return undefined;
+        throw err;
+      }
+    },
+  };
+}
+
+export async function imageRef(bucket: Bucket, key: string, bytes: number, presignSeconds: number): Promise<ImageRef> {
+  const parts = parseSnapshotKey(key);
+  const at = parts ? requestedAt(parts.id) : undefined;
+  const [imageUrl, thumbnailUrl, downloadUrl] = await Promise.all([
+    bucket.presignGet(key, presignSeconds),
+    bucket.presignGet(thumbnailKey(key), presignSeconds),
+    bucket.presignGet(key, presignSeconds, key.replaceAll('/', '_')),
+  ]);
+  return { key, at: at?.toISOString() ?? null, bytes, imageUrl, thumbnailUrl, downloadUrl };
+}
+
+function isReport(value: unknown): value is SnapshotReport {
+  if (typeof value !== 'object' || value === null) return false;
+  const r = value as Record<string, unknown>;
+  return typeof r['id'] === 'string' && typeof r['status'] === 'string';
+}
+
+/** The newest snapshot key under a camera's prefix; only used when its last request did not upload. */
+async function newestObject(bucket: Bucket, thing: string): Promise<{ key: string; bytes: number } | undefined> {
+  let best: { key: string; bytes: number } | undefined;
+  let next: string | undefined;
+  do {
+    const page = await bucket.list({ prefix: `${thing}/`, maxKeys: 1000, ...(next !== undefined ? { continuation: next } : {}) });
+    for (const o of page.objects) if (parseSnapshotKey(o.key) && (best === undefined || o.key > best.key)) best = o;
+    next = page.next;
+  } while (next !== undefined);
+  return best;
+}
+
+export async function summarise(thing: string, deps: { shadows: ShadowReader; bucket: Bucket; presignSeconds: number }): Promise<CameraSummary> {
+  const doc = await deps.shadows.get(thing);
+  const reported = doc?.state?.reported ?? {};
+  const connected = reported['connected'];
+  const sinceSeconds = doc?.metadata?.reported?.['connected']?.timestamp;
+  const report = isReport(reported['snapshot']) ? reported['snapshot'] : undefined;
+  const uploaded = report?.status === 'uploaded' && typeof report.key === 'string' && parseSnapshotKey(report.key) ? { key: report.key, bytes: report.bytes } : await newestObject(deps.bucket, thing);
+  return {
+    name: thing,
+    online: typeof connected === 'boolean' ? connected : null,
+    since: typeof sinceSeconds === 'number' ? new Date(sinceSeconds * 1000).toISOString() : null,
+    agentVersion: typeof reported['agentVersion'] === 'string' ? reported['agentVersion'] : null,
+    lastRequest: report ? { id: report.id, status: report.status, error: report.error ?? null, at: typeof report.at === 'string' ? report.at : null } : null,
+    latest: uploaded ? await imageRef(deps.bucket, uploaded.key, uploaded.bytes, deps.presignSeconds) : null,
+  };
+}

@@ -1,0 +1,204 @@
+import { THING_NAME_PATTERN } from '../../protocol/topics.js';
+import type { HandleResult } from '../../cloud/handler.js';
+import { bearerToken, type Caller, type TokenVerifier } from './auth.js';
+import type { Bucket } from './bucket.js';
+import { summarise, type ShadowReader, type ThingDirectory } from './fleet.js';
+import { history, MAX_HISTORY_PAGE } from './history.js';
+import { isSnapshotKey, parseSnapshotKey } from './keys.js';
+import type { RevocationList } from './revocations.js';
+import { createShareToken, ShareTokenError, verifyShareToken, MIN_SHARE_SECONDS } from './share-token.js';
+
+/**
+ * The viewer's API: one handler, the same code behind API Gateway (lambda.ts) and devcloud
+ * (node-adapter.ts). Routes:
+ *   GET    /api/cameras?limit=&next=                    the fleet, a page at a time
+ *   GET    /api/cameras/{thing}/snapshots?before=&limit= a camera's history, newest first
+ *   POST   /api/cameras/{thing}/snapshot                "Snapshot now" (the cloud handler)
+ *   POST   /api/shares {key, ttlSeconds}                a share link to one snapshot
+ *   DELETE /api/shares/{id}                             revokes a share link
+ *   GET    /s/{token}                                   a share link: 302 to a fresh, short presigned GET
+ * Everything under /api needs a valid access token; /s/ needs a valid, unexpired, unrevoked token.
+ */
+
+export interface ViewerRequest {
+  method: string;
+  path: string;
+  query: URLSearchParams;
+  /** Lower-case names. */
+  headers: Record<string, string | undefined>;
+  body: string;
+  /** scheme://host the caller used; share links are made under it. */
+  origin: string;
+}
+
+export interface ViewerResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+export interface ViewerApiDeps {
+  verifier: TokenVerifier;
+  directory: ThingDirectory;
+  shadows: ShadowReader;
+  bucket: Bucket;
+  requestSnapshot: (thing: string) => Promise<HandleResult>;
+  shareSecret: () => Promise<Buffer>;
+  revocations: RevocationList;
+  /** Life of the presigned GETs the API hands out (image and thumbnail URLs). */
+  presignSeconds?: number;
+  /** Life of the presigned GET a share link redirects to: just long enough to load it. */
+  shareRedirectSeconds?: number;
+  now?: () => Date;
+  /** Called with what went wrong when a route fails unexpectedly (never with tokens or URLs). */
+  onError?: (route: string, err: Error) => void;
+}
+
+const DEFAULT_PAGE = 50;
+const MAX_PAGE = 100;
+const MAX_BODY = 16 * 1024;
+
+class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function json(status: number, body: unknown, headers: Record<string, string> = {}): ViewerResponse {
+  return { status, headers: { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers }, body: JSON.stringify(body) };
+}
+
+function pageSize(raw: string | null, max: number, fallback: number): number {
+  if (raw === null) return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > max) throw new ApiError(400, `limit must be an integer from 1 to ${max}`);
+  return n;
+}
+
+function parseBody(req: ViewerRequest): Record<string, unknown> {
+  if (req.body.length > MAX_BODY) throw new ApiError(413, `the request body is over ${MAX_BODY} bytes`);
+  try {
+    const value: unknown = JSON.parse(req.body);
+    if (typeof value === 'object' && value !== null && !Array.isArray(value)) return value as Record<string, unknown>;
+  } catch {
+    // fall through
+  }
+  throw new ApiError(400, 'the request body must be a JSON object');
+}
+
+/** A share link's refusal, as a small page a person sees in the browser. */
+function refusedPage(status: number, message: string): ViewerResponse {
+  const text = message.replace(/[<>&"]/g, '');
+  return {
+    status,
+    headers: { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' },
+    body: `<!doctype html><html lang="en"><meta name="viewport" content="width=device-width"><title>Link not valid</title><h1>Link not valid</h1><p>${text}</p></html>`,
+  };
+}
+
+export function createViewerApi(deps: ViewerApiDeps): (req: ViewerRequest) => Promise<ViewerResponse> {
+  const now = deps.now ?? (() => new Date());
+  const presignSeconds = deps.presignSeconds ?? 900;
+  const shareRedirectSeconds = deps.shareRedirectSeconds ?? 60;
+
+  async function authenticate(req: ViewerRequest): Promise<Caller> {
+    const token = bearerToken(req.headers['authorization']);
+    if (token === undefined) throw new ApiError(401, 'sign in first: this call needs Authorization: Bearer <access token>');
+    try {
+      return await deps.verifier.verify(token);
+    } catch {
+      // The reason (expired, bad signature, wrong client) is not echoed: the client just signs in again.
+      throw new ApiError(401, 'the access token is not valid (expired, forged or for another app): sign in again');
+    }
+  }
+
+  async function knownThing(raw: string): Promise<string> {
+    let thing: string;
+    try {
+      thing = decodeURIComponent(raw);
+    } catch {
+      throw new ApiError(400, 'the camera name is not valid percent-encoding');
+    }
+    if (!THING_NAME_PATTERN.test(thing) || !(await deps.directory.has(thing))) throw new ApiError(404, `no camera named ${thing}`);
+    return thing;
+  }
+
+  async function openShare(token: string): Promise<ViewerResponse> {
+    try {
+      const payload = await verifyShareToken(token, { secret: await deps.shareSecret(), now: now(), isRevoked: (id) => deps.revocations.isRevoked(id) });
+      const url = await deps.bucket.presignGet(payload.k, shareRedirectSeconds);
+      return { status: 302, headers: { location: url, 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' }, body: '' };
+    } catch (err) {
+      if (err instanceof ShareTokenError) return refusedPage(err.reason === 'expired' || err.reason === 'revoked' ? 410 : 403, err.message);
+      throw err;
+    }
+  }
+
+  async function route(req: ViewerRequest): Promise<ViewerResponse> {
+    const parts = req.path.split('/').filter(Boolean);
+    if (req.method === 'GET' && parts.length === 2 && parts[0] === 's') return openShare(parts[1]!);
+    if (parts[0] !== 'api') throw new ApiError(404, `no route ${req.method} ${req.path}`);
+    const caller = await authenticate(req);
+    const [, resource, id, sub] = parts;
+
+    if (resource === 'me' && parts.length === 2 && req.method === 'GET') return json(200, caller);
+    if (resource === 'cameras' && parts.length === 2 && req.method === 'GET') {
+      const limit = pageSize(req.query.get('limit'), MAX_PAGE, DEFAULT_PAGE);
+      const next = req.query.get('next') ?? undefined;
+      const page = await deps.directory.list({ limit, ...(next !== undefined ? { next } : {}) });
+      const cameras = await Promise.all(page.things.map((t) => summarise(t, { shadows: deps.shadows, bucket: deps.bucket, presignSeconds })));
+      return json(200, { cameras, next: page.next ?? null });
+    }
+    if (resource === 'cameras' && id !== undefined && parts.length === 4 && sub === 'snapshots' && req.method === 'GET') {
+      const thing = await knownThing(id);
+      const before = req.query.get('before') ?? undefined;
+      if (before !== undefined && parseSnapshotKey(before)?.thing !== thing) throw new ApiError(400, `before must be a snapshot key of ${thing}`);
+      const limit = pageSize(req.query.get('limit'), MAX_HISTORY_PAGE, 24);
+      return json(200, await history(deps.bucket, { thing, limit, now: now(), presignSeconds, ...(before !== undefined ? { before } : {}) }));
+    }
+    if (resource === 'cameras' && id !== undefined && parts.length === 4 && sub === 'snapshot' && req.method === 'POST') {
+      const thing = await knownThing(id);
+      const result = await deps.requestSnapshot(thing);
+      if (result.action !== 'requested') throw new ApiError(409, `no snapshot requested: ${result.why}`);
+      return json(202, { id: result.request.id, key: result.key });
+    }
+    if (resource === 'shares' && parts.length === 2 && req.method === 'POST') {
+      const body = parseBody(req);
+      const key = body['key'];
+      const ttl = body['ttlSeconds'] ?? MIN_SHARE_SECONDS;
+      if (typeof key !== 'string' || !isSnapshotKey(key)) throw new ApiError(400, 'key must be a snapshot key ({thing}/yyyy/mm/dd/{id}.jpg)');
+      if (!(await deps.directory.has(parseSnapshotKey(key)!.thing))) throw new ApiError(404, `no camera owns ${key}`);
+      let made;
+      try {
+        made = createShareToken({ secret: await deps.shareSecret(), key, ttlSeconds: Number(ttl), now: now() });
+      } catch (err) {
+        if (err instanceof RangeError) throw new ApiError(400, err.message);
+        throw err;
+      }
+      return json(201, { id: made.payload.id, url: `${req.origin}/s/${made.token}`, expiresAt: new Date(made.payload.exp * 1000).toISOString() });
+    }
+    if (resource === 'shares' && id !== undefined && parts.length === 3 && req.method === 'DELETE') {
+      if (!/^[0-9a-f]{32}$/.test(id)) throw new ApiError(400, 'a share id is 32 hex digits');
+      await deps.revocations.revoke(id);
+      return json(200, { revoked: id });
+    }
+    throw new ApiError(404, `no route ${req.method} ${req.path}`);
+  }
+
+  return async (req) => {
+    try {
+      return await route(req);
+    } catch (err) {
+      if (err instanceof ApiError) {
+        return json(err.status, { message: err.message }, err.status === 401 ? { 'www-authenticate': 'Bearer error="invalid_token"' } : {});
+      }
+      if (err instanceof RangeError) return json(400, { message: err.message });
+      const error = err instanceof Error ? err : new Error(String(err));
+      deps.onError?.(`${req.method} ${req.path.startsWith('/s/') ? '/s/…' : req.path}`, error);
+      return json(500, { message: 'the viewer API failed; see its log' });
+    }
+  };
+}

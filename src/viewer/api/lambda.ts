@@ -1,0 +1,46 @@
+import { IoTDataPlaneClient } from '@aws-sdk/client-iot-data-plane';
+import { createCloudHandler, createS3Client } from '../../cloud/handler.js';
+import { loadCloudConfig } from '../../cloud/config.js';
+import { cognitoVerifier } from './auth.js';
+import { IoTClient, registryDirectory, SecretsManagerClient, secretShareKey } from './aws.js';
+import { createBucket } from './bucket.js';
+import { dataPlaneShadows } from './fleet.js';
+import { createViewerApi, type ViewerRequest, type ViewerResponse } from './handler.js';
+import { fromHttpApiEvent, toHttpApiResult, type HttpApiEventV2, type HttpApiResultV2 } from './lambda-event.js';
+import { bucketRevocations } from './revocations.js';
+
+/**
+ * The viewer API as a Lambda behind an API Gateway HTTP API (payload 2.0). Settings from the
+ * environment the stack sets: the cloud handler's (bucket, shadow name, ...) plus
+ * CLOUDCAM_USER_POOL_ID, CLOUDCAM_VIEWER_CLIENT_ID, CLOUDCAM_SHARE_SECRET_ID, CLOUDCAM_THING_PREFIX.
+ */
+
+function required(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set: the viewer API needs it (see infra/viewer.ts)`);
+  return value;
+}
+
+let api: ((req: ViewerRequest) => Promise<ViewerResponse>) | undefined;
+
+function createApi(): (req: ViewerRequest) => Promise<ViewerResponse> {
+  const config = loadCloudConfig();
+  const s3 = createS3Client(config);
+  const bucket = createBucket(s3, config.bucket);
+  const cloud = createCloudHandler(config);
+  return createViewerApi({
+    verifier: cognitoVerifier({ userPoolId: required('CLOUDCAM_USER_POOL_ID'), clientId: required('CLOUDCAM_VIEWER_CLIENT_ID') }),
+    directory: registryDirectory(new IoTClient({ region: config.region }), process.env['CLOUDCAM_THING_PREFIX'] ?? ''),
+    shadows: dataPlaneShadows(new IoTDataPlaneClient({ region: config.region }), config.shadowName),
+    bucket,
+    requestSnapshot: (thing) => cloud.handle({ kind: 'snapshot', thing, reason: 'viewer' }),
+    shareSecret: secretShareKey(new SecretsManagerClient({ region: config.region }), required('CLOUDCAM_SHARE_SECRET_ID')),
+    revocations: bucketRevocations(bucket),
+    onError: (route, err) => console.error(JSON.stringify({ msg: 'viewer API failed', route, err: err.message })),
+  });
+}
+
+export async function handler(event: HttpApiEventV2): Promise<HttpApiResultV2> {
+  api ??= createApi();
+  return toHttpApiResult(await api(fromHttpApiEvent(event)));
+}

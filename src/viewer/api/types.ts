@@ -1,0 +1,30 @@
+/**
+ * The API's answers as the web app receives them: one definition for the handler and the browser
+ * (this file imports nothing, so the web app's DOM-only build can include it).
+ */
+
+export interface ImageRef {
+  key: string;
+  /** ISO time the snapshot was requested (from its time-sortable id). */
+  at: string | null;
+  bytes: number;
+  imageUrl: string;
+  thumbnailUrl: string;
+  downloadUrl: string;
+}
+
+export interface CameraSummary {
+  name: string;
+  /** null: the camera never reported presence. */
+  online: boolean | null;
+  since: string | null;
+  agentVersion: string | null;
+  lastRequest: { id: string; status: string; error: string | null; at: string | null } | null;
+  latest: ImageRef | null;
+}
+
+export interface Share {
+  id: string;
+  url: string;
+  expiresAt: string;
+}

@@ -1,0 +1,188 @@
+import { h } from 'preact';
+import { useEffect, useState } from 'preact/hooks';
+import { call, type ImageRef, type Share } from './api.js';
+import { ago, clock, size } from './format.js';
+import { usePolling } from './polling.js';
+
+/** One camera: its history by day (newest first, paged) and a full-size view with download and Share. */
+
+const SHARE_CHOICES: [number, string][] = [
+  [3600, '1 hour'],
+  [86400, '1 day'],
+  [7 * 86400, '7 days'],
+];
+
+function ShareBox({ image }: { image: ImageRef }) {
+  const [ttl, setTtl] = useState(3600);
+  const [share, setShare] = useState<Share | null>(null);
+  const [note, setNote] = useState('');
+  return h(
+    'div',
+    { class: 'share' },
+    h('label', { for: 'share-ttl' }, 'Link valid for'),
+    h(
+      'select',
+      { id: 'share-ttl', value: String(ttl), onChange: (e: Event) => setTtl(Number((e.target as HTMLSelectElement).value)) },
+      SHARE_CHOICES.map(([s, label]) => h('option', { value: String(s) }, label)),
+    ),
+    h(
+      'button',
+      {
+        type: 'button',
+        onClick: () => {
+          call<Share>('POST', '/api/shares', { key: image.key, ttlSeconds: ttl })
+            .then((s) => {
+              setShare(s);
+              setNote(`Anyone with this link can see this picture until ${clock(s.expiresAt)}.`);
+            })
+            .catch((err: Error) => setNote(`Could not make a link: ${err.message}`));
+        },
+      },
+      'Share',
+    ),
+    share
+      ? h(
+          'div',
+          null,
+          h('label', { for: 'share-url' }, 'Share link'),
+          h('input', { id: 'share-url', type: 'text', readOnly: true, value: share.url, onFocus: (e: Event) => (e.target as HTMLInputElement).select() }),
+          h(
+            'button',
+            {
+              type: 'button',
+              onClick: () => {
+                call('DELETE', `/api/shares/${share.id}`)
+                  .then(() => {
+                    setShare(null);
+                    setNote('The link was revoked.');
+                  })
+                  .catch((err: Error) => setNote(`Could not revoke: ${err.message}`));
+              },
+            },
+            'Revoke link',
+          ),
+        )
+      : null,
+    h('p', { role: 'status' }, note),
+  );
+}
+
+function FullView({ thing, image, onClose }: { thing: string; image: ImageRef; onClose: () => void }) {
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent): void => {
+      if (e.key === 'Escape') onClose();
+    };
+    addEventListener('keydown', onKey);
+    document.getElementById('full-close')?.focus();
+    return () => removeEventListener('keydown', onKey);
+  }, [image.key]);
+  return h(
+    'section',
+    { class: 'full', 'aria-label': 'Full-size picture' },
+    h('button', { id: 'full-close', type: 'button', onClick: onClose }, 'Close'),
+    h(
+      'figure',
+      null,
+      h('img', { src: image.imageUrl, alt: `Snapshot from ${thing} taken ${clock(image.at)}`, class: 'full-image' }),
+      h('figcaption', null, `${clock(image.at)} · ${size(image.bytes)}`),
+    ),
+    h('a', { href: image.downloadUrl, download: image.key.replaceAll('/', '_') }, 'Download'),
+    h(ShareBox, { image }),
+  );
+}
+
+function groupByDay(items: ImageRef[]): [string, ImageRef[]][] {
+  const days = new Map<string, ImageRef[]>();
+  for (const item of items) {
+    const day = item.at === null ? 'Unknown day' : new Date(item.at).toLocaleDateString(undefined, { weekday: 'long', year: 'numeric', month: 'long', day: 'numeric' });
+    days.set(day, [...(days.get(day) ?? []), item]);
+  }
+  return [...days];
+}
+
+export function CameraPage({ thing }: { thing: string }) {
+  const [newest, setNewest] = useState<ImageRef[]>([]);
+  const [older, setOlder] = useState<ImageRef[]>([]);
+  const [next, setNext] = useState<string | null>(null);
+  const [open, setOpen] = useState<ImageRef | null>(null);
+  const [error, setError] = useState('');
+  const now = Date.now();
+
+  useEffect(() => {
+    document.title = `${thing} - cloudcam`;
+  }, [thing]);
+  // The first page is polled, so new snapshots appear at the top; older pages are fetched on demand.
+  usePolling(
+    async () => {
+      const page = await call<{ items: ImageRef[]; next: string | null }>('GET', `/api/cameras/${encodeURIComponent(thing)}/snapshots`);
+      setNewest(page.items);
+      if (older.length === 0) setNext(page.next);
+      setError('');
+    },
+    3000,
+    [thing, older.length],
+    setError,
+  );
+  const seen = new Set(newest.map((i) => i.key));
+  const items = [...newest, ...older.filter((i) => !seen.has(i.key))];
+
+  return h(
+    'main',
+    null,
+    h('p', null, h('a', { href: '#/' }, '← All cameras')),
+    h('h1', null, thing),
+    error ? h('p', { class: 'error', role: 'alert' }, error) : null,
+    open ? h(FullView, { thing, image: open, onClose: () => setOpen(null) }) : null,
+    items.length === 0 ? h('p', null, 'No snapshots yet.') : null,
+    groupByDay(items).map(([day, list]) =>
+      h(
+        'section',
+        { class: 'day', 'aria-label': day },
+        h('h2', null, day),
+        h(
+          'ul',
+          { class: 'history' },
+          list.map((item) =>
+            h(
+              'li',
+              { key: item.key },
+              h(
+                'button',
+                { type: 'button', class: 'thumb-button', onClick: () => setOpen(item), 'aria-label': `Open snapshot taken ${clock(item.at)}` },
+                h('img', {
+                  src: item.thumbnailUrl,
+                  alt: `Snapshot from ${thing} taken ${clock(item.at)}`,
+                  width: 160,
+                  height: 90,
+                  loading: 'lazy',
+                  onError: (e: Event) => {
+                    const img = e.target as HTMLImageElement;
+                    if (img.src !== item.imageUrl) img.src = item.imageUrl;
+                  },
+                }),
+                h('span', null, ago(item.at, now)),
+              ),
+            ),
+          ),
+        ),
+      ),
+    ),
+    next
+      ? h(
+          'button',
+          {
+            type: 'button',
+            onClick: () => {
+              call<{ items: ImageRef[]; next: string | null }>('GET', `/api/cameras/${encodeURIComponent(thing)}/snapshots?before=${encodeURIComponent(next)}`)
+                .then((page) => {
+                  setOlder([...older, ...page.items]);
+                  setNext(page.next);
+                })
+                .catch((err: Error) => setError(err.message));
+            },
+          },
+          'Older snapshots',
+        )
+      : null,
+  );
+}
