@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { BadRequestError, requestUrl } from '../lib/request-target.js';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { IoTDataPlaneClient } from '@aws-sdk/client-iot-data-plane';
@@ -131,7 +132,7 @@ export async function startDevcloudViewer(opts: {
   };
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const pathname = new URL(req.url ?? '/', 'http://viewer').pathname;
+    const { pathname } = requestUrl(req.url);
     if (pathname.startsWith('/api/') || pathname.startsWith('/s/')) {
       sendViewerResponse(res, await api(await toViewerRequest(req)));
       return;
@@ -154,6 +155,10 @@ export async function startDevcloudViewer(opts: {
 
   const server = createServer((req, res) => {
     handle(req, res).catch((err: unknown) => {
+      if (err instanceof BadRequestError && !res.headersSent) {
+        res.writeHead(400, { 'content-type': 'text/plain; charset=utf-8' }).end(`${err.message}\n`);
+        return;
+      }
       log.error({ err: err instanceof Error ? err.message : String(err) }, 'viewer request failed');
       if (!res.headersSent) res.writeHead(500).end();
       else res.destroy();

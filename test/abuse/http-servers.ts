@@ -14,7 +14,9 @@ import { startControlApi } from '../../src/devcloud/control-api.js';
 import { startS3, type S3StandIn } from '../../src/devcloud/s3/server.js';
 import { startDataPlaneApi } from '../../src/devcloud/shadow/rest-api.js';
 import { ShadowStore } from '../../src/devcloud/shadow/store.js';
+import { startIssuer } from '../../src/devcloud/oauth/issuer.js';
 import { createLogger } from '../../src/lib/log.js';
+import { startTestAgent, startTestDevcloud } from '../helpers/devcloud.js';
 
 export interface RunningHttpServer {
   port: number;
@@ -111,6 +113,47 @@ export const HTTP_SERVERS: HttpServerUnderTest[] = [
         // Without credentials: a digest challenge is the right answer to a well-formed request.
         probe: async () => expectStatus('GET basicdeviceinfo.cgi', (await fetch(`${camera.url}/axis-cgi/basicdeviceinfo.cgi`)).status, 401),
         stop: () => camera.stop(),
+      };
+    },
+  },
+  {
+    name: 'devcloud OAuth issuer (the viewer sign-in stand-in)',
+    async start() {
+      const issuer = await startIssuer({ clientId: 'fuzz-client', redirectUris: () => ['http://127.0.0.1:9/callback'], username: 'viewer', password: 'fuzz-password', log });
+      return {
+        port: Number(new URL(issuer.url).port),
+        probe: async () => expectStatus('GET jwks', (await fetch(issuer.jwksUri)).status, 200),
+        stop: () => issuer.stop(),
+      };
+    },
+  },
+  {
+    name: 'devcloud viewer (app, API, share links)',
+    async start() {
+      const t = await startTestDevcloud({ broker: 'aedes' });
+      const { url } = t.dc.viewer;
+      return {
+        port: Number(new URL(url).port),
+        // Without a token: the API's 401 is the right answer to a well-formed request.
+        probe: async () => expectStatus('GET /api/cameras', (await fetch(`${url}/api/cameras`)).status, 401),
+        stop: () => t.cleanup(),
+      };
+    },
+  },
+  {
+    name: "the agent's local API",
+    async start() {
+      const t = await startTestDevcloud({ broker: 'aedes' });
+      const agent = await startTestAgent(t.dc, 'camera-1');
+      const url = agent.agent.localApiUrl();
+      if (url === undefined) throw new Error('the agent local API is not listening');
+      return {
+        port: Number(new URL(url).port),
+        probe: async () => expectStatus('GET /status', (await fetch(`${url}/status`)).status, 200),
+        stop: async () => {
+          await agent.stop();
+          await t.cleanup();
+        },
       };
     },
   },

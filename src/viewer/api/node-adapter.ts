@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { requestUrl } from '../../lib/request-target.js';
 import type { ViewerRequest, ViewerResponse } from './handler.js';
 
 /** devcloud's front for the viewer API: node:http request -> ViewerRequest -> node:http response. */
@@ -13,7 +14,7 @@ export async function toViewerRequest(req: IncomingMessage): Promise<ViewerReque
     // Past the limit only count; the handler answers 413 on the truncated marker below.
     if (size <= MAX_BODY) chunks.push(chunk);
   }
-  const url = new URL(req.url ?? '/', 'http://viewer');
+  const url = requestUrl(req.url);
   const headers: Record<string, string | undefined> = {};
   for (const [name, value] of Object.entries(req.headers)) headers[name] = Array.isArray(value) ? value.join(',') : value;
   return {
