@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../lib/log.js';
+import { readBoundedBody } from '../lib/read-body.js';
 import { isLoopbackHost, pathSegments, requestUrl } from '../lib/request-target.js';
 import type { CloudHandler } from '../cloud/handler.js';
 import type { CameraFaults, CameraSimulator } from './camera/simulator.js';
@@ -24,14 +25,9 @@ export interface ControlApi {
 const MAX_BODY = 64 * 1024;
 
 async function readJson(req: http.IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY) throw new Error('body over 64 KB');
-    chunks.push(chunk);
-  }
-  const text = Buffer.concat(chunks).toString('utf8');
+  const body = await readBoundedBody(req, MAX_BODY);
+  if (body === undefined) throw new Error('body over 64 KB');
+  const text = body.toString('utf8');
   return text === '' ? {} : (JSON.parse(text) as unknown);
 }
 

@@ -19,6 +19,7 @@ import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Logger } from '../../lib/log.js';
+import { readBoundedBody } from '../../lib/read-body.js';
 import type { AgentConnection } from '../connection.js';
 import type { Feature } from '../feature.js';
 import { Backoff } from '../backoff.js';
@@ -249,22 +250,7 @@ export function createLocalApiFeature(opts: {
   };
 }
 
-/** The body as text, or undefined once it passes maxBytes (the rest is not read). */
-function readBody(req: IncomingMessage, maxBytes: number): Promise<string | undefined> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > maxBytes) {
-        req.removeAllListeners('data');
-        req.resume();
-        resolve(undefined);
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('end', () => resolve(size > maxBytes ? undefined : Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
+/** The body as text, or undefined once it passes maxBytes (the rest is discarded). */
+async function readBody(req: IncomingMessage, maxBytes: number): Promise<string | undefined> {
+  return (await readBoundedBody(req, maxBytes))?.toString('utf8');
 }

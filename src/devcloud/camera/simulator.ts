@@ -9,6 +9,7 @@ import { createServer, request as httpRequest, type IncomingMessage, type Server
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../../lib/log.js';
+import { readBoundedBody } from '../../lib/read-body.js';
 import { BadRequestError, requestUrl } from '../../lib/request-target.js';
 import { createDigestVerifier, type DigestAlgorithm, type DigestCredentials, type DigestVerifier } from '../../protocol/digest.js';
 import { renderFrame } from './jpeg.js';
@@ -165,16 +166,7 @@ function json(res: ServerResponse, body: unknown): void {
   res.end(buf);
 }
 
-async function readBody(req: IncomingMessage, limit = MAX_POST_BYTES): Promise<Buffer | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) return undefined;
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks);
-}
+const readBody = (req: IncomingMessage, limit = MAX_POST_BYTES): Promise<Buffer | undefined> => readBoundedBody(req, limit);
 
 export async function startCameraSimulator(opts: CameraSimulatorOptions): Promise<CameraSimulator> {
   const identity: CameraIdentity = { ...defaultIdentity(opts.name), ...opts.identity };

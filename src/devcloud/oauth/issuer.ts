@@ -3,6 +3,7 @@ import { promisify } from 'node:util';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../../lib/log.js';
+import { readBoundedBody } from '../../lib/read-body.js';
 
 /**
  * devcloud's stand-in for the Cognito user pool's OAuth 2.0 endpoints, so the viewer signs in locally
@@ -59,14 +60,9 @@ function escapeHtml(s: string): string {
 }
 
 async function readForm(req: IncomingMessage): Promise<URLSearchParams> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_FORM) throw new Error('form over 16 KB');
-    chunks.push(chunk);
-  }
-  return new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
+  const body = await readBoundedBody(req, MAX_FORM);
+  if (body === undefined) throw new Error('form over 16 KB');
+  return new URLSearchParams(body.toString('utf8'));
 }
 
 function loginPage(params: URLSearchParams, error?: string): string {

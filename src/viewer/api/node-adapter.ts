@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { readBoundedBody } from '../../lib/read-body.js';
 import { requestUrl } from '../../lib/request-target.js';
 import type { ViewerRequest, ViewerResponse } from './handler.js';
 
@@ -7,13 +8,7 @@ import type { ViewerRequest, ViewerResponse } from './handler.js';
 const MAX_BODY = 64 * 1024;
 
 export async function toViewerRequest(req: IncomingMessage): Promise<ViewerRequest> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    // Past the limit only count; the handler answers 413 on the truncated marker below.
-    if (size <= MAX_BODY) chunks.push(chunk);
-  }
+  const body = await readBoundedBody(req, MAX_BODY);
   const url = requestUrl(req.url);
   const headers: Record<string, string | undefined> = {};
   for (const [name, value] of Object.entries(req.headers)) headers[name] = Array.isArray(value) ? value.join(',') : value;
@@ -22,7 +17,8 @@ export async function toViewerRequest(req: IncomingMessage): Promise<ViewerReque
     path: url.pathname,
     query: url.searchParams,
     headers,
-    body: size > MAX_BODY ? ' '.repeat(MAX_BODY + 1) : Buffer.concat(chunks).toString('utf8'),
+    // Past the limit the handler answers 413 on this over-long marker.
+    body: body === undefined ? ' '.repeat(MAX_BODY + 1) : body.toString('utf8'),
     origin: `http://${req.headers.host ?? 'localhost'}`,
   };
 }
