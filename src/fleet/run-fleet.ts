@@ -167,6 +167,7 @@ export async function runFleet(opts: FleetOptions): Promise<FleetFigures> {
   const online = new OnlineTracker(dc);
   const agentProblems: Record<string, number> = {};
   const agents: RunningAgent[] = [];
+  let ticker: NodeJS.Timeout | undefined;
   try {
     forceGc();
     const heapBefore = process.memoryUsage().heapUsed;
@@ -175,6 +176,10 @@ export async function runFleet(opts: FleetOptions): Promise<FleetFigures> {
       ...Object.values(dc.info.devices).map((d) => d.agentConfigPath),
       ...Object.values(dc.info.claimCameras).map((c) => c.agentConfigPath),
     ];
+    let agentsUp = 0;
+    ticker = setInterval(() => {
+      say(`${agentsUp} of ${configPaths.length} agents started, ${dc.identity.registrations.length} claim registrations, ${online.lastOnline.size} things online; agent problems ${JSON.stringify(agentProblems)}`);
+    }, 5000);
     const results = await Promise.allSettled(
       configPaths.map(async (file) => {
         const config = loadAgentConfig(file, {});
@@ -183,6 +188,7 @@ export async function runFleet(opts: FleetOptions): Promise<FleetFigures> {
         const log = createAgentLogger({ level: 'warn', format: 'json', thing: config.thingName || 'unprovisioned', out: problemSink(agentProblems) });
         const agent = await startAgent(config, { log });
         agents.push(agent);
+        agentsUp += 1;
         return agent;
       }),
     );
@@ -191,6 +197,7 @@ export async function runFleet(opts: FleetOptions): Promise<FleetFigures> {
     const things = agents.map((a) => a.config.thingName);
     const notOnline = await online.waitAll(things, agentsStarted, waitMs);
     const onlineMs = Date.now() - agentsStarted;
+    clearInterval(ticker);
     say(`${things.length - notOnline.length} of ${things.length} online in ${onlineMs} ms`);
     if (notOnline.length > 0) throw new Error(`${notOnline.length} cameras not online within ${waitMs} ms: ${notOnline.slice(0, 5).join(', ')}`);
     forceGc();
@@ -250,6 +257,7 @@ export async function runFleet(opts: FleetOptions): Promise<FleetFigures> {
       wallSeconds: (Date.now() - started) / 1000,
     };
   } finally {
+    clearInterval(ticker);
     ledger.stop();
     await Promise.allSettled(agents.map((a) => a.stop()));
     await dc.stop();
