@@ -71,7 +71,8 @@ FLEET_N ?= 500
 FLEET_SNAPSHOTS ?= 3
 fleet: build
 	bash scripts/system-packages.sh mosquitto
-	node --expose-gc dist/fleet/cli.js --cameras $(FLEET_N) --snapshots $(FLEET_SNAPSHOTS)
+	@# ~4 descriptors per camera in the Node process: a default soft limit of 1024 is too low.
+	ulimit -n 65536 2>/dev/null || ulimit -n $$(ulimit -Hn); node --expose-gc dist/fleet/cli.js --cameras $(FLEET_N) --snapshots $(FLEET_SNAPSHOTS)
 
 # The viewer with 500 simulated cameras: API p50/p95 per page, time to the first page's thumbnails.
 bench-viewer: build

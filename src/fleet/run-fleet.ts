@@ -47,8 +47,9 @@ export interface FleetFigures {
   agentProblems: Record<string, number>;
   cpuSeconds: { process: number; broker: number | undefined };
   rssMb: { process: number; broker: number | undefined };
-  /** Heap used by the agents (after GC when --expose-gc), per agent, KB. */
+  /** Heap used by the agents (after a forced full GC with --expose-gc), per agent, KB: all online, and at the end. */
   heapPerAgentKb: number | undefined;
+  heapPerAgentEndKb: number | undefined;
   wallSeconds: number;
 }
 
@@ -200,8 +201,8 @@ export async function runFleet(opts: FleetOptions): Promise<FleetFigures> {
     clearInterval(ticker);
     say(`${things.length - notOnline.length} of ${things.length} online in ${onlineMs} ms`);
     if (notOnline.length > 0) throw new Error(`${notOnline.length} cameras not online within ${waitMs} ms: ${notOnline.slice(0, 5).join(', ')}`);
-    forceGc();
-    const heapPerAgentKb = Math.round((process.memoryUsage().heapUsed - heapBefore) / things.length / 1024);
+    const heapPerAgent = (): number | undefined => (forceGc() ? Math.round((process.memoryUsage().heapUsed - heapBefore) / things.length / 1024) : undefined);
+    const heapPerAgentKb = heapPerAgent();
 
     // The requests the cloud made on presence settle first, so the operator's are not superseded by them.
     await ledger.quiesce(waitMs);
@@ -237,6 +238,7 @@ export async function runFleet(opts: FleetOptions): Promise<FleetFigures> {
     // The requests the cloud made when the cameras came back after the restart.
     await ledger.quiesce(waitMs);
 
+    const heapPerAgentEndKb = heapPerAgent();
     const cpu = process.cpuUsage(cpuStart);
     const broker = brokerProcessUsage();
     return {
@@ -254,6 +256,7 @@ export async function runFleet(opts: FleetOptions): Promise<FleetFigures> {
       cpuSeconds: { process: (cpu.user + cpu.system) / 1e6, broker: broker?.cpuSeconds },
       rssMb: { process: process.memoryUsage().rss / 1024 / 1024, broker: broker?.rssMb },
       heapPerAgentKb,
+      heapPerAgentEndKb,
       wallSeconds: (Date.now() - started) / 1000,
     };
   } finally {
@@ -284,7 +287,7 @@ export function formatFleetFigures(f: FleetFigures): string {
     ['broker kill -> all online', f.restartRecoveryMs === undefined ? `not recovered (${f.notRecovered} missing)` : ms(f.restartRecoveryMs)],
     ['CPU s: node (devcloud + agents) / broker', `${f.cpuSeconds.process.toFixed(1)} / ${f.cpuSeconds.broker?.toFixed(1) ?? 'n/a (in-process)'}`],
     ['RSS MB: node / broker', `${f.rssMb.process.toFixed(0)} / ${f.rssMb.broker?.toFixed(0) ?? 'n/a (in-process)'}`],
-    ['heap per agent', f.heapPerAgentKb === undefined ? 'n/a' : `${f.heapPerAgentKb} KB`],
+    ['live heap per agent: online / end', f.heapPerAgentKb === undefined ? 'n/a (run node with --expose-gc)' : `${f.heapPerAgentKb} KB / ${f.heapPerAgentEndKb ?? '?'} KB (after a full GC)`],
     ['agent warnings/errors', JSON.stringify(f.agentProblems)],
     ['wall time', `${f.wallSeconds.toFixed(1)} s`],
   ];
