@@ -41,6 +41,8 @@ export interface FleetFigures {
   operatorRequests: number;
   ledger: FleetLedgerSummary;
   restartRecoveryMs: number | undefined;
+  /** When each camera was back online after the kill, ms after it, ascending: how the jitter spread them. */
+  reconnectSpreadMs: number[];
   /** Agents not back online after the restart within waitMs. */
   notRecovered: number;
   /** Warnings and errors the agents logged, by event. */
@@ -209,15 +211,20 @@ export async function runFleet(opts: FleetOptions): Promise<FleetFigures> {
 
     const total = things.length * opts.snapshots;
     let done = 0;
-    let restart: Promise<{ recoveryMs: number; missing: string[] }> | undefined;
-    const restartBroker = async (): Promise<{ recoveryMs: number; missing: string[] }> => {
+    type Recovery = { recoveryMs: number; missing: string[]; spreadMs: number[] };
+    let restart: Promise<Recovery> | undefined;
+    const restartBroker = async (): Promise<Recovery> => {
       say(`broker killed after ${done} of ${total} operator requests settled`);
       const at = Date.now();
       await dc.restartBroker({ kill: true });
       const missing = await online.waitAll(things, at, waitMs);
       const recoveryMs = Date.now() - at;
       say(`${things.length - missing.length} of ${things.length} back online ${recoveryMs} ms after the kill`);
-      return { recoveryMs, missing };
+      const spreadMs = things
+        .map((t) => (online.lastOnline.get(t) ?? 0) - at)
+        .filter((ms) => ms >= 0)
+        .sort((a, b) => a - b);
+      return { recoveryMs, missing, spreadMs };
     };
     let operatorRequests = 0;
     await Promise.all(
@@ -252,6 +259,7 @@ export async function runFleet(opts: FleetOptions): Promise<FleetFigures> {
       ledger: ledger.summary(),
       restartRecoveryMs: recovery.missing.length === 0 ? recovery.recoveryMs : undefined,
       notRecovered: recovery.missing.length,
+      reconnectSpreadMs: recovery.spreadMs,
       agentProblems,
       cpuSeconds: { process: (cpu.user + cpu.system) / 1e6, broker: broker?.cpuSeconds },
       rssMb: { process: process.memoryUsage().rss / 1024 / 1024, broker: broker?.rssMb },
@@ -285,6 +293,10 @@ export function formatFleetFigures(f: FleetFigures): string {
     ['duplicates', `${l.duplicates.length}`],
     ['uploaded without one object', `${l.uploadedWithoutObject.length}`],
     ['broker kill -> all online', f.restartRecoveryMs === undefined ? `not recovered (${f.notRecovered} missing)` : ms(f.restartRecoveryMs)],
+    [
+      'back online after the kill: 10% / 50% / 90%',
+      `${ms(percentile(f.reconnectSpreadMs, 10))} / ${ms(percentile(f.reconnectSpreadMs, 50))} / ${ms(percentile(f.reconnectSpreadMs, 90))} (full-jitter backoff spreads them)`,
+    ],
     ['CPU s: node (devcloud + agents) / broker', `${f.cpuSeconds.process.toFixed(1)} / ${f.cpuSeconds.broker?.toFixed(1) ?? 'n/a (in-process)'}`],
     ['RSS MB: node / broker', `${f.rssMb.process.toFixed(0)} / ${f.rssMb.broker?.toFixed(0) ?? 'n/a (in-process)'}`],
     ['live heap per agent: online / end', f.heapPerAgentKb === undefined ? 'n/a (run node with --expose-gc)' : `${f.heapPerAgentKb} KB / ${f.heapPerAgentEndKb ?? '?'} KB (after a full GC)`],
