@@ -180,6 +180,7 @@ export async function runFleet(opts: FleetOptions): Promise<FleetFigures> {
       ...Object.values(dc.info.claimCameras).map((c) => c.agentConfigPath),
     ];
     let agentsUp = 0;
+    const startBound = AbortSignal.timeout(waitMs);
     ticker = setInterval(() => {
       say(`${agentsUp} of ${configPaths.length} agents started, ${dc.identity.registrations.length} claim registrations, ${online.lastOnline.size} things online; agent problems ${JSON.stringify(agentProblems)}`);
     }, 5000);
@@ -189,14 +190,17 @@ export async function runFleet(opts: FleetOptions): Promise<FleetFigures> {
         config.schedule.cron = '';
         config.iot.mqttVersion = dc.broker.mqttVersions.includes(5) ? 5 : 4;
         const log = createAgentLogger({ level: 'warn', format: 'json', thing: config.thingName || 'unprovisioned', out: problemSink(agentProblems) });
-        const agent = await startAgent(config, { log });
+        // Bounded: a claim camera that cannot enrol retries for ever, and the run must end with a reason.
+        const agent = await startAgent(config, { log, signal: startBound });
         agents.push(agent);
         agentsUp += 1;
         return agent;
       }),
     );
     const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed.length > 0) throw new Error(`${failed.length} agents did not start; first: ${(failed[0]!.reason as Error).message}`);
+    if (failed.length > 0) {
+      throw new Error(`${failed.length} agents did not start within ${waitMs} ms (claim enrolment?); first: ${(failed[0]!.reason as Error).message}; agent problems ${JSON.stringify(agentProblems)}`);
+    }
     const things = agents.map((a) => a.config.thingName);
     const notOnline = await online.waitAll(things, agentsStarted, waitMs);
     const onlineMs = Date.now() - agentsStarted;
