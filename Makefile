@@ -3,7 +3,7 @@ SHELL := /bin/bash
 NODE_MODULES_STAMP := node_modules/.stamp
 STATE_DIR ?= .devcloud
 
-.PHONY: all install build lint typecheck test run devcloud bench soak docs cloud-synth clean package test-package screenshot bench-viewer lambda-sharp
+.PHONY: all install build lint typecheck test run devcloud bench soak fleet docs cloud-synth clean package test-package screenshot bench-viewer lambda-sharp
 
 all: build
 
@@ -64,6 +64,15 @@ test-package: package
 # A benchmark, not a test: latency of the snapshot path against its floor, and the agent's memory.
 bench: build
 	node scripts/bench.mjs --n $${BENCH_N:-100}
+
+# devcloud and FLEET_N real agents in one process (half enrol by claim), FLEET_SNAPSHOTS snapshot
+# requests each, the broker killed half-way; a table, then `fleet: N cameras, ...` (docs/fleet.md).
+FLEET_N ?= 500
+FLEET_SNAPSHOTS ?= 3
+fleet: build
+	bash scripts/system-packages.sh mosquitto
+	@# ~4 descriptors per camera in the Node process: a default soft limit of 1024 is too low.
+	ulimit -n 65536 2>/dev/null || ulimit -n $$(ulimit -Hn); node --expose-gc dist/fleet/cli.js --cameras $(FLEET_N) --snapshots $(FLEET_SNAPSHOTS)
 
 # The viewer with 500 simulated cameras: API p50/p95 per page, time to the first page's thumbnails.
 bench-viewer: build

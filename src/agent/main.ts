@@ -22,6 +22,7 @@ import { waitForStopSignal } from '../lib/signals.js';
 import { VapixClient } from '../protocol/vapix.js';
 import { chooseCameraAccess } from './camera-access.js';
 import { presenceTopic } from '../protocol/topics.js';
+import { installHeapProbe } from './heap-probe.js';
 
 /** How long a stop waits for an in-flight snapshot before abandoning it (and reporting it failed). */
 export const STOP_GRACE_MS = 5_000;
@@ -189,7 +190,9 @@ export async function runAgentUntilSignal(config: AgentConfig, log?: Logger): Pr
     if (startup.signal.aborted) return 0;
     throw err;
   }
+  const probe = installHeapProbe(agent.log);
   const signal = await stopSignal;
+  probe?.stop();
   agent.log.info({ event: 'agent.signal', signal }, `received ${signal}; stopping`);
   await agent.stop();
   return 0;

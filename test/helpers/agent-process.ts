@@ -22,8 +22,9 @@ export interface AgentProcess {
   kill(): Promise<void>;
 }
 
-export function spawnAgent(configPath: string, env: Record<string, string> = {}): Promise<AgentProcess> {
-  const child = spawn(process.execPath, [CLI, 'agent', '--config', configPath], {
+/** `nodeArgs`: node's own flags before the script (e.g. --expose-gc for the heap probe). */
+export function spawnAgent(configPath: string, env: Record<string, string> = {}, opts: { nodeArgs?: string[] } = {}): Promise<AgentProcess> {
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), CLI, 'agent', '--config', configPath], {
     env: { ...process.env, CLOUDCAM_LOG_FORMAT: 'json', CLOUDCAM_LOG_LEVEL: 'debug', CLOUDCAM_SCHEDULE_CRON: '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

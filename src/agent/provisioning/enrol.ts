@@ -46,9 +46,19 @@ export interface EnrolOptions {
   key: DeviceKey;
   csrPem: string;
   connectTimeoutMs: number;
+  /** How long CreateCertificateFromCsr may take; RegisterThing gets REGISTER_TIMEOUT_FACTOR times this. */
   replyTimeoutMs: number;
   signal?: AbortSignal;
 }
+
+/**
+ * RegisterThing is where the cloud commits: once it has registered the thing, the certificate the
+ * agent abandons stays ACTIVE and the enrolment rules refuse every retry (src/cloud/enrolment-rules.ts),
+ * locking the camera out until an operator allows a re-enrolment. The fleet run showed replies taking
+ * longer than 15 s under a claim storm, so the agent waits longer for this one reply; it has nothing
+ * else to do before it has an identity.
+ */
+export const REGISTER_TIMEOUT_FACTOR = 4;
 
 export interface Enrolment {
   thingName: string;
@@ -148,6 +158,7 @@ async function request<T>(
 ): Promise<T> {
   const replies = replyTopics(topic);
   const operation = step === 'create-certificate' ? 'CreateCertificateFromCsr' : 'RegisterThing';
+  const timeoutMs = step === 'register-thing' ? o.replyTimeoutMs * REGISTER_TIMEOUT_FACTOR : o.replyTimeoutMs;
   return new Promise<T>((resolve, reject) => {
     let settled = false;
     const finish = (fn: () => void): void => {
@@ -192,12 +203,12 @@ async function request<T>(
         finish(() =>
           reject(
             new EnrolError(
-              `no reply to ${operation} within ${o.replyTimeoutMs} ms on ${replies.accepted} or /rejected: check that the claim policy allows iot:Publish on ${topic} and iot:Subscribe/iot:Receive on its replies, and that template ${o.templateName} exists`,
+              `no reply to ${operation} within ${timeoutMs} ms on ${replies.accepted} or /rejected: check that the claim policy allows iot:Publish on ${topic} and iot:Subscribe/iot:Receive on its replies, and that template ${o.templateName} exists`,
               step,
             ),
           ),
         ),
-      o.replyTimeoutMs,
+      timeoutMs,
     );
     client.on('message', onMessage);
     client.on('close', onClose);

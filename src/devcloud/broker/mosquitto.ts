@@ -303,6 +303,10 @@ export async function startMosquitto(opts: BrokerOptions & { log: Logger }): Pro
       },
       async kill() {
         stopping = true;
+        // Its dynsec client would otherwise reconnect every second for ever, to the next broker on
+        // this port too, where it fights that broker's own client over the same client id. Not awaited:
+        // a crash must not wait on a client that may still be connecting.
+        void dynsec.close();
         if (child.exitCode !== null || child.signalCode !== null) return;
         const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
         child.kill('SIGKILL');

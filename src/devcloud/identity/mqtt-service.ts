@@ -12,6 +12,7 @@
  * the certificate's CN is `cert-{its serial number}` so the broker can tell provisioned certificates apart
  * and devcloud can revoke one by its CN.
  */
+import { setTimeout as delay } from 'node:timers/promises';
 import { randomBytes } from 'node:crypto';
 import { decideReenrolment, decideSerial, type ThingRegistry } from '../../cloud/enrolment-rules.js';
 import type { IClientPublishOptions, MqttClient } from 'mqtt';
@@ -60,6 +61,8 @@ export interface IdentityServiceOptions {
 
 export interface IdentityService {
   readonly registrations: readonly Registration[];
+  /** Fault tests: RegisterThing answers after this long (a slow pre-provisioning hook or registry). */
+  setFaults(faults: { registerDelayMs?: number }): void;
   stop(): Promise<void>;
 }
 
@@ -135,16 +138,35 @@ export async function startIdentityService(opts: IdentityServiceOptions): Promis
     const serial = bySerial.serial; // upper-case, as the hook's parameterOverrides pins it
     const thingName = `${opts.thingNamePrefix}${serial}`;
     if (!isThingName(thingName)) throw reject(400, 'InvalidParameters', `Parameter SerialNumber makes the invalid thing name ${JSON.stringify(thingName)}`);
-    const byThing = await decideReenrolment(opts.registry, thingName, serial, token.identity, now());
-    if (!byThing.allow) throw reject(403, 'AccessDeniedException', `Pre-provisioning hook refused: ${byThing.why}`);
-    if (byThing.deactivated.length > 0) log?.warn({ thingName, deactivated: byThing.deactivated }, 'operator-allowed re-enrolment: old certificates deactivated');
-    tokens.delete(req.certificateOwnershipToken); // single use
-    await opts.attach(token.identity, thingName);
-    const registration: Registration = { identity: token.identity, thingName, certificateId: token.certificateId, serialNumber: serial };
-    registrations.push(registration);
-    await opts.onRegistered?.(registration);
-    log?.info({ thingName, certificateId: token.certificateId }, 'thing registered');
-    return { deviceConfiguration: {}, thingName };
+    // One thing's registrations are decided one at a time: the rules read the thing's active
+    // certificates, and a second registration racing the first (a camera that retried after a late
+    // reply, under a claim storm) must see the first one's certificate, or both get through.
+    return oneAtATime(thingName, async () => {
+      if (faults.registerDelayMs) await delay(faults.registerDelayMs);
+      const byThing = await decideReenrolment(opts.registry, thingName, serial, token.identity, now());
+      if (!byThing.allow) throw reject(403, 'AccessDeniedException', `Pre-provisioning hook refused: ${byThing.why}`);
+      if (byThing.deactivated.length > 0) log?.warn({ thingName, deactivated: byThing.deactivated }, 'operator-allowed re-enrolment: old certificates deactivated');
+      if (!tokens.delete(req.certificateOwnershipToken)) throw reject(400, 'InvalidCertificateOwnershipToken', 'Certificate ownership token is invalid or was already used.'); // single use
+      await opts.attach(token.identity, thingName);
+      const registration: Registration = { identity: token.identity, thingName, certificateId: token.certificateId, serialNumber: serial };
+      registrations.push(registration);
+      await opts.onRegistered?.(registration);
+      log?.info({ thingName, certificateId: token.certificateId }, 'thing registered');
+      return { deviceConfiguration: {}, thingName };
+    });
+  }
+
+  let faults: { registerDelayMs?: number } = {};
+  const queues = new Map<string, Promise<unknown>>();
+  function oneAtATime<T>(thingName: string, work: () => Promise<T>): Promise<T> {
+    const previous = queues.get(thingName) ?? Promise.resolve();
+    const next = previous.then(work, work);
+    const tail = next.catch(() => undefined);
+    queues.set(thingName, tail);
+    void tail.then(() => {
+      if (queues.get(thingName) === tail) queues.delete(thingName);
+    });
+    return next;
   }
 
   const onMessage = (topic: string, payload: Buffer, packet: { properties?: { correlationData?: Buffer } }): void => {
@@ -174,6 +196,9 @@ export async function startIdentityService(opts: IdentityServiceOptions): Promis
   log?.info({ template: opts.templateName }, 'fleet provisioning service listening');
   return {
     registrations,
+    setFaults: (f) => {
+      faults = { ...f };
+    },
     async stop() {
       client.off('message', onMessage);
       if (client.connected) await client.unsubscribeAsync(filters).catch(() => undefined);

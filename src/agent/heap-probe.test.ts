@@ -1,0 +1,35 @@
+import { PassThrough } from 'node:stream';
+import { afterEach, expect, it } from 'vitest';
+import { createAgentLogger } from './logging.js';
+import { HEAP_PROBE_ENV, HEAP_PROBE_SIGNAL, installHeapProbe, type HeapProbe } from './heap-probe.js';
+
+let probe: HeapProbe | undefined;
+afterEach(() => probe?.stop());
+
+function capture(): { lines: Record<string, unknown>[]; log: ReturnType<typeof createAgentLogger> } {
+  const lines: Record<string, unknown>[] = [];
+  const out = new PassThrough();
+  out.on('data', (b: Buffer) => lines.push(...b.toString().split('\n').filter(Boolean).map((t) => JSON.parse(t) as Record<string, unknown>)));
+  return { lines, log: createAgentLogger({ level: 'info', format: 'json', thing: 'camera-1', out }) };
+}
+
+it('is off unless the environment enables it: the signal keeps its default action', () => {
+  const before = process.listenerCount(HEAP_PROBE_SIGNAL);
+  probe = installHeapProbe(capture().log, {});
+  expect(probe).toBeUndefined();
+  expect(process.listenerCount(HEAP_PROBE_SIGNAL)).toBe(before);
+});
+
+it('when enabled, the signal logs the heap after a GC (or says the GC is not exposed), and stop() removes it', async () => {
+  const { lines, log } = capture();
+  const before = process.listenerCount(HEAP_PROBE_SIGNAL);
+  probe = installHeapProbe(log, { [HEAP_PROBE_ENV]: '1' });
+  process.emit(HEAP_PROBE_SIGNAL, HEAP_PROBE_SIGNAL);
+  await expect.poll(() => lines.find((l) => l['event'] === 'heap.probe')).toBeDefined();
+  const line = lines.find((l) => l['event'] === 'heap.probe')!;
+  expect(line['heapUsed']).toBeGreaterThan(0);
+  expect(line['gc']).toBe(typeof (globalThis as { gc?: unknown }).gc === 'function');
+  probe!.stop();
+  probe = undefined;
+  expect(process.listenerCount(HEAP_PROBE_SIGNAL)).toBe(before);
+});

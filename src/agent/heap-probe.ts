@@ -1,0 +1,32 @@
+/**
+ * A test-only leak probe: with CLOUDCAM_TEST_HEAP_PROBE=1 in the environment (and node started with
+ * --expose-gc), SIGUSR2 forces a full garbage collection and logs the live heap as one
+ * `heap.probe` line. RSS read at one moment cannot tell a leak from collection timing; the heap
+ * left after a full GC can. Off by default: a shipped agent keeps SIGUSR2's default action and
+ * exposes nothing.
+ */
+import type { Logger } from 'pino';
+
+export const HEAP_PROBE_ENV = 'CLOUDCAM_TEST_HEAP_PROBE';
+export const HEAP_PROBE_SIGNAL = 'SIGUSR2';
+
+export interface HeapProbe {
+  stop(): void;
+}
+
+/** Installs the probe when the environment asks for it; undefined otherwise. */
+export function installHeapProbe(log: Logger, env: NodeJS.ProcessEnv = process.env): HeapProbe | undefined {
+  if (env[HEAP_PROBE_ENV] !== '1') return undefined;
+  const onSignal = (): void => {
+    const gc = (globalThis as { gc?: () => void }).gc;
+    if (gc) gc();
+    const m = process.memoryUsage();
+    log.info(
+      { event: 'heap.probe', gc: gc !== undefined, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers, rss: m.rss },
+      gc ? 'live heap after a full GC' : 'heap probe without a GC: start node with --expose-gc',
+    );
+  };
+  process.on(HEAP_PROBE_SIGNAL, onSignal);
+  log.warn({ event: 'heap.probe-enabled' }, `test-only heap probe enabled (${HEAP_PROBE_ENV}=1): ${HEAP_PROBE_SIGNAL} forces a GC`);
+  return { stop: () => process.off(HEAP_PROBE_SIGNAL, onSignal) };
+}
