@@ -3,6 +3,7 @@
  * (S3 503, camera slow and 503, broker killed); prints RSS at start and end. Target drift < 5 MB.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { whyNotRequested } from '../../src/cloud/handler.js';
 import { HAS_MOSQUITTO, startTestDevcloud, type TestDevcloud } from '../helpers/devcloud.js';
 import { spawnAgent, type AgentProcess } from '../helpers/agent-process.js';
 import { RequestLedger } from '../helpers/request-ledger.js';
@@ -53,7 +54,7 @@ it(`${CYCLES} snapshot cycles with faults: RSS drift under 5 MB, nothing lost or
     const pending = [...ledger.requests.keys()].filter((id) => !ledger.statuses.has(id) && !ledger.overwritten.has(id));
     await Promise.all(pending.map((id) => ledger.waitForStatus(id, 30_000)));
     const r = await t.dc.handler.handle({ kind: 'snapshot', thing, reason: 'soak' });
-    if (r.action !== 'requested') throw new Error(r.why);
+    if (r.action !== 'requested') throw new Error(whyNotRequested(r));
     ledger.add(r.request);
     await ledger.waitForStatus(r.request.id, 30_000);
     camera.setFaults({});
