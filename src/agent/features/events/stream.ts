@@ -80,6 +80,8 @@ export function createEventStream(opts: EventStreamOptions): EventStream {
     ws = socket;
     socket.on('unexpected-response', (_req, res) => {
       res.resume();
+      // This attempt is over; its close event must not schedule a second reconnect.
+      ws = undefined;
       socket.terminate();
       if (res.statusCode === 401 && !retriedAuth) {
         answer(res.headers['www-authenticate'])
@@ -133,9 +135,8 @@ export function createEventStream(opts: EventStreamOptions): EventStream {
     socket.on('close', () => {
       if (ws !== socket) return;
       ws = undefined;
-      const was = stats.connected;
       stats.connected = false;
-      if (was || socket.readyState === WebSocket.CLOSED) schedule('connection closed');
+      schedule('connection closed');
     });
   }
 

@@ -55,3 +55,42 @@ export function createEventGate(capPerMinute: number): EventGate {
     },
   };
 }
+
+const TRIGGER_KEYS = new Set(['name', 'topic', 'when', 'cooldownSeconds', 'resolution']);
+const NAME = /^[A-Za-z0-9_-]{1,32}$/;
+const RESOLUTION = /^[1-9]\d{1,4}x[1-9]\d{1,4}$/;
+const TOPIC = /^[\x21-\x7e]{1,256}$/;
+
+/** Checks `events.triggers`; returns the triggers or what is wrong with the first bad one. */
+export function parseTriggers(v: unknown): Trigger[] | string {
+  if (!Array.isArray(v)) return 'must be a list of triggers';
+  const names = new Set<string>();
+  const out: Trigger[] = [];
+  for (const [i, raw] of (v as unknown[]).entries()) {
+    const at = `trigger ${i + 1}`;
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return `${at} must be an object {name, topic, when?, cooldownSeconds, resolution?}`;
+    const t = raw as Record<string, unknown>;
+    const extra = Object.keys(t).filter((k) => !TRIGGER_KEYS.has(k));
+    if (extra.length > 0) return `${at} has unknown keys ${extra.map((k) => JSON.stringify(k)).join(', ')}: use name, topic, when, cooldownSeconds, resolution`;
+    if (typeof t['name'] !== 'string' || !NAME.test(t['name'])) return `${at}: name must be 1-32 of A-Z a-z 0-9 _ - (it becomes part of the object key)`;
+    if (names.has(t['name'])) return `${at}: name "${t['name']}" is used twice`;
+    if (typeof t['topic'] !== 'string' || !TOPIC.test(t['topic'])) return `${at}: topic must be a VAPIX event topic such as "tns1:VideoSource/MotionAlarm"`;
+    const cooldown = t['cooldownSeconds'];
+    if (typeof cooldown !== 'number' || !Number.isInteger(cooldown) || cooldown < 0 || cooldown > 86_400) return `${at}: cooldownSeconds must be a whole number 0-86400`;
+    const when = t['when'];
+    if (when !== undefined && (typeof when !== 'object' || when === null || Array.isArray(when) || Object.values(when).some((x) => typeof x !== 'string'))) {
+      return `${at}: when must be an object of strings, e.g. {"State": "1"}`;
+    }
+    const resolution = t['resolution'];
+    if (resolution !== undefined && (typeof resolution !== 'string' || !RESOLUTION.test(resolution))) return `${at}: resolution must look like 1920x1080`;
+    names.add(t['name']);
+    out.push({
+      name: t['name'],
+      topic: t['topic'],
+      cooldownSeconds: cooldown,
+      ...(when !== undefined ? { when: { ...(when as Record<string, string>) } } : {}),
+      ...(resolution !== undefined ? { resolution } : {}),
+    });
+  }
+  return out;
+}
