@@ -75,6 +75,34 @@ describe.each(MQTT_MATRIX)('agent event snapshots ($label)', ({ broker, mqttVers
     await a.waitForLog((l) => l['event'] === 'events.dropped-cooldown');
   });
 
+  it('takes an event fired through the control API; refuses a hostile one there (400) and on the stream (no upload, no crash)', async () => {
+    const control = (body: unknown) =>
+      fetch(`${t.dc.info.control.url}/cameras/${thing}/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const obj = nextObject('-motion.jpg');
+    const ok = await control({ topic: MOTION, data: { State: '1' } });
+    expect(await ok.json()).toEqual({ sessions: 1 });
+    expect((await obj).metadata['trigger']).toBe('motion');
+    for (const bad of [{ topic: 5 }, { topic: MOTION, data: { State: 1 } }, { topic: 'x'.repeat(300) }, { topic: MOTION, data: { State: 'a\nb' } }]) {
+      expect((await control(bad)).status).toBe(400);
+    }
+    const before = stored.length;
+    const invalid = a.logs.filter((l) => l['event'] === 'events.invalid-message').length;
+    // Straight onto the stream, past the control API's checks: an over-long data value.
+    cam.events.fire({ topic: MOTION, at: new Date(), source: {}, data: { State: '1', junk: 'y'.repeat(1000) } });
+    await a.waitForLog((l) => l['event'] === 'events.invalid-message' && a.logs.filter((x) => x['event'] === 'events.invalid-message').length > invalid);
+    expect(stored.length).toBe(before);
+  });
+
+  it('reconnects the stream after the camera drops it and uploads again', async () => {
+    const ups = a.logs.filter((l) => l['event'] === 'events.stream-up').length;
+    cam.events.dropAll();
+    await a.waitForLog((l) => l['event'] === 'events.stream-down');
+    await a.waitForLog(() => a.logs.filter((l) => l['event'] === 'events.stream-up').length > ups, 15_000);
+    const obj = nextObject('-motion.jpg');
+    fire(new Date('2026-12-01T05:03:00.000Z'));
+    expect((await obj).key).toBe(`${thing}/events/2026/12/01/20261201T050300000Z-motion.jpg`);
+  });
+
   it('queues events while the broker is down and uploads them in order after reconnect, none twice', async () => {
     await t.dc.stopBroker();
     const keys = ['05:02:00.000', '05:02:00.500', '05:02:01.000'].map((hms) => `${thing}/events/2026/12/01/20261201T${hms.replace(/[:.]/g, '')}Z-motion.jpg`);
