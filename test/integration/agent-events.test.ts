@@ -39,6 +39,7 @@ describe.each(MQTT_MATRIX)('agent event snapshots ($label)', ({ broker, mqttVers
     t.dc.rules.on('handled', (r) => handled.push(r));
     a = await startTestAgent(t.dc, thing, (c) => {
       c.iot.mqttVersion = mqttVersion;
+      c.events.queue.maxCount = 3;
       c.events.triggers = [{ name: 'motion', topic: MOTION, when: { State: '1' }, cooldownSeconds: 0 }, { name: 'slow', topic: 'tns1:Device/tnsaxis:IO/Port', cooldownSeconds: 3600 }];
     });
     await a.waitForLog((l) => l['event'] === 'events.grant');
@@ -70,7 +71,9 @@ describe.each(MQTT_MATRIX)('agent event snapshots ($label)', ({ broker, mqttVers
     const port = (at: string) => cam.events.fire({ topic: 'tns1:Device/tnsaxis:IO/Port', at: new Date(at), source: { port: '1' }, data: { state: '1' } });
     const obj = nextObject('-slow.jpg');
     port('2026-12-01T05:01:00.000Z');
-    expect((await obj).key).toMatch(/-slow\.jpg$/);
+    const slow = await obj;
+    expect(slow.key).toMatch(/-slow\.jpg$/);
+    await a.waitForLog((l) => l['event'] === 'events.uploaded' && l['key'] === slow.key);
     port('2026-12-01T05:01:01.000Z');
     await a.waitForLog((l) => l['event'] === 'events.dropped-cooldown');
   });
@@ -81,7 +84,9 @@ describe.each(MQTT_MATRIX)('agent event snapshots ($label)', ({ broker, mqttVers
     const obj = nextObject('-motion.jpg');
     const ok = await control({ topic: MOTION, data: { State: '1' } });
     expect(await ok.json()).toEqual({ sessions: 1 });
-    expect((await obj).metadata['trigger']).toBe('motion');
+    const o = await obj;
+    expect(o.metadata['trigger']).toBe('motion');
+    await a.waitForLog((l) => l['event'] === 'events.uploaded' && l['key'] === o.key);
     for (const bad of [{ topic: 5 }, { topic: MOTION, data: { State: 1 } }, { topic: 'x'.repeat(300) }, { topic: MOTION, data: { State: 'a\nb' } }]) {
       expect((await control(bad)).status).toBe(400);
     }
@@ -100,19 +105,25 @@ describe.each(MQTT_MATRIX)('agent event snapshots ($label)', ({ broker, mqttVers
     await a.waitForLog(() => a.logs.filter((l) => l['event'] === 'events.stream-up').length > ups, 15_000);
     const obj = nextObject('-motion.jpg');
     fire(new Date('2026-12-01T05:03:00.000Z'));
-    expect((await obj).key).toBe(`${thing}/events/2026/12/01/20261201T050300000Z-motion.jpg`);
+    const { key } = await obj;
+    expect(key).toBe(`${thing}/events/2026/12/01/20261201T050300000Z-motion.jpg`);
+    await a.waitForLog((l) => l['event'] === 'events.uploaded' && l['key'] === key);
   });
 
-  it('queues events while the broker is down and uploads them in order after reconnect, none twice', async () => {
+  it('queues events while the broker is down and uploads them in order after reconnect, none twice; overflow drops the oldest, counted', async () => {
     await t.dc.stopBroker();
-    const keys = ['05:02:00.000', '05:02:00.500', '05:02:01.000'].map((hms) => `${thing}/events/2026/12/01/20261201T${hms.replace(/[:.]/g, '')}Z-motion.jpg`);
-    for (const hms of ['05:02:00.000', '05:02:00.500', '05:02:01.000']) fire(new Date(`2026-12-01T${hms}Z`));
+    const times = ['05:02:00.000', '05:02:00.500', '05:02:01.000', '05:02:01.500'];
+    const [oldest, ...keys] = times.map((hms) => `${thing}/events/2026/12/01/20261201T${hms.replace(/[:.]/g, '')}Z-motion.jpg`);
+    for (const hms of times) fire(new Date(`2026-12-01T${hms}Z`));
+    // events.queue.maxCount is 3: the fourth event pushes the oldest out.
+    const drop = await a.waitForLog((l) => l['event'] === 'events.queue-dropped');
+    expect(drop).toMatchObject({ key: oldest, dropped: 1 });
     // The stream is the camera's, not the broker's: captured and queued while offline.
     for (const key of keys) await a.waitForLog((l) => l['event'] === 'events.queued' && l['key'] === key);
     expect(stored.filter((o) => keys.includes(o.key))).toEqual([]);
     await t.dc.startBroker();
     for (const key of keys) await a.waitForLog((l) => l['event'] === 'events.uploaded' && l['key'] === key, 20_000);
-    const order = stored.map((o) => o.key).filter((k) => keys.includes(k));
+    const order = stored.map((o) => o.key).filter((k) => keys.includes(k) || k === oldest);
     expect(order).toEqual(keys);
   });
 });
