@@ -110,6 +110,23 @@ describe.each(MQTT_MATRIX)('agent event snapshots ($label)', ({ broker, mqttVers
     await a.waitForLog((l) => l['event'] === 'events.uploaded' && l['key'] === key);
   });
 
+  it('renews a grant S3 refuses (here: a forged one) and uploads the event with the new grant', async () => {
+    const doc = t.dc.store.get({ thing, shadow: t.dc.info.shadowName }) as { state: { desired: { uploadGrant: { fields: Record<string, string>; expiresAt: string } } } };
+    const real = doc.state.desired.uploadGrant;
+    const forged = { ...real, expiresAt: new Date(Date.parse(real.expiresAt) + 3600_000).toISOString(), fields: { ...real.fields, 'X-Amz-Signature': '0'.repeat(64) } };
+    t.dc.store.update({ thing, shadow: t.dc.info.shadowName }, JSON.stringify({ state: { desired: { uploadGrant: forged } } }));
+    await a.waitForLog((l) => l['event'] === 'events.grant' && l['expiresAt'] === forged.expiresAt);
+    const granted = new Promise<void>((resolve) => t.dc.rules.on('handled', (r) => r.action === 'granted' && resolve()));
+    const obj = nextObject('-motion.jpg');
+    fire(new Date('2026-12-01T05:04:00.000Z'));
+    const refused = await a.waitForLog((l) => l['event'] === 'events.upload-failed');
+    expect(String(refused['err'])).toContain('SignatureDoesNotMatch');
+    await granted;
+    const o = await obj;
+    expect(o.key).toBe(`${thing}/events/2026/12/01/20261201T050400000Z-motion.jpg`);
+    await a.waitForLog((l) => l['event'] === 'events.uploaded' && l['key'] === o.key);
+  });
+
   it('queues events while the broker is down and uploads them in order after reconnect, none twice; overflow drops the oldest, counted', async () => {
     await t.dc.stopBroker();
     const times = ['05:02:00.000', '05:02:00.500', '05:02:01.000', '05:02:01.500'];
