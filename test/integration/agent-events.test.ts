@@ -9,6 +9,7 @@ import { MQTT_MATRIX, startTestAgent, startTestDevcloud, type TestAgent, type Te
 import type { S3StoredObject } from '../../src/devcloud/s3/server.js';
 import type { HandleResult } from '../../src/cloud/handler.js';
 import type { CameraSimulator } from '../../src/devcloud/camera/simulator.js';
+import { parseUploadGrant } from '../../src/protocol/upload-grant.js';
 
 const thing = 'camera-1';
 const MOTION = 'tns1:VideoSource/MotionAlarm';
@@ -111,8 +112,9 @@ describe.each(MQTT_MATRIX)('agent event snapshots ($label)', ({ broker, mqttVers
   });
 
   it('renews a grant S3 refuses (here: a forged one) and uploads the event with the new grant', async () => {
-    const doc = t.dc.store.get({ thing, shadow: t.dc.info.shadowName }) as { state: { desired: { uploadGrant: { fields: Record<string, string>; expiresAt: string } } } };
-    const real = doc.state.desired.uploadGrant;
+    const parsed = parseUploadGrant(t.dc.store.get({ thing, shadow: t.dc.info.shadowName }).state.desired?.['uploadGrant'], thing);
+    if (!parsed.ok) throw new Error(parsed.error);
+    const real = parsed.value;
     const forged = { ...real, expiresAt: new Date(Date.parse(real.expiresAt) + 3600_000).toISOString(), fields: { ...real.fields, 'X-Amz-Signature': '0'.repeat(64) } };
     t.dc.store.update({ thing, shadow: t.dc.info.shadowName }, JSON.stringify({ state: { desired: { uploadGrant: forged } } }));
     await a.waitForLog((l) => l['event'] === 'events.grant' && l['expiresAt'] === forged.expiresAt);
