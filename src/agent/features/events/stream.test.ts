@@ -82,6 +82,29 @@ describe('camera event stream', () => {
     expect(cam.stats.requests).toBe(before); // upgrades are not VAPIX requests
   });
 
+  it('drops a session that sends a message over 64 KB unread, and reconnects', async () => {
+    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    await new Promise((r) => wss.once('listening', r));
+    let sessions = 0;
+    wss.on('connection', (ws) => {
+      sessions += 1;
+      const first = sessions === 1;
+      ws.on('message', () => {
+        ws.send('{"apiVersion":"1.0","method":"events:configure","data":{}}');
+        const data = first ? { State: '1', junk: 'x'.repeat(70_000) } : { State: '1' };
+        ws.send(JSON.stringify({ method: 'events:notify', params: { notification: { topic: MOTION, timestamp: 1737794941428, message: { data } } } }));
+      });
+    });
+    const port = (wss.address() as { port: number }).port;
+    const { s, events, next } = open('pass', `http://127.0.0.1:${port}`);
+    const got = await next();
+    expect(got.data).toEqual({ State: '1' });
+    expect(events).toHaveLength(1);
+    expect(s.stats.sessions).toBe(2);
+    await s.stop();
+    await new Promise((r) => wss.close(r));
+  });
+
   it('survives hostile messages: counted, not delivered, not thrown', async () => {
     const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
     await new Promise((r) => wss.once('listening', r));
