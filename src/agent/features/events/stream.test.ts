@@ -73,6 +73,29 @@ describe('camera event stream', () => {
     expect((await got).data).toEqual({ State: '1' });
   });
 
+  it('opens the stream on the service-account host with the D-Bus credentials, which the main host refuses', async () => {
+    const local = await startCameraSimulator({ name: 'sa-cam', username: 'root', password: 'pass', serviceAccountHost: '127.0.0.12' });
+    try {
+      const sa = local.serviceAccounts!;
+      const { username, password } = sa.issue('cloudcam');
+      const on = (baseUrl: string) => {
+        const s = createEventStream({ baseUrl, credentials: fixedCredentials({ username, password }), topicFilters: [MOTION], log, backoff: { minMs: 10, maxMs: 50 }, onEvent: () => undefined });
+        s.start();
+        return s;
+      };
+      const good = on(sa.url);
+      await good.configured();
+      expect(local.events.sessions).toBe(1);
+      await good.stop();
+      const refused = on(local.httpUrl);
+      await until(() => refused.stats.authRefused >= 1);
+      expect(refused.stats.sessions).toBe(0);
+      await refused.stop();
+    } finally {
+      await local.stop();
+    }
+  });
+
   it('gets no session with a wrong password', async () => {
     const { s } = open('wrong');
     const before = cam.stats.requests;
