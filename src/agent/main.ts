@@ -19,7 +19,7 @@ import { readFileSync } from 'node:fs';
 import { AGENT_VERSION } from './version.js';
 import { tuneRuntimeForDevice } from './runtime-tuning.js';
 import { waitForStopSignal } from '../lib/signals.js';
-import { createEventsFeature } from './features/events/feature.js';
+import { createEventsFeature, type EventsFeature } from './features/events/feature.js';
 import { VapixClient } from '../protocol/vapix.js';
 import { chooseCameraAccess } from './camera-access.js';
 import { presenceTopic } from '../protocol/topics.js';
@@ -71,6 +71,7 @@ export async function startAgent(
   const trial = createIdentityTrial({ connection, stateDir: config.stateDir, boundMs: config.localApi.identityTrialMs, log });
   // Restarted while an installed identity was still on trial: the bound starts again.
   if (installed.onTrial) trial.begin(connection.tlsFiles, certificateIdOf(readFileSync(config.iot.certPath, 'utf8')));
+  let events: EventsFeature | undefined;
   const localApi = createLocalApiFeature({
     port: config.localApi.port,
     connection,
@@ -80,6 +81,7 @@ export async function startAgent(
     trial,
     allowedPeerUids: config.localApi.allowedPeerUids,
     vapixAccess: access.access,
+    eventCounters: () => events?.stats,
     log,
   });
   // Also the order of onConnected: snapshot reads its shadow before presence says online.
@@ -110,7 +112,7 @@ export async function startAgent(
   ];
   if (config.events.triggers.length > 0) {
     features.push(
-      createEventsFeature({
+      (events = createEventsFeature({
         connection,
         thing: config.thingName,
         shadowName: config.shadowName,
@@ -127,7 +129,7 @@ export async function startAgent(
           uploadTimeoutMs: config.snapshot.uploadTimeoutMs,
           target: { allowedHosts: config.snapshot.allowedUploadHosts, insecureHttpHosts: config.snapshot.insecureHttpUploadHosts },
         },
-      }),
+      })),
     );
   }
   for (const f of features) await f.start();

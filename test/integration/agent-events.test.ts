@@ -145,4 +145,12 @@ describe.each(MQTT_MATRIX)('agent event snapshots ($label)', ({ broker, mqttVers
     const order = stored.map((o) => o.key).filter((k) => keys.includes(k) || k === oldest);
     expect(order).toEqual(keys);
   });
+
+  it('reports its counters in the local API status: uploaded, dropped by cooldown and by a full queue', async () => {
+    const url = a.agent.localApiUrl();
+    if (!url) throw new Error('no local API');
+    const status = (await (await fetch(`${url}/status`)).json()) as { events?: Record<string, number> };
+    expect(status.events).toMatchObject({ droppedCooldown: 1, droppedCap: 0, droppedQueue: 1, queued: 0 });
+    expect(status.events?.['uploaded']).toBeGreaterThanOrEqual(8);
+  });
 });

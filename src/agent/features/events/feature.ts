@@ -8,6 +8,7 @@ import { eventsTopic, snapshotRequestTopic } from '../../../protocol/topics.js';
 import { eventKey } from '../../../protocol/upload-grant.js';
 import type { CameraEvent } from '../../../protocol/vapix-events.js';
 import type { UploadTargetPolicy } from '../../upload-target.js';
+import type { EventCounters } from '../local-api.js';
 import { createGrantKeeper } from './grant.js';
 import { openEventQueue, type EventQueue, type QueuedEvent } from './queue.js';
 import { createEventStream } from './stream.js';
@@ -32,7 +33,7 @@ export interface EventsSettings {
 }
 
 export interface EventsFeature extends Feature {
-  readonly stats: { captured: number; uploaded: number; failed: number; droppedCooldown: number; droppedCap: number; droppedQueue: number; queued: number };
+  readonly stats: EventCounters;
   /** Resolves once the queue is empty and nothing is in flight (tests). */
   idle(): Promise<void>;
 }
