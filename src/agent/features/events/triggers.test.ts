@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createEventGate, matchingTriggers, type Trigger } from './triggers.js';
+import { createEventGate, matchingTriggers, parseTriggers, type Trigger } from './triggers.js';
 
 const MOTION: Trigger = { name: 'motion', topic: 'tns1:VideoSource/MotionAlarm', when: { State: '1' }, cooldownSeconds: 10 };
 const INPUT: Trigger = { name: 'input', topic: 'tns1:Device/tnsaxis:IO//.', cooldownSeconds: 0 };
@@ -33,5 +33,25 @@ describe('event gate', () => {
     expect(results).toEqual(['admitted', 'admitted', 'admitted', 'cap', 'cap']);
     expect(gate.admit(INPUT, 60_000)).toBe('admitted');
     expect(gate.dropped).toEqual({ cooldown: 0, cap: 2 });
+  });
+});
+
+describe('parseTriggers (events.triggers)', () => {
+  it('accepts the documented shape', () => {
+    expect(parseTriggers([{ name: 'motion', topic: 'tns1:VideoSource/MotionAlarm', when: { State: '1' }, cooldownSeconds: 10, resolution: '640x480' }])).toEqual([
+      { name: 'motion', topic: 'tns1:VideoSource/MotionAlarm', when: { State: '1' }, cooldownSeconds: 10, resolution: '640x480' },
+    ]);
+    expect(parseTriggers([])).toEqual([]);
+  });
+  it('names the trigger and what is wrong with it', () => {
+    const ok = { name: 'm', topic: 't', cooldownSeconds: 0 };
+    expect(parseTriggers({})).toBe('must be a list of triggers');
+    expect(parseTriggers([ok, { ...ok, name: '../x' }])).toMatch(/^trigger 2: name must be 1-32/);
+    expect(parseTriggers([ok, ok])).toMatch(/name "m" is used twice/);
+    expect(parseTriggers([{ ...ok, topic: 'has space' }])).toMatch(/topic must be a VAPIX event topic/);
+    expect(parseTriggers([{ ...ok, cooldownSeconds: -1 }])).toMatch(/cooldownSeconds must be a whole number/);
+    expect(parseTriggers([{ ...ok, when: { State: 1 } }])).toMatch(/when must be an object of strings/);
+    expect(parseTriggers([{ ...ok, resolution: 'big' }])).toMatch(/resolution must look like 1920x1080/);
+    expect(parseTriggers([{ ...ok, topc: 'x' }])).toMatch(/unknown keys "topc"/);
   });
 });
