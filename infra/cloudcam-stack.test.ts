@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cloudConfigSchema, loadCloudConfig } from '../src/cloud/config.js';
 import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import { createS3Client, parseCloudEvent } from '../src/cloud/handler.js';
-import { presenceTopic, shadowTopics, snapshotRequestTopic } from '../src/protocol/topics.js';
+import { eventsTopic, presenceTopic, shadowTopics, snapshotRequestTopic } from '../src/protocol/topics.js';
 import { evaluateIotSql } from '../test/helpers/iot-sql.js';
 import { bundleLambdas } from './bundle.js';
 import { CloudcamStack } from './cloudcam-stack.js';
@@ -201,9 +201,9 @@ describe('the device policy: a camera reaches only its own topics and shadow', (
     const s = shadowTopics(thing, 'cloudcam');
     const classic = shadowTopics(thing);
     return {
-      publish: [presenceTopic(thing), snapshotRequestTopic(thing), s.get, s.update],
+      publish: [presenceTopic(thing), snapshotRequestTopic(thing), eventsTopic(thing), s.get, s.update],
       receive: [s.getAccepted, s.getRejected, s.updateAccepted, s.updateRejected, s.updateDelta],
-      never: [s.delete, classic.update, classic.get, s.updateDocuments],
+      never: [s.delete, classic.update, classic.get, s.updateDocuments, `${eventsTopic(thing)}/x`],
     };
   };
   // "camera-1" is a prefix of "camera-10": a policy ending in `${thing}*` would leak between them.

@@ -30,7 +30,7 @@ function shadowTopicsOfVariable(shadowName: string) {
 
 export function devicePolicy(iotArn: string, shadowName: string): PolicyDocument {
   const shadow = shadowTopicsOfVariable(shadowName);
-  const own = [`cloudcam/${THING_VARIABLE}/presence`, `cloudcam/${THING_VARIABLE}/snapshot/request`];
+  const own = [`cloudcam/${THING_VARIABLE}/presence`, `cloudcam/${THING_VARIABLE}/snapshot/request`, `cloudcam/${THING_VARIABLE}/events`];
   return {
     Version: '2012-10-17',
     Statement: [

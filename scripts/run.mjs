@@ -39,7 +39,12 @@ const devcloud = await startDevcloud({
   cameras: 1,
   ...(values.broker ? { broker: values.broker } : {}),
   log: createLogger({ name: 'devcloud', level: 'warn' }),
-  agentOverrides: { schedule: { cron: `*/${every} * * * * *` }, log: { format: 'pretty', level: 'info' } },
+  agentOverrides: {
+    schedule: { cron: `*/${every} * * * * *` },
+    log: { format: 'pretty', level: 'info' },
+    // Event snapshots on the simulator's motion events (docs/protocol.md §8): fire one with the curl below.
+    events: { triggers: [{ name: 'motion', topic: 'tns1:VideoSource/MotionAlarm', when: { State: '1' }, cooldownSeconds: 0 }] },
+  },
 });
 const thing = 'camera-1';
 const s3Dir = devcloud.info.s3.dir;
@@ -51,7 +56,15 @@ const storedAt = new Map(); // key -> { at, size, path }
 devcloud.rules.on('handled', (r) => {
   if (r.action === 'requested') requestedAt.set(r.request.id, Date.now());
 });
-devcloud.s3.events.on('object', (o) => storedAt.set(o.key, { at: Date.now(), size: o.size, path: o.path }));
+devcloud.s3.events.on('object', (o) => {
+  storedAt.set(o.key, { at: Date.now(), size: o.size, path: o.path });
+  if (o.key.startsWith(`${thing}/events/`)) {
+    console.log(`${new Date().toISOString().slice(11, 19)}  ⚡ ${thing}  ${(o.size / 1024).toFixed(1).padStart(6)} KB  event ${o.metadata.trigger} (${o.metadata['event-topic']})  ${show(o.path)}`);
+  }
+});
+console.log(
+  `fire a motion event: curl -X POST ${devcloud.info.control.url}/cameras/${thing}/events -H 'content-type: application/json' -d '{"topic": "tns1:VideoSource/MotionAlarm", "data": {"State": "1"}}'`,
+);
 
 let seen = 0;
 let failures = 0;

@@ -19,6 +19,7 @@ import { readFileSync } from 'node:fs';
 import { AGENT_VERSION } from './version.js';
 import { tuneRuntimeForDevice } from './runtime-tuning.js';
 import { waitForStopSignal } from '../lib/signals.js';
+import { createEventsFeature, type EventsFeature } from './features/events/feature.js';
 import { VapixClient } from '../protocol/vapix.js';
 import { chooseCameraAccess } from './camera-access.js';
 import { presenceTopic } from '../protocol/topics.js';
@@ -71,6 +72,7 @@ export async function startAgent(
   const trial = createIdentityTrial({ connection, stateDir: config.stateDir, boundMs: config.localApi.identityTrialMs, log });
   // Restarted while an installed identity was still on trial: the bound starts again.
   if (installed.onTrial) trial.begin(connection.tlsFiles, certificateIdOf(readFileSync(config.iot.certPath, 'utf8')));
+  let events: EventsFeature | undefined;
   const localApi = createLocalApiFeature({
     port: config.localApi.port,
     connection,
@@ -80,6 +82,7 @@ export async function startAgent(
     trial,
     allowedPeerUids: config.localApi.allowedPeerUids,
     vapixAccess: access.access,
+    eventCounters: () => events?.stats,
     log,
   });
   // Also the order of onConnected: snapshot reads its shadow before presence says online.
@@ -108,6 +111,28 @@ export async function startAgent(
     createPresenceFeature({ connection, thing: config.thingName, agentVersion: AGENT_VERSION, log }),
     createScheduleFeature({ connection, thing: config.thingName, cron: config.schedule.cron, ...(config.schedule.timezone ? { timezone: config.schedule.timezone } : {}), log }),
   ];
+  if (config.events.triggers.length > 0) {
+    features.push(
+      (events = createEventsFeature({
+        connection,
+        thing: config.thingName,
+        shadowName: config.shadowName,
+        camera,
+        cameraBaseUrl: access.baseUrl,
+        credentials: access.credentials,
+        stateDir: config.stateDir,
+        log,
+        settings: {
+          ...config.events,
+          resolution: config.snapshot.resolution,
+          compression: config.snapshot.compression,
+          maxBytes: config.snapshot.maxBytes,
+          uploadTimeoutMs: config.snapshot.uploadTimeoutMs,
+          target: { allowedHosts: config.snapshot.allowedUploadHosts, insecureHttpHosts: config.snapshot.insecureHttpUploadHosts },
+        },
+      })),
+    );
+  }
   for (const f of features) await f.start();
   const rounds = connectRounds(features, { isConnected: () => connection.connected, log });
   const onConnected = (): void => rounds.run();

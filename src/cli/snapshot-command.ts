@@ -25,11 +25,11 @@ Options:
     const { values } = parseCommandArgs(argv, { thing: { type: 'string' }, devcloud: { type: 'string' } });
     const thing = await requireThing(values.thing);
     const config = await cloudTarget(values.devcloud, thing);
-    const { createCloudHandler } = await import('../cloud/handler.js');
+    const { createCloudHandler, whyNotRequested } = await import('../cloud/handler.js');
     const handler = createCloudHandler(config);
     try {
       const result = await handler.handle({ kind: 'snapshot', thing, reason: 'operator' });
-      if (result.action !== 'requested') throw new Error(`not requested: ${result.why}`);
+      if (result.action !== 'requested') throw new Error(`not requested: ${whyNotRequested(result)}`);
       process.stdout.write(`requested snapshot ${result.request.id} from ${thing}: it will land at s3://${config.bucket}/${result.key} (presigned POST valid until ${result.request.expiresAt})\n`);
       return 0;
     } finally {

@@ -5,6 +5,7 @@ import { IoTDataPlaneClient, UpdateThingShadowCommand } from '@aws-sdk/client-io
 import type { AwsCredentialIdentity } from '@aws-sdk/types';
 import { THING_NAME_PATTERN } from '../protocol/topics.js';
 import type { SnapshotRequest } from '../protocol/snapshot.js';
+import { EVENT_META_FIELDS, GRANT_REQUEST_REASON, MAX_GRANT_SECONDS, compactStamp, eventKeyPrefix, utcDayPath, type UploadGrant } from '../protocol/upload-grant.js';
 
 /**
  * The cloud handler: the code that runs as the Lambda in AWS and inside devcloud. Given a thing that
@@ -19,6 +20,8 @@ export interface CloudHandlerConfig {
   /** Seconds the presigned POST stays valid. Short: the device acts on it at once or reports it expired. */
   expiresSeconds: number;
   maxBytes: number;
+  /** Life of an upload grant (event snapshots), at most MAX_GRANT_SECONDS; default MAX_GRANT_SECONDS. */
+  grantSeconds?: number;
   /** Optional VAPIX overrides put into every request. */
   resolution?: string;
   compression?: number;
@@ -37,7 +40,13 @@ export type CloudEvent =
 
 export type HandleResult =
   | { action: 'requested'; thing: string; request: SnapshotRequest; key: string }
+  | { action: 'granted'; thing: string; grant: UploadGrant }
   | { action: 'ignored'; thing: string; why: string };
+
+/** Why a result is not a snapshot request, for an error message. */
+export function whyNotRequested(result: Exclude<HandleResult, { action: 'requested' }>): string {
+  return result.action === 'ignored' ? result.why : `${result.action} instead (reason "${GRANT_REQUEST_REASON}")`;
+}
 
 export interface CloudHandler {
   handle(event: CloudEvent): Promise<HandleResult>;
@@ -50,17 +59,11 @@ export interface CloudHandler {
  * (presence and an operator's, say) would otherwise be ordered by their random suffix.
  */
 export function newRequestId(now: Date): string {
-  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.(\d{3})Z$/, '$1Z');
-  return `${stamp}-${randomBytes(4).toString('hex')}`;
+  return `${compactStamp(now)}-${randomBytes(4).toString('hex')}`;
 }
 
 /** The `yyyy/mm/dd` (UTC) part of a snapshot key. */
-export function snapshotDayPath(at: Date): string {
-  const yyyy = String(at.getUTCFullYear());
-  const mm = String(at.getUTCMonth() + 1).padStart(2, '0');
-  const dd = String(at.getUTCDate()).padStart(2, '0');
-  return `${yyyy}/${mm}/${dd}`;
-}
+export const snapshotDayPath = utcDayPath;
 
 export function snapshotKey(thing: string, id: string, now: Date): string {
   return `${thing}/${snapshotDayPath(now)}/${id}.jpg`;
@@ -106,20 +109,56 @@ export function createCloudHandler(config: CloudHandlerConfig, now: () => Date =
       ...(config.resolution !== undefined ? { resolution: config.resolution } : {}),
       ...(config.compression !== undefined ? { compression: config.compression } : {}),
     };
-    // A shadow update merges objects key by key, so keys left in desired.snapshot by an earlier
-    // request (or by anything else that wrote there) would ride along into this one (an old
-    // resolution, a stray field that gets the request rejected). Delete it first, then write.
-    // Deleting a desired key sends the device no delta.
-    for (const snapshot of [null, request]) {
+    await writeDesired(thing, 'snapshot', request);
+    return { action: 'requested', thing, request, key };
+  }
+
+  /**
+   * A shadow update merges objects key by key, so keys left in a desired object by an earlier write
+   * (an old resolution, an old session token) would ride along into the new one. Delete it first,
+   * then write. Deleting a desired key sends the device no delta.
+   */
+  async function writeDesired(thing: string, name: 'snapshot' | 'uploadGrant', value: object): Promise<void> {
+    for (const v of [null, value]) {
       await iotData.send(
         new UpdateThingShadowCommand({
           thingName: thing,
           shadowName: config.shadowName,
-          payload: Buffer.from(JSON.stringify({ state: { desired: { snapshot } } })),
+          payload: Buffer.from(JSON.stringify({ state: { desired: { [name]: v } } })),
         }),
       );
     }
-    return { action: 'requested', thing, request, key };
+  }
+
+  /**
+   * A standing grant for event snapshots: any key under `{thing}/events/` (the SDK turns the
+   * `${filename}` key into a starts-with condition), JPEG only, the size range, and the event
+   * metadata fields, each covered by a starts-with condition so the device may set their values.
+   */
+  async function issueGrant(thing: string): Promise<HandleResult> {
+    const at = now();
+    const seconds = Math.min(config.grantSeconds ?? MAX_GRANT_SECONDS, MAX_GRANT_SECONDS);
+    const keyPrefix = eventKeyPrefix(thing);
+    const post = await createPresignedPost(s3, {
+      Bucket: config.bucket,
+      Key: `${keyPrefix}\${filename}`,
+      Conditions: [
+        ['content-length-range', 1, config.maxBytes],
+        ['eq', '$Content-Type', 'image/jpeg'],
+        ...Object.values(EVENT_META_FIELDS).map((field) => ['starts-with', `$${field}`, ''] as ['starts-with', string, string]),
+      ],
+      Fields: { 'Content-Type': 'image/jpeg' },
+      Expires: seconds,
+    });
+    const grant: UploadGrant = {
+      url: post.url,
+      fields: post.fields,
+      keyPrefix,
+      expiresAt: new Date(at.getTime() + seconds * 1000).toISOString(),
+      maxBytes: config.maxBytes,
+    };
+    await writeDesired(thing, 'uploadGrant', grant);
+    return { action: 'granted', thing, grant };
   }
 
   return {
@@ -128,6 +167,7 @@ export function createCloudHandler(config: CloudHandlerConfig, now: () => Date =
       if (event.kind === 'presence' && event.state !== 'online') {
         return { action: 'ignored', thing: event.thing, why: `presence ${event.state}` };
       }
+      if (event.kind === 'snapshot' && event.reason === GRANT_REQUEST_REASON) return issueGrant(event.thing);
       return requestSnapshot(event.thing);
     },
     destroy() {

@@ -13,6 +13,13 @@ export async function handler(event: unknown): Promise<HandleResult> {
   }
   handlerInstance ??= createCloudHandler(loadCloudConfig());
   const result = await handlerInstance.handle(parsed);
-  console.log(JSON.stringify(result.action === 'requested' ? { msg: 'snapshot requested', thing: result.thing, id: result.request.id, key: result.key } : result));
+  console.log(JSON.stringify(logLine(result)));
+  return result;
+}
+
+/** What the function's log says about a result: never the presigned fields (they carry a signature). */
+function logLine(result: HandleResult): object {
+  if (result.action === 'requested') return { msg: 'snapshot requested', thing: result.thing, id: result.request.id, key: result.key };
+  if (result.action === 'granted') return { msg: 'upload grant issued', thing: result.thing, prefix: result.grant.keyPrefix, expiresAt: result.grant.expiresAt };
   return result;
 }

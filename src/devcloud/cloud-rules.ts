@@ -33,6 +33,7 @@ export async function startCloudRules(opts: {
       .handle(event)
       .then((result) => {
         if (result.action === 'requested') log.info({ thing: result.thing, id: result.request.id, key: result.key, trigger: event.kind }, 'snapshot requested');
+        if (result.action === 'granted') log.info({ thing: result.thing, prefix: result.grant.keyPrefix, expiresAt: result.grant.expiresAt }, 'upload grant issued');
         emitter.emit('handled', result);
       })
       .catch((err: unknown) => {

@@ -6,6 +6,7 @@ import { isLoopbackHost, pathSegments, requestUrl } from '../lib/request-target.
 import type { CloudHandler } from '../cloud/handler.js';
 import type { CameraFaults, CameraSimulator } from './camera/simulator.js';
 import type { S3Faults, S3StandIn } from './s3/server.js';
+import { parseEventStreamMessage } from '../protocol/vapix-events.js';
 
 /**
  * devcloud's own control endpoint on 127.0.0.1, for tests and scripts that run devcloud in another
@@ -14,6 +15,8 @@ import type { S3Faults, S3StandIn } from './s3/server.js';
  * request gets 400.
  *   GET  /health
  *   PUT  /cameras/{thing}/faults   body: CameraFaults ({} clears)
+ *   POST /cameras/{thing}/events   body: {"topic": "tns1:VideoSource/MotionAlarm", "data": {"State": "1"}, "source"?: {...}}
+ *                                  fires one event on the camera's VAPIX event stream; replies {sessions}
  *   PUT  /s3/faults                body: S3Faults ({} clears)
  *   POST /things/{thing}/snapshot  runs the cloud handler once; replies with its result
  */
@@ -61,6 +64,19 @@ export async function startControlApi(opts: {
         if (!camera) return reply(res, 404, { message: `no simulated camera named ${parts[1]}` });
         camera.setFaults((await readJson(req)) as CameraFaults);
         return reply(res, 204);
+      }
+      case 'POST cameras/:id/events': {
+        const camera = cameras.get(parts[1]!);
+        if (!camera) return reply(res, 404, { message: `no simulated camera named ${parts[1]}` });
+        const body = (await readJson(req)) as { topic?: unknown; data?: unknown; source?: unknown };
+        // The same checks the agent applies to what a camera sends: an event the agent would refuse is refused here.
+        const checked = parseEventStreamMessage(
+          JSON.stringify({ method: 'events:notify', params: { notification: { topic: body.topic, timestamp: Date.now(), message: { source: body.source ?? {}, data: body.data ?? {} } } } }),
+        );
+        if (checked.kind !== 'event') {
+          return reply(res, 400, { message: `not an event (${checked.kind === 'invalid' ? checked.why : checked.kind}): send {"topic": "tns1:VideoSource/MotionAlarm", "data": {"State": "1"}}` });
+        }
+        return reply(res, 200, { sessions: camera.events.fire(checked.event) });
       }
       case 'PUT s3/faults':
         s3.setFaults((await readJson(req)) as S3Faults);

@@ -60,6 +60,12 @@ export function snapshotRequestTopic(thing: string): string {
   return `cloudcam/${thing}/snapshot/request`;
 }
 
+/** Event records (event snapshots): one small JSON message per uploaded event, QoS 1. */
+export function eventsTopic(thing: string): string {
+  assertThingName(thing);
+  return `cloudcam/${thing}/events`;
+}
+
 /** Filters the cloud side (IoT rule, or devcloud's stand-in for it) listens on. */
 export const PRESENCE_FILTER = 'cloudcam/+/presence';
 export const SNAPSHOT_REQUEST_FILTER = 'cloudcam/+/snapshot/request';

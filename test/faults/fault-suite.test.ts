@@ -15,7 +15,7 @@ import { spawnAgent, type AgentProcess } from '../helpers/agent-process.js';
 import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js';
 import { RequestLedger } from '../helpers/request-ledger.js';
 import type { SnapshotRequest } from '../../src/protocol/snapshot.js';
-import { newRequestId } from '../../src/cloud/handler.js';
+import { newRequestId, whyNotRequested } from '../../src/cloud/handler.js';
 
 const thing = 'camera-1';
 const BROKER_RESTARTS_IDLE = 10;
@@ -63,7 +63,7 @@ describe('fault suite: agent process vs devcloud', { timeout: 90_000 }, () => {
   const request = async (): Promise<SnapshotRequest> => {
     await settle();
     const r = await t.dc.handler.handle({ kind: 'snapshot', thing, reason: 'fault-suite' });
-    if (r.action !== 'requested') throw new Error(r.why);
+    if (r.action !== 'requested') throw new Error(whyNotRequested(r));
     ledger.add(r.request);
     return r.request;
   };

@@ -11,7 +11,7 @@ import { loadAgentConfig, type AgentConfig } from '../../src/agent/config/index.
 import { startAgent, type RunningAgent } from '../../src/agent/main.js';
 import { createAgentLogger } from '../../src/agent/logging.js';
 import type { SnapshotReport, SnapshotRequest } from '../../src/protocol/snapshot.js';
-import type { HandleResult } from '../../src/cloud/handler.js';
+import { whyNotRequested, type HandleResult } from '../../src/cloud/handler.js';
 import type { UpdateResult } from '../../src/devcloud/shadow/store.js';
 
 export const HAS_MOSQUITTO = findMosquitto() !== undefined;
@@ -172,6 +172,6 @@ export function nextCloudRequest(dc: Devcloud, thing: string): Promise<SnapshotR
 /** Requests a snapshot through the cloud handler (as an operator would) and returns the request. */
 export async function requestSnapshot(dc: Devcloud, thing: string): Promise<SnapshotRequest> {
   const r = await dc.handler.handle({ kind: 'snapshot', thing, reason: 'test' });
-  if (r.action !== 'requested') throw new Error(`handler did not request: ${r.why}`);
+  if (r.action !== 'requested') throw new Error(`handler did not request: ${whyNotRequested(r)}`);
   return r.request;
 }

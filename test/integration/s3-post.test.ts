@@ -106,6 +106,7 @@ describe('S3 stand-in: POST Object with a presigned policy', () => {
       size: JPEG.length,
       path: path.join(root, BUCKET, 'things/cam-1/snap.jpg'),
       contentType: 'image/jpeg',
+      metadata: {},
     });
     expect(await readFile(obj.path)).toEqual(JPEG);
     expect(s3.stats.stored).toBe(before + 1);

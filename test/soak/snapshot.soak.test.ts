@@ -6,6 +6,7 @@
  * moment cannot tell a leak from garbage-collection timing or malloc keeping freed pages.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { whyNotRequested } from '../../src/cloud/handler.js';
 import { HAS_MOSQUITTO, startTestDevcloud, type TestDevcloud } from '../helpers/devcloud.js';
 import { spawnAgent, type AgentProcess } from '../helpers/agent-process.js';
 import { HEAP_PROBE_ENV, HEAP_PROBE_SIGNAL } from '../../src/agent/heap-probe.js';
@@ -79,7 +80,7 @@ it(`${CYCLES} snapshot cycles with faults: live heap growth under 5 MB, nothing 
     const pending = [...ledger.requests.keys()].filter((id) => !ledger.statuses.has(id) && !ledger.overwritten.has(id));
     await Promise.all(pending.map((id) => ledger.waitForStatus(id, 30_000)));
     const r = await t.dc.handler.handle({ kind: 'snapshot', thing, reason: 'soak' });
-    if (r.action !== 'requested') throw new Error(r.why);
+    if (r.action !== 'requested') throw new Error(whyNotRequested(r));
     ledger.add(r.request);
     await ledger.waitForStatus(r.request.id, 30_000);
     camera.setFaults({});

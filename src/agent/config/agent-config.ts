@@ -1,6 +1,7 @@
 import type convict from 'convict';
 import type { Facility } from '../syslog.js';
 import type { FormatName } from './formats.js';
+import type { Trigger } from '../features/events/triggers.js';
 
 // The shape of the agent's settings: what the rest of the agent sees (AgentConfig) and what convict
 // holds while loading (RawConfig). The schema in schema.ts is typed against RawConfig, so drift is a
@@ -38,6 +39,8 @@ export interface AgentConfig {
   };
   /** cron '' = off */
   schedule: { cron: string; timezone?: string };
+  /** Event snapshots (features/events/): off while triggers is []. */
+  events: { triggers: Trigger[]; capPerMinute: number; queue: { maxCount: number; maxBytes: number } };
   stateDir: string;
   log: { level: LogLevel; format: LogFormat; syslog: { url: string; facility: Facility; appName: string } };
   shadowName: string;

@@ -2,6 +2,7 @@ import net from 'node:net';
 import convict from 'convict';
 import { validate as validateCron, validateDetailed as validateCronDetailed } from 'node-cron';
 import { parseSyslogUrl } from '../syslog.js';
+import { parseTriggers } from '../features/events/triggers.js';
 import { coerceList, coerceNumber, hostList, intRange, isHostName, readableFile, show, type FormatDef } from './format-kinds.js';
 
 // Custom convict formats of the agent config (schema.ts), one table. Each is registered by name so
@@ -75,6 +76,21 @@ const FORMATS = {
   'cloudcam-ms': intRange(1, 24 * 3600 * 1000, 'whole milliseconds > 0'),
   'cloudcam-percent': intRange(0, 100, 'whole number 0-100'),
   'cloudcam-bytes': intRange(1, 2 ** 31 - 1, 'whole number of bytes > 0'),
+  'cloudcam-count': intRange(1, 1_000_000, 'whole number 1-1000000'),
+  'cloudcam-event-triggers': {
+    doc: 'list of {name, topic, when?, cooldownSeconds, resolution?} (env: JSON)',
+    validate: (v) => {
+      const parsed = parseTriggers(v);
+      if (typeof parsed === 'string') throw new Error(`${parsed}, e.g. [{"name": "motion", "topic": "tns1:VideoSource/MotionAlarm", "when": {"State": "1"}, "cooldownSeconds": 10}]`);
+    },
+    coerce: (raw) => {
+      try {
+        return JSON.parse(raw) as unknown;
+      } catch {
+        return raw;
+      }
+    },
+  },
   'cloudcam-mqtt-version': {
     doc: '"5" or "3.1.1"',
     validate: (v) => {

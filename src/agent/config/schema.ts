@@ -150,6 +150,30 @@ export const configSchema: ConfigSchema<RawConfig> = {
       default: '',
     },
   },
+  events: {
+    triggers: {
+      doc: 'Camera events that upload a snapshot at once with the standing upload grant (docs/protocol.md, "Event snapshots"): each {name, topic, when?, cooldownSeconds, resolution?}, e.g. {"name": "motion", "topic": "tns1:VideoSource/MotionAlarm", "when": {"State": "1"}, "cooldownSeconds": 10}. [] turns event snapshots off.',
+      format: 'cloudcam-event-triggers',
+      default: [],
+    },
+    capPerMinute: {
+      doc: 'Most event snapshots per minute over all triggers; the rest are dropped and counted.',
+      format: 'cloudcam-count',
+      default: 30,
+    },
+    queue: {
+      maxCount: {
+        doc: 'Most event snapshots kept on disk while offline or without a valid grant; the oldest are dropped first.',
+        format: 'cloudcam-count',
+        default: 100,
+      },
+      maxBytes: {
+        doc: 'Most bytes of event snapshots kept on disk; the oldest are dropped first.',
+        format: 'cloudcam-bytes',
+        default: 20 * 1024 * 1024,
+      },
+    },
+  },
   stateDir: {
     doc: 'Writable directory for persistent agent state (handled request ids). Relative paths start at the config file.',
     format: 'cloudcam-dir',

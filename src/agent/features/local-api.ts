@@ -46,6 +46,18 @@ export interface AgentStatus {
   identity: IdentityStatus;
   /** Which VAPIX credentials the agent uses (agent/camera-access.ts); absent from older agents. */
   vapixAccess?: VapixAccess;
+  /** Event snapshots' counters (features/events/), when triggers are configured: what was dropped and why. */
+  events?: EventCounters;
+}
+
+export interface EventCounters {
+  captured: number;
+  uploaded: number;
+  failed: number;
+  droppedCooldown: number;
+  droppedCap: number;
+  droppedQueue: number;
+  queued: number;
 }
 
 export interface LocalApiFeature extends Feature {
@@ -63,6 +75,8 @@ export function createLocalApiFeature(opts: {
   /** Peer uids allowed to use the API; [] = defaultPeerUids() (the agent, root, the web server). */
   allowedPeerUids: number[];
   vapixAccess: VapixAccess;
+  /** The event snapshots' counters, read at each GET /status. */
+  eventCounters?: () => EventCounters | undefined;
   log: Logger;
   /** How fast a taken port is retried (the default: 1 s, growing to 1 min). */
   bindRetry?: { minMs: number; maxMs: number };
@@ -89,6 +103,8 @@ export function createLocalApiFeature(opts: {
   async function status(): Promise<AgentStatus> {
     const out: AgentStatus = { thingName: opts.thing, agentVersion: opts.agentVersion, connected: connection.connected, since, identity: opts.trial.status(), vapixAccess: opts.vapixAccess };
     if (lastDisconnectReason !== undefined) out.lastDisconnectReason = lastDisconnectReason;
+    const events = opts.eventCounters?.();
+    if (events) out.events = events;
     const { certPath } = connection.tlsFiles;
     try {
       const cert = new X509Certificate(await readFile(certPath));

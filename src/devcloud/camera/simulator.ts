@@ -4,6 +4,7 @@
  * error handling can be exercised against real sockets. Given a certificate it serves HTTPS as its
  * main URL and plain HTTP beside it, as an Axis camera does out of the box (self-signed certificate).
  */
+import { attachEventStream, type CameraEventStream } from './event-stream.js';
 import { createHash, randomBytes, X509Certificate } from 'node:crypto';
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -54,6 +55,8 @@ export interface CameraSimulator {
   readonly identity: CameraIdentity;
   /** Replaces the active faults; `{}` clears them. */
   setFaults(f: CameraFaults): void;
+  /** The VAPIX WebSocket event stream (event-stream.ts): fire events, drop sessions. */
+  readonly events: CameraEventStream;
   /** Installed ACAP apps (upload.cgi, control.cgi, list.cgi). */
   readonly apps: AppRegistry;
   /** Sets how far the camera clock is off (time.cgi, the Date header); 0 = right. */
@@ -610,6 +613,9 @@ export async function startCameraSimulator(opts: CameraSimulatorOptions): Promis
     };
   }
 
+  // The service-account host answers with its own verifier, as it does for every other VAPIX path.
+  const events = attachEventStream([...new Set(servers)].map((server) => ({ server, verifier: server === serviceServer ? serviceVerifier : verifier })), log);
+
   return {
     url,
     port,
@@ -639,7 +645,9 @@ export async function startCameraSimulator(opts: CameraSimulatorOptions): Promis
       if (target === undefined) appTargets.delete(appName);
       else appTargets.set(appName, target);
     },
+    events,
     async stop() {
+      events.close();
       for (const t of timers) clearTimeout(t); // clearTimeout also clears intervals
       timers.clear();
       const closed = servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve())));

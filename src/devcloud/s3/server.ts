@@ -33,6 +33,8 @@ export interface S3StoredObject {
   size: number;
   path: string;
   contentType: string;
+  /** User metadata from the form's `x-amz-meta-*` fields, names lower-cased, as S3 stores them. */
+  metadata: Record<string, string>;
 }
 
 export interface S3Faults {
@@ -91,11 +93,15 @@ const REQUIRED_FIELDS: ReadonlyArray<readonly [string, string]> = [
   ['x-amz-signature', 'X-Amz-Signature'],
 ];
 
+/** Form fields (and GET response headers) that carry user metadata. */
+const META_PREFIX = 'x-amz-meta-';
+
 interface PostPlan {
   bucket: string;
   key: string;
   limits: PolicyLimits;
   contentType: string;
+  metadata: Record<string, string>;
   successStatus: 200 | 201 | 204;
   contentMd5?: string;
 }
@@ -199,7 +205,7 @@ export async function startS3(opts: StartS3Options): Promise<S3StandIn> {
   const credentials = new Map(opts.credentials.map((c) => [c.accessKeyId, c]));
   const events = new EventEmitter();
   const stats = { posts: 0, stored: 0, rejected: 0, connections: 0 };
-  const contentTypes = new Map<string, { contentType: string; etag: string }>();
+  const contentTypes = new Map<string, { contentType: string; etag: string; metadata: Record<string, string> }>();
   const stopping = new AbortController();
   let faults: S3Faults = {};
   let url = '';
@@ -256,6 +262,7 @@ export async function startS3(opts: StartS3Options): Promise<S3StandIn> {
       key,
       limits,
       contentType: field('content-type') ?? DEFAULT_CONTENT_TYPE,
+      metadata: Object.fromEntries(fields.filter((f) => f.name.toLowerCase().startsWith(META_PREFIX)).map((f) => [f.name.toLowerCase().slice(META_PREFIX.length), f.value])),
       successStatus: status === '200' ? 200 : status === '201' ? 201 : 204,
       ...(contentMd5 !== undefined ? { contentMd5 } : {}),
     };
@@ -303,7 +310,7 @@ export async function startS3(opts: StartS3Options): Promise<S3StandIn> {
       const storedAt = await filesOf(bucket).put(postPlan.key, fileSink.tmpPath);
       sink = undefined;
       const etag = `"${md5.toString('hex')}"`;
-      contentTypes.set(`${bucket}/${postPlan.key}`, { contentType: postPlan.contentType, etag });
+      contentTypes.set(`${bucket}/${postPlan.key}`, { contentType: postPlan.contentType, etag, metadata: postPlan.metadata });
       const location = `${url}/${bucket}/${postPlan.key.split('/').map(encodeURIComponent).join('/')}`;
       const headers = { ETag: etag, Location: location };
       const stored: S3StoredObject = {
@@ -312,6 +319,7 @@ export async function startS3(opts: StartS3Options): Promise<S3StandIn> {
         size: fileSink.size,
         path: storedAt,
         contentType: postPlan.contentType,
+        metadata: postPlan.metadata,
       };
       if (postPlan.successStatus === 201) {
         const body =
@@ -344,6 +352,7 @@ export async function startS3(opts: StartS3Options): Promise<S3StandIn> {
       'Content-Length': String(info.size),
       ETag: etag,
       'Last-Modified': info.mtime.toUTCString(),
+      ...Object.fromEntries(Object.entries(meta?.metadata ?? {}).map(([name, value]) => [`${META_PREFIX}${name}`, value])),
     });
     const stream = createReadStream(file);
     stream.pipe(res);

@@ -1,5 +1,5 @@
 import { THING_NAME_PATTERN } from '../../protocol/topics.js';
-import type { HandleResult } from '../../cloud/handler.js';
+import { whyNotRequested, type HandleResult } from '../../cloud/handler.js';
 import { bearerToken, type Caller, type TokenVerifier } from './auth.js';
 import type { Bucket } from './bucket.js';
 import { summarise, type ShadowReader, type ThingDirectory } from './fleet.js';
@@ -162,7 +162,7 @@ export function createViewerApi(deps: ViewerApiDeps): (req: ViewerRequest) => Pr
     if (resource === 'cameras' && id !== undefined && parts.length === 4 && sub === 'snapshot' && req.method === 'POST') {
       const thing = await knownThing(id);
       const result = await deps.requestSnapshot(thing);
-      if (result.action !== 'requested') throw new ApiError(409, `no snapshot requested: ${result.why}`);
+      if (result.action !== 'requested') throw new ApiError(409, `no snapshot requested: ${whyNotRequested(result)}`);
       return json(202, { id: result.request.id, key: result.key });
     }
     if (resource === 'shares' && parts.length === 2 && req.method === 'POST') {

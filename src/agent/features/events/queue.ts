@@ -1,0 +1,121 @@
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { writeFileAtomic } from '../../../lib/atomic-file.js';
+
+/**
+ * The on-disk queue of event snapshots waiting for an upload (offline, or no valid grant): the frame
+ * is captured at event time and kept here until it is uploaded, in order. Bounded in count and bytes;
+ * when full the oldest entries are dropped first, and the caller logs and counts them. Each entry is
+ * `{seq}.jpg` then `{seq}.json` (written atomically): the JSON is the commit point, so a crash between
+ * the two leaves an orphan picture that the next start deletes, never a half entry. Removing deletes
+ * the JSON first for the same reason. The queue survives restarts.
+ */
+export interface QueuedEvent {
+  seq: number;
+  /** The object key, fixed at capture time: an upload repeated after a crash writes the same object. */
+  key: string;
+  trigger: string;
+  topic: string;
+  /** ISO time of the event (the camera's timestamp). */
+  eventTime: string;
+  bytes: number;
+}
+
+export interface EventQueue {
+  readonly size: number;
+  readonly bytes: number;
+  /** Dropped since start because the queue was full (oldest first). */
+  readonly dropped: number;
+  /** Adds an entry; returns the entries dropped to make room (the new one itself when it alone is too big). */
+  push(entry: Omit<QueuedEvent, 'seq' | 'bytes'>, jpeg: Buffer): Promise<QueuedEvent[]>;
+  /** The oldest entry, or undefined. */
+  peek(): QueuedEvent | undefined;
+  read(entry: QueuedEvent): Promise<Buffer>;
+  remove(entry: QueuedEvent): Promise<void>;
+}
+
+const ENTRY = /^(\d{1,15})\.json$/;
+const PICTURE = /^(\d{1,15})\.jpg$/;
+
+function isQueuedEvent(v: unknown): v is QueuedEvent {
+  if (typeof v !== 'object' || v === null) return false;
+  const e = v as Record<string, unknown>;
+  return (
+    Number.isSafeInteger(e['seq']) &&
+    Number.isSafeInteger(e['bytes']) &&
+    typeof e['key'] === 'string' &&
+    typeof e['trigger'] === 'string' &&
+    typeof e['topic'] === 'string' &&
+    typeof e['eventTime'] === 'string'
+  );
+}
+
+export async function openEventQueue(dir: string, limits: { maxCount: number; maxBytes: number }): Promise<EventQueue> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const names = await readdir(dir);
+  const entries: QueuedEvent[] = [];
+  for (const name of names) {
+    if (!ENTRY.test(name)) continue;
+    try {
+      const parsed: unknown = JSON.parse(await readFile(path.join(dir, name), 'utf8'));
+      if (isQueuedEvent(parsed) && names.includes(`${parsed.seq}.jpg`)) {
+        entries.push(parsed);
+        continue;
+      }
+    } catch {
+      // unreadable: removed below
+    }
+    await rm(path.join(dir, name), { force: true });
+  }
+  entries.sort((a, b) => a.seq - b.seq);
+  const kept = new Set(entries.map((e) => `${e.seq}.jpg`));
+  for (const name of names) if (PICTURE.test(name) && !kept.has(name)) await rm(path.join(dir, name), { force: true });
+  let bytes = entries.reduce((n, e) => n + e.bytes, 0);
+  let next = (entries.at(-1)?.seq ?? 0) + 1;
+  let dropped = 0;
+  const files = (e: QueuedEvent) => ({ json: path.join(dir, `${e.seq}.json`), jpg: path.join(dir, `${e.seq}.jpg`) });
+
+  async function removeEntry(e: QueuedEvent): Promise<void> {
+    const i = entries.findIndex((x) => x.seq === e.seq);
+    if (i < 0) return;
+    entries.splice(i, 1);
+    bytes -= e.bytes;
+    await rm(files(e).json, { force: true });
+    await rm(files(e).jpg, { force: true });
+  }
+
+  return {
+    get size() {
+      return entries.length;
+    },
+    get bytes() {
+      return bytes;
+    },
+    get dropped() {
+      return dropped;
+    },
+    async push(init, jpeg) {
+      const entry: QueuedEvent = { ...init, seq: next, bytes: jpeg.length };
+      next += 1;
+      if (jpeg.length > limits.maxBytes || limits.maxCount < 1) {
+        dropped += 1;
+        return [entry];
+      }
+      const evicted: QueuedEvent[] = [];
+      while (entries.length > 0 && (entries.length + 1 > limits.maxCount || bytes + jpeg.length > limits.maxBytes)) {
+        const oldest = entries[0] as QueuedEvent;
+        evicted.push(oldest);
+        dropped += 1;
+        await removeEntry(oldest);
+      }
+      await writeFileAtomic(files(entry).jpg, jpeg);
+      await writeFileAtomic(files(entry).json, JSON.stringify(entry));
+      entries.push(entry);
+      bytes += entry.bytes;
+      return evicted;
+    },
+    peek: () => entries[0],
+    read: (e) => readFile(files(e).jpg),
+    remove: removeEntry,
+  };
+}

@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import { eventKey, grantNeedsRenewal, grantUploadFields, parseUploadGrant, type UploadGrant } from './upload-grant.js';
+
+const GRANT: UploadGrant = {
+  url: 'https://bucket.s3.amazonaws.com/',
+  fields: { key: 'cam-1/events/${filename}', policy: 'cG9saWN5', 'x-amz-signature': 'sig', 'Content-Type': 'image/jpeg' },
+  keyPrefix: 'cam-1/events/',
+  expiresAt: '2026-12-01T06:00:00.000Z',
+  maxBytes: 1000,
+};
+const errorOf = (r: ReturnType<typeof parseUploadGrant>): string => (r.ok ? 'accepted' : r.error);
+const META = { trigger: 'motion', topic: 'tns1:VideoSource/MotionAlarm', time: '2026-12-01T05:00:00.000Z' };
+
+describe('event keys', () => {
+  it('have the documented shape, in UTC', () => {
+    expect(eventKey('cam-1', 'motion', new Date('2026-12-01T23:59:59.123Z'))).toBe('cam-1/events/2026/12/01/20261201T235959123Z-motion.jpg');
+  });
+  it('refuse a trigger name that would change the key', () => {
+    expect(() => eventKey('cam-1', '../x', new Date())).toThrow(/invalid trigger name/);
+    expect(() => eventKey('cam/2', 'motion', new Date())).toThrow(/invalid thing name/);
+  });
+});
+
+describe('parseUploadGrant', () => {
+  it('accepts a grant for this thing', () => {
+    expect(parseUploadGrant(GRANT, 'cam-1')).toEqual({ ok: true, value: GRANT });
+  });
+  it('refuses another thing\'s grant, a key outside the prefix and wrong types, without quoting the fields', () => {
+    expect(errorOf(parseUploadGrant(GRANT, 'cam-2'))).toMatch(/keyPrefix must be "cam-2\/events\/"/);
+    const outside = parseUploadGrant({ ...GRANT, fields: { ...GRANT.fields, key: 'cam-1/${filename}' } }, 'cam-1');
+    expect(errorOf(outside)).toMatch(/fields.key must start with "cam-1\/events\/"/);
+    expect(parseUploadGrant({ ...GRANT, maxBytes: '5' }, 'cam-1')).toMatchObject({ ok: false });
+    expect(errorOf(parseUploadGrant({ ...GRANT, extra: 1 }, 'cam-1'))).toMatch(/unknown keys: "extra"/);
+    expect(parseUploadGrant([], 'cam-1')).toMatchObject({ ok: false });
+    const noPolicy = parseUploadGrant({ ...GRANT, fields: { key: 'cam-1/events/x' } }, 'cam-1');
+    expect(errorOf(noPolicy)).toMatch(/policy is missing/);
+    expect(JSON.stringify(parseUploadGrant({ ...GRANT, fields: { ...GRANT.fields, x: 5 } }, 'cam-1'))).not.toContain('sig');
+  });
+});
+
+describe('grantNeedsRenewal', () => {
+  const now = Date.parse('2026-12-01T05:00:00.000Z');
+  it('renews a missing grant, one with less than 10 minutes left, and an expired one', () => {
+    expect(grantNeedsRenewal(undefined, now)).toBe(true);
+    expect(grantNeedsRenewal(GRANT, now)).toBe(false);
+    expect(grantNeedsRenewal(GRANT, Date.parse('2026-12-01T05:50:01.000Z'))).toBe(true);
+    expect(grantNeedsRenewal(GRANT, Date.parse('2026-12-01T07:00:00.000Z'))).toBe(true);
+  });
+});
+
+describe('grantUploadFields', () => {
+  it('sets the key and the metadata fields', () => {
+    const fields = grantUploadFields(GRANT, 'cam-1/events/2026/12/01/x-motion.jpg', META);
+    expect(fields).toMatchObject({
+      key: 'cam-1/events/2026/12/01/x-motion.jpg',
+      'x-amz-meta-trigger': 'motion',
+      'x-amz-meta-event-topic': 'tns1:VideoSource/MotionAlarm',
+      'x-amz-meta-event-time': META.time,
+      policy: 'cG9saWN5',
+    });
+  });
+  it('refuses, before any upload, a key outside the grant\'s prefix', () => {
+    expect(() => grantUploadFields(GRANT, 'cam-2/events/x.jpg', META)).toThrow(/outside the grant's prefix "cam-1\/events\/"/);
+    expect(() => grantUploadFields(GRANT, 'cam-1/x.jpg', META)).toThrow(/outside/);
+    expect(() => grantUploadFields(GRANT, 'cam-1/events/${filename}', META)).toThrow(/outside/);
+  });
+  it('refuses metadata S3 could not carry', () => {
+    expect(() => grantUploadFields(GRANT, 'cam-1/events/x.jpg', { ...META, topic: 'a\r\nb' })).toThrow(/event topic is not a printable ASCII/);
+    expect(() => grantUploadFields(GRANT, 'cam-1/events/x.jpg', { ...META, topic: 'x'.repeat(300) })).toThrow(/at most 256/);
+  });
+});
