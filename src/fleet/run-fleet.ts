@@ -13,6 +13,7 @@ import path from 'node:path';
 import { startDevcloud, type Devcloud } from '../devcloud/devcloud.js';
 import type { BrokerKind } from '../devcloud/broker/index.js';
 import type { UpdateResult } from '../devcloud/shadow/store.js';
+import { whyNotRequested } from '../cloud/handler.js';
 import { createLogger } from '../lib/log.js';
 import { loadAgentConfig } from '../agent/config/index.js';
 import { createAgentLogger } from '../agent/logging.js';
@@ -236,7 +237,7 @@ export async function runFleet(opts: FleetOptions): Promise<FleetFigures> {
         for (let k = 0; k < opts.snapshots; k++) {
           const at = Date.now();
           const r = await dc.handler.handle({ kind: 'snapshot', thing, reason: 'fleet' });
-          if (r.action !== 'requested') throw new Error(`the handler did not request a snapshot of ${thing}: ${r.why}`);
+          if (r.action !== 'requested') throw new Error(`the handler did not request a snapshot of ${thing}: ${whyNotRequested(r)}`);
           operatorRequests += 1;
           ledger.add(thing, r.request.id, r.key, at);
           await ledger.waitSettled(r.request.id, waitMs);
