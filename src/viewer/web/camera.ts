@@ -1,5 +1,5 @@
 import { h } from 'preact';
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useState } from 'preact/hooks';
 import { call, type ImageRef, type Share } from './api.js';
 import { ago, clock, size } from './format.js';
 import { usePolling } from './polling.js';
@@ -68,7 +68,9 @@ function ShareBox({ image }: { image: ImageRef }) {
 }
 
 function FullView({ thing, image, onClose }: { thing: string; image: ImageRef; onClose: () => void }) {
-  useEffect(() => {
+  // A layout effect: focus is on Close as soon as the view is in the DOM, not a frame later (a
+  // keyboard user pressing a key at once would otherwise act on the thumbnail behind it).
+  useLayoutEffect(() => {
     const onKey = (e: KeyboardEvent): void => {
       if (e.key === 'Escape') onClose();
     };
