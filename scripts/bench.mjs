@@ -32,6 +32,9 @@ const dc = await startDevcloud({
   cameras: 1,
   ...(values.broker ? { broker: values.broker } : {}),
   log: createLogger({ name: 'devcloud', level: 'warn' }),
+  // Thumbnails run in a Lambda of their own in AWS; in devcloud they would share this process's CPU
+  // with the stand-ins and slow whichever phase (agent or floor) comes after the uploads.
+  thumbnails: false,
   agentOverrides: { log: { level: 'warn', format: 'json' }, snapshot: { resolution: values.resolution } },
 });
 const devcloudReadyMs = performance.now() - tStart;
