@@ -3,7 +3,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { createCa, issueCertificate } from '../devcloud/pki.js';
-import { checkUploadTarget, isNonPublicAddress, nonPublicReason, pinnedAgent, resolveUploadTarget, type LookupAll } from './upload-target.js';
+import { checkUploadTarget, isNonPublicAddress, nonPublicReason, pinnedAgent, pinnedPools, resolveUploadTarget, type LookupAll } from './upload-target.js';
 
 const policy = { allowedHosts: ['*.amazonaws.com', 'uploads.example.com', '127.0.0.1:9000'], insecureHttpHosts: ['127.0.0.1:9000'] };
 
@@ -244,5 +244,35 @@ describe('pinnedAgent', () => {
     };
     expect(await get('upload.invalid')).toMatch(/^tls upload\.invalid:\d+$/);
     await expect(get('other.invalid')).rejects.toMatchObject({ code: 'ERR_TLS_CERT_ALTNAME_INVALID' });
+  });
+});
+
+describe('pinnedPools', () => {
+  const a = { address: '192.0.2.10', family: 4 as const };
+  const b = { address: '192.0.2.11', family: 4 as const };
+
+  it('keeps one pool per (origin, checked address) and reuses it', () => {
+    const pools = pinnedPools(4);
+    const first = pools.poolFor('https://bucket.example.com/', a);
+    expect(pools.poolFor('https://bucket.example.com/other', a)).toBe(first);
+    expect(pools.poolFor('https://bucket.example.com/', b)).not.toBe(first);
+    expect(pools.poolFor('http://bucket.example.com/', a)).not.toBe(first);
+    expect(first).toBeInstanceOf(https.Agent);
+    pools.destroy();
+  });
+
+  it('closes the oldest pool past the bound and makes it anew when asked again', () => {
+    const pools = pinnedPools(1);
+    const first = pools.poolFor('https://bucket.example.com/', a);
+    const destroyed: http.Agent[] = [];
+    const destroy = first.destroy.bind(first);
+    first.destroy = () => {
+      destroyed.push(first);
+      destroy();
+    };
+    pools.poolFor('https://bucket.example.com/', b);
+    expect(destroyed).toEqual([first]);
+    expect(pools.poolFor('https://bucket.example.com/', a)).not.toBe(first);
+    pools.destroy();
   });
 });

@@ -189,3 +189,41 @@ export function pinnedAgent(protocol: string, target: { address: string; family:
   const options = { keepAlive: true, timeout: 4000, lookup };
   return protocol === 'https:' ? new https.Agent(options) : new http.Agent(options);
 }
+
+export interface PinnedPools {
+  /** The pool for `url`'s origin pinned to `target`'s checked address, made on first use. */
+  poolFor(url: string, target: { address: string; family: 4 | 6 }): http.Agent;
+  /** Closes every pool (stop). */
+  destroy(): void;
+}
+
+/**
+ * Pinned connection pools kept between uploads, one per (origin, checked address), so consecutive
+ * uploads reuse their keep-alive connection (one TLS handshake, not one per upload). A pool only
+ * ever connects to the address it was made for; a new DNS answer gets a new pool, and past maxPools
+ * the oldest is closed.
+ */
+export function pinnedPools(maxPools: number): PinnedPools {
+  const pools = new Map<string, http.Agent>();
+  return {
+    poolFor(url, target) {
+      const parsed = new URL(url);
+      const key = `${parsed.origin}|${target.address}`;
+      let pool = pools.get(key);
+      if (!pool) {
+        pool = pinnedAgent(parsed.protocol, target);
+        pools.set(key, pool);
+        while (pools.size > maxPools) {
+          const [oldest, old] = pools.entries().next().value as [string, http.Agent];
+          pools.delete(oldest);
+          old.destroy();
+        }
+      }
+      return pool;
+    },
+    destroy() {
+      for (const pool of pools.values()) pool.destroy();
+      pools.clear();
+    },
+  };
+}

@@ -2,8 +2,7 @@ import type { Logger } from '../../lib/log.js';
 import type { AgentConnection } from '../connection.js';
 import type { Feature } from '../feature.js';
 import type { RequestJournal } from '../request-journal.js';
-import type { Agent } from 'node:http';
-import { pinnedAgent, resolveUploadTarget, type UploadTargetPolicy } from '../upload-target.js';
+import { pinnedPools, resolveUploadTarget, type UploadTargetPolicy } from '../upload-target.js';
 import { ShadowClient, ShadowRequestError, type ShadowDocument } from '../../protocol/shadow-client.js';
 import { CloudClock } from '../../protocol/cloud-clock.js';
 import { parseSnapshotRequest, type SnapshotReport, type SnapshotRequest, type SnapshotStatus } from '../../protocol/snapshot.js';
@@ -189,33 +188,12 @@ export function createSnapshotFeature(opts: {
     return jpeg;
   }
 
-  /**
-   * One pinned connection pool per (origin, checked address), kept between uploads so consecutive
-   * snapshots reuse their keep-alive connection (one TLS handshake, not one per snapshot). A pool
-   * only ever connects to the address it was made for; a new DNS answer gets a new pool.
-   */
-  const pools = new Map<string, Agent>();
-  const MAX_POOLS = 4;
-  function poolFor(url: string, target: { address: string; family: 4 | 6 }): Agent {
-    const parsed = new URL(url);
-    const key = `${parsed.origin}|${target.address}`;
-    let pool = pools.get(key);
-    if (!pool) {
-      pool = pinnedAgent(parsed.protocol, target);
-      pools.set(key, pool);
-      while (pools.size > MAX_POOLS) {
-        const [oldest, old] = pools.entries().next().value as [string, Agent];
-        pools.delete(oldest);
-        old.destroy();
-      }
-    }
-    return pool;
-  }
+  const pools = pinnedPools(4);
 
   /** `target` is the checked address: every attempt connects there, never to a fresh DNS answer. */
   async function upload(job: Job, jpeg: Buffer, target: { address: string; family: 4 | 6 }): Promise<void> {
     const expires = Date.parse(job.request.expiresAt);
-    const agent = poolFor(job.request.url, target);
+    const agent = pools.poolFor(job.request.url, target);
     for (let attempt = 1; ; attempt++) {
       try {
         await uploadPresignedPost({ url: job.request.url, fields: job.request.fields }, jpeg, {
@@ -406,8 +384,7 @@ export function createSnapshotFeature(opts: {
         clearTimeout(timer);
       }
       shadow.close();
-      for (const pool of pools.values()) pool.destroy();
-      pools.clear();
+      pools.destroy();
     },
     idle() {
       if (!running && !queued) return Promise.resolve();

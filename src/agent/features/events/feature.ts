@@ -54,7 +54,7 @@ export function createEventsFeature(opts: {
   const { connection, thing, settings, camera } = opts;
   const log = opts.log.child({ feature: 'events' });
   const gate = createEventGate(settings.capPerMinute);
-  const upload = createEventUploader({ target: settings.target, timeoutMs: settings.uploadTimeoutMs });
+  const uploader = createEventUploader({ target: settings.target, timeoutMs: settings.uploadTimeoutMs });
   const shadow = new ShadowClient(connection, thing, opts.shadowName);
   const grants = createGrantKeeper({ thing, log, requestGrant: (msg) => connection.publish(snapshotRequestTopic(thing), msg, { qos: 1 }) });
   const counts = { captured: 0, uploaded: 0, failed: 0 };
@@ -130,7 +130,7 @@ export function createEventsFeature(opts: {
       const grant = grants.usable();
       if (!grant || !connection.connected) return; // drained again when a grant arrives or on connect
       const jpeg = await queue.read(entry);
-      const outcome = await upload(grant, entry, jpeg, abort.signal);
+      const outcome = await uploader.upload(grant, entry, jpeg, abort.signal);
       if (!outcome.ok) {
         log.warn({ event: 'events.upload-failed', key: entry.key, err: outcome.error }, `event upload failed: ${outcome.error}`);
         if ('permanent' in outcome) {
@@ -201,6 +201,7 @@ export function createEventsFeature(opts: {
       await stream.stop();
       await captures.catch(() => undefined);
       await draining;
+      uploader.close();
     },
   };
 }

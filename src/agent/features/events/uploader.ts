@@ -1,7 +1,6 @@
-import type { Agent } from 'node:http';
 import { uploadPresignedPost, S3UploadError } from '../../../protocol/s3-post.js';
 import { grantUploadFields, type UploadGrant } from '../../../protocol/upload-grant.js';
-import { pinnedAgent, resolveUploadTarget, type UploadTargetPolicy } from '../../upload-target.js';
+import { pinnedPools, resolveUploadTarget, type UploadTargetPolicy } from '../../upload-target.js';
 import type { QueuedEvent } from './queue.js';
 
 /**
@@ -19,8 +18,8 @@ export type UploadOutcome =
   | { ok: false; retry: true; error: string };
 
 export function createEventUploader(opts: { target: UploadTargetPolicy; timeoutMs: number }) {
-  let pool: { key: string; agent: Agent } | undefined;
-  return async function upload(grant: UploadGrant, entry: QueuedEvent, jpeg: Buffer, signal?: AbortSignal): Promise<UploadOutcome> {
+  const pools = pinnedPools(1);
+  async function upload(grant: UploadGrant, entry: QueuedEvent, jpeg: Buffer, signal?: AbortSignal): Promise<UploadOutcome> {
     let fields: Record<string, string>;
     try {
       fields = grantUploadFields(grant, entry.key, { trigger: entry.trigger, topic: entry.topic, time: entry.eventTime });
@@ -30,18 +29,14 @@ export function createEventUploader(opts: { target: UploadTargetPolicy; timeoutM
     if (jpeg.length > grant.maxBytes) return { ok: false, permanent: true, error: `the picture has ${jpeg.length} bytes; the grant allows ${grant.maxBytes}` };
     const target = await resolveUploadTarget(grant.url, opts.target);
     if (!target.ok) return { ok: false, grantRefused: true, error: target.error };
-    const poolKey = `${new URL(grant.url).origin}|${target.address}`;
-    if (pool?.key !== poolKey) {
-      pool?.agent.destroy();
-      pool = { key: poolKey, agent: pinnedAgent(target.url.protocol, target) };
-    }
     try {
-      const r = await uploadPresignedPost({ url: grant.url, fields }, jpeg, { contentType: 'image/jpeg', timeoutMs: opts.timeoutMs, agent: pool.agent, ...(signal ? { signal } : {}) });
+      const r = await uploadPresignedPost({ url: grant.url, fields }, jpeg, { contentType: 'image/jpeg', timeoutMs: opts.timeoutMs, agent: pools.poolFor(grant.url, target), ...(signal ? { signal } : {}) });
       return { ok: true, ms: r.ms };
     } catch (err) {
       const error = err instanceof S3UploadError ? `S3 ${err.code}${err.status ? ` (HTTP ${err.status})` : ''}: ${err.message}` : (err as Error).message;
       if (err instanceof S3UploadError && !err.retryable && (err.status === 403 || err.status === 400)) return { ok: false, grantRefused: true, error };
       return { ok: false, retry: true, error };
     }
-  };
+  }
+  return { upload, close: () => pools.destroy() };
 }
