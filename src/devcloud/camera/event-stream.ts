@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { DigestVerifier } from '../../protocol/digest.js';
 import type { Logger } from '../../lib/log.js';
+import { requestUrl } from '../../lib/request-target.js';
 import { MAX_EVENT_MESSAGE_BYTES, notifyMessage, topicMatches, type CameraEvent } from '../../protocol/vapix-events.js';
 
 /**
@@ -51,7 +52,15 @@ export function attachEventStream(servers: ReadonlyArray<{ server: Server; verif
   const sessions = new Set<Session>();
 
   const onUpgrade = (verifier: DigestVerifier) => (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const url = new URL(req.url ?? '/', 'http://camera');
+    // Node's HTTP server hands an upgrading socket over without its error listener: a client that
+    // resets after our refusal (ECONNRESET) would otherwise be an uncaught exception in devcloud.
+    socket.on('error', () => socket.destroy());
+    let url: URL;
+    try {
+      url = requestUrl(req.url);
+    } catch {
+      return refuse(socket, '400 Bad Request');
+    }
     if (url.pathname !== '/vapix/ws-data-stream' || url.searchParams.get('sources') !== 'events') return refuse(socket, '404 Not Found');
     const auth = verifier.verify(req.headers.authorization, 'GET', req.url ?? '/');
     if (!auth.ok) return refuse(socket, '401 Unauthorized', { 'WWW-Authenticate': verifier.challenges(auth.stale) });

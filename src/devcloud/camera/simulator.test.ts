@@ -280,6 +280,41 @@ describe('lifecycle', () => {
   });
 });
 
+describe('event stream upgrade (raw sockets)', () => {
+  const upgrade = (target: string) =>
+    `GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`;
+
+  async function firstLine(target: string): Promise<string> {
+    const sock = connect(cam.port, '127.0.0.1');
+    sock.write(upgrade(target));
+    const data = await new Promise<Buffer>((resolve, reject) => {
+      sock.once('data', resolve);
+      sock.once('error', reject);
+    });
+    sock.destroy();
+    return data.toString('latin1').split('\r\n')[0]!;
+  }
+
+  it('answers odd upgrade targets with 400 or 404 instead of throwing', async () => {
+    expect(await firstLine('//')).toBe('HTTP/1.1 404 Not Found');
+    expect(await firstLine('/\\')).toBe('HTTP/1.1 404 Not Found');
+    expect(await firstLine('*')).toBe('HTTP/1.1 400 Bad Request');
+    const still = await authed('POST', '/axis-cgi/basicdeviceinfo.cgi', 'SHA-256', JSON.stringify({ apiVersion: '1.0', method: 'getAllProperties' }));
+    expect(still.status).toBe(200);
+  });
+
+  it('keeps serving when a refused client resets its connection (no uncaught ECONNRESET)', async () => {
+    for (let i = 0; i < 20; i += 1) {
+      const sock = connect(cam.port, '127.0.0.1');
+      await new Promise((r) => sock.once('connect', r));
+      sock.write(upgrade('/vapix/ws-data-stream?sources=events'));
+      await new Promise((r) => sock.once('data', r));
+      sock.resetAndDestroy();
+    }
+    expect(await firstLine('/vapix/ws-data-stream?sources=events')).toBe('HTTP/1.1 401 Unauthorized');
+  });
+});
+
 describe('camera simulator over HTTPS (curl as the client)', () => {
   it('serves HTTPS with its self-signed certificate and HTTP beside it; setCertificate changes what the next handshake presents', async () => {
     const first = await createSelfSignedServerCertificate({ commonName: 'B8A44F000001', ipAddresses: ['127.0.0.1'] });
