@@ -1,0 +1,101 @@
+/**
+ * An in-memory stand-in for the agent's MQTT connection with the AWS shadow service behind it, for
+ * fast unit tests of features. The service is devcloud's own ShadowStore (the strict, tested
+ * stand-in: versions, 409 on a stale conditional update, deltas, `null` deletes), bound the way
+ * devcloud's mqtt-service.ts binds it to a broker: requests on .../get and .../update, answers on
+ * /accepted or /rejected, a delta after every change whoever made it. Only the broker is missing:
+ * messages reach the client asynchronously, on the topics it subscribed to, while `connected`.
+ *
+ * Faults tests can switch: `connected = false` (publish and subscribe reject, nothing is delivered),
+ * `holdDeltas()` / `releaseDeltas()` (a delta still on its way), and `cloudUpdate()` for a write by
+ * another client (the cloud handler), whose replies the agent's client never matches.
+ */
+import { EventEmitter } from 'node:events';
+import type { IPublishPacket } from 'mqtt';
+import type { ConnectionEvents, TlsFiles } from '../../src/agent/connection.js';
+import type { FeatureConnection } from '../../src/agent/feature.js';
+import { ShadowError, ShadowStore, type UpdateResult } from '../../src/devcloud/shadow/store.js';
+import { parseTokenRequest } from '../../src/devcloud/shadow/document.js';
+import { parseRequestTopic, responseTopic, type ShadowKey } from '../../src/devcloud/shadow/topics.js';
+
+export class FakeShadowLink extends EventEmitter<ConnectionEvents> implements FeatureConnection {
+  readonly store = new ShadowStore();
+  connected = true;
+  readonly tlsFiles: TlsFiles = { caPath: '', certPath: '', keyPath: '' };
+  /** Every request the client published, in order (topic and parsed body). */
+  readonly requests: { topic: string; body: Record<string, unknown> }[] = [];
+  private readonly subscribed = new Set<string>();
+  private held: (() => void)[] | undefined;
+
+  constructor(readonly key: Required<ShadowKey>) {
+    super();
+    this.store.on('updated', (k: ShadowKey, result: UpdateResult) => this.onUpdated(k, result));
+  }
+
+  async publish(topic: string, payload: string | Buffer): Promise<void> {
+    if (!this.connected) throw new Error('not connected');
+    const text = payload.toString();
+    const request = parseRequestTopic(topic);
+    if (!request) return;
+    this.requests.push({ topic, body: JSON.parse(text) as Record<string, unknown> });
+    // The broker hands the request to the service later, never inside the publish call.
+    setImmediate(() => {
+      const { key, operation } = request;
+      try {
+        if (operation === 'get') this.deliver(responseTopic(key, 'get', 'accepted'), this.store.get(key, parseTokenRequest(text)));
+        else if (operation === 'update') this.store.update(key, text);
+        else this.store.delete(key, text);
+      } catch (err) {
+        const shadowError = err instanceof ShadowError ? err : new ShadowError(500, 'Internal service failure');
+        this.deliver(responseTopic(key, operation, 'rejected'), shadowError.toDocument(this.store.seconds()));
+      }
+    });
+  }
+
+  async subscribe(topics: string[]): Promise<void> {
+    if (!this.connected) throw new Error('not connected');
+    for (const t of topics) this.subscribed.add(t);
+  }
+
+  reconnectWith(): void {}
+
+  /** A write by another client (the cloud): the store changes, deltas follow, its replies are not the agent's. */
+  cloudUpdate(state: Record<string, unknown>, version?: number): UpdateResult {
+    return this.store.update(this.key, JSON.stringify(version === undefined ? { state } : { state, version }));
+  }
+
+  /** The shadow's state as stored (desired and reported). */
+  state(): { desired?: Record<string, unknown>; reported?: Record<string, unknown> } {
+    return this.store.get(this.key).state;
+  }
+
+  /** Deltas wait until releaseDeltas(): a change the agent has not heard of yet. */
+  holdDeltas(): void {
+    this.held ??= [];
+  }
+
+  releaseDeltas(): void {
+    const held = this.held ?? [];
+    this.held = undefined;
+    for (const d of held) d();
+  }
+
+  private onUpdated(key: ShadowKey, result: UpdateResult): void {
+    this.deliver(responseTopic(key, 'update', 'accepted'), result.accepted);
+    this.deliver(responseTopic(key, 'update', 'documents'), result.documents);
+    const delta = result.delta;
+    if (delta === undefined) return;
+    const send = (): void => this.deliver(responseTopic(key, 'update', 'delta'), delta);
+    if (this.held) this.held.push(send);
+    else send();
+  }
+
+  private deliver(topic: string, body: object): void {
+    const payload = Buffer.from(JSON.stringify(body));
+    setImmediate(() => {
+      if (!this.connected || !this.subscribed.has(topic)) return;
+      const packet: IPublishPacket = { cmd: 'publish', qos: 1, dup: false, retain: false, topic, payload };
+      this.emit('message', topic, payload, packet);
+    });
+  }
+}
