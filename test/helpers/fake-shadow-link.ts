@@ -17,6 +17,7 @@ import type { FeatureConnection } from '../../src/agent/feature.js';
 import { ShadowError, ShadowStore, type UpdateResult } from '../../src/devcloud/shadow/store.js';
 import { parseTokenRequest } from '../../src/devcloud/shadow/document.js';
 import { parseRequestTopic, responseTopic, type ShadowKey } from '../../src/devcloud/shadow/topics.js';
+import type { SnapshotReport, SnapshotRequest } from '../../src/protocol/snapshot.js';
 
 export class FakeShadowLink extends EventEmitter<ConnectionEvents> implements FeatureConnection {
   readonly store = new ShadowStore();
@@ -98,4 +99,22 @@ export class FakeShadowLink extends EventEmitter<ConnectionEvents> implements Fe
       this.emit('message', topic, payload, packet);
     });
   }
+}
+
+/** A well-formed snapshot request as the cloud handler writes it (the URL is never contacted here). */
+export function snapshotRequest(id: string): SnapshotRequest {
+  return { id, url: 'https://bucket.s3.example.com/', fields: { key: `cam-1/${id}.jpg` }, expiresAt: new Date(Date.now() + 600_000).toISOString(), maxBytes: 1_000_000 };
+}
+
+/** Resolves with the report of the first shadow update that writes `reported.snapshot` for `id`. */
+export function nextReportWritten(link: FakeShadowLink, id: string): Promise<SnapshotReport> {
+  return new Promise((resolve) => {
+    const onUpdated = (_key: ShadowKey, result: UpdateResult): void => {
+      const written = (result.accepted.state['reported'] as { snapshot?: SnapshotReport } | undefined)?.snapshot;
+      if (written?.id !== id) return;
+      link.store.off('updated', onUpdated);
+      resolve(written);
+    };
+    link.store.on('updated', onUpdated);
+  });
 }
