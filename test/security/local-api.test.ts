@@ -267,6 +267,16 @@ describe('the agent local API cannot be crashed or made to take another identity
     }
   });
 
+  it('the status names the last disconnect reason: main passes the connection loss to every feature (onDisconnected)', async () => {
+    const before = await status();
+    expect(before.lastDisconnectReason).toBeUndefined();
+    // The connection's own event, as mqtt.js would raise it: main owns the subscription.
+    agent.agent.connection.emit('disconnected', { reason: 'keepalive timeout (test)' });
+    const after = await status();
+    expect(after.lastDisconnectReason).toBe('keepalive timeout (test)');
+    expect(Date.parse(after.since)).toBeGreaterThanOrEqual(Date.parse(before.since));
+  });
+
   it('a restart during the trial starts the bound again, and still rolls back', async () => {
     const before = await status();
     await agent.stop();
