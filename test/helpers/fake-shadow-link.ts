@@ -7,8 +7,9 @@
  * messages reach the client asynchronously, on the topics it subscribed to, while `connected`.
  *
  * Faults tests can switch: `connected = false` (publish and subscribe reject, nothing is delivered),
- * `holdDeltas()` / `releaseDeltas()` (a delta still on its way), and `cloudUpdate()` for a write by
- * another client (the cloud handler), whose replies the agent's client never matches.
+ * `holdDeltas()` / `releaseDeltas()` (a delta still on its way), `refuseNext()` (a throttled or
+ * failed request), and `cloudUpdate()` for a write by another client (the cloud handler), whose
+ * replies the agent's client never matches.
  */
 import { EventEmitter } from 'node:events';
 import type { IPublishPacket } from 'mqtt';
@@ -27,6 +28,7 @@ export class FakeShadowLink extends EventEmitter<ConnectionEvents> implements Fe
   readonly requests: { topic: string; body: Record<string, unknown> }[] = [];
   private readonly subscribed = new Set<string>();
   private held: (() => void)[] | undefined;
+  private readonly refusals: { operation: 'get' | 'update'; code: 429 | 500 }[] = [];
 
   constructor(readonly key: Required<ShadowKey>) {
     super();
@@ -43,6 +45,11 @@ export class FakeShadowLink extends EventEmitter<ConnectionEvents> implements Fe
     setImmediate(() => {
       const { key, operation } = request;
       try {
+        const refusal = this.refusals.findIndex((r) => r.operation === operation);
+        if (refusal >= 0) {
+          const { code } = this.refusals.splice(refusal, 1)[0]!;
+          throw new ShadowError(code, code === 429 ? 'Rate limit exceeded' : 'Internal service failure', parseTokenRequest(text));
+        }
         if (operation === 'get') this.deliver(responseTopic(key, 'get', 'accepted'), this.store.get(key, parseTokenRequest(text)));
         else if (operation === 'update') this.store.update(key, text);
         else this.store.delete(key, text);
@@ -70,6 +77,11 @@ export class FakeShadowLink extends EventEmitter<ConnectionEvents> implements Fe
     return this.store.get(this.key).state;
   }
 
+  /** The service answers the next `operation` with this error (AWS throttles with 429, fails with 500). */
+  refuseNext(operation: 'get' | 'update', code: 429 | 500): void {
+    this.refusals.push({ operation, code });
+  }
+
   /** Deltas wait until releaseDeltas(): a change the agent has not heard of yet. */
   holdDeltas(): void {
     this.held ??= [];
@@ -92,9 +104,11 @@ export class FakeShadowLink extends EventEmitter<ConnectionEvents> implements Fe
   }
 
   private deliver(topic: string, body: object): void {
+    // Routed when published, like a broker: a subscription made later does not receive it.
+    if (!this.connected || !this.subscribed.has(topic)) return;
     const payload = Buffer.from(JSON.stringify(body));
     setImmediate(() => {
-      if (!this.connected || !this.subscribed.has(topic)) return;
+      if (!this.connected) return;
       const packet: IPublishPacket = { cmd: 'publish', qos: 1, dup: false, retain: false, topic, payload };
       this.emit('message', topic, payload, packet);
     });
