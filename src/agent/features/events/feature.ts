@@ -39,7 +39,7 @@ export interface EventsFeature extends Feature {
 const RETRY_MS = 5000;
 
 /** The events settings, with the picture and upload settings it shares with requested snapshots. */
-export function eventsSettings(config: FeatureContext['config']): EventsSettings {
+function eventsSettings(config: FeatureContext['config']): EventsSettings {
   const { resolution, compression, maxBytes, uploadTimeoutMs, allowedUploadHosts, insecureHttpUploadHosts } = config.snapshot;
   return { ...config.events, resolution, compression, maxBytes, uploadTimeoutMs, target: { allowedHosts: allowedUploadHosts, insecureHttpHosts: insecureHttpUploadHosts } };
 }
