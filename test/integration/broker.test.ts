@@ -287,6 +287,45 @@ describe.skipIf(mosquittoPath === undefined)('mosquitto process supervision', ()
       await broker.stop();
     }
   });
+
+  /** True when a TCP connect to 127.0.0.1:port is refused (nothing listens). */
+  const refused = (port: number): Promise<boolean> =>
+    new Promise((resolve) => {
+      const socket = netConnect({ port, host: '127.0.0.1' });
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(false);
+      });
+      socket.once('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'ECONNREFUSED'));
+    });
+
+  // The front must not outlive its broker: a client must see its connection fail and connect again
+  // (then subscribing again), as AWS clients do, never a TLS connection that leads nowhere.
+  it('a crashed mosquitto: its clients see their connections close and its port refuses new ones', async () => {
+    const workDir = join(dir, 'work-crash-front');
+    const lines = new PassThrough();
+    const reported = new Promise<void>((resolve) => {
+      createInterface({ input: lines }).on('line', (line) => {
+        if ((JSON.parse(line) as Record<string, unknown>)['msg'] === 'mosquitto exited unexpectedly') resolve();
+      });
+    });
+    const broker = await startBroker({ kind: 'mosquitto', pki, workDir, log: createLogger({ name: 't', level: 'error', destination: lines }) });
+    const [ca, cert, key] = await Promise.all([readFile(pki.caCertPath), readFile(pki.devices['cam-1']!.certPath), readFile(pki.devices['cam-1']!.keyPath)]);
+    const client = connect(broker.url, { reconnectPeriod: 0, clientId: 'cam-1', protocolVersion: 4, ca, cert, key, rejectUnauthorized: true });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        client.once('connect', () => resolve());
+        client.once('error', reject);
+      });
+      const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
+      process.kill(await pidOf(join(workDir, 'mosquitto.conf')), 'SIGKILL');
+      await Promise.all([closed, reported]);
+      expect(await refused(broker.port)).toBe(true);
+    } finally {
+      client.end(true);
+      await broker.stop();
+    }
+  });
 });
 
 describe.skipIf(mosquittoPath === undefined || findSetpriv() === undefined)('mosquitto never outlives devcloud', () => {
