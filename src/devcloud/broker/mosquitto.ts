@@ -1,4 +1,4 @@
-/** Runs Debian's mosquitto as a child process with a generated mutual-TLS config and ACL. */
+/** Runs Debian's mosquitto as a child process behind devcloud's mutual-TLS front (mtls-front.ts), with a generated config and ACL. */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
 import { accessSync, constants } from 'node:fs';
@@ -269,9 +269,9 @@ export async function startMosquitto(opts: BrokerOptions & { log: Logger }): Pro
       // a crash must not wait on a client that may still be connecting.
       void dynsec.close();
       // mosquitto dies first and the front only relays its death: a reply mosquitto wrote just before
-      // still reaches its client, as over mosquitto's own TCP socket. Closing the front first would
-      // cut every reply still passing through it (the front shares this process's event loop), and a
-      // client with a persistent session would wait its whole reply timeout for an answer that was lost.
+      // still reaches its client, as over mosquitto's own TCP socket. Closing the front first cut every
+      // reply still passing through it (the front shares this process's event loop): the answer to a
+      // report that had just landed was lost on every kill, not just when a crash happens to hit it.
       if (child.exitCode === null && child.signalCode === null) {
         const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
         child.kill('SIGKILL');
