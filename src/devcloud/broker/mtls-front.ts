@@ -32,6 +32,8 @@ export interface MtlsFrontOptions {
   upstreamPath: string;
   /** The password mosquitto's dynamic-security plugin knows for an identity. */
   passwordOf(identity: string): string;
+  /** A client that has not sent its whole CONNECT by then is dropped (default 10 s). */
+  connectTimeoutMs?: number;
   log: Logger;
 }
 
@@ -71,6 +73,14 @@ export async function startMtlsFront(opts: MtlsFrontOptions): Promise<MtlsFront>
     clients.set(client, identity);
     client.once('close', () => clients.delete(client));
     let buffered = Buffer.alloc(0);
+    // A verified client that never completes its CONNECT would hold a socket here for ever (and
+    // mosquitto would never see it to time it out): drop it, as a broker drops a silent connection.
+    const deadline = setTimeout(() => {
+      log.debug({ identity }, 'MQTT connection dropped: no CONNECT in time');
+      client.destroy();
+    }, opts.connectTimeoutMs ?? 10_000);
+    deadline.unref();
+    client.once('close', () => clearTimeout(deadline));
     const onData = (chunk: Buffer): void => {
       buffered = Buffer.concat([buffered, chunk]);
       let connect;
@@ -81,6 +91,7 @@ export async function startMtlsFront(opts: MtlsFrontOptions): Promise<MtlsFront>
         return void client.destroy();
       }
       if (connect === undefined) return;
+      clearTimeout(deadline);
       client.off('data', onData);
       client.pause();
       const why = clientIdRefusal(identity, connect.clientId);
