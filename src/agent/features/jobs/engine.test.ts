@@ -260,4 +260,18 @@ describe('jobs engine against a faithful fake Jobs service', () => {
     expect(status(svc, 'j')).toBe('FAILED');
     expect(details(svc, 'j')?.['reason']).toBe('test.quick failed: camera unreachable');
   });
+
+  it('a final status that could not be written (disconnected) is written after the next connect, the job not run again', async () => {
+    const { r, op } = await oneRunningJob();
+    r.svc.connected = false;
+    op.release({ status: 'SUCCEEDED', details: { result: 'late' } });
+    await settled(r);
+    expect(status(r.svc, 'j')).toBe('IN_PROGRESS');
+    r.svc.connected = true;
+    await r.engine.onConnected();
+    await settled(r);
+    expect(status(r.svc, 'j')).toBe('SUCCEEDED');
+    expect(details(r.svc, 'j')).toEqual({ result: 'late' });
+    expect(op.runs).toHaveLength(1);
+  });
 });
