@@ -274,4 +274,15 @@ describe('jobs engine against a faithful fake Jobs service', () => {
     expect(details(r.svc, 'j')).toEqual({ result: 'late' });
     expect(op.runs).toHaveLength(1);
   });
+
+  it('stops at once when the Jobs service does not answer (no wait for the reply timeout), and logs no failure for it', async () => {
+    const svc = new FakeJobsService(thing);
+    svc.dropReply = () => true;
+    const r = rig([], svc, 10_000);
+    await r.engine.onConnected();
+    const started = Date.now();
+    await r.engine.stop(5000);
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(r.logs.some((l) => l['event'] === 'jobs.round-failed')).toBe(false);
+  });
 });

@@ -80,6 +80,7 @@ export function createJobEngine(opts: JobEngineOptions): JobEngine {
     round = drive()
       .catch((err: unknown) => {
         failed = true;
+        if (stopping) return;
         log.warn({ event: 'jobs.round-failed', err: (err as Error).message }, `jobs: ${(err as Error).message}; trying again in ${Math.round(retryMs / 1000)} s`);
         if (!stopping && !retryTimer) {
           retryTimer = setTimeout(() => {
@@ -233,13 +234,19 @@ export function createJobEngine(opts: JobEngineOptions): JobEngine {
     async stop(graceMs) {
       stopping = true;
       clearTimeout(retryTimer);
-      running?.abort.abort(new Error(STOPPING));
-      if (round) {
-        let timer: NodeJS.Timeout | undefined;
-        await Promise.race([round, new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))]);
-        clearTimeout(timer);
+      if (running && round) {
+        // The operation sees the abort and its outcome is still reported, within the grace.
+        running.abort.abort(new Error(STOPPING));
+        await within(round, graceMs);
       }
-      client.close();
+      client.close(); // a request still waiting for its reply ends now, not at its timeout
+      if (round) await within(round, graceMs); // an operation that ignores its signal is left behind
     },
   };
+}
+
+async function within(p: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([p, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
 }
