@@ -46,7 +46,7 @@ describe.each(MQTT_MATRIX)('agent jobs against devcloud ($label)', { timeout: 60
 
   it('picks up a job created while it was offline when it reconnects: a diagnostics snapshot lands in S3, SUCCEEDED with its key', async () => {
     const a = await start();
-    await a.waitForLog((l) => l['msg'] === 'MQTT connected');
+    await a.waitForLog((l) => l['event'] === 'jobs.none-pending'); // connected, nothing pending yet
     await t.dc.stopBroker();
     const id = jobId('diag');
     await admin.createJob({ jobId: id, things: [thing], document: { operation: 'cloudcam.snapshot' } });
