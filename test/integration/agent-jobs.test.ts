@@ -94,10 +94,14 @@ describe.each(MQTT_MATRIX)('agent jobs against devcloud ($label)', { timeout: 60
     const first = await spawnAgent(config, env);
     const exited = once(first.child, 'exit');
     const id = jobId('restart-proc');
-    await admin.createJob({ jobId: id, things: [thing], document: { operation: 'cloudcam.restart' } });
-    expect(await exited).toEqual([0, null]);
-    expect(first.lines.some((l) => l['event'] === 'agent.restarting')).toBe(true);
-    expect(first.lines.some((l) => l['event'] === 'agent.stopped')).toBe(true);
+    try {
+      await admin.createJob({ jobId: id, things: [thing], document: { operation: 'cloudcam.restart' } });
+      await first.waitForLog((l) => l['event'] === 'agent.stopped');
+      expect(await exited).toEqual([0, null]);
+      expect(first.lines.some((l) => l['event'] === 'agent.restarting')).toBe(true);
+    } finally {
+      if (first.child.exitCode === null) await first.kill();
+    }
     const second = await spawnAgent(config, env);
     try {
       await second.waitForLog(logged('jobs.succeeded', id), 30_000);
@@ -146,6 +150,37 @@ describe.each(MQTT_MATRIX)('agent jobs against devcloud ($label)', { timeout: 60
       expect(a.logs.some((l) => l['jobId'] === 'forged' && l['event'] === 'jobs.started')).toBe(false);
     } finally {
       await cloud.endAsync();
+    }
+  });
+});
+
+describe.each(MQTT_MATRIX)('agent jobs: an execution timed out by the service while it runs ($label)', { timeout: 60_000 }, ({ broker, mqttVersion }) => {
+  let t: TestDevcloud;
+  beforeAll(async () => {
+    t = await startTestDevcloud({ broker, jobsMinuteMs: 100 }); // a Jobs "minute" of 100 ms
+  });
+  afterAll(async () => {
+    await t.cleanup();
+  });
+
+  it('stops the operation (its AbortSignal) and never writes over TIMED_OUT', async () => {
+    const admin = await devcloudJobsAdmin(t.dir);
+    const a = await startTestAgent(t.dc, thing, (c) => {
+      c.iot.mqttVersion = mqttVersion;
+      c.jobs.stepTimeoutMinutes = 1; // 100 ms here
+    });
+    try {
+      await a.waitForLog((l) => l['event'] === 'jobs.none-pending');
+      t.dc.cameras.get(thing)!.setFaults({ delayMs: 5000 });
+      const id = jobId('slow');
+      await admin.createJob({ jobId: id, things: [thing], document: { operation: 'cloudcam.snapshot' } });
+      const cancelled = await a.waitForLog(logged('jobs.cancelled', id));
+      expect(cancelled['why']).toContain('TIMED_OUT');
+      await a.waitForLog(logged('jobs.ended-elsewhere', id));
+      expect((await admin.describeJob(id)).executions[0]?.status).toBe('TIMED_OUT');
+    } finally {
+      t.dc.cameras.get(thing)!.setFaults({});
+      await a.stop();
     }
   });
 });
