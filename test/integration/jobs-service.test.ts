@@ -67,6 +67,42 @@ describe.each(MQTT_MATRIX)('devcloud Jobs service ($label)', ({ broker, mqttVers
     expect(next.body.execution).toMatchObject({ jobId, thingName: thing, status: 'QUEUED', versionNumber: 1, jobDocument: { operation: 'cloudcam.snapshot' } });
   });
 
+  it('notify and notify-next follow the worked example of jobs-comm-notifications: list changes vs. a new head only', async () => {
+    const [thing] = takeThings(1);
+    const d = await device(thing!);
+    const since = d.mark();
+    const [job1, job2, job3] = [newJobId('job1'), newJobId('job2'), newJobId('job3')];
+    await admin.createJob({ jobId: job1, things: [thing!], document: { operation: 'test' } }); // notify + notify-next(job1)
+    await admin.createJob({ jobId: job2, things: [thing!], document: { operation: 'test' } }); // notify only
+    await d.request('start-next'); // job1 IN_PROGRESS: neither
+    await admin.createJob({ jobId: job3, things: [thing!], document: { operation: 'test' } }); // notify only
+    await d.request(`${job1}/update`, { status: 'SUCCEEDED' }); // notify + notify-next(job2)
+    await d.request(`${job3}/update`, { status: 'IN_PROGRESS' }); // notify-next(job3) only
+    await d.request(`${job2}/update`, { status: 'REJECTED' }); // notify only
+    await d.request(`${job3}/update`, { status: 'SUCCEEDED' }); // notify {} + notify-next without execution
+    await d.waitFor(`${d.base}/notify-next`, since, (b) => b.execution === undefined);
+    const seen = d.messages
+      .slice(since)
+      .filter((m) => m.topic.endsWith('/notify') || m.topic.endsWith('/notify-next'))
+      .map((m) => {
+        if (m.topic.endsWith('/notify-next')) return `next:${(m.body.execution?.jobId as string | undefined) ?? '-'}`;
+        const jobs = m.body.jobs as Record<string, { jobId: string }[]>;
+        return `list:${['IN_PROGRESS', 'QUEUED'].map((s) => (jobs[s] ?? []).map((j) => j.jobId).join('+') || '-').join('/')}`;
+      });
+    expect(seen).toEqual([
+      `list:-/${job1}`,
+      `next:${job1}`,
+      `list:-/${job1}+${job2}`,
+      `list:${job1}/${job2}+${job3}`,
+      `list:-/${job2}+${job3}`,
+      `next:${job2}`,
+      `next:${job3}`,
+      `list:${job3}/-`,
+      'list:-/-',
+      'next:-',
+    ]);
+  });
+
   it('start-next starts the next QUEUED execution (IN_PROGRESS, version+1, statusDetails); again it returns the same one unchanged', async () => {
     const [thing] = takeThings(1);
     const d = await device(thing!);
