@@ -3,7 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { findPlaceholders, presignedUrlPlaceholder, replacePlaceholders } from '../../protocol/presigned-url-placeholder.js';
-import { JobsAdminError, JobsError } from './errors.js';
+import type { JobsError } from './errors.js';
+import { JobsAdminError } from './errors.js';
 import { JobStore, type PendingChange } from './store.js';
 
 /** A clock the test moves; the stores' timers are minutes of real time away, so none fires during a test. */
