@@ -134,17 +134,21 @@ describe('presigned-URL placeholders', () => {
     const doc = JSON.stringify({
       a: '${aws:iot:s3-presigned-url:https://s3.amazonaws.com/rel/pkg/a.eap}',
       b: '${aws:iot:s3-presigned-url:https://rel.s3.eu-north-1.amazonaws.com/pkg/b%20c.eap}',
+      c: '${aws:iot:s3-presigned-url:rel/pkg/c.eap}',
+      d: '${aws:iot:s3-presigned-url-v2:https://s3.eu-north-1.amazonaws.com/rel/pkg/d.eap}',
     });
     expect(findPlaceholders(doc).map((p) => [p.bucket, p.key])).toEqual([
       ['rel', 'pkg/a.eap'],
       ['rel', 'pkg/b c.eap'],
+      ['rel', 'pkg/c.eap'],
+      ['rel', 'pkg/d.eap'],
     ]);
     const out = await replacePlaceholders(doc, (bucket, key) => Promise.resolve(`https://signed/${bucket}/${key}?q="1"`));
-    expect(JSON.parse(out)).toEqual({ a: 'https://signed/rel/pkg/a.eap?q="1"', b: 'https://signed/rel/pkg/b c.eap?q="1"' });
+    expect(JSON.parse(out)).toMatchObject({ a: 'https://signed/rel/pkg/a.eap?q="1"', b: 'https://signed/rel/pkg/b c.eap?q="1"', d: 'https://signed/rel/pkg/d.eap?q="1"' });
   });
 
   it('refuses a placeholder that names no S3 object', () => {
-    for (const bad of ['https://example.com/rel/x', 'http://s3.amazonaws.com/rel/x', 'https://s3.amazonaws.com/rel', 'https://s3.amazonaws.com/rel/x?versionId=1']) {
+    for (const bad of ['https://example.com/rel/x', 'rel', 'Bad_Bucket/x', 'http://s3.amazonaws.com/rel/x', 'https://s3.amazonaws.com/rel', 'https://s3.amazonaws.com/rel/x?versionId=1']) {
       expect(() => findPlaceholders(`\${aws:iot:s3-presigned-url:${bad}}`), bad).toThrow(/does not name an S3 object/);
     }
   });
