@@ -2,6 +2,8 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createLogger } from '../../lib/log.js';
+import { Writable } from 'node:stream';
 import { findPlaceholders, presignedUrlPlaceholder, replacePlaceholders } from '../../protocol/presigned-url-placeholder.js';
 import type { JobsError } from './errors.js';
 import { JobsAdminError } from './errors.js';
@@ -117,6 +119,25 @@ describe('JobStore', () => {
     expect(() => new JobStore({ persistPath: file })).toThrow(/jobs file .* is unusable .*delete it to start without jobs/);
     await writeFile(file, 'nope');
     expect(() => new JobStore({ persistPath: file })).toThrow(/not valid JSON/);
+  });
+
+  it('a timer whose save fails logs the error and does not throw out of the timer', async () => {
+    const sub = path.join(dir, 'sub');
+    let failed: () => void = () => undefined;
+    const logged = new Promise<void>((resolve) => (failed = resolve));
+    const stream = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        if (chunk.toString().includes('jobs timer failed')) failed();
+        done();
+      },
+    });
+    const store = new JobStore({ persistPath: path.join(sub, 'jobs.json'), minuteMs: 1000, log: createLogger({ name: 't', level: 'error', destination: stream }) });
+    store.createJob({ jobId: 'j', targets: ['t1', 't2'], document: '{}', rollout: { maximumPerMinute: 1 } });
+    // The state dir is replaced by a file: the rollout's second batch cannot be saved.
+    await rm(sub, { recursive: true, force: true });
+    await writeFile(sub, 'not a directory');
+    await logged;
+    store.stop();
   });
 
   it('persists with mode 0600', async () => {
