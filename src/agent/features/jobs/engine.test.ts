@@ -168,13 +168,13 @@ describe('jobs engine against a faithful fake Jobs service', () => {
     const signal = op.runs[0]!.signal;
     const aborted = new Promise<unknown>((resolve) => signal.addEventListener('abort', () => resolve(signal.reason)));
     r.svc.setStatus('j', 'CANCELED'); // notify-next now says nothing is next
-    expect(String(await aborted)).toContain('CANCELED');
+    expect(String(await aborted)).toContain('has ended'); // describe of a terminal execution: TerminalStateReached
     await settled(r);
     expect(status(r.svc, 'j')).toBe('CANCELED');
     expect(r.logs.some((l) => l['event'] === 'jobs.cancelled')).toBe(true);
   });
 
-  it('a progress update rejected as terminal (TerminalStateReached) aborts the operation', async () => {
+  it('a progress update rejected as terminal (InvalidStateTransition, TIMED_OUT) aborts the operation', async () => {
     const { r, op } = await oneRunningJob();
     const e = r.svc.executions.get('j')!;
     e.status = 'TIMED_OUT'; // no notify-next: only the update can tell
