@@ -5,6 +5,7 @@ import { allowReenrolCommand } from './fleet-command.js';
 import { snapshotLatestCommand, snapshotRequestCommand } from './snapshot-command.js';
 import { cameraAddCommand, cameraListCommand, cameraRemoveCommand } from './camera-command.js';
 import { installCommand } from './install-command.js';
+import { jobsCancelCommand, jobsCreateCommand, jobsDescribeCommand } from './jobs-command.js';
 import { setupCertsCommand, setupCheckCommand, setupNtpCommand } from './setup-command.js';
 
 /** Every `cloudcam` subcommand; each lives in its own module and imports its heavy parts lazily. */
@@ -17,6 +18,9 @@ export const commands: Command[] = [
   cameraListCommand,
   cameraRemoveCommand,
   allowReenrolCommand,
+  jobsCreateCommand,
+  jobsDescribeCommand,
+  jobsCancelCommand,
   installCommand,
   setupNtpCommand,
   setupCheckCommand,

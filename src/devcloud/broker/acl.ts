@@ -52,6 +52,10 @@ export interface RoleRule {
   readonly topics: readonly string[];
 }
 
+function thingTopics(variable: '%u' | '%t'): string[] {
+  return [`$aws/things/${variable}/shadow/#`, `$aws/things/${variable}/jobs/#`, `cloudcam/${variable}/#`];
+}
+
 /** First matching rule wins. To give a role more topics, or to add a role, add one line here. */
 export const ACL_RULES: readonly RoleRule[] = [
   // `#` does not match topics that start with `$` (MQTT 3.1.1 section 4.7.2), so `$aws/#` is granted explicitly.
@@ -67,8 +71,10 @@ export const ACL_RULES: readonly RoleRule[] = [
   },
   // Until RegisterThing attaches a thing, no topic at all (AWS: the certificate is PENDING_ACTIVATION).
   // AWS device policy: iot:Connect on client/${iot:Connection.Thing.ThingName} only.
-  { role: 'provisioned', matches: (id) => id.startsWith(PROVISIONED_PREFIX) && NAME_CHARS.test(id), clientId: { kind: 'thing' }, topics: ['$aws/things/%t/#', 'cloudcam/%t/#'] },
-  { role: 'thing', matches: (id) => isThingName(id), clientId: { kind: 'thing' }, topics: ['$aws/things/%u/#', 'cloudcam/%u/#'] },
+  // A thing's own shadow and Jobs topics (the device policy's `$aws/things/${iot:Connection.Thing.ThingName}/...`
+  // resources, infra/iot-policies.ts), no other `$aws/things` subtree, and its own cloudcam topics.
+  { role: 'provisioned', matches: (id) => id.startsWith(PROVISIONED_PREFIX) && NAME_CHARS.test(id), clientId: { kind: 'thing' }, topics: thingTopics('%t') },
+  { role: 'thing', matches: (id) => isThingName(id), clientId: { kind: 'thing' }, topics: thingTopics('%u') },
 ];
 
 export function isThingName(name: string): boolean {
