@@ -40,7 +40,13 @@ export interface AgentConfig {
   /** cron '' = off */
   schedule: { cron: string; timezone?: string };
   /** Event snapshots (features/events/): off while triggers is []. */
-  events: { triggers: Trigger[]; capPerMinute: number; queue: { maxCount: number; maxBytes: number } };
+  events: {
+    triggers: Trigger[];
+    capPerMinute: number;
+    queue: { maxCount: number; maxBytes: number };
+    /** The pre-event buffer (features/events/frame-buffer.ts): frames 0 = off. */
+    preBuffer: { frames: number; fps: number; maxBytes: number; resolution: string };
+  };
   stateDir: string;
   log: { level: LogLevel; format: LogFormat; syslog: { url: string; facility: Facility; appName: string } };
   shadowName: string;

@@ -77,6 +77,8 @@ const FORMATS = {
   'cloudcam-percent': intRange(0, 100, 'whole number 0-100'),
   'cloudcam-bytes': intRange(1, 2 ** 31 - 1, 'whole number of bytes > 0'),
   'cloudcam-count': intRange(1, 1_000_000, 'whole number 1-1000000'),
+  'cloudcam-frames': intRange(0, 1000, 'whole number of frames 0-1000 (0 = off)'),
+  'cloudcam-fps': intRange(1, 30, 'whole frames per second 1-30'),
   'cloudcam-event-triggers': {
     doc: 'list of {name, topic, when?, cooldownSeconds, resolution?} (env: JSON)',
     validate: (v) => {

@@ -14,6 +14,7 @@ import { openEventQueue, type EventQueue, type QueuedEvent } from './queue.js';
 import { createEventStream } from './stream.js';
 import { createEventGate, matchingTriggers, type Trigger } from './triggers.js';
 import { createEventUploader } from './uploader.js';
+import { createFrameBuffer, preEventWindowMs, type PreEventSettings } from './frame-buffer.js';
 
 /**
  * Event snapshots (docs/protocol.md, "Event snapshots"), glue only: camera event stream → triggers
@@ -25,6 +26,8 @@ export interface EventsSettings {
   triggers: Trigger[];
   capPerMinute: number;
   queue: { maxCount: number; maxBytes: number };
+  /** The pre-event buffer; `frames: 0` (the default) turns it off. */
+  preBuffer: PreEventSettings;
   resolution: string;
   compression: number;
   maxBytes: number;
@@ -65,6 +68,14 @@ export function createEventsFeature(opts: {
   let idleWaiters: (() => void)[] = [];
   let stopping = false;
   const abort = new AbortController();
+  const preFrames =
+    settings.preBuffer.frames > 0
+      ? createFrameBuffer({
+          settings: settings.preBuffer,
+          capture: async (signal) => (await camera.captureJpeg({ resolution: settings.preBuffer.resolution, compression: settings.compression, maxBytes: settings.maxBytes, signal })).jpeg,
+          log,
+        })
+      : undefined;
   /** Captures run one after another so the queue keeps event order. */
   let captures: Promise<void> = Promise.resolve();
 
@@ -89,18 +100,27 @@ export function createEventsFeature(opts: {
 
   async function captureAndQueue(trigger: Trigger, event: CameraEvent): Promise<void> {
     if (stopping || !queue) return;
+    // Taken before the capture below: the frame nearest the event, not one the capture's wait pushed in.
+    const pre = preFrames?.nearest(event.at, preEventWindowMs(settings.preBuffer));
+    const entry = { trigger: trigger.name, topic: event.topic, eventTime: event.at.toISOString() };
     try {
+      const frameTime = new Date().toISOString();
       const { jpeg } = await camera.captureJpeg({ resolution: trigger.resolution ?? settings.resolution, compression: settings.compression, maxBytes: settings.maxBytes, signal: abort.signal });
       counts.captured += 1;
-      // The key comes from the event's time: a repeated upload after a crash writes the same object.
-      const evicted = await queue.push({ key: eventKey(thing, trigger.name, event.at), trigger: trigger.name, topic: event.topic, eventTime: event.at.toISOString() }, jpeg);
-      log.debug({ event: 'events.queued', key: eventKey(thing, trigger.name, event.at), queued: queue.size }, 'event picture captured and queued');
-      for (const e of evicted) log.warn({ event: 'events.queue-dropped', key: e.key, dropped: queue.dropped }, `event queue full: dropped ${e.key} (oldest first)`);
+      // Keys come from the event's time: a repeated upload after a crash writes the same object.
+      if (pre) await enqueue(queue, { ...entry, key: eventKey(thing, trigger.name, event.at, 'pre'), frameTime: pre.at.toISOString() }, pre.jpeg);
+      await enqueue(queue, { ...entry, key: eventKey(thing, trigger.name, event.at), frameTime }, jpeg);
       drain();
     } catch (err) {
       counts.failed += 1;
       log.warn({ event: 'events.capture-failed', trigger: trigger.name, err: (err as Error).message }, `could not capture the event picture: ${(err as Error).message}`);
     }
+  }
+
+  async function enqueue(q: EventQueue, init: Omit<QueuedEvent, 'seq' | 'bytes'>, jpeg: Buffer): Promise<void> {
+    const evicted = await q.push(init, jpeg);
+    log.debug({ event: 'events.queued', key: init.key, queued: q.size }, 'event picture captured and queued');
+    for (const e of evicted) log.warn({ event: 'events.queue-dropped', key: e.key, dropped: q.dropped }, `event queue full: dropped ${e.key} (oldest first)`);
   }
 
   function retryLater(): void {
@@ -173,6 +193,7 @@ export function createEventsFeature(opts: {
       if (queue.size > 0) log.info({ event: 'events.queue-restored', queued: queue.size, bytes: queue.bytes }, `${queue.size} event snapshots waiting from before the restart`);
       shadow.on('delta', onDelta);
       stream.start();
+      preFrames?.start();
       checkTimer = setInterval(() => grants.check(), 60_000);
       checkTimer.unref();
     },
@@ -199,6 +220,7 @@ export function createEventsFeature(opts: {
       shadow.off('delta', onDelta);
       shadow.close();
       await stream.stop();
+      await preFrames?.stop();
       await captures.catch(() => undefined);
       await draining;
       uploader.close();

@@ -18,6 +18,8 @@ export interface QueuedEvent {
   topic: string;
   /** ISO time of the event (the camera's timestamp). */
   eventTime: string;
+  /** ISO time the picture was taken (entries queued before pre-event frames existed have none: the event time). */
+  frameTime?: string;
   bytes: number;
 }
 
@@ -46,7 +48,8 @@ function isQueuedEvent(v: unknown): v is QueuedEvent {
     typeof e['key'] === 'string' &&
     typeof e['trigger'] === 'string' &&
     typeof e['topic'] === 'string' &&
-    typeof e['eventTime'] === 'string'
+    typeof e['eventTime'] === 'string' &&
+    (e['frameTime'] === undefined || typeof e['frameTime'] === 'string')
   );
 }
 
