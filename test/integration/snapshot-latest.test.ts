@@ -6,8 +6,8 @@ import { findLatestSnapshot } from '../../src/cloud/latest-snapshot.js';
 import { snapshotLatestCommand } from '../../src/cli/snapshot-command.js';
 import { requestSnapshot, startTestAgent, startTestDevcloud, waitForReport, type TestAgent, type TestDevcloud } from '../helpers/devcloud.js';
 import type { SnapshotRequest } from '../../src/protocol/snapshot.js';
-import { eventKey, grantUploadFields } from '../../src/protocol/upload-grant.js';
-import { uploadPresignedPost } from '../../src/protocol/s3-post.js';
+import { eventKey } from '../../src/protocol/upload-grant.js';
+import { uploadEventPictures } from '../helpers/event-upload.js';
 
 const thing = 'camera-1';
 
@@ -83,15 +83,10 @@ describe('snapshot latest: the newest snapshot of a thing, as a presigned GET, e
   });
 
   it('leaves event snapshots out (their keys sort after the dated ones); --events finds the newest event picture, not its pre-event frame', async () => {
-    const granted = await t.dc.handler.handle({ kind: 'snapshot', thing, reason: 'grant' });
-    if (granted.action !== 'granted') throw new Error(`expected a grant, got ${granted.action}`);
     const jpeg = await readFile(path.join(t.dc.info.s3.dir, t.dc.info.s3.bucket, newest.fields['key']!));
     const at = (ms: number) => new Date(Date.now() - ms);
     const keys = [eventKey(thing, 'motion', at(2000)), eventKey(thing, 'motion', at(1000), 'pre'), eventKey(thing, 'motion', at(1000))];
-    for (const key of keys) {
-      const meta = { trigger: 'motion', topic: 'tns1:VideoSource/MotionAlarm', time: new Date().toISOString(), frameTime: new Date().toISOString() };
-      await uploadPresignedPost({ url: granted.grant.url, fields: grantUploadFields(granted.grant, key, meta) }, jpeg, { contentType: 'image/jpeg', timeoutMs: 5000 });
-    }
+    await uploadEventPictures(t.dc, thing, keys, jpeg);
     const s3 = createS3Client({ region: t.dc.info.region, s3Endpoint: t.dc.info.s3.url, credentials: t.dc.info.s3 });
     const find = (events?: boolean) => findLatestSnapshot(s3, { bucket: t.dc.info.s3.bucket, thing, expiresInSeconds: 60, events });
     expect((await find())?.key).toBe(newest.fields['key']);
