@@ -122,6 +122,7 @@ export async function startAgent(
         credentials: access.credentials,
         stateDir: config.stateDir,
         log,
+        now: opts.now,
         settings: {
           ...config.events,
           resolution: config.snapshot.resolution,

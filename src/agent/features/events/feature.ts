@@ -3,6 +3,7 @@ import type { AgentConnection } from '../../connection.js';
 import type { Feature } from '../../feature.js';
 import type { Logger } from '../../../lib/log.js';
 import type { VapixClient, VapixCredentialSource } from '../../../protocol/vapix.js';
+import { CloudClock } from '../../../protocol/cloud-clock.js';
 import { ShadowClient } from '../../../protocol/shadow-client.js';
 import { eventsTopic, snapshotRequestTopic } from '../../../protocol/topics.js';
 import { eventKey } from '../../../protocol/upload-grant.js';
@@ -53,13 +54,19 @@ export function createEventsFeature(opts: {
   stateDir: string;
   settings: EventsSettings;
   log: Logger;
+  /** The device clock (tests shift it); grants are judged by the cloud's clock, estimated from it. */
+  now?: () => Date;
 }): EventsFeature {
   const { connection, thing, settings, camera } = opts;
   const log = opts.log.child({ feature: 'events' });
   const gate = createEventGate(settings.capPerMinute);
   const uploader = createEventUploader({ target: settings.target, timeoutMs: settings.uploadTimeoutMs });
-  const shadow = new ShadowClient(connection, thing, opts.shadowName);
-  const grants = createGrantKeeper({ thing, log, requestGrant: (msg) => connection.publish(snapshotRequestTopic(thing), msg, { qos: 1 }) });
+  // A grant expires by S3's clock: judge it by the cloud's, estimated from the shadow's timestamps
+  // (the device clock may be hours off before NTP), as requested snapshots are.
+  const deviceNow = opts.now ?? (() => new Date());
+  const clock = new CloudClock(() => deviceNow().getTime());
+  const shadow = new ShadowClient(connection, thing, opts.shadowName, undefined, clock);
+  const grants = createGrantKeeper({ thing, log, now: () => clock.now(), requestGrant: (msg) => connection.publish(snapshotRequestTopic(thing), msg, { qos: 1 }) });
   const counts = { captured: 0, uploaded: 0, failed: 0 };
   let queue: EventQueue | undefined;
   let draining: Promise<void> | undefined;
@@ -165,7 +172,7 @@ export function createEventsFeature(opts: {
       if (!(await publishRecord(entry, outcome.ms))) return retryLater();
       await queue.remove(entry);
       counts.uploaded += 1;
-      log.info({ event: 'events.uploaded', key: entry.key, trigger: entry.trigger, bytes: entry.bytes, ms: outcome.ms }, 'event snapshot uploaded');
+      log.info({ event: 'events.uploaded', key: entry.key, trigger: entry.trigger, bytes: entry.bytes, ms: outcome.ms, grantExpiresAt: grant.expiresAt }, 'event snapshot uploaded');
     }
   }
 

@@ -1,0 +1,83 @@
+/**
+ * The upload grant and time, end to end on both brokers: the agent judges a grant's expiry by the
+ * cloud's clock (estimated from the shadow's message timestamps), so a device clock hours off neither
+ * wastes a good grant nor uses a dead one; and a grant that expires while the agent runs is renewed
+ * before the next upload, never used after its expiry.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MQTT_MATRIX, startTestAgent, startTestDevcloud, type TestAgent, type TestDevcloud } from '../helpers/devcloud.js';
+import type { HandleResult } from '../../src/cloud/handler.js';
+import type { CameraSimulator } from '../../src/devcloud/camera/simulator.js';
+import { parseUploadGrant, type UploadGrant } from '../../src/protocol/upload-grant.js';
+
+const thing = 'camera-1';
+const MOTION = 'tns1:VideoSource/MotionAlarm';
+const HOUR = 3600_000;
+
+describe.each(MQTT_MATRIX)('agent upload grant and time ($label)', ({ broker, mqttVersion }) => {
+  let t: TestDevcloud;
+  let a: TestAgent;
+  let cam: CameraSimulator;
+  /** How far the agent's device clock is ahead of real time. */
+  let skewMs = 2 * HOUR;
+  const fire = (at: Date) => cam.events.fire({ topic: MOTION, at, source: {}, data: { State: '1' } });
+  const currentGrant = (): UploadGrant => {
+    const parsed = parseUploadGrant(t.dc.store.get({ thing, shadow: t.dc.info.shadowName }).state.desired?.['uploadGrant'], thing);
+    if (!parsed.ok) throw new Error(parsed.error);
+    return parsed.value;
+  };
+  const nextGrant = (): Promise<UploadGrant> =>
+    new Promise((resolve) => {
+      const on = (r: HandleResult): void => {
+        if (r.action !== 'granted') return;
+        t.dc.rules.off('handled', on);
+        resolve(r.grant);
+      };
+      t.dc.rules.on('handled', on);
+    });
+  const uploaded = (key: string) => a.waitForLog((l) => l['event'] === 'events.uploaded' && String(l['key']).endsWith(key), 20_000);
+
+  beforeAll(async () => {
+    t = await startTestDevcloud({ broker });
+    cam = t.dc.cameras.get(thing)!;
+    const granted = nextGrant();
+    a = await startTestAgent(
+      t.dc,
+      thing,
+      (c) => {
+        c.iot.mqttVersion = mqttVersion;
+        c.events.triggers = [{ name: 'motion', topic: MOTION, when: { State: '1' }, cooldownSeconds: 0 }];
+      },
+      { now: () => new Date(Date.now() + skewMs) },
+    );
+    await granted;
+    await a.waitForLog((l) => l['event'] === 'events.grant');
+    await a.waitForLog((l) => l['event'] === 'events.stream-up');
+  });
+  afterAll(async () => {
+    await a.stop();
+    await t.cleanup();
+  });
+
+  it('uses a valid grant at once although the device clock is two hours ahead (the cloud\'s clock judges it)', async () => {
+    const grant = currentGrant();
+    fire(new Date('2026-12-01T06:00:00.000Z'));
+    const line = await uploaded('20261201T060000000Z-motion.jpg');
+    expect(line['grantExpiresAt']).toBe(grant.expiresAt);
+  });
+
+  it('never uses a grant that expired while it ran: renews it first, then uploads with the new one', async () => {
+    const old = currentGrant();
+    const failedBefore = a.logs.filter((l) => l['event'] === 'events.upload-failed').length;
+    // An hour passes for the agent: its clock moves to 5 s past the grant's expiry (the cloud's own
+    // clock, and so the S3 stand-in, would still take the old grant: only the agent can refuse it).
+    skewMs += Date.parse(old.expiresAt) - Date.now() + 5000 - skewMs + 2 * HOUR;
+    const renewed = nextGrant();
+    fire(new Date('2026-12-01T06:01:00.000Z'));
+    const fresh = await renewed;
+    const line = await uploaded('20261201T060100000Z-motion.jpg');
+    expect(fresh.expiresAt).not.toBe(old.expiresAt);
+    expect(line['grantExpiresAt']).toBe(fresh.expiresAt);
+    expect(a.logs.filter((l) => l['event'] === 'events.upload-failed').length).toBe(failedBefore);
+  });
+});
