@@ -4,11 +4,14 @@
  * wastes a good grant nor uses a dead one; and a grant that expires while the agent runs is renewed
  * before the next upload, never used after its expiry.
  */
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MQTT_MATRIX, startTestAgent, startTestDevcloud, type TestAgent, type TestDevcloud } from '../helpers/devcloud.js';
 import type { HandleResult } from '../../src/cloud/handler.js';
 import type { CameraSimulator } from '../../src/devcloud/camera/simulator.js';
 import { parseUploadGrant, type UploadGrant } from '../../src/protocol/upload-grant.js';
+import type { S3RequestEvent } from '../../src/devcloud/s3/server.js';
 
 const thing = 'camera-1';
 const MOTION = 'tns1:VideoSource/MotionAlarm';
@@ -37,11 +40,8 @@ describe.each(MQTT_MATRIX)('agent upload grant and time ($label)', ({ broker, mq
     });
   const uploaded = (key: string) => a.waitForLog((l) => l['event'] === 'events.uploaded' && String(l['key']).endsWith(key), 20_000);
 
-  beforeAll(async () => {
-    t = await startTestDevcloud({ broker });
-    cam = t.dc.cameras.get(thing)!;
-    const granted = nextGrant();
-    a = await startTestAgent(
+  const start = () =>
+    startTestAgent(
       t.dc,
       thing,
       (c) => {
@@ -50,6 +50,12 @@ describe.each(MQTT_MATRIX)('agent upload grant and time ($label)', ({ broker, mq
       },
       { now: () => new Date(Date.now() + skewMs) },
     );
+
+  beforeAll(async () => {
+    t = await startTestDevcloud({ broker });
+    cam = t.dc.cameras.get(thing)!;
+    const granted = nextGrant();
+    a = await start();
     await granted;
     await a.waitForLog((l) => l['event'] === 'events.grant');
     await a.waitForLog((l) => l['event'] === 'events.stream-up');
@@ -79,5 +85,25 @@ describe.each(MQTT_MATRIX)('agent upload grant and time ($label)', ({ broker, mq
     expect(fresh.expiresAt).not.toBe(old.expiresAt);
     expect(line['grantExpiresAt']).toBe(fresh.expiresAt);
     expect(a.logs.filter((l) => l['event'] === 'events.upload-failed').length).toBe(failedBefore);
+  });
+
+  it('refuses, before sending anything, a queued entry whose key is outside the grant\'s prefix (a tampered queue file)', async () => {
+    const queueDir = path.join(a.config.stateDir, 'event-queue');
+    await a.stop();
+    const outside = `${thing}/2026/12/01/20261201T060200000Z-motion.jpg`; // the requested snapshots' folder
+    await mkdir(queueDir, { recursive: true });
+    await writeFile(path.join(queueDir, '900.jpg'), Buffer.from([0xff, 0xd8, 0xff, 0xd9]));
+    await writeFile(path.join(queueDir, '900.json'), JSON.stringify({ seq: 900, key: outside, trigger: 'motion', topic: MOTION, eventTime: '2026-12-01T06:02:00.000Z', bytes: 4 }));
+    const requests: S3RequestEvent[] = [];
+    t.dc.s3.events.on('request', (r: S3RequestEvent) => requests.push(r));
+    a = await start();
+    const refused = await a.waitForLog((l) => l['event'] === 'events.upload-failed' && l['key'] === outside);
+    expect(String(refused['err'])).toContain("outside the grant's prefix");
+    expect(requests.filter((r) => r.method === 'POST')).toEqual([]);
+    // The queue drains in order: once a later event is uploaded, the refused entry is gone for good.
+    await a.waitForLog((l) => l['event'] === 'events.stream-up');
+    fire(new Date('2026-12-01T06:03:00.000Z'));
+    await uploaded('20261201T060300000Z-motion.jpg');
+    expect(await readdir(queueDir)).toEqual([]);
   });
 });
