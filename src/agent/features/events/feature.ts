@@ -115,9 +115,13 @@ export function createEventsFeature(opts: {
       const { jpeg } = await camera.captureJpeg({ resolution: trigger.resolution ?? settings.resolution, compression: settings.compression, maxBytes: settings.maxBytes, signal: abort.signal });
       counts.captured += 1;
       // Keys come from the event's time: a repeated upload after a crash writes the same object.
-      if (pre) await enqueue(queue, { ...entry, key: eventKey(thing, trigger.name, event.at, 'pre'), frameTime: pre.at.toISOString() }, pre.jpeg);
-      await enqueue(queue, { ...entry, key: eventKey(thing, trigger.name, event.at), frameTime }, jpeg);
+      const queued = [
+        ...(pre ? [enqueue(queue, { ...entry, key: eventKey(thing, trigger.name, event.at, 'pre'), frameTime: pre.at.toISOString() }, pre.jpeg)] : []),
+        enqueue(queue, { ...entry, key: eventKey(thing, trigger.name, event.at), frameTime }, jpeg),
+      ];
+      // The entries are in the queue already: the upload starts while they are written to disk.
       drain();
+      await Promise.all(queued);
     } catch (err) {
       counts.failed += 1;
       log.warn({ event: 'events.capture-failed', trigger: trigger.name, err: (err as Error).message }, `could not capture the event picture: ${(err as Error).message}`);
