@@ -59,6 +59,9 @@ describe.each(MQTT_MATRIX)('agent upload grant and time ($label)', ({ broker, mq
     await granted;
     await a.waitForLog((l) => l['event'] === 'events.grant');
     await a.waitForLog((l) => l['event'] === 'events.stream-up');
+    // Quiet from here: the snapshot asked for on connect is reported (its shadow replies received).
+    // Every shadow message re-estimates the cloud clock, so one arriving late would undo a clock move.
+    await a.waitForLog((l) => l['event'] === 'snapshot.uploaded');
   });
   afterAll(async () => {
     await a.stop();
