@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFile } from 'node:fs/promises';
+import mqtt, { type MqttClient } from 'mqtt';
 import sharp from 'sharp';
 import { MQTT_MATRIX, startTestAgent, startTestDevcloud, type TestAgent, type TestDevcloud } from '../helpers/devcloud.js';
 import type { S3StoredObject } from '../../src/devcloud/s3/server.js';
@@ -20,6 +21,9 @@ describe.each(MQTT_MATRIX)('agent event snapshots with the pre-event buffer and 
   let a: TestAgent;
   let cam: CameraSimulator;
   const stored: S3StoredObject[] = [];
+  /** The event records on cloudcam/{thing}/events, as the cloud receives them. */
+  const records: Record<string, unknown>[] = [];
+  let watcher: MqttClient;
   const fire = (at: Date) => cam.events.fire({ topic: MOTION, at, source: {}, data: { State: '1' } });
   const objectWithKey = (key: string): Promise<S3StoredObject> =>
     new Promise((resolve) => {
@@ -37,6 +41,15 @@ describe.each(MQTT_MATRIX)('agent event snapshots with the pre-event buffer and 
     t = await startTestDevcloud({ broker });
     cam = t.dc.cameras.get(thing)!;
     t.dc.s3.events.on('object', (o: S3StoredObject) => stored.push(o));
+    watcher = await mqtt.connectAsync(t.dc.info.mqtt.url, {
+      ca: await readFile(t.dc.info.caPath),
+      cert: await readFile(t.dc.info.cloud.certPath),
+      key: await readFile(t.dc.info.cloud.keyPath),
+      clientId: 'test-records',
+      protocolVersion: 4,
+    });
+    watcher.on('message', (_topic, payload) => records.push(JSON.parse(payload.toString()) as Record<string, unknown>));
+    await watcher.subscribeAsync(`cloudcam/${thing}/events`, { qos: 1 });
     a = await startTestAgent(t.dc, thing, (c) => {
       c.iot.mqttVersion = mqttVersion;
       c.events.capPerMinute = CAP;
@@ -48,6 +61,7 @@ describe.each(MQTT_MATRIX)('agent event snapshots with the pre-event buffer and 
     await a.waitForLog((l) => l['event'] === 'events.prebuffer-ready');
   });
   afterAll(async () => {
+    await watcher.endAsync();
     await a.stop();
     await t.cleanup();
   });
@@ -68,6 +82,12 @@ describe.each(MQTT_MATRIX)('agent event snapshots with the pre-event buffer and 
     expect((await sharp(preJpeg).metadata()).width).toBe(320); // the buffer's own resolution
     expect((await sharp(afterJpeg).metadata()).width).not.toBe(320);
     await a.waitForLog((l) => l['event'] === 'events.uploaded' && l['key'] === `${key}.jpg`);
+    // One QoS 1 record per picture on the thing's events topic, the pre-event frame first.
+    await expect.poll(() => records.filter((r) => String(r['key']).startsWith(key)).length, { timeout: 5000 }).toBe(2);
+    const mine = records.filter((r) => String(r['key']).startsWith(key));
+    expect(mine.map((r) => r['key'])).toEqual([pre.key, after.key]);
+    expect(mine[0]).toMatchObject({ trigger: 'motion', topic: MOTION, eventTime: at.toISOString(), frameTime: pre.metadata['frame-time'], bytes: preJpeg.length });
+    expect(mine[1]).toMatchObject({ frameTime: after.metadata['frame-time'], bytes: afterJpeg.length });
   });
 
   it('uploads no more than the cap per minute; the rest is dropped, counted and reported', async () => {

@@ -181,7 +181,7 @@ export function createEventsFeature(opts: {
   }
 
   async function publishRecord(entry: QueuedEvent, ms: number): Promise<boolean> {
-    const record = { key: entry.key, trigger: entry.trigger, topic: entry.topic, eventTime: entry.eventTime, bytes: entry.bytes, uploadMs: ms, at: new Date().toISOString() };
+    const record = { key: entry.key, trigger: entry.trigger, topic: entry.topic, eventTime: entry.eventTime, frameTime: entry.frameTime ?? entry.eventTime, bytes: entry.bytes, uploadMs: ms, at: new Date().toISOString() };
     try {
       await connection.publish(eventsTopic(thing), JSON.stringify(record), { qos: 1 });
       return true;
