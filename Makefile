@@ -61,9 +61,11 @@ test-package: package
 	  if [ "$$a" = "$$b" ]; then echo "reproducible: $$(basename $$f) $${a%% *}"; else echo "NOT reproducible: $$(basename $$f)"; exit 1; fi; \
 	done
 
-# A benchmark, not a test: latency of the snapshot path against its floor, and the agent's memory.
+# A benchmark, not a test: latency of the snapshot path against its floor, and the agent's memory;
+# then event snapshots: event → object in S3 against its floor, memory without and with the pre-event buffer.
 bench: build
 	node scripts/bench.mjs --n $${BENCH_N:-100}
+	node scripts/bench-events.mjs --n $${BENCH_EVENTS_N:-50}
 
 # devcloud and FLEET_N real agents in one process (half enrol by claim), FLEET_SNAPSHOTS snapshot
 # requests each, the broker killed half-way; a table, then `fleet: N cameras, ...` (docs/fleet.md).

@@ -8,22 +8,19 @@
 // the gateway tarball carry (packaging/sea.ts), run by this machine's node from a packaged layout.
 // `node dist/cli.js agent` (the development entry, unbundled) is measured idle too, for comparison.
 import { spawn } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { fileURLToPath } from 'node:url';
+import { pct, printTable, root, rssOf, shippedAgent, startProcess, stopAgent } from './bench-lib.mjs';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({ options: { n: { type: 'string', default: '100' }, broker: { type: 'string' }, resolution: { type: 'string', default: '1920x1080' } } });
 const N = Number(values.n);
 
 const { startDevcloud } = await import(path.join(root, 'dist/devcloud/devcloud.js'));
 const { createLogger } = await import(path.join(root, 'dist/lib/log.js'));
 const { createCloudHandler } = await import(path.join(root, 'dist/cloud/handler.js'));
-const { bundleAgent } = await import(path.join(root, 'dist/packaging/sea.js'));
-const pkg = JSON.parse(await readFile(path.join(root, 'package.json'), 'utf8'));
 
 const dir = await mkdtemp(path.join(os.tmpdir(), 'cloudcam-bench-'));
 const tStart = performance.now();
@@ -41,18 +38,6 @@ const devcloudReadyMs = performance.now() - tStart;
 const thing = 'camera-1';
 const info = dc.info;
 
-const pct = (xs, p) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
-};
-const rssOf = async (pid) => {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  const kb = (name) => Number(new RegExp(`${name}:\\s+(\\d+) kB`).exec(status)?.[1] ?? NaN);
-  const rollup = await readFile(`/proc/${pid}/smaps_rollup`, 'utf8').catch(() => '');
-  const privateKb = Number(/Private_Dirty:\s+(\d+) kB/.exec(rollup)?.[1] ?? NaN);
-  // RSS counts the node binary's own pages (~40 MB, file-backed); private is the agent's own memory.
-  return { rss: kb('VmRSS') / 1024, hwm: kb('VmHWM') / 1024, private: privateKb / 1024 };
-};
 const reportFor = (id) =>
   new Promise((resolve) => {
     const on = (key, result) => {
@@ -68,17 +53,12 @@ const reportFor = (id) =>
 // Idle: connected, its first snapshot (requested on connect) done, then 2 s with nothing in flight.
 const startIdle = async (argv, env = {}) => {
   const handled = new Promise((resolve) => dc.rules.once('handled', (r) => resolve(r)));
-  const child = spawn(process.execPath, argv, { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, ...env } });
+  const child = startProcess(argv, env);
   const first = await handled;
   const report = await reportFor(first.request.id);
   if (report.status !== 'uploaded') throw new Error(`first snapshot ${report.status}: ${report.error}`);
   await new Promise((r) => setTimeout(r, 2000));
   return { child, idle: await rssOf(child.pid) };
-};
-const stopAgent = async (child) => {
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  await exited;
 };
 
 // The development entry first, idle only.
@@ -86,13 +66,8 @@ const cli = await startIdle([path.join(root, 'dist/cli.js'), 'agent', '--config'
 await stopAgent(cli.child);
 
 // The shipped agent: its bundle in a packaged layout, settings in localdata/cloudcam.json.
-const appDir = path.join(dir, 'app');
-await mkdir(path.join(appDir, 'localdata'), { recursive: true });
-const bundle = path.join(appDir, 'cloudcam-agent.cjs');
-await bundleAgent(path.join(root, 'src/agent/bin.ts'), bundle, pkg.version, `node${process.versions.node.split('.')[0]}`);
-await writeFile(path.join(appDir, 'cloudcam.defaults.json'), '{}\n');
-await copyFile(info.devices[thing].agentConfigPath, path.join(appDir, 'localdata', 'cloudcam.json'));
-const { child: agent, idle } = await startIdle([bundle], { CLOUDCAM_APP_DIR: appDir });
+const shipped = await shippedAgent(path.join(dir, 'app'), info.devices[thing].agentConfigPath);
+const { child: agent, idle } = await startIdle(shipped.argv, shipped.env);
 
 const agentMs = [];
 let bytes = 0;
@@ -146,7 +121,4 @@ const rows = [
   ['broker', `${info.mqtt.broker}`, `MQTT ${info.mqtt.mqttVersions.includes(5) ? '5' : '3.1.1'}`],
   ['node', process.version, `${os.cpus().length} cores`],
 ];
-const w0 = Math.max(...rows.map((r) => r[0].length));
-const w1 = Math.max(...rows.map((r) => r[1].length));
-console.log(`\n| ${'measure'.padEnd(w0)} | ${'value'.padEnd(w1)} | note |\n| ${'-'.repeat(w0)} | ${'-'.repeat(w1)} | --- |`);
-for (const [a, b, c] of rows) console.log(`| ${a.padEnd(w0)} | ${b.padEnd(w1)} | ${c} |`);
+printTable(rows);

@@ -44,11 +44,12 @@ const MAX_URL_SECONDS = 604800;
 export const snapshotLatestCommand: Command = {
   path: ['snapshot', 'latest'],
   summary: "print a presigned GET URL of a thing's newest snapshot",
-  help: `Usage: cloudcam snapshot latest --thing THING [--devcloud DIR] [--expires SECONDS]
+  help: `Usage: cloudcam snapshot latest --thing THING [--devcloud DIR] [--expires SECONDS] [--events]
 
 Finds the newest snapshot under s3://BUCKET/THING/ (ListObjectsV2) and prints a presigned GET URL for
 it on stdout, alone on its line, so that \`curl -o snap.jpg "$(cloudcam snapshot latest --thing T)"\`
 works. The key, size and time go to stderr. Exit code 1 when the thing has no snapshot.
+Event snapshots (under THING/events/) are left out; --events finds the newest of those instead.
 
 ${AWS_ENV_HELP}
 Rights needed in AWS: s3:ListBucket on the bucket, s3:GetObject on the thing's objects.
@@ -57,9 +58,10 @@ Options:
   --thing THING        the thing name (e.g. camera-1)
   --devcloud DIR       the state dir of a running devcloud
   --expires SECONDS    life of the URL (default 3600, at most 604800: S3's limit)
+  --events             the newest event snapshot (THING/events/...) instead of a requested one
 `,
   async run(argv) {
-    const { values } = parseCommandArgs(argv, { thing: { type: 'string' }, devcloud: { type: 'string' }, expires: { type: 'string' } });
+    const { values } = parseCommandArgs(argv, { thing: { type: 'string' }, devcloud: { type: 'string' }, expires: { type: 'string' }, events: { type: 'boolean' } });
     const thing = await requireThing(values.thing);
     const expiresInSeconds = positiveInt('expires', values.expires, 3600);
     if (expiresInSeconds > MAX_URL_SECONDS) throw new UsageError(`--expires ${expiresInSeconds} is longer than S3 allows for a presigned URL: use at most ${MAX_URL_SECONDS} (7 days)`);
@@ -68,9 +70,14 @@ Options:
     const { findLatestSnapshot } = await import('../cloud/latest-snapshot.js');
     const s3 = createS3Client(config);
     try {
-      const latest = await findLatestSnapshot(s3, { bucket: config.bucket, thing, expiresInSeconds });
+      const events = values.events === true;
+      const latest = await findLatestSnapshot(s3, { bucket: config.bucket, thing, expiresInSeconds, events });
       if (!latest) {
-        process.stderr.write(`no snapshot of ${thing} in s3://${config.bucket}/${thing}/ (ask for one: cloudcam snapshot request --thing ${thing})\n`);
+        process.stderr.write(
+          events
+            ? `no event snapshot of ${thing} in s3://${config.bucket}/${thing}/events/ (the agent uploads one when a trigger in events.triggers fires)\n`
+            : `no snapshot of ${thing} in s3://${config.bucket}/${thing}/ (ask for one: cloudcam snapshot request --thing ${thing})\n`,
+        );
         return 1;
       }
       const when = latest.lastModified ? `, ${latest.lastModified.toISOString()}` : '';

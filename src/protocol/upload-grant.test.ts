@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { eventKey, grantNeedsRenewal, grantUploadFields, parseUploadGrant, type UploadGrant } from './upload-grant.js';
+import { eventKey, grantNeedsRenewal, parseEventKey, grantUploadFields, parseUploadGrant, type UploadGrant } from './upload-grant.js';
 
 const GRANT: UploadGrant = {
   url: 'https://bucket.s3.amazonaws.com/',
@@ -9,11 +9,20 @@ const GRANT: UploadGrant = {
   maxBytes: 1000,
 };
 const errorOf = (r: ReturnType<typeof parseUploadGrant>): string => (r.ok ? 'accepted' : r.error);
-const META = { trigger: 'motion', topic: 'tns1:VideoSource/MotionAlarm', time: '2026-12-01T05:00:00.000Z' };
+const META = { trigger: 'motion', topic: 'tns1:VideoSource/MotionAlarm', time: '2026-12-01T05:00:00.000Z', frameTime: '2026-12-01T05:00:00.100Z' };
 
 describe('event keys', () => {
   it('have the documented shape, in UTC', () => {
     expect(eventKey('cam-1', 'motion', new Date('2026-12-01T23:59:59.123Z'))).toBe('cam-1/events/2026/12/01/20261201T235959123Z-motion.jpg');
+    expect(eventKey('cam-1', 'motion', new Date('2026-12-01T23:59:59.123Z'), 'pre')).toBe('cam-1/events/2026/12/01/20261201T235959123Z-motion.pre.jpg');
+  });
+  it('read back: thing, trigger and frame; no other key passes', () => {
+    const at = new Date('2026-12-01T05:00:00.000Z');
+    expect(parseEventKey(eventKey('cam-1', 'door-1', at))).toEqual({ thing: 'cam-1', trigger: 'door-1', frame: 'event' });
+    expect(parseEventKey(eventKey('cam-1', 'motion', at, 'pre'))).toEqual({ thing: 'cam-1', trigger: 'motion', frame: 'pre' });
+    for (const key of ['cam-1/2026/12/01/20261201T050000000Z-3f9a01c2.jpg', 'cam-1/events/x.jpg', '/events/2026/12/01/20261201T050000000Z-m.jpg', 'cam-1/events/2026/12/01/20261201T050000000Z-m.png']) {
+      expect(parseEventKey(key)).toBeUndefined();
+    }
   });
   it('refuse a trigger name that would change the key', () => {
     expect(() => eventKey('cam-1', '../x', new Date())).toThrow(/invalid trigger name/);
@@ -56,6 +65,7 @@ describe('grantUploadFields', () => {
       'x-amz-meta-trigger': 'motion',
       'x-amz-meta-event-topic': 'tns1:VideoSource/MotionAlarm',
       'x-amz-meta-event-time': META.time,
+      'x-amz-meta-frame-time': META.frameTime,
       policy: 'cG9saWN5',
     });
   });

@@ -20,6 +20,8 @@ export const EVENT_META_FIELDS = {
   trigger: 'x-amz-meta-trigger',
   topic: 'x-amz-meta-event-topic',
   time: 'x-amz-meta-event-time',
+  /** When the uploaded frame was taken: at once after the event, or earlier for a pre-event frame. */
+  frameTime: 'x-amz-meta-frame-time',
 } as const;
 export type EventMeta = Record<keyof typeof EVENT_META_FIELDS, string>;
 
@@ -55,11 +57,29 @@ export function utcDayPath(at: Date): string {
   return `${at.getUTCFullYear()}/${String(at.getUTCMonth() + 1).padStart(2, '0')}/${String(at.getUTCDate()).padStart(2, '0')}`;
 }
 
-/** `{thing}/events/{yyyy}/{mm}/{dd}/{timestamp}-{trigger}.jpg`, in UTC. */
-export function eventKey(thing: string, trigger: string, at: Date): string {
+/** Which frame of an event a key holds: the one captured after the event, or the buffered one nearest its time. */
+export type EventFrame = 'event' | 'pre';
+
+/**
+ * `{thing}/events/{yyyy}/{mm}/{dd}/{timestamp}-{trigger}.jpg`, in UTC; a pre-event frame's key ends
+ * `-{trigger}.pre.jpg` (a trigger name has no dot, so no trigger's key can look like another's pre frame).
+ */
+export function eventKey(thing: string, trigger: string, at: Date, frame: EventFrame = 'event'): string {
   if (!THING_NAME_PATTERN.test(thing)) throw new Error(`invalid thing name "${thing}"`);
   if (!TRIGGER_NAME_PATTERN.test(trigger)) throw new Error(`invalid trigger name "${trigger}": use 1-32 of [A-Za-z0-9_-]`);
-  return `${eventKeyPrefix(thing)}${utcDayPath(at)}/${compactStamp(at)}-${trigger}.jpg`;
+  return `${eventKeyPrefix(thing)}${utcDayPath(at)}/${compactStamp(at)}-${trigger}${frame === 'pre' ? '.pre' : ''}.jpg`;
+}
+
+const EVENT_KEY_TAIL = /\/(\d{8}T\d{9}Z)-([A-Za-z0-9_-]{1,32})(\.pre)?\.jpg$/;
+
+/** Reads an event key back (the viewer, `snapshot latest`): its trigger and frame, or undefined for any other key. */
+export function parseEventKey(key: string): { thing: string; trigger: string; frame: EventFrame } | undefined {
+  const i = key.indexOf('/events/');
+  if (i <= 0) return undefined;
+  const thing = key.slice(0, i);
+  const m = EVENT_KEY_TAIL.exec(key);
+  if (!THING_NAME_PATTERN.test(thing) || !m) return undefined;
+  return { thing, trigger: m[2] as string, frame: m[3] ? 'pre' : 'event' };
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {

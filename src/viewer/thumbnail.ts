@@ -1,6 +1,6 @@
 import sharp from 'sharp';
 import type { Bucket } from './api/bucket.js';
-import { isSnapshotKey, thumbnailKey } from './api/keys.js';
+import { isPictureKey, thumbnailKey } from './api/keys.js';
 
 /**
  * The thumbnail handler: on an S3 ObjectCreated notification for a snapshot, writes a 320 px wide
@@ -90,7 +90,7 @@ export async function handleThumbnailEvent(event: S3EventNotification, bucketNam
       outcomes.push({ key, skipped: `event ${record.eventName}` });
       continue;
     }
-    if (!isSnapshotKey(key)) {
+    if (!isPictureKey(key)) {
       outcomes.push({ key, skipped: 'not a snapshot key' });
       continue;
     }

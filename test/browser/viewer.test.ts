@@ -5,6 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createShareToken } from '../../src/viewer/api/share-token.js';
 import { launchChromium, HAS_CHROMIUM } from '../helpers/browser.js';
 import { startTestAgent, startTestDevcloud, waitForReport, type TestAgent, type TestDevcloud } from '../helpers/devcloud.js';
+import { uploadEventPictures } from '../helpers/event-upload.js';
+import { eventKey } from '../../src/protocol/upload-grant.js';
 
 /** The viewer in a real browser against devcloud with real agents (docs/viewer.md). */
 
@@ -165,5 +167,19 @@ describe.skipIf(!HAS_CHROMIUM)('viewer in chromium: sign in, fleet, snapshot now
     expect(old?.status()).toBe(410);
     expect(await p.textContent('body')).toContain('expired');
     await fresh.close();
+  });
+
+  it('the camera page shows event snapshots marked with their trigger, and opens one', async () => {
+    const jpeg = await readFile(path.join(t.dc.info.s3.dir, t.dc.info.s3.bucket, snapshotKey));
+    const key = eventKey('camera-1', 'motion', new Date());
+    await uploadEventPictures(t.dc, 'camera-1', [key], jpeg);
+    const events = page.getByRole('region', { name: 'Event snapshots' });
+    await events.waitFor({ timeout: POLL.timeout });
+    const shot = events.getByRole('button', { name: /^Open event snapshot \(motion\)/ });
+    await expect.poll(() => naturalWidth(shot.getByRole('img')), POLL).toBeGreaterThan(0);
+    expect(await shot.locator('.trigger').textContent()).toBe('motion');
+    await shot.click();
+    const full = page.getByRole('region', { name: 'Full-size picture' });
+    await expect.poll(() => full.locator('img').getAttribute('src'), POLL).toContain(encodeURI(key).split('/').pop()!);
   });
 });

@@ -60,7 +60,8 @@ describe.each(MQTT_MATRIX)('agent event snapshots ($label)', ({ broker, mqttVers
     expect(fire(at)).toBe(1);
     const o = await obj;
     expect(o.key).toBe(`${thing}/events/2026/12/01/20261201T050000250Z-motion.jpg`);
-    expect(o.metadata).toEqual({ trigger: 'motion', 'event-topic': MOTION, 'event-time': at.toISOString() });
+    expect(o.metadata).toMatchObject({ trigger: 'motion', 'event-topic': MOTION, 'event-time': at.toISOString() });
+    expect(Date.parse(o.metadata['frame-time'] ?? '')).toBeGreaterThan(0); // when the picture was taken (the agent's clock)
     expect(o.contentType).toBe('image/jpeg');
     await a.waitForLog((l) => l['event'] === 'events.uploaded' && l['key'] === o.key);
     expect(handled.slice(before)).toEqual([]); // no cloud round trip for the event

@@ -6,6 +6,8 @@ import { findLatestSnapshot } from '../../src/cloud/latest-snapshot.js';
 import { snapshotLatestCommand } from '../../src/cli/snapshot-command.js';
 import { requestSnapshot, startTestAgent, startTestDevcloud, waitForReport, type TestAgent, type TestDevcloud } from '../helpers/devcloud.js';
 import type { SnapshotRequest } from '../../src/protocol/snapshot.js';
+import { eventKey } from '../../src/protocol/upload-grant.js';
+import { uploadEventPictures } from '../helpers/event-upload.js';
 
 const thing = 'camera-1';
 
@@ -78,6 +80,23 @@ describe('snapshot latest: the newest snapshot of a thing, as a presigned GET, e
     expect(new URL(url).searchParams.get('X-Amz-Expires')).toBe('120');
     expect(r.stderr).toContain(`s3://${t.dc.info.s3.bucket}/${newest.fields['key']}`);
     expect((await fetch(url)).status).toBe(200);
+  });
+
+  it('leaves event snapshots out (their keys sort after the dated ones); --events finds the newest event picture, not its pre-event frame', async () => {
+    const jpeg = await readFile(path.join(t.dc.info.s3.dir, t.dc.info.s3.bucket, newest.fields['key']!));
+    const at = (ms: number) => new Date(Date.now() - ms);
+    const keys = [eventKey(thing, 'motion', at(2000)), eventKey(thing, 'motion', at(1000), 'pre'), eventKey(thing, 'motion', at(1000))];
+    await uploadEventPictures(t.dc, thing, keys, jpeg);
+    const s3 = createS3Client({ region: t.dc.info.region, s3Endpoint: t.dc.info.s3.url, credentials: t.dc.info.s3 });
+    const find = (events?: boolean) => findLatestSnapshot(s3, { bucket: t.dc.info.s3.bucket, thing, expiresInSeconds: 60, events });
+    expect((await find())?.key).toBe(newest.fields['key']);
+    expect((await find(true))?.key).toBe(keys[2]);
+    s3.destroy();
+    const cli = await runCommand(['--thing', thing, '--devcloud', t.dir, '--events']);
+    expect(cli.code).toBe(0);
+    expect(cli.stderr).toContain(`s3://${t.dc.info.s3.bucket}/${keys[2]}`);
+    const none = await runCommand(['--thing', 'camera-2', '--devcloud', t.dir, '--events']);
+    expect(none.stderr).toContain('no event snapshot of camera-2');
   });
 
   it('says so, with exit code 1, for a thing without snapshots; refuses bad options by name', async () => {

@@ -12,7 +12,7 @@ import { eventKey, grantUploadFields, parseUploadGrant, type UploadGrant } from 
 import type { S3StoredObject } from '../../src/devcloud/s3/server.js';
 
 const JPEG = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3, 0xff, 0xd9]);
-const META = { trigger: 'motion', topic: 'tns1:VideoSource/MotionAlarm', time: '2026-12-01T05:00:00.000Z' };
+const META = { trigger: 'motion', topic: 'tns1:VideoSource/MotionAlarm', time: '2026-12-01T05:00:00.000Z', frameTime: '2026-12-01T05:00:00.000Z' };
 
 let t: TestDevcloud;
 let thing: string;
@@ -62,12 +62,12 @@ describe('upload grant', () => {
     expect(await stored).toMatchObject({
       key,
       contentType: 'image/jpeg',
-      metadata: { trigger: 'motion', 'event-topic': 'tns1:VideoSource/MotionAlarm', 'event-time': META.time },
+      metadata: { trigger: 'motion', 'event-topic': 'tns1:VideoSource/MotionAlarm', 'event-time': META.time, 'frame-time': META.frameTime },
     });
     const { url, bucket, region, accessKeyId, secretAccessKey } = t.dc.info.s3;
     const client = new S3Client({ endpoint: url, forcePathStyle: true, region, credentials: { accessKeyId, secretAccessKey } });
     const got = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-    expect(got.Metadata).toEqual({ trigger: 'motion', 'event-topic': 'tns1:VideoSource/MotionAlarm', 'event-time': META.time });
+    expect(got.Metadata).toEqual({ trigger: 'motion', 'event-topic': 'tns1:VideoSource/MotionAlarm', 'event-time': META.time, 'frame-time': META.frameTime });
     await got.Body?.transformToByteArray();
     client.destroy();
   });

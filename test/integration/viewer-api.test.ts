@@ -7,6 +7,9 @@ import { createShareToken } from '../../src/viewer/api/share-token.js';
 import { MAX_THUMBNAIL_BYTES, THUMBNAIL_WIDTH, type ThumbnailOutcome } from '../../src/viewer/thumbnail.js';
 import type { CameraSummary, ImageRef } from '../../src/viewer/api/fleet.js';
 import { startTestAgent, startTestDevcloud, waitForReport, type TestAgent, type TestDevcloud } from '../helpers/devcloud.js';
+import { uploadEventPictures } from '../helpers/event-upload.js';
+import { eventKey } from '../../src/protocol/upload-grant.js';
+import type { EventImageRef } from '../../src/viewer/api/types.js';
 
 const thing = 'camera-1';
 
@@ -125,6 +128,30 @@ describe('viewer API on devcloud: authentication, fleet, history, snapshot now, 
     expect(older.next).toBeNull();
     const thumbnail = await fetch(page.items[0]!.thumbnailUrl);
     expect(thumbnail.status).toBe(200);
+  });
+
+  it('lists event snapshots with their trigger and frame, newest first, thumbnailed and shareable; never in the history', async () => {
+    const jpeg = await readFile(path.join(t.dc.info.s3.dir, 'cloudcam-snapshots', firstKey));
+    const t0 = Date.now();
+    const keys = [eventKey(thing, 'motion', new Date(t0 - 2000)), eventKey(thing, 'door', new Date(t0 - 1000), 'pre'), eventKey(thing, 'door', new Date(t0 - 1000))];
+    const thumbs = keys.map(thumbnailOf);
+    await uploadEventPictures(t.dc, thing, keys, jpeg);
+    expect((await Promise.all(thumbs)).map((o) => ('thumbnail' in o ? o.thumbnail : o.skipped))).toEqual(keys.map((k) => `thumbnails/${k}`));
+    const page = (await (await api(`/api/cameras/${thing}/events?limit=2`)).json()) as { items: EventImageRef[]; next: string | null };
+    expect(page.items.map((i) => [i.key, i.trigger, i.frame])).toEqual([
+      [keys[1], 'door', 'pre'],
+      [keys[2], 'door', 'event'],
+    ]);
+    expect(page.items[0]!.at).toBe(new Date(t0 - 1000).toISOString());
+    expect((await fetch(page.items[0]!.thumbnailUrl)).status).toBe(200);
+    const older = (await (await api(`/api/cameras/${thing}/events?before=${encodeURIComponent(page.next!)}`)).json()) as { items: EventImageRef[]; next: string | null };
+    expect(older.items.map((i) => [i.key, i.trigger])).toEqual([[keys[0], 'motion']]);
+    expect(older.next).toBeNull();
+    const history = (await (await api(`/api/cameras/${thing}/snapshots?limit=100`)).json()) as { items: ImageRef[] };
+    expect(history.items.filter((i) => i.key.includes('/events/'))).toEqual([]);
+    expect((await api(`/api/cameras/camera-2/events?before=${encodeURIComponent(keys[0]!)}`)).status).toBe(400);
+    const share = await api('/api/shares', { method: 'POST', body: JSON.stringify({ key: keys[2], ttlSeconds: 3600 }) });
+    expect(share.status).toBe(201);
   });
 
   it('refuses unknown cameras and keys of other cameras', async () => {

@@ -40,7 +40,13 @@ export interface AgentConfig {
   /** cron '' = off */
   schedule: { cron: string; timezone?: string };
   /** Event snapshots (features/events/): off while triggers is []. */
-  events: { triggers: Trigger[]; capPerMinute: number; queue: { maxCount: number; maxBytes: number } };
+  events: {
+    triggers: Trigger[];
+    capPerMinute: number;
+    queue: { maxCount: number; maxBytes: number };
+    /** The pre-event buffer (features/events/frame-buffer.ts): frames 0 = off. */
+    preBuffer: { frames: number; fps: number; maxBytes: number; resolution: string };
+  };
   /** AWS IoT Jobs (features/jobs/): remote operations (restart, diagnostics snapshot, update), one at a time. */
   jobs: { enabled: boolean; stepTimeoutMinutes: number };
   stateDir: string;

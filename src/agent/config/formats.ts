@@ -85,6 +85,8 @@ const FORMATS = {
     },
     coerce: (raw) => (raw.trim() === 'true' ? true : raw.trim() === 'false' ? false : raw),
   },
+  'cloudcam-frames': intRange(0, 1000, 'whole number of frames 0-1000 (0 = off)'),
+  'cloudcam-fps': intRange(1, 30, 'whole frames per second 1-30'),
   'cloudcam-event-triggers': {
     doc: 'list of {name, topic, when?, cooldownSeconds, resolution?} (env: JSON)',
     validate: (v) => {

@@ -173,6 +173,28 @@ export const configSchema: ConfigSchema<RawConfig> = {
         default: 20 * 1024 * 1024,
       },
     },
+    preBuffer: {
+      frames: {
+        doc: 'Pre-event buffer: how many recent frames the agent keeps in memory so an event also uploads the frame nearest its time (key ending .pre.jpg); 0 turns it off. It captures a frame over VAPIX at events.preBuffer.fps all the time: leave it off on small cameras.',
+        format: 'cloudcam-frames',
+        default: 0,
+      },
+      fps: {
+        doc: 'Pre-event buffer: frames captured per second.',
+        format: 'cloudcam-fps',
+        default: 2,
+      },
+      maxBytes: {
+        doc: 'Pre-event buffer: most bytes of JPEG kept in memory; the oldest frames are dropped first.',
+        format: 'cloudcam-bytes',
+        default: 4 * 1024 * 1024,
+      },
+      resolution: {
+        doc: 'Pre-event buffer: resolution of the buffered frames (lower keeps memory and camera load down).',
+        format: 'cloudcam-resolution',
+        default: '1280x720',
+      },
+    },
   },
   jobs: {
     enabled: {

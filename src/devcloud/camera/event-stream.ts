@@ -47,7 +47,12 @@ function readFilters(text: string): string[] | undefined {
   }
 }
 
-export function attachEventStream(servers: ReadonlyArray<{ server: Server; verifier: DigestVerifier }>, log?: Logger): CameraEventStream {
+export function attachEventStream(
+  servers: ReadonlyArray<{ server: Server; verifier: DigestVerifier }>,
+  log?: Logger,
+  /** Sees every fired event, whoever listens (the simulator's motion state). */
+  onFire?: (event: CameraEvent) => void,
+): CameraEventStream {
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_EVENT_MESSAGE_BYTES });
   const sessions = new Set<Session>();
 
@@ -85,6 +90,7 @@ export function attachEventStream(servers: ReadonlyArray<{ server: Server; verif
 
   return {
     fire(event) {
+      onFire?.(event);
       const text = notifyMessage(event);
       let sent = 0;
       for (const s of sessions) {

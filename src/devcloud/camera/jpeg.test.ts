@@ -1,6 +1,9 @@
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { renderFrame } from './jpeg.js';
+import { motionBand, motionBox } from './motion.js';
+import { regionDifference } from '../../../test/helpers/image-diff.js';
+
 
 const base = { cameraName: 'yard <&> cam', time: new Date('2026-11-02T10:00:00Z') };
 
@@ -31,6 +34,13 @@ describe('renderFrame', () => {
     );
     expect(sizes[0]).toBeGreaterThan(sizes[1]!);
     expect(sizes[1]).toBeGreaterThan(sizes[2]!);
+  });
+
+  it('draws the moving object while motion is active: that region differs, the sky does not', async () => {
+    const spec = { ...base, width: 320, height: 180, quality: 90, seq: 1 };
+    const [idle, moving] = await Promise.all([renderFrame(spec), renderFrame({ ...spec, object: motionBox(320, 180, 0) })]);
+    expect(await regionDifference(idle, moving, motionBand(320, 180))).toBeGreaterThan(10);
+    expect(await regionDifference(idle, moving, { left: 0, top: 30, width: 320, height: 60 })).toBeLessThan(2);
   });
 
   it('refuses absurd sizes', async () => {

@@ -4,6 +4,7 @@
  * every snapshot differs even where no font is installed.
  */
 import sharp from 'sharp';
+import type { MotionBox } from './motion.js';
 
 export interface FrameSpec {
   width: number;
@@ -13,6 +14,8 @@ export interface FrameSpec {
   cameraName: string;
   seq: number;
   time: Date;
+  /** While motion is active: the moving object (motion.ts), drawn as a filled box. */
+  object?: MotionBox;
 }
 
 const SEQ_BITS = 24;
@@ -123,6 +126,11 @@ function counterSvg(w: number, h: number, seq: number): { svg: string; height: n
   };
 }
 
+/** The moving object: a bright filled box with a dark outline, unmistakable against the scene. */
+function objectSvg(box: MotionBox): string {
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${box.width}" height="${box.height}"><rect width="100%" height="100%" fill="rgb(255,140,0)" stroke="black" stroke-width="${Math.max(1, Math.round(box.width / 30))}"/></svg>`;
+}
+
 export async function renderFrame(spec: FrameSpec): Promise<Buffer> {
   const { width: w, height: h } = spec;
   if (!Number.isInteger(w) || !Number.isInteger(h) || w < 16 || h < 16 || w > 8192 || h > 8192) {
@@ -134,6 +142,7 @@ export async function renderFrame(spec: FrameSpec): Promise<Buffer> {
   const counter = counterSvg(w, h, spec.seq);
   return sharp(bg, { raw: { width: w, height: h, channels: 3 } })
     .composite([
+      ...(spec.object ? [{ input: Buffer.from(objectSvg(spec.object)), top: spec.object.top, left: spec.object.left }] : []),
       { input: Buffer.from(top.svg), top: 0, left: 0 },
       { input: Buffer.from(counter.svg), top: h - counter.height, left: 0 },
     ])

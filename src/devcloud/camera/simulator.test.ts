@@ -14,6 +14,8 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSelfSignedServerCertificate } from '../pki.js';
 import { startCameraSimulator, type CameraSimulator } from './simulator.js';
+import { motionBand } from './motion.js';
+import { regionDifference } from '../../../test/helpers/image-diff.js';
 
 const exec = promisify(execFile);
 
@@ -135,6 +137,19 @@ describe('digest challenge', () => {
 });
 
 describe('image.cgi', () => {
+  it('draws a moving object while motion is active (fired State "1"), none after State "0"', async () => {
+    const frame = async () => (await authed('GET', '/axis-cgi/jpg/image.cgi?resolution=320x180&compression=10')).body;
+    const motion = (State: string) => cam.events.fire({ topic: 'tns1:VideoSource/MotionAlarm', at: new Date(), source: {}, data: { State } });
+    const idle = await frame();
+    motion('1');
+    const moving = await frame();
+    motion('0');
+    const after = await frame();
+    const band = motionBand(320, 180);
+    expect(await regionDifference(idle, moving, band)).toBeGreaterThan(10);
+    expect(await regionDifference(idle, after, band)).toBeLessThan(3); // noise and the frame counter only
+  });
+
   it('refuses an unsupported resolution with a 400 naming it', async () => {
     const r = await authed('GET', '/axis-cgi/jpg/image.cgi?resolution=1000x1000');
     expect(r.status).toBe(400);

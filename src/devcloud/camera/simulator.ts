@@ -14,6 +14,7 @@ import { readBoundedBody } from '../../lib/read-body.js';
 import { BadRequestError, requestUrl } from '../../lib/request-target.js';
 import { createDigestVerifier, type DigestAlgorithm, type DigestCredentials, type DigestVerifier } from '../../protocol/digest.js';
 import { renderFrame } from './jpeg.js';
+import { createMotionState, motionBox } from './motion.js';
 import { ParamTree } from './params.js';
 import { AppRegistry, MAX_PACKAGE_BYTES, packfilPart } from './apps.js';
 
@@ -234,6 +235,7 @@ export async function startCameraSimulator(opts: CameraSimulatorOptions): Promis
   const appTargets = new Map<string, string>();
   const cameraNow = (): Date => new Date(Date.now() + clockOffsetMs);
   let seq = 0;
+  const motion = createMotionState();
   const stats = { requests: 0, snapshots: 0, connections: 0, openStreams: 0, proxied: 0 };
   const timers = new Set<NodeJS.Timeout>();
 
@@ -299,13 +301,16 @@ export async function startCameraSimulator(opts: CameraSimulatorOptions): Promis
       return;
     }
 
+    const now = Date.now();
+    const motionSince = motion.activeSince(now);
     const jpeg = await renderFrame({
       width: w,
       height: h,
       quality: Math.min(100, Math.max(1, 100 - Number(compressionRaw))),
       cameraName: opts.name,
       seq: ++seq,
-      time: new Date(),
+      time: new Date(now),
+      object: motionSince === undefined ? undefined : motionBox(w, h, now - motionSince),
     });
     if (res.destroyed) return;
     stats.snapshots++;
@@ -614,7 +619,11 @@ export async function startCameraSimulator(opts: CameraSimulatorOptions): Promis
   }
 
   // The service-account host answers with its own verifier, as it does for every other VAPIX path.
-  const events = attachEventStream([...new Set(servers)].map((server) => ({ server, verifier: server === serviceServer ? serviceVerifier : verifier })), log);
+  const events = attachEventStream(
+    [...new Set(servers)].map((server) => ({ server, verifier: server === serviceServer ? serviceVerifier : verifier })),
+    log,
+    (event) => motion.observe(event),
+  );
 
   return {
     url,

@@ -3,8 +3,8 @@ import { whyNotRequested, type HandleResult } from '../../cloud/handler.js';
 import { bearerToken, type Caller, type TokenVerifier } from './auth.js';
 import type { Bucket } from './bucket.js';
 import { summarise, type ShadowReader, type ThingDirectory } from './fleet.js';
-import { history, MAX_HISTORY_PAGE } from './history.js';
-import { isSnapshotKey, parseSnapshotKey } from './keys.js';
+import { eventHistory, history, MAX_HISTORY_PAGE } from './history.js';
+import { parseEventPictureKey, parseSnapshotKey, pictureThing } from './keys.js';
 import type { RevocationList } from './revocations.js';
 import { createShareToken, ShareTokenError, verifyShareToken, MIN_SHARE_SECONDS } from './share-token.js';
 
@@ -13,6 +13,7 @@ import { createShareToken, ShareTokenError, verifyShareToken, MIN_SHARE_SECONDS 
  * (node-adapter.ts). Routes:
  *   GET    /api/cameras?limit=&next=                    the fleet, a page at a time
  *   GET    /api/cameras/{thing}/snapshots?before=&limit= a camera's history, newest first
+ *   GET    /api/cameras/{thing}/events?before=&limit=    its event snapshots with their triggers, newest first
  *   POST   /api/cameras/{thing}/snapshot                "Snapshot now" (the cloud handler)
  *   POST   /api/shares {key, ttlSeconds}                a share link to one snapshot
  *   DELETE /api/shares/{id}                             revokes a share link
@@ -159,6 +160,13 @@ export function createViewerApi(deps: ViewerApiDeps): (req: ViewerRequest) => Pr
       const limit = pageSize(req.query.get('limit'), MAX_HISTORY_PAGE, 24);
       return json(200, await history(deps.bucket, { thing, limit, now: now(), presignSeconds, ...(before !== undefined ? { before } : {}) }));
     }
+    if (resource === 'cameras' && id !== undefined && parts.length === 4 && sub === 'events' && req.method === 'GET') {
+      const thing = await knownThing(id);
+      const before = req.query.get('before') ?? undefined;
+      if (before !== undefined && parseEventPictureKey(before)?.thing !== thing) throw new ApiError(400, `before must be an event snapshot key of ${thing}`);
+      const limit = pageSize(req.query.get('limit'), MAX_HISTORY_PAGE, 24);
+      return json(200, await eventHistory(deps.bucket, { thing, limit, now: now(), presignSeconds, before }));
+    }
     if (resource === 'cameras' && id !== undefined && parts.length === 4 && sub === 'snapshot' && req.method === 'POST') {
       const thing = await knownThing(id);
       const result = await deps.requestSnapshot(thing);
@@ -169,8 +177,9 @@ export function createViewerApi(deps: ViewerApiDeps): (req: ViewerRequest) => Pr
       const body = parseBody(req);
       const key = body['key'];
       const ttl = body['ttlSeconds'] ?? MIN_SHARE_SECONDS;
-      if (typeof key !== 'string' || !isSnapshotKey(key)) throw new ApiError(400, 'key must be a snapshot key ({thing}/yyyy/mm/dd/{id}.jpg)');
-      if (!(await deps.directory.has(parseSnapshotKey(key)!.thing))) throw new ApiError(404, `no camera owns ${key}`);
+      const owner = typeof key === 'string' ? pictureThing(key) : undefined;
+      if (typeof key !== 'string' || owner === undefined) throw new ApiError(400, 'key must be a snapshot key ({thing}/yyyy/mm/dd/{id}.jpg or {thing}/events/...)');
+      if (!(await deps.directory.has(owner))) throw new ApiError(404, `no camera owns ${key}`);
       let made;
       try {
         made = createShareToken({ secret: await deps.shareSecret(), key, ttlSeconds: Number(ttl), now: now() });

@@ -1,9 +1,11 @@
 import { THING_NAME_PATTERN } from '../../protocol/topics.js';
+import { parseEventKey, type EventFrame } from '../../protocol/upload-grant.js';
 
 /**
  * The bucket's key layout as the viewer reads it: snapshots at `{thing}/yyyy/mm/dd/{id}.jpg` (the cloud
  * handler's snapshotKey), their thumbnails at `thumbnails/{snapshot key}`, revoked share ids at
- * `viewer/revoked/{id}`. Only keys of the first shape may be shared or thumbnailed.
+ * `viewer/revoked/{id}`; event snapshots at `{thing}/events/yyyy/mm/dd/{stamp}-{trigger}[.pre].jpg`
+ * (docs/protocol.md §8). Only pictures (snapshots and event snapshots) may be shared or thumbnailed.
  */
 
 export const THUMBNAIL_PREFIX = 'thumbnails/';
@@ -27,6 +29,34 @@ export function parseSnapshotKey(key: string): SnapshotKeyParts | undefined {
 
 export function isSnapshotKey(key: string): boolean {
   return parseSnapshotKey(key) !== undefined;
+}
+
+export interface EventKeyParts {
+  thing: string;
+  day: string;
+  trigger: string;
+  frame: EventFrame;
+  /** The event's time, from the key's stamp. */
+  at: Date;
+}
+
+const EVENT_DAY = /\/events\/(\d{4})\/(\d{2})\/(\d{2})\/(\d{8}T\d{9}Z)-[^/]+$/;
+
+export function parseEventPictureKey(key: string): EventKeyParts | undefined {
+  const parts = parseEventKey(key);
+  const m = EVENT_DAY.exec(key);
+  const at = m ? requestedAt(m[4]!) : undefined;
+  if (!parts || !m || !at) return undefined;
+  return { ...parts, day: `${m[1]!}-${m[2]!}-${m[3]!}`, at };
+}
+
+/** A snapshot or an event snapshot: what may be thumbnailed and shared. */
+export function pictureThing(key: string): string | undefined {
+  return parseSnapshotKey(key)?.thing ?? parseEventPictureKey(key)?.thing;
+}
+
+export function isPictureKey(key: string): boolean {
+  return pictureThing(key) !== undefined;
 }
 
 export function thumbnailKey(snapshotKey: string): string {

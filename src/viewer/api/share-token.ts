@@ -1,5 +1,5 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { isSnapshotKey } from './keys.js';
+import { isPictureKey } from './keys.js';
 
 /**
  * Share links: `{payload}.{signature}`, both base64url. The payload names one snapshot key, an expiry
@@ -48,7 +48,7 @@ export function createShareToken(opts: { secret: Buffer; key: string; ttlSeconds
   if (!Number.isInteger(opts.ttlSeconds) || opts.ttlSeconds < MIN_SHARE_SECONDS || opts.ttlSeconds > MAX_SHARE_SECONDS) {
     throw new RangeError(`a share link lives ${MIN_SHARE_SECONDS} to ${MAX_SHARE_SECONDS} seconds (1 hour to 7 days); got ${String(opts.ttlSeconds)}`);
   }
-  if (!isSnapshotKey(opts.key)) throw new RangeError(`"${opts.key}" is not a snapshot key ({thing}/yyyy/mm/dd/{id}.jpg)`);
+  if (!isPictureKey(opts.key)) throw new RangeError(`"${opts.key}" is not a snapshot key ({thing}/yyyy/mm/dd/{id}.jpg or {thing}/events/...)`);
   const payload: SharePayload = { v: 1, k: opts.key, exp: Math.floor(opts.now.getTime() / 1000) + opts.ttlSeconds, id: randomBytes(16).toString('hex') };
   const body = Buffer.from(JSON.stringify(payload), 'utf8').toString('base64url');
   return { token: `${body}.${sign(opts.secret, body).toString('base64url')}`, payload };
@@ -63,7 +63,7 @@ function parsePayload(body: string): SharePayload | undefined {
   }
   if (typeof value !== 'object' || value === null) return undefined;
   const p = value as Record<string, unknown>;
-  if (p['v'] !== 1 || typeof p['k'] !== 'string' || !isSnapshotKey(p['k']) || typeof p['exp'] !== 'number' || !Number.isInteger(p['exp'])) return undefined;
+  if (p['v'] !== 1 || typeof p['k'] !== 'string' || !isPictureKey(p['k']) || typeof p['exp'] !== 'number' || !Number.isInteger(p['exp'])) return undefined;
   if (typeof p['id'] !== 'string' || !/^[0-9a-f]{32}$/.test(p['id'])) return undefined;
   return { v: 1, k: p['k'], exp: p['exp'], id: p['id'] };
 }

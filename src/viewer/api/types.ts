@@ -13,6 +13,13 @@ export interface ImageRef {
   downloadUrl: string;
 }
 
+/** An event snapshot (docs/protocol.md §8): `at` is the event's time. */
+export interface EventImageRef extends ImageRef {
+  trigger: string;
+  /** 'event': captured after the event; 'pre': the buffered frame nearest its time. */
+  frame: 'event' | 'pre';
+}
+
 export interface CameraSummary {
   name: string;
   /** null: the camera never reported presence. */

@@ -1,6 +1,6 @@
 import { accessToken, signOut } from './auth.js';
 
-export type { CameraSummary, ImageRef, Share } from '../api/types.js';
+export type { CameraSummary, EventImageRef, ImageRef, Share } from '../api/types.js';
 
 export class SignedOut extends Error {}
 

@@ -1,8 +1,10 @@
 import { h } from 'preact';
 import { useEffect, useLayoutEffect, useState } from 'preact/hooks';
 import { call, type ImageRef, type Share } from './api.js';
-import { ago, clock, size } from './format.js';
+import { clock, size } from './format.js';
 import { usePolling } from './polling.js';
+import { EventsSection } from './events.js';
+import { Thumb } from './thumb.js';
 
 /** One camera: its history by day (newest first, paged) and a full-size view with download and Share. */
 
@@ -135,6 +137,7 @@ export function CameraPage({ thing }: { thing: string }) {
     h('h1', null, thing),
     error ? h('p', { class: 'error', role: 'alert' }, error) : null,
     open ? h(FullView, { thing, image: open, onClose: () => setOpen(null) }) : null,
+    h(EventsSection, { thing, now, onOpen: setOpen, onError: setError }),
     items.length === 0 ? h('p', null, 'No snapshots yet.') : null,
     groupByDay(items).map(([day, list]) =>
       h(
@@ -145,26 +148,7 @@ export function CameraPage({ thing }: { thing: string }) {
           'ul',
           { class: 'history' },
           list.map((item) =>
-            h(
-              'li',
-              { key: item.key },
-              h(
-                'button',
-                { type: 'button', class: 'thumb-button', onClick: () => setOpen(item), 'aria-label': `Open snapshot taken ${clock(item.at)}` },
-                h('img', {
-                  src: item.thumbnailUrl,
-                  alt: `Snapshot from ${thing} taken ${clock(item.at)}`,
-                  width: 160,
-                  height: 90,
-                  loading: 'lazy',
-                  onError: (e: Event) => {
-                    const img = e.target as HTMLImageElement;
-                    if (img.src !== item.imageUrl) img.src = item.imageUrl;
-                  },
-                }),
-                h('span', null, ago(item.at, now)),
-              ),
-            ),
+            h(Thumb, { item, now, alt: `Snapshot from ${thing} taken ${clock(item.at)}`, label: `Open snapshot taken ${clock(item.at)}`, onOpen: () => setOpen(item) }),
           ),
         ),
       ),

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { Feature, FeatureContext } from '../../feature.js';
+import { CloudClock } from '../../../protocol/cloud-clock.js';
 import { ShadowClient } from '../../../protocol/shadow-client.js';
 import { eventsTopic, snapshotRequestTopic } from '../../../protocol/topics.js';
 import { eventKey } from '../../../protocol/upload-grant.js';
@@ -12,6 +13,7 @@ import { openEventQueue, type EventQueue, type QueuedEvent } from './queue.js';
 import { createEventStream } from './stream.js';
 import { createEventGate, matchingTriggers, type Trigger } from './triggers.js';
 import { createEventUploader } from './uploader.js';
+import { createFrameBuffer, preEventWindowMs, type PreEventSettings } from './frame-buffer.js';
 
 /**
  * Event snapshots (docs/protocol.md, "Event snapshots"), glue only: camera event stream → triggers
@@ -23,6 +25,8 @@ export interface EventsSettings {
   triggers: Trigger[];
   capPerMinute: number;
   queue: { maxCount: number; maxBytes: number };
+  /** The pre-event buffer; `frames: 0` (the default) turns it off. */
+  preBuffer: PreEventSettings;
   resolution: string;
   compression: number;
   maxBytes: number;
@@ -51,8 +55,11 @@ export function createEventsFeature(ctx: FeatureContext): EventsFeature {
   const capture = createCaptureStep(ctx.camera, settings);
   const gate = createEventGate(settings.capPerMinute);
   const uploader = createEventUploader({ target: settings.target, timeoutMs: settings.uploadTimeoutMs });
-  const shadow = new ShadowClient(connection, thing, config.shadowName);
-  const grants = createGrantKeeper({ thing, log, requestGrant: (msg) => connection.publish(snapshotRequestTopic(thing), msg, { qos: 1 }) });
+  // A grant expires by S3's clock: judge it by the cloud's, estimated from the shadow's timestamps
+  // (the device clock may be hours off before NTP), as requested snapshots are.
+  const clock = new CloudClock(() => ctx.now().getTime());
+  const shadow = new ShadowClient(connection, thing, config.shadowName, undefined, clock);
+  const grants = createGrantKeeper({ thing, log, now: () => clock.now(), requestGrant: (msg) => connection.publish(snapshotRequestTopic(thing), msg, { qos: 1 }) });
   const counts = { captured: 0, uploaded: 0, failed: 0 };
   let queue: EventQueue | undefined;
   let draining: Promise<void> | undefined;
@@ -61,6 +68,14 @@ export function createEventsFeature(ctx: FeatureContext): EventsFeature {
   let idleWaiters: (() => void)[] = [];
   let stopping = false;
   const abort = new AbortController();
+  const preFrames =
+    settings.preBuffer.frames > 0
+      ? createFrameBuffer({
+          settings: settings.preBuffer,
+          capture: (signal) => capture({ resolution: settings.preBuffer.resolution }, signal),
+          log,
+        })
+      : undefined;
   /** Captures run one after another so the queue keeps event order. */
   let captures: Promise<void> = Promise.resolve();
 
@@ -85,18 +100,31 @@ export function createEventsFeature(ctx: FeatureContext): EventsFeature {
 
   async function captureAndQueue(trigger: Trigger, event: CameraEvent): Promise<void> {
     if (stopping || !queue) return;
+    // Taken before the capture below: the frame nearest the event, not one the capture's wait pushed in.
+    const pre = preFrames?.nearest(event.at, preEventWindowMs(settings.preBuffer));
+    const entry = { trigger: trigger.name, topic: event.topic, eventTime: event.at.toISOString() };
     try {
+      const frameTime = new Date().toISOString();
       const jpeg = await capture({ resolution: trigger.resolution }, abort.signal);
       counts.captured += 1;
-      // The key comes from the event's time: a repeated upload after a crash writes the same object.
-      const evicted = await queue.push({ key: eventKey(thing, trigger.name, event.at), trigger: trigger.name, topic: event.topic, eventTime: event.at.toISOString() }, jpeg);
-      log.debug({ event: 'events.queued', key: eventKey(thing, trigger.name, event.at), queued: queue.size }, 'event picture captured and queued');
-      for (const e of evicted) log.warn({ event: 'events.queue-dropped', key: e.key, dropped: queue.dropped }, `event queue full: dropped ${e.key} (oldest first)`);
+      // Keys come from the event's time: a repeated upload after a crash writes the same object.
+      const queued = [
+        ...(pre ? [enqueue(queue, { ...entry, key: eventKey(thing, trigger.name, event.at, 'pre'), frameTime: pre.at.toISOString() }, pre.jpeg)] : []),
+        enqueue(queue, { ...entry, key: eventKey(thing, trigger.name, event.at), frameTime }, jpeg),
+      ];
+      // The entries are in the queue already: the upload starts while they are written to disk.
       drain();
+      await Promise.all(queued);
     } catch (err) {
       counts.failed += 1;
       log.warn({ event: 'events.capture-failed', trigger: trigger.name, err: (err as Error).message }, `could not capture the event picture: ${(err as Error).message}`);
     }
+  }
+
+  async function enqueue(q: EventQueue, init: Omit<QueuedEvent, 'seq' | 'bytes'>, jpeg: Buffer): Promise<void> {
+    const evicted = await q.push(init, jpeg);
+    log.debug({ event: 'events.queued', key: init.key, queued: q.size }, 'event picture captured and queued');
+    for (const e of evicted) log.warn({ event: 'events.queue-dropped', key: e.key, dropped: q.dropped }, `event queue full: dropped ${e.key} (oldest first)`);
   }
 
   function retryLater(): void {
@@ -141,12 +169,12 @@ export function createEventsFeature(ctx: FeatureContext): EventsFeature {
       if (!(await publishRecord(entry, outcome.ms))) return retryLater();
       await queue.remove(entry);
       counts.uploaded += 1;
-      log.info({ event: 'events.uploaded', key: entry.key, trigger: entry.trigger, bytes: entry.bytes, ms: outcome.ms }, 'event snapshot uploaded');
+      log.info({ event: 'events.uploaded', key: entry.key, trigger: entry.trigger, bytes: entry.bytes, ms: outcome.ms, grantExpiresAt: grant.expiresAt }, 'event snapshot uploaded');
     }
   }
 
   async function publishRecord(entry: QueuedEvent, ms: number): Promise<boolean> {
-    const record = { key: entry.key, trigger: entry.trigger, topic: entry.topic, eventTime: entry.eventTime, bytes: entry.bytes, uploadMs: ms, at: new Date().toISOString() };
+    const record = { key: entry.key, trigger: entry.trigger, topic: entry.topic, eventTime: entry.eventTime, frameTime: entry.frameTime ?? entry.eventTime, bytes: entry.bytes, uploadMs: ms, at: new Date().toISOString() };
     try {
       await connection.publish(eventsTopic(thing), JSON.stringify(record), { qos: 1 });
       return true;
@@ -169,6 +197,7 @@ export function createEventsFeature(ctx: FeatureContext): EventsFeature {
       if (queue.size > 0) log.info({ event: 'events.queue-restored', queued: queue.size, bytes: queue.bytes }, `${queue.size} event snapshots waiting from before the restart`);
       shadow.on('delta', onDelta);
       stream.start();
+      preFrames?.start();
       checkTimer = setInterval(() => grants.check(), 60_000);
       checkTimer.unref();
     },
@@ -195,6 +224,7 @@ export function createEventsFeature(ctx: FeatureContext): EventsFeature {
       shadow.off('delta', onDelta);
       shadow.close();
       await stream.stop();
+      await preFrames?.stop();
       await captures.catch(() => undefined);
       await draining;
       uploader.close();

@@ -50,6 +50,27 @@ describe('event queue', () => {
     expect(q.size).toBe(2);
   });
 
+  it('has an entry at once, before it is on disk; a removal waits for the write, so the entry never comes back', async () => {
+    const q = await openEventQueue(dir, { maxCount: 10, maxBytes: 1000 });
+    const pushed = q.push(entry(1), Buffer.from('jpeg-1'));
+    const head = q.peek();
+    expect(head?.key).toBe(entry(1).key);
+    if (!head) throw new Error('empty');
+    expect((await q.read(head)).toString()).toBe('jpeg-1');
+    await q.remove(head);
+    await pushed;
+    expect(await readdir(dir)).toEqual([]);
+    expect((await openEventQueue(dir, { maxCount: 10, maxBytes: 1000 })).size).toBe(0);
+  });
+
+  it('takes an entry out again when it cannot be written, and says so', async () => {
+    const q = await openEventQueue(dir, { maxCount: 10, maxBytes: 1000 });
+    await rm(dir, { recursive: true });
+    await expect(q.push(entry(1), Buffer.from('a'))).rejects.toThrow(/ENOENT/);
+    expect(q.size).toBe(0);
+    expect(q.bytes).toBe(0);
+  });
+
   it('deletes an orphan picture and an unreadable entry at start', async () => {
     const q = await openEventQueue(dir, { maxCount: 10, maxBytes: 1000 });
     await q.push(entry(1), Buffer.from('a'));
