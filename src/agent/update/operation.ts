@@ -160,7 +160,12 @@ export function createUpdateOperation(deps: UpdateDeps): JobOperation {
     if (pending?.jobId === job.jobId) {
       const problem = await deps.selfCheck(job.signal);
       if (problem) {
-        await deps.watch.rollback(`the new version's self-check failed: ${problem}`);
+        const rolled = await deps.watch.rollback(`the new version's self-check failed: ${problem}`);
+        if (!rolled.ok) {
+          // Nothing to go back to (e.g. a camera whose running version was installed by hand): this version stays.
+          await deps.watch.confirm();
+          return refuse('FAILED', 'self-check', `the new version's self-check failed (${problem}) and it cannot be rolled back: ${rolled.error}`, ids);
+        }
         return { status: 'HANDED_OVER', details: details('rolling-back', { ...ids, reason: problem }) };
       }
       await deps.watch.confirm();

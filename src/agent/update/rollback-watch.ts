@@ -15,8 +15,8 @@ export interface UpdateWatch {
   readonly pending: PendingUpdate | undefined;
   /** The new version has connected and passed its self-check: nothing to roll back any more. */
   confirm(): Promise<void>;
-  /** Rolls back now (self-check failed); resolves once the previous package is in place. */
-  rollback(reason: string): Promise<void>;
+  /** Rolls back now (self-check failed); resolves once the previous package is in place, or with why it cannot be. */
+  rollback(reason: string): Promise<{ ok: true } | { ok: false; error: string }>;
   stop(): void;
 }
 
@@ -35,25 +35,27 @@ export async function startUpdateWatch(opts: WatchOptions): Promise<UpdateWatch>
   const now = opts.now ?? Date.now;
   let pending = await records.pending();
   let timer: NodeJS.Timeout | undefined;
-  let rollingBack: Promise<void> | undefined;
+  let rollingBack: Promise<{ ok: true } | { ok: false; error: string }> | undefined;
 
-  const rollback = (reason: string): Promise<void> =>
+  const rollback = (reason: string): Promise<{ ok: true } | { ok: false; error: string }> =>
     (rollingBack ??= (async () => {
       const p = pending;
-      if (!p || !installer) return;
+      if (!p || !installer) return { ok: false as const, error: 'no update is pending' };
       if (timer) clearTimeout(timer);
       log.warn({ event: 'update.rollback', jobId: p.jobId, version: p.version, previous: p.previous, reason }, `rolling back the update to ${p.version}: ${reason}`);
       try {
         await installer.rollback(p.previous);
       } catch (err) {
         // Keep the pending record: the next start (or the launcher) tries again.
-        log.error({ event: 'update.rollback-failed', jobId: p.jobId, err: (err as Error).message }, `cannot roll back the update to ${p.version}: ${(err as Error).message}`);
+        const error = (err as Error).message;
+        log.error({ event: 'update.rollback-failed', jobId: p.jobId, err: error }, `cannot roll back the update to ${p.version}: ${error}`);
         rollingBack = undefined;
-        return;
+        return { ok: false as const, error };
       }
       await records.writeRolledBack({ jobId: p.jobId, version: p.version, reason, at: Math.floor(now() / 1000) });
       pending = undefined;
       if (installer.exitsToSwitch) opts.restart(`rolled back the update to ${p.version}`);
+      return { ok: true as const };
     })());
 
   if (pending && installer) {
