@@ -24,6 +24,7 @@ import { VapixClient } from '../protocol/vapix.js';
 import { chooseCameraAccess } from './camera-access.js';
 import { presenceTopic } from '../protocol/topics.js';
 import { installHeapProbe } from './heap-probe.js';
+import { createAgentJobsFeature } from './features/jobs/agent-jobs.js';
 
 /** How long a stop waits for an in-flight snapshot before abandoning it (and reporting it failed). */
 export const STOP_GRACE_MS = 5_000;
@@ -34,6 +35,8 @@ export interface RunningAgent {
   readonly log: Logger;
   /** The local API's loopback URL (undefined if it could not listen). */
   localApiUrl(): string | undefined;
+  /** Resolves (with why) when a job asked for a restart: stop the agent; its supervisor starts it again. */
+  readonly restartRequested: Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -133,6 +136,9 @@ export async function startAgent(
       })),
     );
   }
+  let requestRestart: (why: string) => void = () => undefined;
+  const restartRequested = new Promise<string>((resolve) => (requestRestart = resolve));
+  if (config.jobs.enabled) features.push(createAgentJobsFeature({ config, connection, camera, log, requestRestart }));
   for (const f of features) await f.start();
   const rounds = connectRounds(features, { isConnected: () => connection.connected, log });
   const onConnected = (): void => rounds.run();
@@ -146,6 +152,7 @@ export async function startAgent(
     connection,
     log,
     localApiUrl: () => localApi.url(),
+    restartRequested,
     stop: () =>
       (stopping ??= (async () => {
         connection.off('connected', onConnected);
@@ -216,9 +223,12 @@ export async function runAgentUntilSignal(config: AgentConfig, log?: Logger): Pr
     throw err;
   }
   const probe = installHeapProbe(agent.log);
-  const signal = await stopSignal;
+  // A restart job stops the agent the same clean way as SIGTERM; the exit makes the supervisor
+  // (ACAP runMode respawn, systemd Restart=always) start it again.
+  const why = await Promise.race([stopSignal.then((signal) => ({ signal })), agent.restartRequested.then((restart) => ({ restart }))]);
   probe?.stop();
-  agent.log.info({ event: 'agent.signal', signal }, `received ${signal}; stopping`);
+  if ('signal' in why) agent.log.info({ event: 'agent.signal', signal: why.signal }, `received ${why.signal}; stopping`);
+  else agent.log.info({ event: 'agent.restarting', why: why.restart }, `restarting for ${why.restart}: stopping; the supervisor starts the agent again`);
   await agent.stop();
   return 0;
 }

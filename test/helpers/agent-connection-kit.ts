@@ -105,6 +105,7 @@ export function testConfig(paths: { caPath: string; certPath: string; keyPath: s
     },
     schedule: { cron: '' },
     events: { triggers: [], capPerMinute: 30, queue: { maxCount: 100, maxBytes: 20 * 1024 * 1024 } },
+    jobs: { enabled: false, stepTimeoutMinutes: 15 },
     stateDir: overrides.stateDir ?? '/nonexistent',
     log: { level: 'debug', format: 'json', syslog: { url: '', facility: 'daemon', appName: 'cloudcam' } },
     shadowName: 'cloudcam',

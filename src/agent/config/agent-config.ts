@@ -41,6 +41,8 @@ export interface AgentConfig {
   schedule: { cron: string; timezone?: string };
   /** Event snapshots (features/events/): off while triggers is []. */
   events: { triggers: Trigger[]; capPerMinute: number; queue: { maxCount: number; maxBytes: number } };
+  /** AWS IoT Jobs (features/jobs/): remote operations (restart, diagnostics snapshot, update), one at a time. */
+  jobs: { enabled: boolean; stepTimeoutMinutes: number };
   stateDir: string;
   log: { level: LogLevel; format: LogFormat; syslog: { url: string; facility: Facility; appName: string } };
   shadowName: string;

@@ -77,6 +77,14 @@ const FORMATS = {
   'cloudcam-percent': intRange(0, 100, 'whole number 0-100'),
   'cloudcam-bytes': intRange(1, 2 ** 31 - 1, 'whole number of bytes > 0'),
   'cloudcam-count': intRange(1, 1_000_000, 'whole number 1-1000000'),
+  'cloudcam-step-timeout': intRange(1, 10_080, 'whole minutes 1-10080 (AWS IoT Jobs step timeout limits)'),
+  'cloudcam-boolean': {
+    doc: 'true or false',
+    validate: (v) => {
+      if (typeof v !== 'boolean') throw new Error(`must be true or false, got ${show(v)}`);
+    },
+    coerce: (raw) => (raw.trim() === 'true' ? true : raw.trim() === 'false' ? false : raw),
+  },
   'cloudcam-event-triggers': {
     doc: 'list of {name, topic, when?, cooldownSeconds, resolution?} (env: JSON)',
     validate: (v) => {

@@ -174,6 +174,18 @@ export const configSchema: ConfigSchema<RawConfig> = {
       },
     },
   },
+  jobs: {
+    enabled: {
+      doc: 'Take remote operations from AWS IoT Jobs (docs/protocol.md, "Jobs"): on every connect the agent asks for pending jobs and runs them one at a time. false: the agent never subscribes to its Jobs topics.',
+      format: 'cloudcam-boolean',
+      default: true,
+    },
+    stepTimeoutMinutes: {
+      doc: 'stepTimeoutInMinutes sent when the agent starts a job: AWS IoT Jobs ends the execution TIMED_OUT if it is not finished (or its timer renewed by the operation) within this time, and the agent aborts the operation then too.',
+      format: 'cloudcam-step-timeout',
+      default: 15,
+    },
+  },
   stateDir: {
     doc: 'Writable directory for persistent agent state (handled request ids). Relative paths start at the config file.',
     format: 'cloudcam-dir',
