@@ -29,7 +29,8 @@ export interface UpdaterDeps {
   config: AgentConfig;
   runningVersion: string;
   camera: VapixClient;
-  link: MqttLink;
+  /** The connection and thing name once they exist (the watch starts before either). */
+  cloud: () => { link: MqttLink; thing: string } | undefined;
   /** An installed ACAP app (appLayout().onCamera). */
   onCamera: boolean;
   restart: (reason: string) => void;
@@ -74,7 +75,11 @@ export async function startUpdater(deps: UpdaterDeps): Promise<Updater> {
     downloadTimeoutMs: config.update.downloadTimeoutMs,
     connectBoundMs: config.update.connectBoundMs,
     maxStarts: config.update.maxStarts,
-    selfCheck: createSelfCheck({ link: deps.link, thing: config.thingName, shadowName: config.shadowName, camera: deps.camera, timeoutMs: 10_000 }),
+    selfCheck: (signal) => {
+      const cloud = deps.cloud();
+      if (!cloud) return Promise.resolve('the agent has no connection yet');
+      return createSelfCheck({ ...cloud, shadowName: config.shadowName, camera: deps.camera, timeoutMs: 10_000 })(signal);
+    },
     restart: deps.restart,
     log,
   });
