@@ -7,6 +7,8 @@ import type { CloudHandler } from '../cloud/handler.js';
 import type { CameraFaults, CameraSimulator } from './camera/simulator.js';
 import type { S3Faults, S3StandIn } from './s3/server.js';
 import { parseEventStreamMessage } from '../protocol/vapix-events.js';
+import type { JobStore } from './jobs/store.js';
+import { routeJobs } from './jobs/control-routes.js';
 
 /**
  * devcloud's own control endpoint on 127.0.0.1, for tests and scripts that run devcloud in another
@@ -19,6 +21,7 @@ import { parseEventStreamMessage } from '../protocol/vapix-events.js';
  *                                  fires one event on the camera's VAPIX event stream; replies {sessions}
  *   PUT  /s3/faults                body: S3Faults ({} clears)
  *   POST /things/{thing}/snapshot  runs the cloud handler once; replies with its result
+ *   POST /jobs, GET /jobs/{jobId}, POST /jobs/{jobId}/cancel   the Jobs control plane (jobs/control-routes.ts)
  */
 export interface ControlApi {
   readonly url: string;
@@ -38,9 +41,10 @@ export async function startControlApi(opts: {
   cameras: ReadonlyMap<string, CameraSimulator>;
   s3: S3StandIn;
   handler: CloudHandler;
+  jobs: JobStore;
   log: Logger;
 }): Promise<ControlApi> {
-  const { cameras, s3, handler, log } = opts;
+  const { cameras, s3, handler, jobs, log } = opts;
   const reply = (res: http.ServerResponse, status: number, body?: unknown): void => {
     res.writeHead(status, body === undefined ? {} : { 'content-type': 'application/json' });
     res.end(body === undefined ? undefined : JSON.stringify(body));
@@ -55,6 +59,11 @@ export async function startControlApi(opts: {
     }
     const { pathname } = requestUrl(req.url);
     const parts = pathSegments(pathname);
+    if (parts[0] === 'jobs') {
+      const answer = await routeJobs(jobs, req.method ?? '', parts, () => readJson(req));
+      if (answer) return reply(res, answer.status, answer.body);
+      return reply(res, 404, { message: `no route ${req.method ?? ''} ${pathname}` });
+    }
     const name = `${req.method ?? ''} ${parts.map((p, i) => (i === 1 && parts.length > 2 ? ':id' : p)).join('/')}`;
     switch (name) {
       case 'GET health':

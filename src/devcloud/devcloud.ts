@@ -24,8 +24,14 @@ import { PROVISIONED_FILE, devcloudInfoPath, type DevcloudInfo } from './info.js
 import { writeAgentConfigs } from './agent-configs.js';
 import { ensureDevReleaseKey } from './release-key.js';
 import { startDevcloudViewer, type DevcloudViewer } from './viewer.js';
+import { createS3Client } from '../cloud/handler.js';
+import { createBucket } from '../viewer/api/bucket.js';
+import { JobStore } from './jobs/store.js';
+import { startJobsService } from './jobs/mqtt-service.js';
 
 export const DEVCLOUD_BUCKET = 'cloudcam-snapshots';
+/** Where release packages go; job documents point at them with presigned-URL placeholders (docs/protocol-jobs.md). */
+export const DEVCLOUD_RELEASE_BUCKET = 'cloudcam-releases';
 export const DEVCLOUD_REGION = 'us-east-1';
 export const CAMERA_USER = 'cloudcam';
 /** devcloud's fleet provisioning template; things are named like the deployed template's (infra/). */
@@ -54,6 +60,11 @@ export interface DevcloudOptions {
   serviceAccounts?: boolean;
   /** Thumbnails for every stored snapshot (default on); test suites that count S3 traffic turn them off. */
   thumbnails?: boolean;
+  /**
+   * Milliseconds in one minute of the Jobs service (step and in-progress timeouts, rollout rate);
+   * default 60000. Tests shorten it so a 1-minute step timeout does not take a minute.
+   */
+  jobsMinuteMs?: number;
 }
 
 export interface Devcloud {
@@ -68,6 +79,8 @@ export interface Devcloud {
   /** stopBroker() then startBroker(): clients see the broker vanish and come back on the same port. */
   restartBroker(opts?: { kill?: boolean }): Promise<void>;
   readonly store: ShadowStore;
+  /** The Jobs service's state (docs/protocol-jobs.md); the control API's /jobs endpoints use it. */
+  readonly jobs: JobStore;
   readonly dataPlane: DataPlaneApi;
   readonly s3: S3StandIn;
   readonly cameras: ReadonlyMap<string, CameraSimulator>;
@@ -203,7 +216,7 @@ export async function startDevcloud(opts: DevcloudOptions): Promise<Devcloud> {
     const [dataPlane, s3, ...cameraList] = await Promise.all([
       // SigV4 checked against the cloud principal's key pair, as AWS checks the Lambda role's.
       startDataPlaneApi({ store, credentials: secrets.s3, log: log.child({ part: 'data-plane' }) }),
-      startS3({ rootDir: path.join(stateDir, 's3'), buckets: [DEVCLOUD_BUCKET], credentials: [credentials], region: DEVCLOUD_REGION, log: log.child({ part: 's3' }) }),
+      startS3({ rootDir: path.join(stateDir, 's3'), buckets: [DEVCLOUD_BUCKET, DEVCLOUD_RELEASE_BUCKET], credentials: [credentials], region: DEVCLOUD_REGION, log: log.child({ part: 's3' }) }),
       ...cameraNames.map((thing, i) =>
         startCameraSimulator({
           name: thing,
@@ -240,7 +253,26 @@ export async function startDevcloud(opts: DevcloudOptions): Promise<Devcloud> {
     const rules = await startCloudRules({ client: cloudClient, handler, store, shadowName: DEFAULT_SHADOW_NAME, log: log.child({ part: 'rules' }) });
     stack.push(() => rules.stop());
 
-    const control = await startControlApi({ cameras, s3, handler, log: log.child({ part: 'control' }) });
+    // Jobs: state in DIR/jobs.json; documents delivered with presigned GETs of the S3 stand-in's release bucket.
+    const jobs = new JobStore({
+      persistPath: path.join(stateDir, 'jobs.json'),
+      ...(opts.jobsMinuteMs !== undefined ? { minuteMs: opts.jobsMinuteMs } : {}),
+      thingExists: (thing) => things.includes(thing) || Object.values(provisioned).includes(thing),
+      presignableBuckets: [DEVCLOUD_RELEASE_BUCKET],
+      log: log.child({ part: 'jobs' }),
+    });
+    stack.push(async () => jobs.stop());
+    const presignClient = createS3Client({ region: DEVCLOUD_REGION, credentials, s3Endpoint: s3.url });
+    stack.push(async () => presignClient.destroy());
+    const jobsService = await startJobsService({
+      client: cloudClient,
+      store: jobs,
+      presign: (bucket, key, seconds) => createBucket(presignClient, bucket).presignGet(key, seconds),
+      log: log.child({ part: 'jobs' }),
+    });
+    stack.push(() => jobsService.stop());
+
+    const control = await startControlApi({ cameras, s3, handler, jobs, log: log.child({ part: 'control' }) });
     stack.push(() => control.stop());
 
     const viewer = await startDevcloudViewer({
@@ -274,7 +306,7 @@ export async function startDevcloud(opts: DevcloudOptions): Promise<Devcloud> {
       cloud: { clientId: CLOUD_IDENTITY, certPath: pki.cloud.certPath, keyPath: pki.cloud.keyPath },
       devices: Object.fromEntries(things.map((t) => [t, { ...pki.devices[t]!, agentConfigPath: agentConfigs[t]! }])),
       dataPlane: { url: dataPlane.url, region: DEVCLOUD_REGION, ...credentials },
-      s3: { url: s3.url, bucket: DEVCLOUD_BUCKET, region: DEVCLOUD_REGION, ...credentials, dir: path.join(stateDir, 's3') },
+      s3: { url: s3.url, bucket: DEVCLOUD_BUCKET, releaseBucket: DEVCLOUD_RELEASE_BUCKET, region: DEVCLOUD_REGION, ...credentials, dir: path.join(stateDir, 's3') },
       cameras: Object.fromEntries(
         [...cameras].map(([t, c], i) => {
           const bus = buses.get(t);
@@ -334,6 +366,7 @@ export async function startDevcloud(opts: DevcloudOptions): Promise<Devcloud> {
         await startBrokerAgain();
       },
       store,
+      jobs,
       dataPlane,
       s3,
       cameras,

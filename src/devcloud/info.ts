@@ -18,7 +18,8 @@ export interface DevcloudInfo {
   devices: Record<string, { certPath: string; keyPath: string; agentConfigPath: string }>;
   /** The shadow REST API; requests must be SigV4-signed with this key pair (the same as s3's: one cloud principal). */
   dataPlane: { url: string; region: string; accessKeyId: string; secretAccessKey: string };
-  s3: { url: string; bucket: string; region: string; accessKeyId: string; secretAccessKey: string; dir: string };
+  /** bucket: snapshots; releaseBucket: release packages for update jobs (presigned GETs at job delivery). */
+  s3: { url: string; bucket: string; releaseBucket: string; region: string; accessKeyId: string; secretAccessKey: string; dir: string };
   /**
    * url: HTTPS with the camera's self-signed certificate (fingerprint256, certPath), as field tools
    * reach a camera; httpUrl: plain HTTP, what devcloud's agent configs use (an app on the camera).

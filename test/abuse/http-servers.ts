@@ -11,6 +11,7 @@ import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { createCloudHandler } from '../../src/cloud/handler.js';
 import { startCameraSimulator } from '../../src/devcloud/camera/simulator.js';
 import { startControlApi } from '../../src/devcloud/control-api.js';
+import { JobStore } from '../../src/devcloud/jobs/store.js';
 import { startS3, type S3StandIn } from '../../src/devcloud/s3/server.js';
 import { startDataPlaneApi } from '../../src/devcloud/shadow/rest-api.js';
 import { ShadowStore } from '../../src/devcloud/shadow/store.js';
@@ -58,7 +59,7 @@ export const HTTP_SERVERS: HttpServerUnderTest[] = [
     async start() {
       const { s3, stop } = await startTempS3();
       const handler = createCloudHandler({ region: REGION, bucket: BUCKET, shadowName: 'cloudcam', expiresSeconds: 60, maxBytes: 1024, s3Endpoint: s3.url, iotDataEndpoint: 'http://127.0.0.1:9', credentials: CREDENTIALS });
-      const control = await startControlApi({ cameras: new Map(), s3, handler, log });
+      const control = await startControlApi({ cameras: new Map(), s3, handler, jobs: new JobStore(), log });
       return {
         port: Number(new URL(control.url).port),
         probe: async () => expectStatus('GET /health', (await fetch(`${control.url}/health`)).status, 200),

@@ -38,8 +38,12 @@ export async function startTestDevcloud(opts: {
   serviceAccounts?: boolean;
   /** The viewer's thumbnails (S3 GETs and POSTs of their own): off unless a suite asks for them. */
   thumbnails?: boolean;
+  /** Length of a Jobs-service minute (timeouts, rollout rate). */
+  jobsMinuteMs?: number;
+  /** Reuse a state dir (a devcloud restart); default: a new temp dir. */
+  dir?: string;
 }): Promise<TestDevcloud> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'cloudcam-dc-'));
+  const dir = opts.dir ?? (await mkdtemp(path.join(os.tmpdir(), 'cloudcam-dc-')));
   const dc = await startDevcloud({
     stateDir: dir,
     cameras: opts.cameras ?? 1,
@@ -51,6 +55,7 @@ export async function startTestDevcloud(opts: {
     ...(opts.now ? { now: opts.now } : {}),
     ...(opts.serviceAccounts ? { serviceAccounts: true } : {}),
     thumbnails: opts.thumbnails ?? false,
+    ...(opts.jobsMinuteMs !== undefined ? { jobsMinuteMs: opts.jobsMinuteMs } : {}),
   });
   return {
     dc,
