@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { agentArchitecture, parseUpdateDocument, presignedUrlPlaceholder, versionProblem } from './update-document.js';
+import { presignedUrlPlaceholder } from './presigned-url-placeholder.js';
+import { agentArchitecture, parseUpdateDocument, versionProblem } from './update-document.js';
 
 const valid = {
   operation: 'cloudcam.update',

@@ -118,12 +118,6 @@ export function agentArchitecture(arch: string = process.arch): UpdateArchitectu
   return ({ arm64: 'aarch64', arm: 'armv7hf', x64: 'x86_64' } as Record<string, UpdateArchitecture>)[arch];
 }
 
-/** The placeholder AWS IoT Jobs replaces with a presigned GET of s3://bucket/key (virtual path form). */
-export function presignedUrlPlaceholder(bucket: string, key: string): string {
-  const encoded = key.split('/').map(encodeURIComponent).join('/');
-  return `\${aws:iot:s3-presigned-url:https://s3.amazonaws.com/${bucket}/${encoded}}`;
-}
-
 /** Why this agent must not install the version the document names, or undefined when it may. */
 export function versionProblem(doc: Pick<UpdateDocument, 'version' | 'allowDowngrade'>, running: string): string | undefined {
   if (!semver.valid(running)) return undefined; // a dev build ("0.0.0-unknown" is valid); nothing to compare
