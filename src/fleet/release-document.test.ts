@@ -29,6 +29,7 @@ describe('release documents', () => {
     const doc = releaseDocument({ bytes, facts, url, signingKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), keyId: 'rel-1' });
     expect(doc.package.url).toBe(url);
     verifyRelease(loadReleaseKeys(dir), 'rel-1', doc.package.signature, { sha256: doc.package.sha256, size: bytes.length, version: '1.4.0', architecture: 'armv7hf' });
-    expect(releaseJobId('1.4.0-rc.1', 'aarch64', new Date('2026-12-01T07:00:00.123Z'))).toBe('update-1_4_0-rc_1-aarch64-20261201T070000Z');
+    expect(releaseJobId('1.4.0-rc.1', 'aarch64', new Date('2026-12-01T07:00:00.123Z'), 'a1b2c3')).toBe('update-1_4_0-rc_1-aarch64-20261201T070000Z-a1b2c3');
+    expect(releaseJobId('1.0.0', 'x86_64')).not.toBe(releaseJobId('1.0.0', 'x86_64'));
   });
 });

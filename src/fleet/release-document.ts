@@ -3,7 +3,7 @@
  * from an .eap's manifest or a gateway tarball's name), and the signed `cloudcam.update` job
  * document that points at it in the release bucket.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { readEapManifest } from '../protocol/eap.js';
 import { signRelease } from '../protocol/release-signature.js';
@@ -58,8 +58,8 @@ export function releaseDocument(o: { bytes: Buffer; facts: PackageFacts; url: st
   return parseUpdateDocument(doc, 'template');
 }
 
-/** A job id for this release: AWS job ids are 1-64 of [a-zA-Z0-9_-]. */
-export function releaseJobId(version: string, architecture: string, now = new Date()): string {
+/** A job id for this release, unique per call: AWS job ids are 1-64 of [a-zA-Z0-9_-]. */
+export function releaseJobId(version: string, architecture: string, now = new Date(), unique = randomBytes(3).toString('hex')): string {
   const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-  return `update-${version}-${architecture}-${stamp}`.replace(/[^a-zA-Z0-9_-]/g, '_').slice(0, 64);
+  return `update-${version}-${architecture}-${stamp}-${unique}`.replace(/[^a-zA-Z0-9_-]/g, '_').slice(-64);
 }

@@ -96,8 +96,8 @@ export async function startGatewayCamera(o: { thing: string; agentConfigPath: st
       lines.push(line);
       for (const w of waiters) w();
     };
-    createInterface({ input: c.stdout! }).on('line', (t) => take(t, 'stdout'));
-    createInterface({ input: c.stderr! }).on('line', (t) => take(t, 'stderr'));
+    createInterface({ input: c.stdout }).on('line', (t) => take(t, 'stdout'));
+    createInterface({ input: c.stderr }).on('line', (t) => take(t, 'stderr'));
     exited = new Promise((resolve) =>
       c.once('exit', (code, signal) => {
         take(JSON.stringify({ event: 'test.exited', code, signal }), 'supervisor');
