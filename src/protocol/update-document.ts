@@ -19,7 +19,7 @@ export const MAX_PACKAGE_BYTES = 1024 * 1024 * 1024;
 export const KEY_ID_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}$/;
 
 /** AWS IoT Jobs' placeholder, replaced at delivery by a presigned GET (presignedUrlConfig). */
-export const PRESIGNED_PLACEHOLDER_PATTERN = /^\$\{aws:iot:s3-presigned-url:(https:\/\/[^}\s]+)\}$/;
+export const PRESIGNED_PLACEHOLDER_PATTERN = /^\$\{aws:iot:s3-presigned-url(?:-v2)?:(https:\/\/[^}\s]+)\}$/;
 
 export interface UpdatePackage {
   /** A presigned GET (delivered) or the `${aws:iot:s3-presigned-url:...}` placeholder (template). */
