@@ -9,7 +9,12 @@
  */
 export const LAUNCHER_NAME = 'cloudcam-launcher';
 
-export function launcherScript(appName = 'cloudcam'): string {
+/**
+ * `runner`: a command the releases are run through, e.g. `qemu-aarch64 -L SYSROOT` when
+ * `make test-package` runs a foreign-architecture gateway on the build host; the shipped launcher has none.
+ */
+export function launcherScript(appName = 'cloudcam', runner = ''): string {
+  const run = runner ? `${runner} ` : '';
   return `#!/bin/sh
 # ${appName} launcher (docs/update.md): runs the current release; rolls a pending update back when
 # it keeps failing to start or starts after its deadline.
@@ -40,7 +45,7 @@ if [ -f "$up/pending" ]; then
     current=$previous
   fi
 fi
-if [ "$current" = base ]; then exec "$here/${appName}" "$@"; fi
-exec "$root/releases/$current/${appName}" "$@"
+if [ "$current" = base ]; then exec ${run}"$here/${appName}" "$@"; fi
+exec ${run}"$root/releases/$current/${appName}" "$@"
 `;
 }
