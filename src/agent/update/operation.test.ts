@@ -165,6 +165,15 @@ describe('cloudcam.update in the gateway layout', () => {
     expect(resumed).toMatchObject({ status: 'FAILED', details: { reason: 'version 0.1.0 is running after the install of 0.2.0: the new version did not take over' } });
   });
 
+  it('fails an execution interrupted before the install without touching anything', async () => {
+    const root = mkdtempSync(path.join(tmpdir(), 'gw-root-'));
+    const p = await agentProcess(root, '0.1.0');
+    const resumed = await p.operation.resume!(jobRun('job-z', doc(), { stage: 'downloading', version: '0.2.0' }));
+    expect(resumed.status).toBe('FAILED');
+    expect(resumed.details['reason']).toMatch(/restarted before the install \(stage downloading\): nothing was installed/);
+    untouched(root);
+  });
+
   it('rejects an invalid document naming the field', async () => {
     const root = mkdtempSync(path.join(tmpdir(), 'gw-root-'));
     const p = await agentProcess(root, '0.1.0');

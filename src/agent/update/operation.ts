@@ -153,6 +153,10 @@ export function createUpdateOperation(deps: UpdateDeps): JobOperation {
       return refuse('FAILED', 'rolled-back', rolledBack.reason, ids);
     }
     if (!target || !semver.valid(target)) return refuse('FAILED', 'resuming', 'the execution names no version to check', ids);
+    const stage = job.statusDetails['stage'];
+    if (stage === undefined || stage === 'downloading') {
+      return refuse('FAILED', 'resuming', `the agent restarted before the install (stage ${stage ?? 'none'}): nothing was installed; create a new job to try again`, ids);
+    }
     if (target !== deps.runningVersion) {
       return refuse('FAILED', 'resuming', `version ${deps.runningVersion} is running after the install of ${target}: the new version did not take over`, ids);
     }
