@@ -100,7 +100,12 @@ export async function runFleetUpdate(o: FleetUpdateOptions): Promise<number> {
   });
   o.out(`job ${jobId} created for ${things.length} camera(s)${o.rolloutPerMinute ? `, at most ${o.rolloutPerMinute} per minute` : ''}`);
   if (!o.wait) {
-    o.out(`follow it with: cloudcam fleet update ... --wait, or the Jobs console${o.devcloudDir ? '' : ' (aws iot describe-job --job-id ' + jobId + ')'}`);
+    if (o.devcloudDir) {
+      const { readDevcloudInfo } = await import('../devcloud/info.js');
+      o.out(`each camera's status: curl ${(await readDevcloudInfo(o.devcloudDir)).control.url}/jobs/${jobId}`);
+    } else {
+      o.out(`each camera's status: aws iot list-job-executions-for-job --job-id ${jobId}`);
+    }
     return 0;
   }
   const final = await followJob(admin, jobId, things, o.out, o.pollMs ?? 1000);
