@@ -8,6 +8,7 @@ import { cloudConfigSchema, loadCloudConfig } from '../src/cloud/config.js';
 import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import { createS3Client, parseCloudEvent } from '../src/cloud/handler.js';
 import { eventsTopic, presenceTopic, shadowTopics, snapshotRequestTopic } from '../src/protocol/topics.js';
+import { jobsTopics, replyTopics } from '../src/protocol/jobs.js';
 import { evaluateIotSql } from '../test/helpers/iot-sql.js';
 import { bundleLambdas } from './bundle.js';
 import { CloudcamStack } from './cloudcam-stack.js';
@@ -88,7 +89,7 @@ describe('IAM: least privilege', () => {
 
   it('our roles carry no managed policies (AWSLambdaBasicExecutionRole would grant logs on "*")', () => {
     const roles = ofType('AWS::IAM::Role').filter(([id]) => !id.startsWith('AWS679f53fac002430cb0da5b7982bd2287')); // CDK's custom-resource provider
-    expect(roles.length).toBe(4);
+    expect(roles.length).toBe(5);
     for (const [id, r] of roles) expect(r.Properties['ManagedPolicyArns'], id).toBeUndefined();
   });
 
@@ -200,9 +201,19 @@ describe('the device policy: a camera reaches only its own topics and shadow', (
   const topicsOf = (thing: string) => {
     const s = shadowTopics(thing, 'cloudcam');
     const classic = shadowTopics(thing);
+    const j = jobsTopics(thing);
     return {
-      publish: [presenceTopic(thing), snapshotRequestTopic(thing), eventsTopic(thing), s.get, s.update],
-      receive: [s.getAccepted, s.getRejected, s.updateAccepted, s.updateRejected, s.updateDelta],
+      publish: [presenceTopic(thing), snapshotRequestTopic(thing), eventsTopic(thing), s.get, s.update, j.getPending, j.startNext, j.describe('$next'), j.describe('job-1'), j.update('job-1')],
+      receive: [
+        s.getAccepted,
+        s.getRejected,
+        s.updateAccepted,
+        s.updateRejected,
+        s.updateDelta,
+        j.notify,
+        j.notifyNext,
+        ...[j.getPending, j.startNext, j.describe('$next'), j.update('job-1')].flatMap((t) => Object.values(replyTopics(t))),
+      ],
       never: [s.delete, classic.update, classic.get, s.updateDocuments, `${eventsTopic(thing)}/x`],
     };
   };
@@ -234,7 +245,7 @@ describe('the device policy: a camera reaches only its own topics and shadow', (
       expect(iotAllows(doc, me, 'iot:Subscribe', `${IOT}:topicfilter/${topic}`), topic).toBe(false);
     }
     // Wildcard filters that would cover other things are refused too.
-    for (const filter of ['cloudcam/+/presence', 'cloudcam/#', '$aws/things/+/shadow/name/cloudcam/update/delta', '#']) {
+    for (const filter of ['cloudcam/+/presence', 'cloudcam/#', '$aws/things/+/shadow/name/cloudcam/update/delta', '$aws/things/+/jobs/notify-next', '$aws/things/+/jobs/#', '$aws/things/#', '#']) {
       expect(iotAllows(doc, me, 'iot:Subscribe', `${IOT}:topicfilter/${filter}`), filter).toBe(false);
     }
   });
@@ -294,7 +305,7 @@ describe('fleet provisioning', () => {
   });
 
   it('an operator policy for allow-reenrol grants iot:UpdateThing on cloudcam things only, and is an output', () => {
-    const managedPolicies = ofType('AWS::IAM::ManagedPolicy');
+    const managedPolicies = ofType('AWS::IAM::ManagedPolicy').filter(([id]) => id.startsWith('ReenrolOperatorPolicy'));
     expect(managedPolicies).toHaveLength(1);
     const [, managed] = managedPolicies[0]!;
     const statements = (resolve(managed.Properties['PolicyDocument']) as { Statement: Statement[] }).Statement;
@@ -325,7 +336,9 @@ describe('the snapshot bucket', () => {
   });
 
   it('outputs what a camera and an operator need', () => {
-    for (const name of ['IotEndpoint', 'BucketName', 'UploadHost', 'ProvisioningTemplateName', 'ClaimPolicyName', 'DevicePolicyName', 'ReenrolOperatorPolicyArn']) template.hasOutput(name, {});
+    for (const name of ['IotEndpoint', 'BucketName', 'UploadHost', 'ProvisioningTemplateName', 'ClaimPolicyName', 'DevicePolicyName', 'ReenrolOperatorPolicyArn', 'ReleaseBucket', 'JobsPresignRoleArn', 'JobsOperatorPolicyArn']) {
+      template.hasOutput(name, {});
+    }
   });
 
   it('UploadHost is the host of the presigned POSTs the cloud handler makes (the agent allow-lists exactly it)', async () => {
@@ -343,5 +356,49 @@ describe('the snapshot bucket', () => {
     const east = createS3Client({ region: 'us-east-1', credentials: { accessKeyId: 'AKIAEXAMPLEEXAMPLE12', secretAccessKey: 'x'.repeat(40) } });
     expect(new URL((await createPresignedPost(east, { Bucket: bucket, Key: 'k', Expires: 60 })).url).host).toBe(`${bucket}.s3.us-east-1.amazonaws.com`);
     east.destroy();
+  });
+});
+
+describe('releases for update jobs', () => {
+  const bucketId = (): string => ofType('AWS::S3::Bucket').find(([id]) => id.startsWith('Releases'))![0];
+
+  it('the release bucket is private, encrypted, versioned and TLS-only', () => {
+    const [, bucket] = ofType('AWS::S3::Bucket').find(([id]) => id.startsWith('Releases'))!;
+    expect(bucket.Properties).toMatchObject({
+      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+      BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+      VersioningConfiguration: { Status: 'Enabled' },
+    });
+    expect(bucket.Properties['CorsConfiguration']).toBeUndefined(); // no browser reads releases
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      Bucket: { Ref: bucketId() },
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+    });
+  });
+
+  it('the presign role is assumed by IoT of this account only and may only read release objects', () => {
+    const [roleId, role] = ofType('AWS::IAM::Role').find(([id]) => id.startsWith('JobsPresignRole'))!;
+    expect(role.Properties['AssumeRolePolicyDocument']).toMatchObject({
+      Statement: [{ Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'iot.amazonaws.com' }, Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } } }],
+    });
+    const [, policy] = ofType('AWS::IAM::Policy').find(([id]) => id.startsWith('JobsPresignRole'))!;
+    expect(asList((policy.Properties['Roles'] as { Ref: string }[]).map((r) => r.Ref))).toEqual([roleId]);
+    const statements = (resolve(policy.Properties['PolicyDocument']) as { Statement: Statement[] }).Statement;
+    expect(statements).toEqual([{ Effect: 'Allow', Action: 's3:GetObject', Resource: `getatt:${bucketId()}.Arn/*` }]);
+    const outputs = template.toJSON()['Outputs'] as Record<string, { Value: unknown }>;
+    expect(outputs['JobsPresignRoleArn']!.Value).toEqual({ 'Fn::GetAtt': [roleId, 'Arn'] });
+    expect(outputs['ReleaseBucket']!.Value).toEqual({ Ref: bucketId() });
+  });
+
+  it('the jobs operator policy covers the job calls on job and cloudcam thing ARNs, uploads to releases and passes only the presign role to IoT', () => {
+    const [, policy] = ofType('AWS::IAM::ManagedPolicy').find(([id]) => id.startsWith('JobsOperatorPolicy'))!;
+    const statements = (resolve(policy.Properties['PolicyDocument']) as { Statement: Statement[] }).Statement;
+    const jobCalls = statements.find((s) => asList(s.Action).includes('iot:CreateJob'))!;
+    expect(asList(jobCalls.Resource)).toEqual([`${IOT}:job/*`, `${IOT}:thing/cloudcam-*`]);
+    const put = statements.find((s) => asList(s.Action).includes('s3:PutObject'))!;
+    expect(asList(put.Resource)).toEqual([`getatt:${bucketId()}.Arn/*`]);
+    const pass = statements.find((s) => asList(s.Action).includes('iam:PassRole'))!;
+    expect(asList(pass.Resource)).toEqual([matching(/^getatt:JobsPresignRole[0-9A-F]+\.Arn$/)]);
+    expect(pass.Condition).toEqual({ StringEquals: { 'iam:PassedToService': 'iot.amazonaws.com' } });
   });
 });

@@ -51,6 +51,7 @@ type HandlerEnv = Partial<Record<(typeof cloudConfigSchema)[keyof typeof cloudCo
 
 export class CloudcamStack extends Stack {
   readonly bucket: s3.Bucket;
+  readonly releaseBucket: s3.Bucket;
   readonly handler: lambda.Function;
 
   constructor(scope: Construct, id: string, props: CloudcamStackProps) {
@@ -74,6 +75,29 @@ export class CloudcamStack extends Stack {
       cors: [{ allowedMethods: [s3.HttpMethods.GET, s3.HttpMethods.HEAD], allowedOrigins: props.viewerOrigins ?? ['*'], maxAge: 3600 }],
       removalPolicy: RemovalPolicy.RETAIN,
     });
+
+    // --- releases (update packages for AWS IoT Jobs) ----------------------------------------------
+    // Private; devices read a package only through the presigned GET that Jobs puts into the job
+    // document at delivery (presignedUrlConfig). Versioned, so an overwritten package can be recovered.
+    this.releaseBucket = new s3.Bucket(this, 'Releases', {
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      encryption: s3.BucketEncryption.S3_MANAGED, // SSE-S3: a presigned GET needs no KMS rights
+      enforceSSL: true,
+      versioned: true,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      lifecycleRules: [
+        { id: 'expire-old-versions', noncurrentVersionExpiration: Duration.days(90) },
+        { id: 'abort-incomplete-uploads', abortIncompleteMultipartUploadAfter: Duration.days(1) },
+      ],
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    // The role Jobs assumes to presign the GETs (presignedUrlConfig.roleArn): read release objects, nothing else.
+    const presignRole = new iam.Role(this, 'JobsPresignRole', {
+      // aws:SourceAccount: no other account's job can make IoT assume it (confused deputy).
+      assumedBy: new iam.ServicePrincipal('iot.amazonaws.com', { conditions: { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } } }),
+      description: 'cloudcam jobs: presign GETs of release packages for job documents',
+    });
+    presignRole.addToPolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [this.releaseBucket.arnForObjects('*')] }));
 
     // --- the cloud handler -----------------------------------------------------------------------
     const handlerLogs = new logs.LogGroup(this, 'HandlerLogs', { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
@@ -217,6 +241,23 @@ export class CloudcamStack extends Stack {
     new CfnOutput(this, 'ClaimPolicyName', { value: names.claim, description: 'attach to the claim certificate' });
     new CfnOutput(this, 'DevicePolicyName', { value: names.device, description: 'attached to every camera certificate' });
     new CfnOutput(this, 'HandlerFunctionName', { value: this.handler.functionName });
+    // What an operator needs for `cloudcam jobs create|describe|cancel` and uploading releases.
+    const jobsOperator = new iam.ManagedPolicy(this, 'JobsOperatorPolicy', {
+      description: 'cloudcam: create, follow and cancel jobs for cloudcam things; upload release packages',
+      statements: [
+        new iam.PolicyStatement({
+          actions: ['iot:CreateJob', 'iot:DescribeJob', 'iot:ListJobExecutionsForJob', 'iot:DescribeJobExecution', 'iot:CancelJob'],
+          resources: [`${iotArn}:job/*`, things],
+        }),
+        new iam.PolicyStatement({ actions: ['iot:DescribeThing'], resources: [things] }),
+        new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [this.releaseBucket.arnForObjects('*')] }),
+        // CreateJob with presignedUrlConfig passes the presign role to IoT.
+        new iam.PolicyStatement({ actions: ['iam:PassRole'], resources: [presignRole.roleArn], conditions: { StringEquals: { 'iam:PassedToService': 'iot.amazonaws.com' } } }),
+      ],
+    });
+    new CfnOutput(this, 'ReleaseBucket', { value: this.releaseBucket.bucketName, description: 'release packages for update jobs (cloudcam fleet update uploads here)' });
+    new CfnOutput(this, 'JobsPresignRoleArn', { value: presignRole.roleArn, description: "presignedUrlConfig.roleArn of update jobs (CLOUDCAM_JOBS_PRESIGN_ROLE_ARN)" });
+    new CfnOutput(this, 'JobsOperatorPolicyArn', { value: jobsOperator.managedPolicyArn, description: 'attach to whoever runs cloudcam jobs / fleet update' });
     new CfnOutput(this, 'ReenrolOperatorPolicyArn', { value: reenrolOperator.managedPolicyArn, description: 'attach to whoever runs cloudcam fleet allow-reenrol' });
   }
 

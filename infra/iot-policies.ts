@@ -4,7 +4,7 @@ import { shadowTopics } from '../src/protocol/topics.js';
  * The AWS IoT policies of the fleet, as plain documents (IoT policy grammar, not IAM):
  *  - the device policy: with `${iot:Connection.Thing.ThingName}` a camera can connect only as its own
  *    thing (and only with a certificate attached to that thing), publish and receive only its own
- *    cloudcam topics and its own named shadow's topics;
+ *    cloudcam topics, its own named shadow's topics and its own Jobs topics;
  *  - the claim policy: what a fleet's shared claim certificate may do: the CSR and RegisterThing
  *    MQTT APIs of one template, nothing else.
  * `iotArn` is `arn:{partition}:iot:{region}:{account}` (CloudFormation tokens in the stack).
@@ -31,6 +31,9 @@ function shadowTopicsOfVariable(shadowName: string) {
 export function devicePolicy(iotArn: string, shadowName: string): PolicyDocument {
   const shadow = shadowTopicsOfVariable(shadowName);
   const own = [`cloudcam/${THING_VARIABLE}/presence`, `cloudcam/${THING_VARIABLE}/snapshot/request`, `cloudcam/${THING_VARIABLE}/events`];
+  // The thing's own Jobs topics (the Jobs MQTT API: requests, replies, notify, notify-next), as AWS's
+  // Jobs policy examples write them; `/jobs/` after the variable keeps camera-1 out of camera-10's.
+  const jobs = `$aws/things/${THING_VARIABLE}/jobs/*`;
   return {
     Version: '2012-10-17',
     Statement: [
@@ -41,9 +44,9 @@ export function devicePolicy(iotArn: string, shadowName: string): PolicyDocument
         // Without this a certificate not attached to any thing would see an empty variable.
         Condition: { Bool: { 'iot:Connection.Thing.IsAttached': 'true' } },
       },
-      { Effect: 'Allow', Action: ['iot:Publish'], Resource: [...own, ...shadow.publish].map((t) => `${iotArn}:topic/${t}`) },
-      { Effect: 'Allow', Action: ['iot:Subscribe'], Resource: shadow.receive.map((t) => `${iotArn}:topicfilter/${t}`) },
-      { Effect: 'Allow', Action: ['iot:Receive'], Resource: shadow.receive.map((t) => `${iotArn}:topic/${t}`) },
+      { Effect: 'Allow', Action: ['iot:Publish'], Resource: [...own, ...shadow.publish, jobs].map((t) => `${iotArn}:topic/${t}`) },
+      { Effect: 'Allow', Action: ['iot:Subscribe'], Resource: [...shadow.receive, jobs].map((t) => `${iotArn}:topicfilter/${t}`) },
+      { Effect: 'Allow', Action: ['iot:Receive'], Resource: [...shadow.receive, jobs].map((t) => `${iotArn}:topic/${t}`) },
     ],
   };
 }

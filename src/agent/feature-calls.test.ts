@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Feature } from './feature.js';
-import { connectRounds } from './feature-calls.js';
+import { connectRounds, notifyDisconnected, stopInReverse } from './feature-calls.js';
 import { captureLog } from '../../test/helpers/agent-connection-kit.js';
 
 /** A feature that records its onConnected calls; `fail` makes it throw (sync) or reject (async). */
@@ -69,5 +69,42 @@ describe('connectRounds: one failing feature does not stop the others', () => {
     rounds.run();
     await rounds.settled();
     expect(calls).toEqual(['snapshot', 'snapshot', 'presence']);
+  });
+
+  it.each(['throw', 'reject'] as const)('onDisconnected that %ss: every other feature still hears of the loss, with the reason, and nothing is unhandled', async (fail) => {
+    const heard: string[] = [];
+    const { log, lines } = captureLog();
+    const hearing = (name: string): Feature => ({ ...recorder(name, []), onDisconnected: (reason) => void heard.push(`${name}: ${reason}`) });
+    const broken: Feature = {
+      ...recorder('broken', []),
+      onDisconnected:
+        fail === 'throw'
+          ? () => {
+              throw new Error('broken broke');
+            }
+          : async () => {
+              throw new Error('broken broke');
+            },
+    };
+    await notifyDisconnected([hearing('local-api'), broken, recorder('presence', []), hearing('events')], 'keepalive timeout', log);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(heard).toEqual(['local-api: keepalive timeout', 'events: keepalive timeout']);
+    expect(lines.filter((l) => l['event'] === 'feature.onDisconnected-failed')).toEqual([expect.objectContaining({ feature: 'broken', err: 'broken broke' })]);
+    expect(unhandled).toEqual([]);
+  });
+
+  it('stops in reverse order; one that fails to stop does not keep the others running', async () => {
+    const stopped: string[] = [];
+    const { log, lines } = captureLog();
+    const stopping = (name: string, fails = false): Feature => ({
+      ...recorder(name, []),
+      stop: async () => {
+        stopped.push(name);
+        if (fails) throw new Error(`${name} stuck`);
+      },
+    });
+    await stopInReverse([stopping('local-api'), stopping('snapshot', true), stopping('presence')], log);
+    expect(stopped).toEqual(['presence', 'snapshot', 'local-api']);
+    expect(lines.filter((l) => l['event'] === 'feature.stop-failed')).toEqual([expect.objectContaining({ feature: 'snapshot', err: 'snapshot stuck' })]);
   });
 });

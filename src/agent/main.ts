@@ -6,10 +6,10 @@ import { createConnection, type AgentConnection } from './connection.js';
 import { RequestJournal } from './request-journal.js';
 import { secureStateDirs } from './state-dir.js';
 import { allowListProblem } from './upload-target.js';
-import type { Feature } from './feature.js';
-import { connectRounds } from './feature-calls.js';
+import type { Feature, FeatureContext } from './feature.js';
+import { connectRounds, notifyDisconnected, stopInReverse } from './feature-calls.js';
 import { createPresenceFeature, presenceMessage } from './features/presence.js';
-import { createSnapshotFeature, type SnapshotEvents } from './features/snapshot.js';
+import { createSnapshotFeature, type SnapshotEvents } from './features/snapshot/feature.js';
 import { createScheduleFeature } from './features/schedule.js';
 import { createLocalApiFeature } from './features/local-api.js';
 import { ensureIdentity } from './provisioning/provisioning.js';
@@ -19,7 +19,7 @@ import { readFileSync } from 'node:fs';
 import { AGENT_VERSION } from './version.js';
 import { tuneRuntimeForDevice } from './runtime-tuning.js';
 import { waitForStopSignal } from '../lib/signals.js';
-import { createEventsFeature, type EventsFeature } from './features/events/feature.js';
+import type { EventsFeature } from './features/events/feature.js';
 import { VapixClient } from '../protocol/vapix.js';
 import { chooseCameraAccess } from './camera-access.js';
 import { presenceTopic } from '../protocol/topics.js';
@@ -28,13 +28,12 @@ import { createAgentJobsFeature } from './features/jobs/agent-jobs.js';
 import { startUpdater } from './update/setup.js';
 import { appLayout } from './packaged-app.js';
 
-/** How long a stop waits for an in-flight snapshot before abandoning it (and reporting it failed). */
-export const STOP_GRACE_MS = 5_000;
-
 export interface RunningAgent {
   readonly config: AgentConfig;
   readonly connection: AgentConnection;
   readonly log: Logger;
+  /** What every feature was given. */
+  readonly context: FeatureContext;
   /** The local API's loopback URL (undefined if it could not listen). */
   localApiUrl(): string | undefined;
   /** Resolves (with why) when a job asked for a restart: stop the agent; its supervisor starts it again. */
@@ -82,73 +81,31 @@ export async function startAgent(
   const trial = createIdentityTrial({ connection, stateDir: config.stateDir, boundMs: config.localApi.identityTrialMs, log });
   // Restarted while an installed identity was still on trial: the bound starts again.
   if (installed.onTrial) trial.begin(connection.tlsFiles, certificateIdOf(readFileSync(config.iot.certPath, 'utf8')));
+  const context: FeatureContext = { config, thing: config.thingName, connection, camera, cameraAccess: access, version: AGENT_VERSION, log, now: opts.now ?? (() => new Date()) };
   let events: EventsFeature | undefined;
-  const localApi = createLocalApiFeature({
-    port: config.localApi.port,
-    connection,
-    thing: config.thingName,
-    agentVersion: AGENT_VERSION,
-    stateDir: config.stateDir,
-    trial,
-    allowedPeerUids: config.localApi.allowedPeerUids,
-    vapixAccess: access.access,
-    eventCounters: () => events?.stats,
-    log,
-  });
+  const localApi = createLocalApiFeature(context, { trial, eventCounters: () => events?.stats });
   // Also the order of onConnected: snapshot reads its shadow before presence says online.
   const features: Feature[] = [
     localApi,
-    createSnapshotFeature({
-      connection,
-      thing: config.thingName,
-      shadowName: config.shadowName,
-      camera,
-      journal,
-      log,
-      settings: {
-        resolution: config.snapshot.resolution,
-        compression: config.snapshot.compression,
-        maxBytes: config.snapshot.maxBytes,
-        captureTimeoutMs: config.snapshot.captureTimeoutMs,
-        uploadTimeoutMs: config.snapshot.uploadTimeoutMs,
-        target: { allowedHosts: config.snapshot.allowedUploadHosts, insecureHttpHosts: config.snapshot.insecureHttpUploadHosts },
-        stopGraceMs: STOP_GRACE_MS,
-        uploadAttempts: 4,
-      },
-      ...(opts.events ? { events: opts.events } : {}),
-      ...(opts.now ? { now: opts.now } : {}),
-    }),
-    createPresenceFeature({ connection, thing: config.thingName, agentVersion: AGENT_VERSION, log }),
-    createScheduleFeature({ connection, thing: config.thingName, cron: config.schedule.cron, ...(config.schedule.timezone ? { timezone: config.schedule.timezone } : {}), log }),
+    createSnapshotFeature(context, { journal, events: opts.events }),
+    createPresenceFeature(context),
+    createScheduleFeature(context),
   ];
+  // Loaded only when triggers are configured: the event stream's WebSocket client (ws) and the
+  // events feature cost idle memory on every camera that does not use them (docs/benchmarks.md).
   if (config.events.triggers.length > 0) {
-    features.push(
-      (events = createEventsFeature({
-        connection,
-        thing: config.thingName,
-        shadowName: config.shadowName,
-        camera,
-        cameraBaseUrl: access.baseUrl,
-        credentials: access.credentials,
-        stateDir: config.stateDir,
-        log,
-        settings: {
-          ...config.events,
-          resolution: config.snapshot.resolution,
-          compression: config.snapshot.compression,
-          maxBytes: config.snapshot.maxBytes,
-          uploadTimeoutMs: config.snapshot.uploadTimeoutMs,
-          target: { allowedHosts: config.snapshot.allowedUploadHosts, insecureHttpHosts: config.snapshot.insecureHttpUploadHosts },
-        },
-      })),
-    );
+    const { createEventsFeature } = await import('./features/events/feature.js');
+    features.push((events = createEventsFeature(context)));
   }
   cloud.now = { link: connection, thing: config.thingName };
   if (config.jobs.enabled) features.push(createAgentJobsFeature({ config, connection, camera, log, requestRestart, extraOperations: [updater.operation] }));
   for (const f of features) await f.start();
+  // main owns the connection's events; features hear of them through these isolated calls.
   const rounds = connectRounds(features, { isConnected: () => connection.connected, log });
   const onConnected = (): void => rounds.run();
+  const onDisconnected = ({ reason }: { reason: string }): void => void notifyDisconnected(features, reason, log);
   connection.on('connected', onConnected);
+  connection.on('disconnected', onDisconnected);
   log.info({ event: 'agent.started', version: AGENT_VERSION, endpoint: `${config.iot.endpoint}:${config.iot.port}`, mqtt: config.iot.mqttVersion === 5 ? '5' : '3.1.1' }, 'cloudcam agent started');
   connection.start();
 
@@ -157,22 +114,18 @@ export async function startAgent(
     config,
     connection,
     log,
+    context,
     localApiUrl: () => localApi.url(),
     restartRequested,
     stop: () =>
       (stopping ??= (async () => {
         connection.off('connected', onConnected);
+        connection.off('disconnected', onDisconnected);
         trial.stop();
         updater.stop();
         // Reverse order: the schedule stops asking, the snapshot in flight finishes or is abandoned
         // and reported, then presence goes offline and the connection closes.
-        for (const f of [...features].reverse()) {
-          try {
-            await f.stop();
-          } catch (err) {
-            log.warn({ event: 'feature.stop-failed', feature: f.name, err: (err as Error).message }, 'a feature did not stop cleanly');
-          }
-        }
+        await stopInReverse(features, log);
         await connection.stop({ finalMessage: { topic: presenceTopic(config.thingName), payload: presenceMessage('offline', AGENT_VERSION) }, timeoutMs: 3000 });
         log.info({ event: 'agent.stopped' }, 'cloudcam agent stopped');
         await logging?.close();

@@ -6,6 +6,7 @@ import { fleetUpdateCommand } from './fleet-update-command.js';
 import { snapshotLatestCommand, snapshotRequestCommand } from './snapshot-command.js';
 import { cameraAddCommand, cameraListCommand, cameraRemoveCommand } from './camera-command.js';
 import { installCommand } from './install-command.js';
+import { jobsCancelCommand, jobsCreateCommand, jobsDescribeCommand } from './jobs-command.js';
 import { setupCertsCommand, setupCheckCommand, setupNtpCommand } from './setup-command.js';
 
 /** Every `cloudcam` subcommand; each lives in its own module and imports its heavy parts lazily. */
@@ -19,6 +20,9 @@ export const commands: Command[] = [
   cameraRemoveCommand,
   allowReenrolCommand,
   fleetUpdateCommand,
+  jobsCreateCommand,
+  jobsDescribeCommand,
+  jobsCancelCommand,
   installCommand,
   setupNtpCommand,
   setupCheckCommand,

@@ -5,7 +5,7 @@ import { waitForStopSignal } from '../lib/signals.js';
 export const devcloudCommand: Command = {
   path: ['devcloud'],
   summary: 'run local stand-ins for AWS IoT, the shadow service, S3 and cameras',
-  help: `Usage: cloudcam devcloud --state-dir DIR [--cameras N] [--claim-cameras N] [--broker mosquitto|aedes] [--service-accounts] [--log-level LEVEL]
+  help: `Usage: cloudcam devcloud --state-dir DIR [--cameras N] [--claim-cameras N] [--broker mosquitto|aedes] [--service-accounts] [--jobs-minute-ms N] [--log-level LEVEL]
 
 Starts, on 127.0.0.1 and free ports: a dev PKI (made on first start, reused after), an MQTT broker
 with mutual TLS and a per-thing ACL, the AWS IoT device shadow service (MQTT and the data-plane REST
@@ -26,6 +26,8 @@ Options:
   --broker KIND       mosquitto (MQTT 3.1.1 and 5; default when installed) or aedes (in-process, 3.1.1)
   --service-accounts  each camera also serves 127.0.0.12 and its own D-Bus with the VAPIX service-account
                       stand-in (needs dbus-daemon); devcloud.json gives cameras.{thing}.serviceAccount
+  --jobs-minute-ms N  milliseconds in one minute of the Jobs service (timeouts, rollout rate; default
+                      60000): tests shorten it to see a 1-minute step timeout in a second
   --log-level LEVEL   fatal|error|warn|info|debug (default info)
 `,
   async run(argv) {
@@ -35,6 +37,7 @@ Options:
       'claim-cameras': { type: 'string' },
       broker: { type: 'string' },
       'service-accounts': { type: 'boolean' },
+      'jobs-minute-ms': { type: 'string' },
       'log-level': { type: 'string' },
     });
     if (!values['state-dir']) throw new UsageError('--state-dir DIR is required');
@@ -44,6 +47,7 @@ Options:
     if (cameras > 200) throw new UsageError('--cameras must be at most 200');
     const claimCameras = values['claim-cameras'] === undefined || values['claim-cameras'] === '0' ? 0 : positiveInt('claim-cameras', values['claim-cameras'], 0);
     if (claimCameras > 200) throw new UsageError('--claim-cameras must be at most 200');
+    const jobsMinuteMs = values['jobs-minute-ms'] === undefined ? undefined : positiveInt('jobs-minute-ms', values['jobs-minute-ms'], 60_000);
     const level = values['log-level'] ?? 'info';
     if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace'].includes(level)) throw new UsageError(`--log-level must be fatal, error, warn, info, debug or trace, got "${level}"`);
 
@@ -55,7 +59,7 @@ Options:
     // instead of killing it with its broker left running.
     const stopSignal = waitForStopSignal();
     const started = Date.now();
-    const devcloud = await startDevcloud({ stateDir, cameras, claimCameras, ...(broker ? { broker } : {}), serviceAccounts: values['service-accounts'] === true, log });
+    const devcloud = await startDevcloud({ stateDir, cameras, claimCameras, ...(broker ? { broker } : {}), serviceAccounts: values['service-accounts'] === true, ...(jobsMinuteMs !== undefined ? { jobsMinuteMs } : {}), log });
     const { info } = devcloud;
     process.stdout.write(
       [
@@ -63,6 +67,7 @@ Options:
         `  MQTT (${info.mqtt.broker}, mutual TLS)  ${info.mqtt.url}`,
         `  shadow REST API            ${info.dataPlane.url}`,
         `  S3                         ${info.s3.url}/${info.s3.bucket}  -> ${info.s3.dir}`,
+        `  release bucket             ${info.s3.url}/${info.s3.releaseBucket}`,
         ...Object.entries(info.cameras).flatMap(([t, c]) => [
           `  camera ${t.padEnd(19)} ${c.url}  (agent config: ${(info.devices[t] ?? info.claimCameras[t])?.agentConfigPath ?? '?'})`,
           `  ${''.padEnd(26)} certificate SHA256 ${c.fingerprint256}; HTTP ${c.httpUrl}`,

@@ -5,6 +5,7 @@
  */
 import type { JobExecutionStatus, StatusDetails } from '../protocol/jobs.js';
 import { findPlaceholders } from '../protocol/presigned-url-placeholder.js';
+import type { IotSender } from './iot-registry.js';
 
 export { presignedUrlPlaceholder } from '../protocol/presigned-url-placeholder.js';
 
@@ -87,12 +88,15 @@ export async function devcloudJobsAdmin(devcloudDir: string): Promise<JobsAdmin>
 /**
  * AWS: CreateJob / DescribeJob / ListJobExecutionsForJob / DescribeJobExecution / CancelJob with the
  * standard credential chain. presignRoleArn: the stack output JobsPresignRoleArn (or
- * CLOUDCAM_JOBS_PRESIGN_ROLE_ARN), used for documents with presigned-URL placeholders.
+ * CLOUDCAM_JOBS_PRESIGN_ROLE_ARN), used for documents with presigned-URL placeholders. `client`: an
+ * IoTClient to use instead of a new one (tests pass a recording fake).
  */
-export function awsJobsAdmin(opts: { region?: string; presignRoleArn?: string }): JobsAdmin {
+export function awsJobsAdmin(opts: { region?: string; presignRoleArn?: string; client?: IotSender }): JobsAdmin {
   const presignRoleArn = opts.presignRoleArn ?? process.env.CLOUDCAM_JOBS_PRESIGN_ROLE_ARN;
   const sdk = import('@aws-sdk/client-iot');
-  const clientPromise = sdk.then(({ IoTClient }) => new IoTClient(opts.region !== undefined ? { region: opts.region } : {}));
+  const clientPromise: Promise<IotSender> = opts.client
+    ? Promise.resolve(opts.client)
+    : sdk.then(({ IoTClient }) => new IoTClient(opts.region !== undefined ? { region: opts.region } : {}));
   return {
     async createJob(input) {
       const i = withPresignDefaults(input, presignRoleArn);

@@ -1,7 +1,7 @@
 /**
  * devcloud's certificate revocation list: the stand-in for AWS IoT's certificate status. A certificate
  * that AWS would have INACTIVE is on this list, and both brokers check every TLS handshake against it
- * (mosquitto: `crlfile`, re-read on SIGHUP; aedes: Node's `crl` secure-context option), so it is
+ * (Node's `crl` secure-context option in aedes' listener and in mosquitto's mutual-TLS front), so it is
  * refused before MQTT, as AWS refuses an inactive certificate. The file is also the persisted record
  * of what was deactivated.
  */

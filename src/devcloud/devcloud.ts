@@ -2,7 +2,6 @@ import { mkdir, readFile as readText, rm } from 'node:fs/promises';
 import { setTimeout as delay } from 'node:timers/promises';
 import path from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
-import { readFile } from 'node:fs/promises';
 import type { Logger } from '../lib/log.js';
 import { writeFileAtomic } from '../lib/atomic-file.js';
 import { createCloudHandler, type CloudHandler } from '../cloud/handler.js';
@@ -110,15 +109,11 @@ export function thingNames(count: number): string[] {
   return Array.from({ length: count }, (_, i) => `camera-${i + 1}`);
 }
 
-async function connectCloudClient(broker: Broker, pki: DevPki): Promise<MqttClient> {
-  const [ca, cert, key] = await Promise.all([readFile(pki.caCertPath), readFile(pki.cloud.certPath), readFile(pki.cloud.keyPath)]);
-  return mqtt.connectAsync(broker.url, {
+async function connectCloudClient(broker: Broker): Promise<MqttClient> {
+  return mqtt.connectAsync({
+    ...(await broker.cloudClientOptions()),
     clientId: `${CLOUD_IDENTITY}-${process.pid}`,
     protocolVersion: 4,
-    ca,
-    cert,
-    key,
-    rejectUnauthorized: true,
     // Back within a few ms of a broker restart: AWS's shadow service has no such gap, and requests the
     // devices publish meanwhile would be lost (fault tests restart the broker often).
     reconnectPeriod: 20,
@@ -177,7 +172,7 @@ export async function startDevcloud(opts: DevcloudOptions): Promise<Devcloud> {
     });
 
     const store = new ShadowStore({ persistPath: path.join(stateDir, 'shadows.json') });
-    const cloudClient = await connectCloudClient(broker, pki);
+    const cloudClient = await connectCloudClient(broker);
     stack.push(() => cloudClient.endAsync());
     const shadowService: ShadowService = await startShadowService({ client: cloudClient, store, log: log.child({ part: 'shadow' }) });
     stack.push(() => shadowService.stop());

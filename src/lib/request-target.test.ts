@@ -23,11 +23,11 @@ describe('pathSegments', () => {
 });
 
 describe('isLoopbackHost', () => {
-  it.each(['127.0.0.1:8080', 'localhost', 'LOCALHOST:1', '[::1]:80', '127.0.0.1'])('accepts %s', (host) => {
+  it.each(['127.0.0.1:8080', 'localhost', 'LOCALHOST:1', '[::1]:80', '127.0.0.1', '127.0.0.2', '127.1.2.3:80'])('accepts %s', (host) => {
     expect(isLoopbackHost(host)).toBe(true);
   });
 
-  it.each([undefined, '', 'evil.example:8080', 'localhost.evil.example', '127.0.0.1.nip.io', '127.0.0.2', '[::1', 'localhost:80:80'])(
+  it.each([undefined, '', 'evil.example:8080', 'localhost.evil.example', '127.0.0.1.nip.io', '[::1', 'localhost:80:80'])(
     'refuses %s',
     (host) => {
       expect(isLoopbackHost(host)).toBe(false);

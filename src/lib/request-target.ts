@@ -39,15 +39,17 @@ export function pathSegments(pathname: string): string[] {
     });
 }
 
-const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '[::1]']);
+const LOOPBACK_NAMES = new Set(['localhost', '[::1]']);
+const LOOPBACK_V4 = /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
 
 /**
- * True when a Host header names this machine's loopback (`localhost`, `127.0.0.1`, `[::1]`, any
+ * True when a Host header names this machine's loopback (`localhost`, 127.x.y.z, `[::1]`, any
  * port). A web page that rebinds its own DNS name to 127.0.0.1 still sends its own name here, so a
  * loopback-only server that checks this cannot be driven by a browser through DNS rebinding.
  */
 export function isLoopbackHost(host: string | undefined): boolean {
   if (host === undefined) return false;
   const match = /^(\[[^\]]*\]|[^:]*)(?::(\d{1,5}))?$/.exec(host.trim().toLowerCase());
-  return match !== null && LOOPBACK_NAMES.has(match[1] ?? '');
+  const name = match?.[1] ?? '';
+  return match !== null && (LOOPBACK_NAMES.has(name) || LOOPBACK_V4.test(name));
 }

@@ -2,10 +2,11 @@
  * AWS IoT Jobs' presigned-URL placeholders: a job document may carry
  * `${aws:iot:s3-presigned-url:https://s3.amazonaws.com/BUCKET/KEY}`, which Jobs replaces with a
  * presigned GET of that object each time it delivers the document to a device (presignedUrlConfig;
- * docs/protocol-jobs.md §5). Path-style and virtual-hosted S3 URLs are both recognised.
+ * docs/protocol-jobs.md §5). The forms AWS's pages show are all recognised: a path-style or
+ * virtual-hosted S3 URL, the older bare `BUCKET/KEY`, and the `s3-presigned-url-v2` spelling.
  */
 
-const PLACEHOLDER = /\$\{aws:iot:s3-presigned-url:([^}]*)\}/g;
+const PLACEHOLDER = /\$\{aws:iot:s3-presigned-url(?:-v2)?:([^}]*)\}/g;
 
 export interface PlaceholderTarget {
   /** The whole `${...}` text. */
@@ -14,8 +15,12 @@ export interface PlaceholderTarget {
   key: string;
 }
 
-/** `https://s3[.region].amazonaws.com/BUCKET/KEY` or `https://BUCKET.s3[.region].amazonaws.com/KEY`. */
+/** `https://s3[.region].amazonaws.com/BUCKET/KEY`, `https://BUCKET.s3[.region].amazonaws.com/KEY` or `BUCKET/KEY`. */
 function parseS3Url(url: string): { bucket: string; key: string } | undefined {
+  if (!url.includes('://')) {
+    const bare = /^([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])\/(.+)$/.exec(url);
+    return bare ? { bucket: bare[1]!, key: bare[2]! } : undefined;
+  }
   let parsed: URL;
   try {
     parsed = new URL(url);

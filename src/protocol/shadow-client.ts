@@ -43,6 +43,10 @@ interface Pending {
   resolve(doc: Record<string, unknown>): void;
   reject(err: Error): void;
   timer: NodeJS.Timeout;
+  topic: string;
+  payload: string;
+  /** Which subscribe() had begun when it was published (0: none). */
+  subscription: number;
 }
 
 export interface ShadowClientEvents {
@@ -61,6 +65,7 @@ export class ShadowClient extends EventEmitter<ShadowClientEvents> {
   private readonly pending = new Map<string, Pending>();
   private readonly tokenPrefix: string;
   private counter = 0;
+  private subscriptions = 0;
   private newestVersion: number | undefined;
   private readonly onMessage = (topic: string, payload: Buffer): void => this.receive(topic, payload);
 
@@ -83,10 +88,24 @@ export class ShadowClient extends EventEmitter<ShadowClientEvents> {
     return this.newestVersion;
   }
 
-  /** Subscribes to the reply and delta topics, by name (no wildcards, as AWS advises). */
+  /**
+   * Subscribes to the reply and delta topics, by name (no wildcards, as AWS advises), then publishes
+   * again every request still waiting that went out before this subscription. The service answers
+   * only subscribers, and on a reconnect without a session (the broker lost it, or it expired)
+   * mqtt.js replays its unacknowledged publishes before 'connect', so before the features subscribe
+   * again: such a reply is lost and the request would wait its whole timeout. The same token is
+   * sent; a reply that does arrive twice is ignored, and a versioned update that had landed the first
+   * time is refused (409) as a conditional update should be.
+   */
   async subscribe(): Promise<void> {
     const t = this.topics;
+    const subscription = ++this.subscriptions;
     await this.link.subscribe([t.getAccepted, t.getRejected, t.updateAccepted, t.updateRejected, t.updateDelta], 1);
+    for (const [token, p] of this.pending) {
+      if (p.subscription >= subscription) continue;
+      p.subscription = subscription;
+      this.link.publish(p.topic, p.payload, { qos: 1 }).catch((err: unknown) => this.fail(token, err));
+    }
   }
 
   /** The whole shadow document, or undefined when the shadow does not exist (404). */
@@ -128,13 +147,18 @@ export class ShadowClient extends EventEmitter<ShadowClientEvents> {
         this.pending.delete(clientToken);
         reject(new Error(`no reply from the shadow service on ${topic} within ${this.timeoutMs} ms`));
       }, this.timeoutMs);
-      this.pending.set(clientToken, { resolve, reject, timer });
-      this.link.publish(topic, JSON.stringify({ ...body, clientToken }), { qos: 1 }).catch((err: unknown) => {
-        clearTimeout(timer);
-        this.pending.delete(clientToken);
-        reject(err instanceof Error ? err : new Error(String(err)));
-      });
+      const payload = JSON.stringify({ ...body, clientToken });
+      this.pending.set(clientToken, { resolve, reject, timer, topic, payload, subscription: this.subscriptions });
+      this.link.publish(topic, payload, { qos: 1 }).catch((err: unknown) => this.fail(clientToken, err));
     });
+  }
+
+  private fail(token: string, err: unknown): void {
+    const p = this.pending.get(token);
+    if (!p) return;
+    clearTimeout(p.timer);
+    this.pending.delete(token);
+    p.reject(err instanceof Error ? err : new Error(String(err)));
   }
 
   private noteVersion(v: unknown): void {

@@ -2,6 +2,7 @@
  * The agent's MQTT connection against the real devcloud brokers: mosquitto (MQTT 5 and 3.1.1) and
  * aedes (3.1.1), with the devcloud PKI and ACL.
  */
+import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -17,6 +18,7 @@ import { LEVEL, captureLog, testConfig, writePair, type CapturedLog } from '../h
 
 const THING = 'cam-int-1';
 const hasMosquitto = findMosquitto() !== undefined;
+const hasOpenssl = spawnSync('openssl', ['version']).status === 0;
 const brokerLog = createLogger({ name: 'broker', level: 'silent' });
 
 const RUNS: { kind: BrokerKind; version: 4 | 5; available: boolean }[] = [
@@ -208,14 +210,30 @@ for (const run of RUNS) {
   });
 }
 
-describe.skipIf(!hasMosquitto)('mosquitto: a client certificate from a CA the broker does not trust', () => {
+/**
+ * OpenSSL servers (mosquitto before devcloud's front, many brokers) answer a client certificate from an
+ * unknown CA with a TLS alert during the handshake; Node's TLS server (devcloud's brokers) just closes.
+ * `openssl s_server` stands in for such a server here.
+ */
+describe.skipIf(!hasOpenssl)('an OpenSSL server: a client certificate from a CA it does not trust', () => {
   it('is reported as a client-certificate rejection from the TLS alert', async () => {
-    const workDir = await fs.mkdtemp(path.join(root, 'mosquitto-rogue-'));
-    const broker = await startBroker({ kind: 'mosquitto', pki, workDir, log: brokerLog });
+    const workDir = await fs.mkdtemp(path.join(root, 'openssl-rogue-'));
+    const port = await freePort();
+    const server = spawn(
+      'openssl',
+      ['s_server', '-accept', `127.0.0.1:${port}`, '-cert', pki.server.certPath, '-key', pki.server.keyPath, '-CAfile', pki.caCertPath, '-Verify', '1', '-verify_return_error', '-tls1_2'],
+      { stdio: ['pipe', 'pipe', 'pipe'] },
+    );
+    await new Promise<void>((resolve, reject) => {
+      server.stdout.on('data', (chunk: Buffer) => {
+        if (chunk.toString().includes('ACCEPT')) resolve();
+      });
+      server.once('exit', (code) => reject(new Error(`openssl s_server exited with ${code}`)));
+    });
     const rogue = await createCa('rogue CA');
     const files = await writePair(workDir, 'rogue-client', await issueCertificate(rogue, { commonName: THING, usage: 'client' }));
     const captured = captureLog();
-    const conn = createConnection(testConfig({ caPath: pki.caCertPath, ...files }, { thingName: THING, port: broker.port, mqttVersion: 5 }), {
+    const conn = createConnection(testConfig({ caPath: pki.caCertPath, ...files }, { thingName: THING, port, mqttVersion: 5 }), {
       will: { topic: `cloudcam/${THING}/presence`, payload: 'offline', qos: 1, retain: false },
       log: captured.log,
     });
@@ -226,7 +244,10 @@ describe.skipIf(!hasMosquitto)('mosquitto: a client certificate from a CA the br
       expect(line.msg).toMatch(/the server rejected the client certificate \(alert (48 unknown ca|42 bad certificate|46 certificate unknown)\)/);
     } finally {
       await conn.stop({ timeoutMs: 1000 });
-      await broker.stop();
+      const exited = once(server, 'exit');
+      server.kill();
+      await exited;
     }
   });
 });
+

@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestDevcloud, type TestDevcloud } from '../helpers/devcloud.js';
 import { goodRequest, rawExchange } from '../helpers/raw-http.js';
+import { devcloudJobsAdmin } from '../../src/cloud/jobs-admin.js';
 
 let t: TestDevcloud;
 let port: number;
@@ -41,5 +42,28 @@ describe('devcloud control API', () => {
     }
     const res = await fetch(`${t.dc.info.control.url}/health`);
     expect(res.status).toBe(200);
+  });
+
+  it('the jobs endpoints get the same Host check: a rebound cancel is 403 and cancels nothing', async () => {
+    const admin = await devcloudJobsAdmin(t.dir);
+    await admin.createJob({ jobId: 'host-check', things: ['camera-1'], document: { operation: 'cloudcam.restart' } });
+    for (const request of [goodRequest('POST', '/jobs/host-check/cancel', `attacker.example:${port}`), goodRequest('GET', '/jobs/host-check', `attacker.example:${port}`)]) {
+      expect((await rawExchange(port, request)).status).toBe(403);
+    }
+    expect((await admin.describeJob('host-check')).status).toBe('IN_PROGRESS');
+    expect((await rawExchange(port, goodRequest('POST', '/jobs/host-check/cancel'))).status).toBe(204);
+    expect((await admin.describeJob('host-check')).status).toBe('CANCELED');
+  });
+
+  it('a malformed jobs request gets 400 or 404 with a message, and the API keeps serving', async () => {
+    const post = (body: string): Promise<Response> => fetch(`${t.dc.info.control.url}/jobs`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+    const notJson = await post('{"jobId":');
+    expect(notJson.status).toBe(400);
+    const noThings = await post('{"jobId":"x","document":{}}');
+    expect(noThings.status).toBe(400);
+    expect(((await noThings.json()) as { message: string }).message).toMatch(/things must be an array/);
+    expect((await fetch(`${t.dc.info.control.url}/jobs/x/y/z`)).status).toBe(404);
+    expect((await fetch(`${t.dc.info.control.url}/jobs/no-such-job`)).status).toBe(404);
+    expect((await fetch(`${t.dc.info.control.url}/health`)).status).toBe(200);
   });
 });

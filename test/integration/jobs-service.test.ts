@@ -3,114 +3,15 @@
  * rule) by an independent client: plain mqtt.js over mutual TLS with a thing's certificate, no agent
  * code. The operator side goes through src/cloud/jobs-admin.ts (devcloud's control API). Both brokers.
  */
-import { readFile, rm } from 'node:fs/promises';
-import mqtt, { type MqttClient } from 'mqtt';
+import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { devcloudJobsAdmin, type JobsAdmin } from '../../src/cloud/jobs-admin.js';
 import { uploadRelease } from '../../src/cloud/releases.js';
-import type { DevcloudInfo } from '../../src/devcloud/info.js';
 import { MQTT_MATRIX, startTestDevcloud, type TestDevcloud } from '../helpers/devcloud.js';
+import { JobsDevice } from '../helpers/jobs-device.js';
 
 /** One Jobs minute in these tests: timeouts and the rollout rate run 120x faster than in AWS. */
 const MINUTE_MS = 500;
-const WAIT_MS = 15_000;
-
-type Body = Record<string, unknown> & { clientToken?: string; code?: string; execution?: Record<string, unknown> };
-
-/** A device speaking the Jobs MQTT API with nothing but mqtt.js. */
-class JobsDevice {
-  readonly messages: { topic: string; body: Body; at: number }[] = [];
-  private readonly listeners = new Set<() => void>();
-  private tokens = 0;
-
-  private constructor(
-    readonly client: MqttClient,
-    readonly thing: string,
-  ) {
-    client.on('message', (topic, payload) => {
-      // Subscribed to jobs/#, the device also hears its own requests, some deliberately not JSON.
-      let body: Body;
-      try {
-        body = JSON.parse(payload.toString('utf8')) as Body;
-      } catch {
-        return;
-      }
-      this.messages.push({ topic, body, at: Date.now() });
-      for (const l of this.listeners) l();
-    });
-  }
-
-  static async connect(info: DevcloudInfo, thing: string, protocolVersion: 4 | 5, clientId = thing): Promise<JobsDevice> {
-    const paths = info.devices[thing]!;
-    const client = await mqtt.connectAsync(info.mqtt.url, {
-      clientId,
-      protocolVersion,
-      ca: await readFile(info.caPath),
-      cert: await readFile(paths.certPath),
-      key: await readFile(paths.keyPath),
-      rejectUnauthorized: true,
-      reconnectPeriod: 0,
-    });
-    const device = new JobsDevice(client, thing);
-    const granted = await client.subscribeAsync(`$aws/things/${thing}/jobs/#`, { qos: 1 });
-    expect(granted[0]!.qos).toBe(1);
-    return device;
-  }
-
-  get base(): string {
-    return `$aws/things/${this.thing}/jobs`;
-  }
-
-  mark(): number {
-    return this.messages.length;
-  }
-
-  /** The first message on `topic` from index `since` on that satisfies `match`. */
-  waitFor(topic: string, since: number, match: (b: Body) => boolean = () => true): Promise<{ body: Body; at: number }> {
-    return new Promise((resolve, reject) => {
-      const check = (): boolean => {
-        const found = this.messages.slice(since).find((m) => m.topic === topic && match(m.body));
-        if (!found) return false;
-        this.listeners.delete(listener);
-        clearTimeout(timer);
-        resolve(found);
-        return true;
-      };
-      const listener = (): void => void check();
-      const timer = setTimeout(() => {
-        this.listeners.delete(listener);
-        reject(new Error(`no message on ${topic} within ${WAIT_MS} ms; got ${this.messages.slice(since).map((m) => m.topic).join(', ')}`));
-      }, WAIT_MS);
-      this.listeners.add(listener);
-      check();
-    });
-  }
-
-  /** Publishes a request and resolves with its reply (matched by clientToken). */
-  async request(path: string, body: Record<string, unknown> = {}): Promise<{ kind: 'accepted' | 'rejected'; body: Body }> {
-    const clientToken = typeof body.clientToken === 'string' ? body.clientToken : `t-${++this.tokens}`;
-    const topic = `${this.base}/${path}`;
-    const since = this.mark();
-    const reply = Promise.race([
-      this.waitFor(`${topic}/accepted`, since, (b) => b.clientToken === clientToken).then((m) => ({ kind: 'accepted' as const, body: m.body })),
-      this.waitFor(`${topic}/rejected`, since, (b) => b.clientToken === clientToken).then((m) => ({ kind: 'rejected' as const, body: m.body })),
-    ]);
-    await this.client.publishAsync(topic, JSON.stringify({ ...body, clientToken }), { qos: 1 });
-    return reply;
-  }
-
-  async raw(path: string, payload: string | Buffer): Promise<Body> {
-    const topic = `${this.base}/${path}`;
-    const since = this.mark();
-    const reply = this.waitFor(`${topic}/rejected`, since);
-    await this.client.publishAsync(topic, payload, { qos: 1 });
-    return (await reply).body;
-  }
-
-  end(): Promise<void> {
-    return this.client.endAsync();
-  }
-}
 
 let jobCounter = 0;
 const newJobId = (label: string): string => `${label}-${Date.now().toString(36)}-${++jobCounter}`;
@@ -164,6 +65,42 @@ describe.each(MQTT_MATRIX)('devcloud Jobs service ($label)', ({ broker, mqttVers
     expect(notify.body).toMatchObject({ jobs: { QUEUED: [expect.objectContaining({ jobId })] } });
     const next = await d.waitFor(`${d.base}/notify-next`, since);
     expect(next.body.execution).toMatchObject({ jobId, thingName: thing, status: 'QUEUED', versionNumber: 1, jobDocument: { operation: 'cloudcam.snapshot' } });
+  });
+
+  it('notify and notify-next follow the worked example of jobs-comm-notifications: list changes vs. a new head only', async () => {
+    const [thing] = takeThings(1);
+    const d = await device(thing!);
+    const since = d.mark();
+    const [job1, job2, job3] = [newJobId('job1'), newJobId('job2'), newJobId('job3')];
+    await admin.createJob({ jobId: job1, things: [thing!], document: { operation: 'test' } }); // notify + notify-next(job1)
+    await admin.createJob({ jobId: job2, things: [thing!], document: { operation: 'test' } }); // notify only
+    await d.request('start-next'); // job1 IN_PROGRESS: neither
+    await admin.createJob({ jobId: job3, things: [thing!], document: { operation: 'test' } }); // notify only
+    await d.request(`${job1}/update`, { status: 'SUCCEEDED' }); // notify + notify-next(job2)
+    await d.request(`${job3}/update`, { status: 'IN_PROGRESS' }); // notify-next(job3) only
+    await d.request(`${job2}/update`, { status: 'REJECTED' }); // notify only
+    await d.request(`${job3}/update`, { status: 'SUCCEEDED' }); // notify {} + notify-next without execution
+    await d.waitFor(`${d.base}/notify-next`, since, (b) => b.execution === undefined);
+    const seen = d.messages
+      .slice(since)
+      .filter((m) => m.topic.endsWith('/notify') || m.topic.endsWith('/notify-next'))
+      .map((m) => {
+        if (m.topic.endsWith('/notify-next')) return `next:${(m.body.execution?.jobId as string | undefined) ?? '-'}`;
+        const jobs = m.body.jobs as Record<string, { jobId: string }[]>;
+        return `list:${['IN_PROGRESS', 'QUEUED'].map((s) => (jobs[s] ?? []).map((j) => j.jobId).join('+') || '-').join('/')}`;
+      });
+    expect(seen).toEqual([
+      `list:-/${job1}`,
+      `next:${job1}`,
+      `list:-/${job1}+${job2}`,
+      `list:${job1}/${job2}+${job3}`,
+      `list:-/${job2}+${job3}`,
+      `next:${job2}`,
+      `next:${job3}`,
+      `list:${job3}/-`,
+      'list:-/-',
+      'next:-',
+    ]);
   });
 
   it('start-next starts the next QUEUED execution (IN_PROGRESS, version+1, statusDetails); again it returns the same one unchanged', async () => {
@@ -289,8 +226,9 @@ describe.each(MQTT_MATRIX)('devcloud Jobs service ($label)', ({ broker, mqttVers
     const d = await device(thing!);
     const jobId = newJobId('step');
     await admin.createJob({ jobId, things: [thing!], document: { op: 'x' } });
-    const started = await d.request('start-next', { stepTimeoutInMinutes: 1 });
+    // Measured before the request: the service starts the timer after this instant, never before.
     const startedAt = Date.now();
+    const started = await d.request('start-next', { stepTimeoutInMinutes: 1 });
     expect(started.body.execution).toMatchObject({ status: 'IN_PROGRESS' });
     const left = started.body.execution!.approximateSecondsBeforeTimedOut as number;
     expect(left).toBeGreaterThan(0);
@@ -298,16 +236,17 @@ describe.each(MQTT_MATRIX)('devcloud Jobs service ($label)', ({ broker, mqttVers
     const since = d.mark();
     const next = await d.waitFor(`${d.base}/notify-next`, since);
     expect(next.body.execution).toBeUndefined();
-    expect(next.at - startedAt).toBeGreaterThanOrEqual(MINUTE_MS - 50);
+    expect(next.at - startedAt).toBeGreaterThanOrEqual(MINUTE_MS);
     expect(await admin.describeJob(jobId)).toMatchObject({ status: 'COMPLETED', executions: [{ status: 'TIMED_OUT' }] });
     const late = await d.request(`${jobId}/update`, { status: 'SUCCEEDED' });
     expect(late).toMatchObject({ kind: 'rejected', body: { code: 'InvalidStateTransition', executionState: { status: 'TIMED_OUT' } } });
 
-    // -1 cancels the step timer: the execution outlives several step timeouts' worth.
+    // -1 cancels the step timer: no timer is left running.
     const d2 = await device(other!);
     const kept = newJobId('step-cancel');
     await admin.createJob({ jobId: kept, things: [other!], document: { op: 'x' } });
-    await d2.request('start-next', { stepTimeoutInMinutes: 1 });
+    const running = await d2.request('start-next', { stepTimeoutInMinutes: 10 });
+    expect(running.body.execution!.approximateSecondsBeforeTimedOut).toBeGreaterThan(60);
     const cancelled = await d2.request(`${kept}/update`, { status: 'IN_PROGRESS', stepTimeoutInMinutes: -1, includeJobExecutionState: true });
     expect(cancelled.kind).toBe('accepted');
     const described = await d2.request(`${kept}/get`);

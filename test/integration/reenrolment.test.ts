@@ -144,8 +144,8 @@ for (const { broker, mqttVersion, label } of MQTT_MATRIX) {
       await kicked;
       await first.stop();
       const outcome = await connectWith(t, oldIdentity.certPath, oldIdentity.keyPath, thing, mqttVersion);
-      // mosquitto (OpenSSL) answers with the "certificate revoked" alert; Node's TLS server (aedes) just ends the handshake.
-      expect(outcome).toMatch(broker === 'mosquitto' ? /certificate revoked/ : /before secure TLS connection was established/);
+      // Node's TLS server (aedes' listener, mosquitto's mutual-TLS front) ends the handshake without an alert.
+      expect(outcome).toMatch(/before secure TLS connection was established/);
 
       // The thing works with its new certificate (the agent finds the identity it stored).
       const second = await startTestAgent(t.dc, 'claim-1', asAnotherDevice(dir, mqttVersion));

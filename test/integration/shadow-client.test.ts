@@ -89,4 +89,32 @@ describe('ShadowClient against the devcloud shadow service', () => {
     await expect(unanswered.get()).rejects.toThrow(/no reply from the shadow service .* within 200 ms/);
     unanswered.close();
   });
+
+  // mqtt.js replays unacknowledged publishes on a reconnect before 'connect', so before the features
+  // subscribe again; without a session (a restarted broker) the service's answer then finds nobody.
+  it('a request that went out before its reply topics were subscribed is sent again once they are', async () => {
+    const key = { thing, shadow: 'resend-test' };
+    const late = new ShadowClient(linkOf(device), thing, key.shadow, 5000);
+    // The cloud identity sees the answer: once it has it, the broker has routed it, to nobody else.
+    const observer = await mqtt.connectAsync(t.dc.info.mqtt.url, {
+      ca: await readFile(t.dc.info.caPath),
+      cert: await readFile(t.dc.info.cloud.certPath),
+      key: await readFile(t.dc.info.cloud.keyPath),
+      clientId: `${t.dc.info.cloud.clientId}-observer`,
+      protocolVersion: 4,
+    });
+    try {
+      await observer.subscribeAsync(late.topics.updateAccepted, { qos: 1 });
+      const answered = new Promise<void>((resolve) => observer.once('message', () => resolve()));
+      const updating = late.update({ reported: { r: 1 } });
+      await answered;
+      await late.subscribe();
+      const accepted = await updating;
+      expect(accepted.version).toBe(2); // the second copy, applied again (no version given: idempotent)
+      expect(t.dc.store.get(key).state.reported).toEqual({ r: 1 });
+    } finally {
+      late.close();
+      await observer.endAsync();
+    }
+  });
 });

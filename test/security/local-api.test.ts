@@ -20,6 +20,8 @@ import { install } from '../../src/cli/install-command.js';
 import { setupCertsCli } from '../../src/cli/setup-command.js';
 import type { AgentStatus } from '../../src/agent/features/local-api.js';
 import { createLocalApiFeature } from '../../src/agent/features/local-api.js';
+import type { AgentConfig } from '../../src/agent/config/index.js';
+import type { FeatureContext } from '../../src/agent/feature.js';
 import type { CameraSimulator } from '../../src/devcloud/camera/simulator.js';
 import { createCa, issueCertificate, loadCa, writeCertificate } from '../../src/devcloud/pki.js';
 import { buildEap } from '../../src/protocol/eap.js';
@@ -79,6 +81,11 @@ describe('the agent local API cannot be crashed or made to take another identity
   const status = async (): Promise<AgentStatus> => JSON.parse((await raw(port, 'GET /status HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n')).split('\r\n\r\n')[1] ?? '') as AgentStatus;
   const post = (body: string, headers: Record<string, string>): Promise<string> =>
     raw(port, `POST /certs HTTP/1.1\r\n${Object.entries({ 'Content-Length': String(Buffer.byteLength(body)), Connection: 'close', ...headers }).map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n${body}`);
+  /** The running agent's feature context with other local API settings, for a second API beside it. */
+  const contextWith = (localApi: Pick<AgentConfig['localApi'], 'port' | 'allowedPeerUids'>): FeatureContext => {
+    const c = agent.agent.context;
+    return { ...c, config: { ...c.config, localApi: { ...c.config.localApi, ...localApi } } };
+  };
 
   beforeAll(async () => {
     tdc = await startTestDevcloud({ broker: 'aedes' });
@@ -197,16 +204,8 @@ describe('the agent local API cannot be crashed or made to take another identity
     const squatter = net.createServer();
     await new Promise<void>((resolve) => squatter.listen(0, '127.0.0.1', resolve));
     const taken = (squatter.address() as AddressInfo).port;
-    const api = createLocalApiFeature({
-      port: taken,
-      connection: agent.agent.connection,
-      thing: 'camera-1',
-      agentVersion: 'test',
-      stateDir,
+    const api = createLocalApiFeature(contextWith({ port: taken, allowedPeerUids: [] }), {
       trial: { status: () => ({ state: 'configured', since: '' }), begin: () => undefined, stop: () => undefined },
-      allowedPeerUids: [],
-      vapixAccess: 'configured',
-      log: agent.agent.log,
       bindRetry: { minMs: 50, maxMs: 200 },
     });
     try {
@@ -226,12 +225,7 @@ describe('the agent local API cannot be crashed or made to take another identity
 
   it('a handler that throws is logged with the feature name and answered 500; the next request is served', async () => {
     let fail = true;
-    const api = createLocalApiFeature({
-      port: 0,
-      connection: agent.agent.connection,
-      thing: 'camera-1',
-      agentVersion: 'test',
-      stateDir,
+    const api = createLocalApiFeature(contextWith({ port: 0, allowedPeerUids: [] }), {
       trial: {
         status: () => {
           if (fail) throw new Error('boom');
@@ -240,9 +234,6 @@ describe('the agent local API cannot be crashed or made to take another identity
         begin: () => undefined,
         stop: () => undefined,
       },
-      allowedPeerUids: [],
-      vapixAccess: 'configured',
-      log: agent.agent.log,
     });
     await api.start();
     try {
@@ -259,16 +250,8 @@ describe('the agent local API cannot be crashed or made to take another identity
   });
 
   it('a uid added to localApi.allowedPeerUids is let in', async () => {
-    const api = createLocalApiFeature({
-      port: 0,
-      connection: agent.agent.connection,
-      thing: 'camera-1',
-      agentVersion: 'test',
-      stateDir,
+    const api = createLocalApiFeature(contextWith({ port: 0, allowedPeerUids: [65534] }), {
       trial: { status: () => ({ state: 'configured', since: '' }), begin: () => undefined, stop: () => undefined },
-      allowedPeerUids: [65534],
-      vapixAccess: 'configured',
-      log: agent.agent.log,
     });
     await api.start();
     try {
@@ -282,6 +265,16 @@ describe('the agent local API cannot be crashed or made to take another identity
     } finally {
       await api.stop();
     }
+  });
+
+  it('the status names the last disconnect reason: main passes the connection loss to every feature (onDisconnected)', async () => {
+    const before = await status();
+    expect(before.lastDisconnectReason).not.toBe('keepalive timeout (test)');
+    // The connection's own event, as mqtt.js would raise it: main owns the subscription.
+    agent.agent.connection.emit('disconnected', { reason: 'keepalive timeout (test)' });
+    const after = await status();
+    expect(after.lastDisconnectReason).toBe('keepalive timeout (test)');
+    expect(Date.parse(after.since)).toBeGreaterThanOrEqual(Date.parse(before.since));
   });
 
   it('a restart during the trial starts the bound again, and still rolls back', async () => {

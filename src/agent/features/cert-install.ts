@@ -13,13 +13,13 @@
 import type { Logger } from '../../lib/log.js';
 import { CertificateInputError, validateBundle } from '../../lib/certificate-check.js';
 import { parseCertInstallRequest, type CertInstalled, type CertRefused } from '../../protocol/cert-install.js';
-import type { AgentConnection } from '../connection.js';
+import type { FeatureConnection } from '../feature.js';
 import { writeInstalledIdentity } from '../provisioning/identity-store.js';
 import type { IdentityTrial } from '../provisioning/identity-trial.js';
 
 export type CertInstallResult = { status: 200; body: CertInstalled } | { status: 400 | 500; body: CertRefused };
 
-export function createCertInstaller(opts: { connection: AgentConnection; thing: string; stateDir: string; trial: IdentityTrial; log: Logger; now?: () => Date }): (body: string) => Promise<CertInstallResult> {
+export function createCertInstaller(opts: { connection: Pick<FeatureConnection, 'tlsFiles' | 'reconnectWith'>; thing: string; stateDir: string; trial: IdentityTrial; log: Logger; now?: () => Date }): (body: string) => Promise<CertInstallResult> {
   const now = opts.now ?? (() => new Date());
   const log = opts.log.child({ component: 'cert-install' });
   let queue: Promise<unknown> = Promise.resolve();

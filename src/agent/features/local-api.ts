@@ -18,10 +18,8 @@ import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import type { Logger } from '../../lib/log.js';
 import { readBoundedBody } from '../../lib/read-body.js';
-import type { AgentConnection } from '../connection.js';
-import type { Feature } from '../feature.js';
+import type { Feature, FeatureContext } from '../feature.js';
 import { Backoff } from '../backoff.js';
 import { CERT_INSTALL_MAX_BYTES, CERT_INSTALL_PATH } from '../../protocol/cert-install.js';
 import { answerChallenge, CHALLENGE_MAX_BYTES, CHALLENGE_PATH, parseChallengeRequest } from '../../protocol/challenge.js';
@@ -65,34 +63,22 @@ export interface LocalApiFeature extends Feature {
   url(): string | undefined;
 }
 
-export function createLocalApiFeature(opts: {
-  port: number;
-  connection: AgentConnection;
-  thing: string;
-  agentVersion: string;
-  stateDir: string;
-  trial: IdentityTrial;
-  /** Peer uids allowed to use the API; [] = defaultPeerUids() (the agent, root, the web server). */
-  allowedPeerUids: number[];
-  vapixAccess: VapixAccess;
-  /** The event snapshots' counters, read at each GET /status. */
-  eventCounters?: () => EventCounters | undefined;
-  log: Logger;
-  /** How fast a taken port is retried (the default: 1 s, growing to 1 min). */
-  bindRetry?: { minMs: number; maxMs: number };
-}): LocalApiFeature {
-  const { connection } = opts;
-  const log = opts.log.child({ feature: 'local-api' });
-  const installCerts = createCertInstaller({ connection, thing: opts.thing, stateDir: opts.stateDir, trial: opts.trial, log });
+export function createLocalApiFeature(
+  ctx: FeatureContext,
+  opts: {
+    trial: IdentityTrial;
+    /** The event snapshots' counters, read at each GET /status. */
+    eventCounters?: () => EventCounters | undefined;
+    /** How fast a taken port is retried (the default: 1 s, growing to 1 min). */
+    bindRetry?: { minMs: number; maxMs: number };
+  },
+): LocalApiFeature {
+  const { connection, thing, config } = ctx;
+  const { port, allowedPeerUids } = config.localApi;
+  const log = ctx.log.child({ feature: 'local-api' });
+  const installCerts = createCertInstaller({ connection, thing, stateDir: config.stateDir, trial: opts.trial, log });
   let since = new Date().toISOString();
   let lastDisconnectReason: string | undefined;
-  const onConnected = (): void => {
-    since = new Date().toISOString();
-  };
-  const onDisconnected = ({ reason }: { reason: string }): void => {
-    since = new Date().toISOString();
-    lastDisconnectReason = reason;
-  };
   let server: Server | undefined;
   let url: string | undefined;
   let allowedUids: Set<number> | undefined;
@@ -101,7 +87,7 @@ export function createLocalApiFeature(opts: {
   const sockets = new Set<Socket>();
 
   async function status(): Promise<AgentStatus> {
-    const out: AgentStatus = { thingName: opts.thing, agentVersion: opts.agentVersion, connected: connection.connected, since, identity: opts.trial.status(), vapixAccess: opts.vapixAccess };
+    const out: AgentStatus = { thingName: thing, agentVersion: ctx.version, connected: connection.connected, since, identity: opts.trial.status(), vapixAccess: ctx.cameraAccess.access };
     if (lastDisconnectReason !== undefined) out.lastDisconnectReason = lastDisconnectReason;
     const events = opts.eventCounters?.();
     if (events) out.events = events;
@@ -127,7 +113,7 @@ export function createLocalApiFeature(opts: {
     const { certPath, keyPath } = connection.tlsFiles;
     try {
       const [certificatePem, keyPem] = await Promise.all([readFile(certPath, 'utf8'), readFile(keyPath, 'utf8')]);
-      return { status: 200, body: answerChallenge(request.nonce, { thingName: opts.thing, certificatePem, key: createPrivateKey(keyPem) }) };
+      return { status: 200, body: answerChallenge(request.nonce, { thingName: thing, certificatePem, key: createPrivateKey(keyPem) }) };
     } catch (err) {
       return { status: 500, body: { error: `cannot sign with the device key (${(err as NodeJS.ErrnoException).code ?? 'unreadable'}): check iot.certPath and iot.keyPath` } };
     }
@@ -138,7 +124,7 @@ export function createLocalApiFeature(opts: {
     if (!isLoopback(req.socket.remoteAddress)) {
       return { status: 403, error: "the local API answers loopback clients only; use the camera's /local/cloudcam/api/ (admin)" };
     }
-    allowedUids ??= new Set(opts.allowedPeerUids.length > 0 ? opts.allowedPeerUids : await defaultPeerUids());
+    allowedUids ??= new Set(allowedPeerUids.length > 0 ? allowedPeerUids : await defaultPeerUids());
     const uid = await peerUid(req.socket);
     if (uid !== undefined && allowedUids.has(uid)) return undefined;
     log.warn(
@@ -188,7 +174,7 @@ export function createLocalApiFeature(opts: {
       };
       srv.once('error', onError);
       srv.once('listening', onListening);
-      srv.listen(opts.port, '127.0.0.1');
+      srv.listen(port, '127.0.0.1');
     });
   }
 
@@ -212,11 +198,11 @@ export function createLocalApiFeature(opts: {
     const delay = backoff.next();
     const fix =
       err.code === 'EADDRINUSE'
-        ? `another process holds 127.0.0.1:${opts.port} and receives what the camera forwards to /local/cloudcam/api/: find and stop it (ss -ltnp 'sport = :${opts.port}'), or move localApi.port and the manifest's reverseProxy target to a free port`
+        ? `another process holds 127.0.0.1:${port} and receives what the camera forwards to /local/cloudcam/api/: find and stop it (ss -ltnp 'sport = :${port}'), or move localApi.port and the manifest's reverseProxy target to a free port`
         : 'check localApi.port';
     log.error(
-      { event: 'local-api.failed', port: opts.port, code: err.code ?? null, retryInMs: Math.round(delay) },
-      `local API cannot listen on 127.0.0.1:${opts.port} (${err.code ?? err.message}); ${fix}. Retrying in ${Math.ceil(delay / 1000)} s`,
+      { event: 'local-api.failed', port: port, code: err.code ?? null, retryInMs: Math.round(delay) },
+      `local API cannot listen on 127.0.0.1:${port} (${err.code ?? err.message}); ${fix}. Retrying in ${Math.ceil(delay / 1000)} s`,
     );
     bindTimer = setTimeout(() => void bind(srv, backoff), delay);
   }
@@ -224,10 +210,16 @@ export function createLocalApiFeature(opts: {
   return {
     name: 'local-api',
     url: () => url,
+    // The status's `since`: main calls these on every connect and disconnect.
+    async onConnected() {
+      since = new Date().toISOString();
+    },
+    onDisconnected(reason) {
+      since = new Date().toISOString();
+      lastDisconnectReason = reason;
+    },
     async start() {
       stopped = false;
-      connection.on('connected', onConnected);
-      connection.on('disconnected', onDisconnected);
       const srv = createServer({ requestTimeout: 30_000, headersTimeout: 10_000 }, (req, res) => {
         handle(req, res).catch((err: unknown) => {
           log.error({ event: 'local-api.request-failed', err: (err as Error).message }, 'a local API request failed unexpectedly; answered 500');
@@ -252,8 +244,6 @@ export function createLocalApiFeature(opts: {
     async stop() {
       stopped = true;
       if (bindTimer) clearTimeout(bindTimer);
-      connection.off('connected', onConnected);
-      connection.off('disconnected', onDisconnected);
       const srv = server;
       server = undefined;
       url = undefined;

@@ -1,6 +1,4 @@
-import type { Logger } from '../../lib/log.js';
-import type { AgentConnection } from '../connection.js';
-import type { Feature } from '../feature.js';
+import type { Feature, FeatureContext } from '../feature.js';
 import { presenceTopic } from '../../protocol/topics.js';
 import type { PresenceMessage } from '../../protocol/snapshot.js';
 
@@ -13,8 +11,8 @@ export function presenceMessage(state: PresenceMessage['state'], agentVersion: s
  * Presence: `online` on every (re)connect, after the other features are ready for requests; `offline` through the last will (set when the connection
  * is created, see main.ts) and, on a clean stop, as the connection's final message.
  */
-export function createPresenceFeature(opts: { connection: AgentConnection; thing: string; agentVersion: string; log: Logger }): Feature {
-  const { connection, thing, agentVersion, log } = opts;
+export function createPresenceFeature(ctx: FeatureContext): Feature {
+  const { connection, thing, version: agentVersion, log } = ctx;
   const topic = presenceTopic(thing);
   return {
     name: 'presence',

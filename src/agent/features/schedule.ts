@@ -1,7 +1,5 @@
 import cron, { type ScheduledTask } from 'node-cron';
-import type { Logger } from '../../lib/log.js';
-import type { AgentConnection } from '../connection.js';
-import type { Feature } from '../feature.js';
+import type { Feature, FeatureContext } from '../feature.js';
 import { snapshotRequestTopic } from '../../protocol/topics.js';
 import type { SnapshotRequestMessage } from '../../protocol/snapshot.js';
 
@@ -10,8 +8,9 @@ import type { SnapshotRequestMessage } from '../../protocol/snapshot.js';
  * `cloudcam/{thing}/snapshot/request`; the cloud answers with a presigned POST in the shadow.
  * While disconnected a tick is skipped (and logged), not queued: the next tick asks again.
  */
-export function createScheduleFeature(opts: { connection: AgentConnection; thing: string; cron: string; timezone?: string; log: Logger }): Feature {
-  const { connection, thing, log } = opts;
+export function createScheduleFeature(ctx: FeatureContext): Feature {
+  const { connection, thing, log } = ctx;
+  const { cron: expression, timezone } = ctx.config.schedule;
   const topic = snapshotRequestTopic(thing);
   let task: ScheduledTask | undefined;
 
@@ -32,9 +31,9 @@ export function createScheduleFeature(opts: { connection: AgentConnection; thing
   return {
     name: 'schedule',
     async start() {
-      if (opts.cron === '') return;
-      task = cron.schedule(opts.cron, tick, { ...(opts.timezone ? { timezone: opts.timezone } : {}), noOverlap: true, name: `snapshot-${thing}` });
-      log.info({ event: 'schedule.started', cron: opts.cron }, 'snapshot schedule started');
+      if (expression === '') return;
+      task = cron.schedule(expression, tick, { timezone: timezone || undefined, noOverlap: true, name: `snapshot-${thing}` });
+      log.info({ event: 'schedule.started', cron: expression }, 'snapshot schedule started');
     },
     async stop() {
       await task?.destroy();

@@ -27,7 +27,7 @@ describe('filterCovers', () => {
 describe('roles', () => {
   it('confines a thing to its own $aws/things and cloudcam subtrees', () => {
     expect(ruleFor('cam-1')?.role).toBe('thing');
-    expect(grantsFor('cam-1')).toEqual(['$aws/things/cam-1/#', 'cloudcam/cam-1/#']);
+    expect(grantsFor('cam-1')).toEqual(['$aws/things/cam-1/shadow/#', '$aws/things/cam-1/jobs/#', 'cloudcam/cam-1/#']);
     expect(isAllowed('cam-1', '$aws/things/cam-1/shadow/name/cloudcam/update')).toBe(true);
     expect(isAllowed('cam-1', 'cloudcam/cam-1/presence')).toBe(true);
     expect(isAllowed('cam-1', '$aws/things/cam-2/shadow/update')).toBe(false);
@@ -36,6 +36,18 @@ describe('roles', () => {
     expect(isAllowed('cam-1', 'cloudcam/#')).toBe(false);
     expect(isAllowed('cam-1', '#')).toBe(false);
     expect(isAllowed('cam-1', '$aws/certificates/create-from-csr/json')).toBe(false);
+  });
+
+  it("gives a thing its own Jobs topics only, and no $aws/things subtree beyond shadow and jobs", () => {
+    expect(isAllowed('cam-1', '$aws/things/cam-1/jobs/notify-next')).toBe(true);
+    expect(isAllowed('cam-1', '$aws/things/cam-1/jobs/start-next')).toBe(true);
+    expect(isAllowed('cam-1', '$aws/things/cam-1/jobs/+/update/accepted')).toBe(true);
+    expect(isAllowed('cam-1', '$aws/things/cam-1/jobs/#')).toBe(true);
+    expect(isAllowed('cam-1', '$aws/things/cam-2/jobs/notify-next')).toBe(false);
+    expect(isAllowed('cam-1', '$aws/things/cam-2/jobs/job-1/update')).toBe(false);
+    expect(isAllowed('cam-1', '$aws/things/+/jobs/#')).toBe(false);
+    expect(isAllowed('cam-1', '$aws/things/cam-1/#')).toBe(false);
+    expect(isAllowed('cam-1', '$aws/things/cam-1/tunnels/notify')).toBe(false);
   });
 
   it('lets the cloud identity use every topic, $aws included', () => {
@@ -60,7 +72,7 @@ describe('roles', () => {
     expect(grantsFor(id)).toEqual([]);
     expect(isAllowed(id, '$aws/things/cloudcam-ACCC8E200001/shadow/get')).toBe(false);
     attachThing(id, 'cloudcam-ACCC8E200001');
-    expect(grantsFor(id)).toEqual(['$aws/things/cloudcam-ACCC8E200001/#', 'cloudcam/cloudcam-ACCC8E200001/#']);
+    expect(grantsFor(id)).toEqual(['$aws/things/cloudcam-ACCC8E200001/shadow/#', '$aws/things/cloudcam-ACCC8E200001/jobs/#', 'cloudcam/cloudcam-ACCC8E200001/#']);
     expect(isAllowed(id, 'cloudcam/cloudcam-ACCC8E200002/presence')).toBe(false);
     expect(dynsecClient(id)).toMatchObject({ username: id, clientid: 'cloudcam-ACCC8E200001' });
     expect(() => attachThing('camera-1', 'x')).toThrow(/only cert-\* identities/);
@@ -86,7 +98,7 @@ describe('mosquittoSecurity', () => {
     ]);
     const cam = config.roles.find((r) => r.rolename === 'cam-1');
     expect(cam?.acls).toEqual(
-      ['$aws/things/cam-1/#', 'cloudcam/cam-1/#'].flatMap((topic) =>
+      ['$aws/things/cam-1/shadow/#', '$aws/things/cam-1/jobs/#', 'cloudcam/cam-1/#'].flatMap((topic) =>
         ['publishClientSend', 'publishClientReceive', 'subscribePattern'].map((acltype) => ({ acltype, topic, allow: true })),
       ),
     );

@@ -52,6 +52,10 @@ export interface RoleRule {
   readonly topics: readonly string[];
 }
 
+function thingTopics(variable: '%u' | '%t'): string[] {
+  return [`$aws/things/${variable}/shadow/#`, `$aws/things/${variable}/jobs/#`, `cloudcam/${variable}/#`];
+}
+
 /** First matching rule wins. To give a role more topics, or to add a role, add one line here. */
 export const ACL_RULES: readonly RoleRule[] = [
   // `#` does not match topics that start with `$` (MQTT 3.1.1 section 4.7.2), so `$aws/#` is granted explicitly.
@@ -67,8 +71,10 @@ export const ACL_RULES: readonly RoleRule[] = [
   },
   // Until RegisterThing attaches a thing, no topic at all (AWS: the certificate is PENDING_ACTIVATION).
   // AWS device policy: iot:Connect on client/${iot:Connection.Thing.ThingName} only.
-  { role: 'provisioned', matches: (id) => id.startsWith(PROVISIONED_PREFIX) && NAME_CHARS.test(id), clientId: { kind: 'thing' }, topics: ['$aws/things/%t/#', 'cloudcam/%t/#'] },
-  { role: 'thing', matches: (id) => isThingName(id), clientId: { kind: 'thing' }, topics: ['$aws/things/%u/#', 'cloudcam/%u/#'] },
+  // A thing's own shadow and Jobs topics (the device policy's `$aws/things/${iot:Connection.Thing.ThingName}/...`
+  // resources, infra/iot-policies.ts), no other `$aws/things` subtree, and its own cloudcam topics.
+  { role: 'provisioned', matches: (id) => id.startsWith(PROVISIONED_PREFIX) && NAME_CHARS.test(id), clientId: { kind: 'thing' }, topics: thingTopics('%t') },
+  { role: 'thing', matches: (id) => isThingName(id), clientId: { kind: 'thing' }, topics: thingTopics('%u') },
 ];
 
 export function isThingName(name: string): boolean {
@@ -156,7 +162,7 @@ export function isAllowed(identity: string, topicOrFilter: string): boolean {
 /** mosquitto dynamic-security plugin config (2.0 format); see mosquittoSecurity(). */
 export interface DynsecConfig {
   defaultACLAccess: Record<'publishClientSend' | 'publishClientReceive' | 'subscribe' | 'unsubscribe', boolean>;
-  clients: { username: string; clientid?: string; textname: string; roles: { rolename: string }[] }[];
+  clients: { username: string; clientid?: string; textname: string; roles: { rolename: string }[]; password?: string; salt?: string; iterations?: number }[];
   groups: never[];
   roles: { rolename: string; acls: { acltype: string; topic: string; allow: boolean }[] }[];
 }
@@ -165,7 +171,7 @@ export interface DynsecConfig {
  * The ACL as a mosquitto dynamic-security config. Not acl_file: mosquitto 2.0's acl_file never refuses a
  * SUBSCRIBE (it grants it and filters each delivery), whereas dynsec answers SUBACK 0x80/0x87 like aedes.
  * dynsec has no `%u` substitution, so every identity gets its own client and role; an identity that is not
- * listed connects (the certificate authenticates it) but may use no topic at all.
+ * listed cannot log in (mosquitto.ts gives each listed one a password that only devcloud's front knows).
  */
 export function mosquittoSecurity(knownIdentities: Iterable<string>): DynsecConfig {
   const config: DynsecConfig = {
@@ -184,10 +190,8 @@ export function mosquittoSecurity(knownIdentities: Iterable<string>): DynsecConf
 }
 
 /**
- * An identity as a dynsec client, with `clientid` = its thing for thing-bound roles. Caution: mosquitto
- * 2.0.11 never asks the plugin to authenticate a client when `use_identity_as_username` is set
- * (handle_connect.c: "Authentication assumed to be cleared"), so this clientid is not enforced there;
- * docs/security.md ("devcloud refuses what AWS refuses") records the gap. aedes enforces it.
+ * An identity as a dynsec client, with `clientid` = its thing for thing-bound roles: a second check
+ * behind devcloud's mutual-TLS front (mtls-front.ts), which applies clientIdRefusal() to every role.
  */
 export function dynsecClient(identity: string): DynsecConfig['clients'][number] {
   const rule = ruleFor(identity);

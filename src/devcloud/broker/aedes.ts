@@ -121,6 +121,10 @@ export async function startAedes(opts: BrokerOptions & { log: Logger }): Promise
     port,
     url: `mqtts://${BROKER_HOST}:${port}`,
     mqttVersions: [4],
+    async cloudClientOptions() {
+      const [cloudCert, cloudKey] = await Promise.all([readFile(pki.cloud.certPath), readFile(pki.cloud.keyPath)]);
+      return { protocol: 'mqtts', host: BROKER_HOST, port, ca, cert: cloudCert, key: cloudKey, rejectUnauthorized: true };
+    },
     attach(identity, thing) {
       attachThing(identity, thing);
       return Promise.resolve();

@@ -1,3 +1,4 @@
+import type { IClientOptions } from 'mqtt';
 import type { Logger } from '../../lib/log.js';
 import type { DevPki } from '../pki.js';
 
@@ -10,6 +11,13 @@ export interface Broker {
   readonly port: number;
   readonly url: string;
   readonly mqttVersions: readonly (4 | 5)[];
+  /**
+   * Where and how devcloud's own cloud-side client connects (the CLOUD_IDENTITY), without client id:
+   * aedes' mutual-TLS listener; for mosquitto its unix socket, past devcloud's front, which runs in
+   * the same process and so could only add a hop on which a broker kill drops the replies in flight.
+   * Stays valid across a restart of the broker in this process (same socket path and password).
+   */
+  cloudClientOptions(): Promise<IClientOptions>;
   /**
    * Lets a certificate made by fleet provisioning (CN `cert-...`) act as `thing` from now on: the
    * thing's topics, client id = thing name. mosquitto learns it over its dynamic-security API.

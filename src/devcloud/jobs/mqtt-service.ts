@@ -44,6 +44,8 @@ interface ExecutionView {
   secondsBeforeTimedOut: number | undefined;
 }
 
+const LIST_NOTIFICATION_MAX = 15;
+
 type Outgoing = () => Promise<{ topic: string; body: object; correlationData?: Buffer | undefined }[]>;
 
 export async function startJobsService(opts: JobsServiceOptions): Promise<JobsService> {
@@ -111,10 +113,14 @@ export async function startJobsService(opts: JobsServiceOptions): Promise<JobsSe
   const notifications = (thing: string, change: PendingChange): Outgoing => {
     const base = `$aws/things/${thing}/jobs`;
     const timestamp = store.seconds();
+    // A ListNotification holds at most 15 pending executions, IN_PROGRESS ones first (jobs-comm-notifications).
     const { inProgress, queued } = store.pending(thing);
+    const listed = [...inProgress, ...queued].slice(0, LIST_NOTIFICATION_MAX);
+    const listedInProgress = listed.filter((e) => e.status === 'IN_PROGRESS');
+    const listedQueued = listed.filter((e) => e.status === 'QUEUED');
     const jobs = {
-      ...(inProgress.length > 0 ? { IN_PROGRESS: inProgress.map(summary) } : {}),
-      ...(queued.length > 0 ? { QUEUED: queued.map(summary) } : {}),
+      ...(listedInProgress.length > 0 ? { IN_PROGRESS: listedInProgress.map(summary) } : {}),
+      ...(listedQueued.length > 0 ? { QUEUED: listedQueued.map(summary) } : {}),
     };
     const next = view(store.next(thing));
     return async () => [

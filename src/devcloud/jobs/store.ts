@@ -289,12 +289,16 @@ export class JobStore extends EventEmitter<{ pending: [thing: string, change: Pe
       (e) => e.status === 'IN_PROGRESS' && ((e.stepDeadline ?? Infinity) <= now || (e.inProgressDeadline ?? Infinity) <= now),
     );
     const dueJobs = [...this.jobs.values()].filter((j) => j.status === 'IN_PROGRESS' && (j.nextReleaseAt ?? Infinity) <= now);
-    if (dueExecutions.length > 0 || dueJobs.length > 0) {
+    if (dueExecutions.length === 0 && dueJobs.length === 0) return this.schedule();
+    try {
       this.change(() => {
         for (const e of dueExecutions) this.timeOut(e, now);
         for (const job of dueJobs) this.release(job, now);
       });
-    } else {
+    } catch (err) {
+      // A timer has no caller to hand the error to (e.g. jobs.json not writable): log it and keep
+      // the timers going rather than take devcloud down.
+      this.opts.log?.error({ err: err instanceof Error ? err.message : String(err) }, 'jobs timer failed');
       this.schedule();
     }
   }

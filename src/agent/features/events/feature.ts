@@ -1,14 +1,12 @@
 import path from 'node:path';
-import type { AgentConnection } from '../../connection.js';
-import type { Feature } from '../../feature.js';
-import type { Logger } from '../../../lib/log.js';
-import type { VapixClient, VapixCredentialSource } from '../../../protocol/vapix.js';
+import type { Feature, FeatureContext } from '../../feature.js';
 import { ShadowClient } from '../../../protocol/shadow-client.js';
 import { eventsTopic, snapshotRequestTopic } from '../../../protocol/topics.js';
 import { eventKey } from '../../../protocol/upload-grant.js';
 import type { CameraEvent } from '../../../protocol/vapix-events.js';
 import type { UploadTargetPolicy } from '../../upload-target.js';
 import type { EventCounters } from '../local-api.js';
+import { createCaptureStep } from '../pipeline/capture.js';
 import { createGrantKeeper } from './grant.js';
 import { openEventQueue, type EventQueue, type QueuedEvent } from './queue.js';
 import { createEventStream } from './stream.js';
@@ -40,22 +38,20 @@ export interface EventsFeature extends Feature {
 
 const RETRY_MS = 5000;
 
-export function createEventsFeature(opts: {
-  connection: AgentConnection;
-  thing: string;
-  shadowName: string;
-  camera: VapixClient;
-  cameraBaseUrl: string;
-  credentials: VapixCredentialSource;
-  stateDir: string;
-  settings: EventsSettings;
-  log: Logger;
-}): EventsFeature {
-  const { connection, thing, settings, camera } = opts;
-  const log = opts.log.child({ feature: 'events' });
+/** The events settings, with the picture and upload settings it shares with requested snapshots. */
+function eventsSettings(config: FeatureContext['config']): EventsSettings {
+  const { resolution, compression, maxBytes, uploadTimeoutMs, allowedUploadHosts, insecureHttpUploadHosts } = config.snapshot;
+  return { ...config.events, resolution, compression, maxBytes, uploadTimeoutMs, target: { allowedHosts: allowedUploadHosts, insecureHttpHosts: insecureHttpUploadHosts } };
+}
+
+export function createEventsFeature(ctx: FeatureContext): EventsFeature {
+  const { connection, thing, config } = ctx;
+  const settings = eventsSettings(config);
+  const log = ctx.log.child({ feature: 'events' });
+  const capture = createCaptureStep(ctx.camera, settings);
   const gate = createEventGate(settings.capPerMinute);
   const uploader = createEventUploader({ target: settings.target, timeoutMs: settings.uploadTimeoutMs });
-  const shadow = new ShadowClient(connection, thing, opts.shadowName);
+  const shadow = new ShadowClient(connection, thing, config.shadowName);
   const grants = createGrantKeeper({ thing, log, requestGrant: (msg) => connection.publish(snapshotRequestTopic(thing), msg, { qos: 1 }) });
   const counts = { captured: 0, uploaded: 0, failed: 0 };
   let queue: EventQueue | undefined;
@@ -69,8 +65,8 @@ export function createEventsFeature(opts: {
   let captures: Promise<void> = Promise.resolve();
 
   const stream = createEventStream({
-    baseUrl: opts.cameraBaseUrl,
-    credentials: opts.credentials,
+    baseUrl: ctx.cameraAccess.baseUrl,
+    credentials: ctx.cameraAccess.credentials,
     topicFilters: [...new Set(settings.triggers.map((t) => t.topic))],
     log,
     onEvent,
@@ -90,7 +86,7 @@ export function createEventsFeature(opts: {
   async function captureAndQueue(trigger: Trigger, event: CameraEvent): Promise<void> {
     if (stopping || !queue) return;
     try {
-      const { jpeg } = await camera.captureJpeg({ resolution: trigger.resolution ?? settings.resolution, compression: settings.compression, maxBytes: settings.maxBytes, signal: abort.signal });
+      const jpeg = await capture({ resolution: trigger.resolution }, abort.signal);
       counts.captured += 1;
       // The key comes from the event's time: a repeated upload after a crash writes the same object.
       const evicted = await queue.push({ key: eventKey(thing, trigger.name, event.at), trigger: trigger.name, topic: event.topic, eventTime: event.at.toISOString() }, jpeg);
@@ -169,7 +165,7 @@ export function createEventsFeature(opts: {
       return { ...counts, droppedCooldown: gate.dropped.cooldown, droppedCap: gate.dropped.cap, droppedQueue: queue?.dropped ?? 0, queued: queue?.size ?? 0 };
     },
     async start() {
-      queue = await openEventQueue(path.join(opts.stateDir, 'event-queue'), settings.queue);
+      queue = await openEventQueue(path.join(config.stateDir, 'event-queue'), settings.queue);
       if (queue.size > 0) log.info({ event: 'events.queue-restored', queued: queue.size, bytes: queue.bytes }, `${queue.size} event snapshots waiting from before the restart`);
       shadow.on('delta', onDelta);
       stream.start();

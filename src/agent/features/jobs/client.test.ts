@@ -44,4 +44,15 @@ describe('JobsClient', () => {
     expect((await client.describe('j'))?.jobDocument).toEqual({ operation: 'x' });
     client.close();
   });
+
+  it('after close a request fails at once instead of waiting out its timeout (its reply could never arrive)', async () => {
+    const svc = new FakeJobsService('cam-1');
+    const client = new JobsClient(svc.link, 'cam-1', 10_000);
+    await client.subscribe();
+    client.close();
+    const started = Date.now();
+    await expect(client.startNext({})).rejects.toThrow('jobs client closed');
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(svc.requests).toHaveLength(0);
+  });
 });

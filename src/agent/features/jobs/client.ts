@@ -56,6 +56,7 @@ export class JobsClient extends EventEmitter<JobsClientEvents> {
   private readonly watched = new Set<string>();
   private readonly tokenPrefix = randomBytes(4).toString('hex');
   private counter = 0;
+  private closed = false;
   private readonly onMessage = (topic: string, payload: Buffer): void => this.receive(topic, payload);
 
   constructor(
@@ -116,6 +117,7 @@ export class JobsClient extends EventEmitter<JobsClientEvents> {
   }
 
   close(): void {
+    this.closed = true;
     this.link.off('message', this.onMessage);
     for (const [token, p] of this.pending) {
       clearTimeout(p.timer);
@@ -141,6 +143,7 @@ export class JobsClient extends EventEmitter<JobsClientEvents> {
   }
 
   private request(topic: string, body: object): Promise<Record<string, unknown>> {
+    if (this.closed) return Promise.reject(new Error('jobs client closed')); // its reply could never arrive
     this.counter += 1;
     const clientToken = `${this.tokenPrefix}-${this.counter}`.slice(0, JOBS_LIMITS.clientTokenMaxLength);
     const { accepted, rejected } = replyTopics(topic);

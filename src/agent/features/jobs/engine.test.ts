@@ -21,7 +21,7 @@ afterEach(async () => {
   for (const r of rigs.splice(0)) await r.engine.stop(100);
 });
 
-function rig(operations: JobOperation[], svc = new FakeJobsService(thing), timeoutMs = 2000): Rig {
+function rig(operations: JobOperation[], svc = new FakeJobsService(thing), timeoutMs = 2000, stepTimeoutMinutes = 7): Rig {
   const logs: Record<string, unknown>[] = [];
   const out = new Writable({
     write(chunk: Buffer, _enc, cb) {
@@ -31,7 +31,7 @@ function rig(operations: JobOperation[], svc = new FakeJobsService(thing), timeo
   });
   const log = createLogger({ name: 't', level: 'debug', destination: out });
   const client = new JobsClient(svc.link, thing, timeoutMs);
-  const engine = createJobEngine({ client, operations, stepTimeoutMinutes: 7, isConnected: () => svc.connected, log, retryMs: 60_000 });
+  const engine = createJobEngine({ client, operations, stepTimeoutMinutes, isConnected: () => svc.connected, log, retryMs: 60_000 });
   const r = { svc, engine, client, logs };
   rigs.push(r);
   return r;
@@ -168,13 +168,13 @@ describe('jobs engine against a faithful fake Jobs service', () => {
     const signal = op.runs[0]!.signal;
     const aborted = new Promise<unknown>((resolve) => signal.addEventListener('abort', () => resolve(signal.reason)));
     r.svc.setStatus('j', 'CANCELED'); // notify-next now says nothing is next
-    expect(String(await aborted)).toContain('CANCELED');
+    expect(String(await aborted)).toContain('has ended'); // describe of a terminal execution: TerminalStateReached
     await settled(r);
     expect(status(r.svc, 'j')).toBe('CANCELED');
     expect(r.logs.some((l) => l['event'] === 'jobs.cancelled')).toBe(true);
   });
 
-  it('a progress update rejected as terminal (TerminalStateReached) aborts the operation', async () => {
+  it('a progress update rejected as terminal (InvalidStateTransition, TIMED_OUT) aborts the operation', async () => {
     const { r, op } = await oneRunningJob();
     const e = r.svc.executions.get('j')!;
     e.status = 'TIMED_OUT'; // no notify-next: only the update can tell
@@ -284,5 +284,17 @@ describe('jobs engine against a faithful fake Jobs service', () => {
     await r.engine.stop(5000);
     expect(Date.now() - started).toBeLessThan(1000);
     expect(r.logs.some((l) => l['event'] === 'jobs.round-failed')).toBe(false);
+  });
+
+  it('aborts an operation still running when its step timeout passes (AWS times the execution out then too)', async () => {
+    const op = gatedOp();
+    const r = rig([op], new FakeJobsService(thing), 2000, 0.002); // 120 ms
+    r.svc.createJob('slow', { operation: 'test.op' });
+    await r.engine.onConnected();
+    await op.started(1);
+    await new Promise((resolve) => op.runs[0]!.signal.addEventListener('abort', resolve));
+    await settled(r);
+    expect(status(r.svc, 'slow')).toBe('FAILED');
+    expect(details(r.svc, 'slow')?.['reason']).toBe('test.op failed: the step timeout of 0.002 min passed');
   });
 });

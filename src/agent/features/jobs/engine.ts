@@ -107,7 +107,9 @@ export function createJobEngine(opts: JobEngineOptions): JobEngine {
         await settleLeftovers();
         settleInProgress = false;
       }
+      if (stopping) return;
       const next = await client.startNext({ stepTimeoutInMinutes: opts.stepTimeoutMinutes });
+      if (!next) log.debug({ event: 'jobs.none-pending' }, 'no pending job');
       if (!next || handedOver.has(next.jobId)) continue;
       await execute(next, 'run');
       again = true; // the next pending one, if any

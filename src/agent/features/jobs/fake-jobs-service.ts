@@ -4,8 +4,10 @@
  * agent. It keeps AWS's documented rules that the client depends on: replies only reach subscribed
  * topics, start-next returns the IN_PROGRESS execution before starting a QUEUED one, every update
  * bumps the version and is refused with VersionMismatch (with the current state) at the wrong
- * expectedVersion, statusDetails beyond AWS's limits are refused (InvalidRequest), a terminal execution refuses updates, notify-next is published whenever the next
- * pending execution changes. devcloud's Jobs service is the full stand-in; this is the fast one.
+ * expectedVersion, statusDetails beyond AWS's limits are refused (InvalidRequest), a terminal
+ * execution refuses updates (InvalidStateTransition, with its state) and describes
+ * (TerminalStateReached), notify-next is published whenever the next pending execution changes.
+ * devcloud's Jobs service is the full stand-in (docs/protocol-jobs.md); this is the fast one.
  */
 import { EventEmitter } from 'node:events';
 import { jobsTopics, replyTopics, statusDetailsProblem, TERMINAL_STATUSES, type JobExecution, type JobExecutionStatus, type StatusDetails } from '../../../protocol/jobs.js';
@@ -158,10 +160,14 @@ export class FakeJobsService {
     const e = m ? this.executions.get(m[1]!) : undefined;
     if (!m) return;
     if (!e) return reject('ResourceNotFound', `job execution ${m[1]} not found`);
-    if (m[2] === 'get') return reply(true, { execution: this.view(e, body['includeJobDocument'] !== false) });
+    if (m[2] === 'get') {
+      // AWS's error list: TerminalStateReached "occurs when a command to describe a job is performed on a job that is in a terminal state".
+      if (TERMINAL_STATUSES.has(e.status)) return reject('TerminalStateReached', `job execution ${e.jobId} is in a terminal state`);
+      return reply(true, { execution: this.view(e, body['includeJobDocument'] !== false) });
+    }
     const problem = statusDetailsProblem(body['statusDetails']);
     if (problem) return reject('InvalidRequest', problem);
-    if (TERMINAL_STATUSES.has(e.status)) return reject('TerminalStateReached', `job execution ${e.jobId} is ${e.status}`, e);
+    if (TERMINAL_STATUSES.has(e.status)) return reject('InvalidStateTransition', `job execution ${e.jobId} is ${e.status}`, e);
     if (typeof body['expectedVersion'] === 'number' && body['expectedVersion'] !== e.versionNumber) return reject('VersionMismatch', `expected version ${String(body['expectedVersion'])}, current ${e.versionNumber}`, e);
     e.status = body['status'] as JobExecutionStatus;
     if (body['statusDetails']) e.statusDetails = body['statusDetails'] as StatusDetails;

@@ -58,7 +58,7 @@ export class ExecutionUpdater {
         if (err.code === 'ResourceNotFound') return { ok: false, ended: `the job execution is gone (${err.message})` };
         if (err.code !== 'VersionMismatch' && err.code !== 'InvalidStateTransition' && err.code !== 'TerminalStateReached') throw err;
         const state = err.executionState ?? (await this.describe());
-        if (!state) return { ok: false, ended: 'the job execution is gone (describe found none)' };
+        if (!state) return { ok: false, ended: `the job execution has ended or is gone (${err.message})` };
         if (TERMINAL_STATUSES.has(state.status)) {
           // Our own earlier attempt applied and only its reply was lost: done.
           if (state.status === status && sameDetails(state.statusDetails ?? {}, merged)) {

@@ -3,6 +3,7 @@
  * refused (status and message) or undefined. They never throw, whatever the request holds.
  */
 import type { IncomingMessage } from 'node:http';
+import { isLoopbackHost, requestUrl } from '../../../lib/request-target.js';
 
 export interface Refusal {
   status: number;
@@ -18,10 +19,11 @@ export function isLoopback(address: string | undefined): boolean {
 
 /** The path of a request target, or undefined when it is not an origin-form path ('//', '/\', '*', a URL). */
 export function requestPath(target: string | undefined): string | undefined {
-  if (target === undefined || !target.startsWith('/') || target.startsWith('//') || target.includes('\\')) return undefined;
+  // Stricter than requestUrl: '//x' and backslashes are refused outright rather than read as paths,
+  // since a proxy in front of us may have read them as another host.
+  if (target === undefined || target.startsWith('//') || target.includes('\\')) return undefined;
   try {
-    const url = new URL(target, 'http://local-api.invalid');
-    return url.host === 'local-api.invalid' ? url.pathname : undefined;
+    return requestUrl(target).pathname;
   } catch {
     return undefined;
   }
@@ -32,8 +34,7 @@ export function requestPath(target: string | undefined): string | undefined {
  * rebinds its own DNS name to 127.0.0.1 still sends its own name as Host, and is refused.
  */
 export function hostProblem(host: string | undefined): Refusal | undefined {
-  const name = (host ?? '').toLowerCase().replace(/:\d{1,5}$/, '');
-  if (name === 'localhost' || name === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(name)) return undefined;
+  if (isLoopbackHost(host)) return undefined;
   return { status: 421, error: `the local API answers requests for localhost only (Host ${JSON.stringify((host ?? '').slice(0, 100))}); use the camera's /local/cloudcam/api/` };
 }
 
