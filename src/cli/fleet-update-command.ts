@@ -1,4 +1,5 @@
 import { parseCommandArgs, positiveInt, UsageError, type Command } from './command.js';
+import { abortPercent } from './jobs-command.js';
 
 export const fleetUpdateCommand: Command = {
   path: ['fleet', 'update'],
@@ -57,10 +58,7 @@ Options:
     if (!values.package) throw new UsageError('--package FILE is required: the .eap or gateway tarball to install');
     const thingsGiven = values.thing ?? [];
     if ((thingsGiven.length > 0) === (values.all === true)) throw new UsageError('name the cameras with --thing T (repeatable) or --all, not both');
-    const abortPercent = values['abort-failed-percent'] === undefined ? undefined : Number(values['abort-failed-percent']);
-    if (abortPercent !== undefined && !(Number.isFinite(abortPercent) && abortPercent > 0 && abortPercent <= 100)) {
-      throw new UsageError(`--abort-failed-percent must be a number above 0 and at most 100, got "${values['abort-failed-percent']}"`);
-    }
+    const failedPercent = values['abort-failed-percent'] === undefined ? undefined : abortPercent(values['abort-failed-percent']);
     const { runFleetUpdate } = await import('../fleet/fleet-update.js');
     return runFleetUpdate({
       packageFile: values.package,
@@ -71,7 +69,7 @@ Options:
       ...(values['signing-key'] !== undefined ? { signingKeyFile: values['signing-key'] } : {}),
       ...(values['key-id'] !== undefined ? { keyId: values['key-id'] } : {}),
       ...(values['rollout-per-minute'] !== undefined ? { rolloutPerMinute: positiveInt('rollout-per-minute', values['rollout-per-minute'], 1) } : {}),
-      ...(abortPercent !== undefined ? { abort: { failedPercent: abortPercent, minExecuted: values['abort-min-executed'] === undefined ? undefined : positiveInt('abort-min-executed', values['abort-min-executed'], 1) } } : {}),
+      ...(failedPercent !== undefined ? { abort: { failedPercent, minExecuted: values['abort-min-executed'] === undefined ? undefined : positiveInt('abort-min-executed', values['abort-min-executed'], 1) } } : {}),
       timeoutMinutes: positiveInt('timeout-minutes', values['timeout-minutes'], 30),
       ...(values.version !== undefined ? { version: values.version } : {}),
       ...(values.architecture !== undefined ? { architecture: values.architecture } : {}),

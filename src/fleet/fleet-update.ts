@@ -100,12 +100,7 @@ export async function runFleetUpdate(o: FleetUpdateOptions): Promise<number> {
   });
   o.out(`job ${jobId} created for ${things.length} camera(s)${o.rolloutPerMinute ? `, at most ${o.rolloutPerMinute} per minute` : ''}`);
   if (!o.wait) {
-    if (o.devcloudDir) {
-      const { readDevcloudInfo } = await import('../devcloud/info.js');
-      o.out(`each camera's status: curl ${(await readDevcloudInfo(o.devcloudDir)).control.url}/jobs/${jobId}`);
-    } else {
-      o.out(`each camera's status: aws iot list-job-executions-for-job --job-id ${jobId}`);
-    }
+    o.out(`each camera's status: cloudcam jobs describe ${jobId}${o.devcloudDir ? ` --devcloud ${o.devcloudDir}` : ''}`);
     return 0;
   }
   const final = await followJob(admin, jobId, things, o.out, o.pollMs ?? 1000);
