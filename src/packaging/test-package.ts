@@ -119,7 +119,8 @@ async function testArch(arch: Arch, dc: DevcloudInfo, thing: string, packageDir:
   const appDir = path.join(work, arch, APP_NAME);
   fs.mkdirSync(appDir, { recursive: true });
   execFileSync('tar', ['xzf', info.eap, '-C', appDir]);
-  for (const f of [APP_NAME, 'manifest.json', 'LICENSE', 'cloudcam.defaults.json']) {
+  // certs/release-keys/: the release public keys cloudcam.update trusts (docs/update.md) travel in the package.
+  for (const f of [APP_NAME, 'manifest.json', 'LICENSE', 'cloudcam.defaults.json', 'certs/release-keys/README.md']) {
     if (!fs.existsSync(path.join(appDir, f))) throw new Error(`${arch}: ${path.basename(info.eap)} has no ${f}`);
   }
   const unpackedBytes = treeSize(appDir);
