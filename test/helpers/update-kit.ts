@@ -121,10 +121,13 @@ export async function servePackages(files: Record<string, string>, opts: { endle
 
 export interface RecordedRun extends JobRun {
   readonly reports: StatusDetails[];
+  /** The step timeout each progress asked for (undefined: kept). */
+  readonly stepTimeouts: (number | undefined)[];
 }
 
 export function jobRun(jobId: string, document: unknown, statusDetails: StatusDetails = {}, signal = new AbortController().signal): RecordedRun {
   const reports: StatusDetails[] = [];
+  const stepTimeouts: (number | undefined)[] = [];
   const execution: JobExecution = { jobId, thingName: 'cam-1', jobDocument: document, status: 'IN_PROGRESS', queuedAt: 0, lastUpdatedAt: 0, versionNumber: 1, executionNumber: 1, ...(Object.keys(statusDetails).length ? { statusDetails } : {}) };
   return {
     jobId,
@@ -133,8 +136,10 @@ export function jobRun(jobId: string, document: unknown, statusDetails: StatusDe
     execution,
     signal,
     reports,
-    progress: (details) => {
+    stepTimeouts,
+    progress: (details, stepTimeoutInMinutes) => {
       reports.push(details);
+      stepTimeouts.push(stepTimeoutInMinutes);
       return Promise.resolve();
     },
   };

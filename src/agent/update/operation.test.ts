@@ -73,6 +73,8 @@ describe('cloudcam.update in the gateway layout', () => {
     const outcome = await old.operation.run(run);
     expect(outcome).toMatchObject({ status: 'HANDED_OVER', details: { stage: 'installed', version: '0.2.0', from: '0.1.0', layout: 'gateway' } });
     expect(run.reports.map((r) => r['stage'])).toEqual(['downloading', 'installing', 'installed']);
+    // Step timeouts renewed to outlast the download (10 s here) and the connect bound (10 min), plus 5 minutes.
+    expect(run.stepTimeouts).toEqual([6, 15, 15]);
     expect(old.restarts).toHaveLength(1);
     expect(await readPointer(root, 'current')).toBe('0.2.0');
     expect(await readPointer(root, 'previous')).toBe('base');

@@ -49,6 +49,14 @@ export interface UpdateDeps {
 const MAX_VALUE = JOBS_LIMITS.statusDetailsValueMaxLength;
 const clip = (s: string): string => (s.length > MAX_VALUE ? `${s.slice(0, MAX_VALUE - 1)}…` : s || '-');
 
+/**
+ * A step timeout that outlasts a stage bounded by `ms`, with 5 minutes for a restart and the report
+ * (a rollback at the connect bound must still end FAILED with its reason, not TIMED_OUT).
+ */
+export function stepMinutes(ms: number): number {
+  return Math.min(JOBS_LIMITS.stepTimeoutMinutes.max, Math.max(JOBS_LIMITS.stepTimeoutMinutes.min, Math.ceil(ms / 60_000) + 5));
+}
+
 function details(stage: string, fields: Record<string, string | number | undefined>): StatusDetails {
   const out: StatusDetails = { stage };
   for (const [k, v] of Object.entries(fields)) if (v !== undefined && v !== '') out[k] = clip(String(v));
@@ -99,7 +107,8 @@ export function createUpdateOperation(deps: UpdateDeps): JobOperation {
     await rm(file, { force: true });
     const started = now();
     try {
-      await job.progress(details('downloading', { ...ids, bytes: doc.package.size }));
+      // The step timeout (jobs.stepTimeoutMinutes from start-next) is renewed for what each stage may take.
+      await job.progress(details('downloading', { ...ids, bytes: doc.package.size }), stepMinutes(deps.downloadTimeoutMs));
       let got;
       try {
         got = await downloadPackage({ url: doc.package.url, size: doc.package.size, file, policy: deps.policy, signal: job.signal, timeoutMs: deps.downloadTimeoutMs });
@@ -123,7 +132,7 @@ export function createUpdateOperation(deps: UpdateDeps): JobOperation {
       });
       const handedOver = details('installed', { ...ids, layout: installer.kind, installedAt: String(installedAt), downloadMs: String(downloadMs) });
       // Said before the install: on a camera upload.cgi may end this process before it answers.
-      await job.progress(details('installing', { ...ids, layout: installer.kind, installedAt: String(installedAt), downloadMs: String(downloadMs) }));
+      await job.progress(details('installing', { ...ids, layout: installer.kind, installedAt: String(installedAt), downloadMs: String(downloadMs) }), stepMinutes(deps.connectBoundMs));
       try {
         await installer.install(file, doc.version, previous);
       } catch (err) {
@@ -131,7 +140,7 @@ export function createUpdateOperation(deps: UpdateDeps): JobOperation {
         return refuse('FAILED', 'installing', `the install did not complete, the running version is unchanged: ${(err as Error).message}`, ids);
       }
       log.info({ event: 'update.installed', jobId: job.jobId, version: doc.version, layout: installer.kind }, `update ${doc.version} installed; handing over to it`);
-      await job.progress(handedOver).catch((err: unknown) => log.warn({ event: 'update.progress-failed', err: (err as Error).message }, 'could not report the install; the new version reports the outcome'));
+      await job.progress(handedOver, stepMinutes(deps.connectBoundMs)).catch((err: unknown) => log.warn({ event: 'update.progress-failed', err: (err as Error).message }, 'could not report the install; the new version reports the outcome'));
       if (installer.exitsToSwitch) deps.restart(`update to ${doc.version} installed`);
       return { status: 'HANDED_OVER', details: handedOver };
     } finally {
