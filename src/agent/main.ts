@@ -25,6 +25,8 @@ import { chooseCameraAccess } from './camera-access.js';
 import { presenceTopic } from '../protocol/topics.js';
 import { installHeapProbe } from './heap-probe.js';
 import { createAgentJobsFeature } from './features/jobs/agent-jobs.js';
+import { startUpdater } from './update/setup.js';
+import { appLayout } from './packaged-app.js';
 
 export interface RunningAgent {
   readonly config: AgentConfig;
@@ -54,6 +56,11 @@ export async function startAgent(
   await secureStateDirs(configured.stateDir, early);
   const access = await chooseCameraAccess(configured.camera, { log: early });
   const camera = new VapixClient({ baseUrl: access.baseUrl, credentials: access.credentials, timeoutMs: configured.snapshot.captureTimeoutMs });
+  // As early as it can be: a pending update's rollback watch runs whether or not this version gets further.
+  const cloud: { now?: { link: AgentConnection; thing: string } } = {};
+  let requestRestart: (why: string) => void = () => undefined;
+  const restartRequested = new Promise<string>((resolve) => (requestRestart = resolve));
+  const updater = await startUpdater({ config: configured, runningVersion: AGENT_VERSION, camera, cloud: () => cloud.now, onCamera: appLayout().onCamera, restart: (why) => requestRestart(why), log: early });
   const installed = await useInstalledIdentity(configured, early);
   const config = await ensureIdentity(installed.config, {
     log: early,
@@ -90,9 +97,8 @@ export async function startAgent(
     const { createEventsFeature } = await import('./features/events/feature.js');
     features.push((events = createEventsFeature(context)));
   }
-  let requestRestart: (why: string) => void = () => undefined;
-  const restartRequested = new Promise<string>((resolve) => (requestRestart = resolve));
-  if (config.jobs.enabled) features.push(createAgentJobsFeature({ config, connection, camera, log, requestRestart }));
+  cloud.now = { link: connection, thing: config.thingName };
+  if (config.jobs.enabled) features.push(createAgentJobsFeature({ config, connection, camera, log, requestRestart, extraOperations: [updater.operation] }));
   for (const f of features) await f.start();
   // main owns the connection's events; features hear of them through these isolated calls.
   const rounds = connectRounds(features, { isConnected: () => connection.connected, log });
@@ -116,6 +122,7 @@ export async function startAgent(
         connection.off('connected', onConnected);
         connection.off('disconnected', onDisconnected);
         trial.stop();
+        updater.stop();
         // Reverse order: the schedule stops asking, the snapshot in flight finishes or is abandoned
         // and reported, then presence goes offline and the connection closes.
         await stopInReverse(features, log);

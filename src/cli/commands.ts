@@ -2,6 +2,7 @@ import type { Command } from './command.js';
 import { agentCommand } from './agent-command.js';
 import { devcloudCommand } from './devcloud-command.js';
 import { allowReenrolCommand } from './fleet-command.js';
+import { fleetUpdateCommand } from './fleet-update-command.js';
 import { snapshotLatestCommand, snapshotRequestCommand } from './snapshot-command.js';
 import { cameraAddCommand, cameraListCommand, cameraRemoveCommand } from './camera-command.js';
 import { installCommand } from './install-command.js';
@@ -18,6 +19,7 @@ export const commands: Command[] = [
   cameraListCommand,
   cameraRemoveCommand,
   allowReenrolCommand,
+  fleetUpdateCommand,
   jobsCreateCommand,
   jobsDescribeCommand,
   jobsCancelCommand,

@@ -35,7 +35,8 @@ async function readDocument(file: string | undefined): Promise<unknown> {
   return doc;
 }
 
-function percent(value: string): number {
+/** AWS's abort thresholdPercentage: above 0, at most 100, two decimals at most. */
+export function abortPercent(value: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0 || n > 100 || Math.round(n * 100) !== n * 100) {
     throw new UsageError(`--abort-failed-percent must be a number above 0 and at most 100 with at most two decimals, got "${value}"`);
@@ -100,7 +101,7 @@ Example:
       document,
       ...(values['rollout-per-minute'] !== undefined ? { rollout: { maximumPerMinute: positiveInt('rollout-per-minute', values['rollout-per-minute'], 1) } } : {}),
       ...(values['abort-failed-percent'] !== undefined
-        ? { abort: { failedPercent: percent(values['abort-failed-percent']), minNumberOfExecutedThings: positiveInt('abort-min-executed', values['abort-min-executed'], 1) } }
+        ? { abort: { failedPercent: abortPercent(values['abort-failed-percent']), minNumberOfExecutedThings: positiveInt('abort-min-executed', values['abort-min-executed'], 1) } }
         : {}),
       ...(values['timeout-minutes'] !== undefined ? { timeoutInMinutes: positiveInt('timeout-minutes', values['timeout-minutes'], 1) } : {}),
       ...(values['presign-expires-sec'] !== undefined ? { presignedUrlConfig: { expiresInSec: positiveInt('presign-expires-sec', values['presign-expires-sec'], 3600) } } : {}),

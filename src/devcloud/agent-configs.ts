@@ -35,6 +35,8 @@ export async function writeAgentConfigs(opts: {
   overrides: Record<string, unknown>;
   /** Cameras that enrol by claim: their configs carry the claim certificate and no identity. */
   claim?: { cameras: string[]; templateName: string };
+  /** devcloud's dev release key (public half): trusted by these agents only, through their config. */
+  releaseKeyPath?: string;
 }): Promise<Record<string, string>> {
   const dir = path.join(opts.stateDir, 'agents');
   await mkdir(dir, { recursive: true, mode: 0o700 });
@@ -60,6 +62,8 @@ export async function writeAgentConfigs(opts: {
         // (AXIS OS serves VAPIX to apps on http://127.0.0.1 / 127.0.0.12); HTTPS is for the LAN.
         camera: { url: camera.httpUrl, username: camera.username, password: camera.password },
         snapshot: { allowedUploadHosts: [s3.host], insecureHttpUploadHosts: [s3.host] },
+        // Update packages come from the release bucket of the same S3 stand-in, signed by the dev key.
+        update: { allowedDownloadHosts: [s3.host], insecureHttpDownloadHosts: [s3.host], ...(opts.releaseKeyPath ? { extraReleaseKeyPath: opts.releaseKeyPath } : {}) },
         stateDir: path.join(dir, `${thing}.state`),
         // Many agents on one machine: each takes a free port (the camera simulator is told which).
         localApi: { port: 0 },

@@ -21,6 +21,7 @@ import { startControlApi } from './control-api.js';
 import { ensureSecrets } from './secrets.js';
 import { PROVISIONED_FILE, devcloudInfoPath, type DevcloudInfo } from './info.js';
 import { writeAgentConfigs } from './agent-configs.js';
+import { ensureDevReleaseKey } from './release-key.js';
 import { startDevcloudViewer, type DevcloudViewer } from './viewer.js';
 import { createS3Client } from '../cloud/handler.js';
 import { createBucket } from '../viewer/api/bucket.js';
@@ -285,7 +286,8 @@ export async function startDevcloud(opts: DevcloudOptions): Promise<Devcloud> {
     });
     stack.push(() => viewer.stop());
 
-    const agentConfigs = await writeAgentConfigs({ stateDir, things, pki, broker, s3Url: s3.url, cameras, overrides: opts.agentOverrides ?? {}, claim: { cameras: claimNames, templateName: DEVCLOUD_TEMPLATE } });
+    const releaseKey = await ensureDevReleaseKey(stateDir);
+    const agentConfigs = await writeAgentConfigs({ stateDir, things, pki, broker, s3Url: s3.url, cameras, overrides: opts.agentOverrides ?? {}, claim: { cameras: claimNames, templateName: DEVCLOUD_TEMPLATE }, releaseKeyPath: releaseKey.publicKeyPath });
 
     const info: DevcloudInfo = {
       schema: 1,

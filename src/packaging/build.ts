@@ -12,6 +12,7 @@
  *   MANIFEST_SCHEMA           2.0.0 (default; AXIS OS 11.11+, required by 13), 2.1.0 or 1.7.3
  *   ACAP_VENDOR_ID            the 10-hex-digit vendor id Axis issues (schema 2.x)
  *   PACKAGE_DIR               output directory (default build/package)
+ *   PACKAGE_VERSION           the version to build (default: package.json's; make test-package builds a newer one)
  *   SOURCE_DATE_EPOCH         fixed mtime of every archive entry (default: last commit time)
  */
 import fs from 'node:fs';
@@ -44,8 +45,9 @@ export interface BuildInfo {
   manifestSchema: ManifestSchema;
 }
 
-function readPackageVersion(): string {
-  return (JSON.parse(fs.readFileSync('package.json', 'utf8')) as { version: string }).version;
+/** package.json's version; PACKAGE_VERSION overrides it (make test-package builds a newer one to update to). */
+function readPackageVersion(env: NodeJS.ProcessEnv): string {
+  return env['PACKAGE_VERSION'] || (JSON.parse(fs.readFileSync('package.json', 'utf8')) as { version: string }).version;
 }
 
 function resolveRuntime(target: Target, env: NodeJS.ProcessEnv, cacheDir: string): NodeRuntime {
@@ -68,7 +70,7 @@ export async function buildPackages(env: NodeJS.ProcessEnv = process.env): Promi
   const outDir = path.resolve(env['PACKAGE_DIR'] || path.join('build', 'package'));
   const work = path.resolve('build', 'package-work');
   const cacheDir = path.resolve('build', 'node-cache');
-  const version = readPackageVersion();
+  const version = readPackageVersion(env);
   const mtime = sourceDateEpoch(env);
   fs.mkdirSync(outDir, { recursive: true });
   fs.rmSync(work, { recursive: true, force: true });

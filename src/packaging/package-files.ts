@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { NodeRuntime } from './node-runtime.js';
+import { LAUNCHER_NAME, launcherScript } from '../agent/update/gateway-launcher.js';
 
 /**
  * cloudcam.defaults.json: what an installed package starts from. Relative paths start at the
@@ -55,7 +56,9 @@ Wants=network-online.target
 After=network-online.target
 
 [Service]
-ExecStart=/opt/${appName}/${appName}
+# The launcher runs the release an update put in /var/lib/${appName}/releases (else /opt/${appName}/${appName})
+# and rolls a pending update back after a crash loop (docs/update.md).
+ExecStart=/opt/${appName}/${LAUNCHER_NAME}
 Restart=always
 RestartSec=10
 # Its own unprivileged user; it writes only its state under /var/lib/${appName} (= localdata/).
@@ -75,10 +78,15 @@ WantedBy=multi-user.target
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 install -d /opt/${appName}
-install -m 0755 "$here/${appName}" /opt/${appName}/${appName}
+install -m 0755 "$here/${appName}" "$here/${LAUNCHER_NAME}" /opt/${appName}/
 install -m 0644 "$here/cloudcam.defaults.json" "$here/LICENSE" /opt/${appName}/
 install -d /opt/${appName}/certs
 install -m 0644 "$here"/certs/*.pem /opt/${appName}/certs/
+# Release public keys that cloudcam.update trusts (certs/release-keys/{keyId}.pem; may be none yet).
+install -d /opt/${appName}/certs/release-keys
+for key in "$here"/certs/release-keys/*.pem; do if [ -e "$key" ]; then install -m 0644 "$key" /opt/${appName}/certs/release-keys/; fi; done
+# A hand install wins over a release an update put in place (docs/update.md).
+rm -f /var/lib/${appName}/current /var/lib/${appName}/previous
 # localdata/ is the agent's state: systemd's StateDirectory, kept across upgrades.
 ln -sfn /var/lib/${appName} /opt/${appName}/localdata
 install -m 0644 "$here/${appName}.service" /etc/systemd/system/${appName}.service
@@ -89,5 +97,6 @@ echo "then: systemctl enable --now ${appName}"
   return [
     [`${appName}.service`, unit, 0o644],
     ['install.sh', install, 0o755],
+    [LAUNCHER_NAME, launcherScript(appName), 0o755],
   ];
 }

@@ -17,7 +17,9 @@ import { emulatedCommand } from './emulation.js';
 import { parseArchList, TARGETS, type Arch } from './targets.js';
 import { treeSize } from './archive.js';
 import type { BuildInfo } from './build.js';
-import { APP_NAME } from './build.js';
+import { APP_NAME, buildPackages } from './build.js';
+import { launcherScript, LAUNCHER_NAME } from '../agent/update/gateway-launcher.js';
+import { sysrootDir } from './emulation.js';
 
 const CONNECT_TIMEOUT_MS = 120_000;
 const ROUNDTRIP_TIMEOUT_MS = 60_000;
@@ -117,7 +119,8 @@ async function testArch(arch: Arch, dc: DevcloudInfo, thing: string, packageDir:
   const appDir = path.join(work, arch, APP_NAME);
   fs.mkdirSync(appDir, { recursive: true });
   execFileSync('tar', ['xzf', info.eap, '-C', appDir]);
-  for (const f of [APP_NAME, 'manifest.json', 'LICENSE', 'cloudcam.defaults.json']) {
+  // certs/release-keys/: the release public keys cloudcam.update trusts (docs/update.md) travel in the package.
+  for (const f of [APP_NAME, 'manifest.json', 'LICENSE', 'cloudcam.defaults.json', 'certs/release-keys/README.md']) {
     if (!fs.existsSync(path.join(appDir, f))) throw new Error(`${arch}: ${path.basename(info.eap)} has no ${f}`);
   }
   const unpackedBytes = treeSize(appDir);
@@ -194,6 +197,99 @@ async function testArch(arch: Arch, dc: DevcloudInfo, thing: string, packageDir:
   }
 }
 
+/**
+ * The packaged executable updates itself in the gateway layout: the gateway tarball unpacked as
+ * install.sh would (its launcher run through qemu-user, the only change), started again whenever it
+ * exits (systemd's Restart=always), then `fleet update` with a gateway tarball of the next patch
+ * version built the same way; the running executable downloads, verifies and switches releases, and
+ * the new executable must connect, pass its self-check and report SUCCEEDED.
+ */
+async function testGatewayUpdate(arch: Arch, dc: DevcloudInfo, thing: string, packageDir: string, work: string): Promise<{ updateMs: number; version: string }> {
+  const target = TARGETS[arch];
+  const info = JSON.parse(fs.readFileSync(path.join(packageDir, `build-info-${arch}.json`), 'utf8')) as BuildInfo;
+  const next = bumpPatch(info.version);
+  const nextDir = path.join(work, arch, 'next-package');
+  await buildPackages({ ...process.env, ARCH: arch, PACKAGE_DIR: nextDir, PACKAGE_VERSION: next });
+  const nextInfo = JSON.parse(fs.readFileSync(path.join(nextDir, `build-info-${arch}.json`), 'utf8')) as BuildInfo;
+
+  const base = path.join(work, arch, 'gateway');
+  const unpack = path.join(work, arch, 'gateway-unpack');
+  fs.mkdirSync(unpack, { recursive: true });
+  execFileSync('tar', ['xzf', info.gatewayTarball, '-C', unpack]);
+  fs.renameSync(path.join(unpack, `${APP_NAME}-${info.version}`), base);
+  if (!fs.existsSync(path.join(base, LAUNCHER_NAME))) throw new Error(`${arch}: the gateway tarball has no ${LAUNCHER_NAME}`);
+  fs.writeFileSync(path.join(base, LAUNCHER_NAME), launcherScript(APP_NAME, `${target.qemu} -L ${sysrootDir(target)}`), { mode: 0o755 });
+  const root = path.join(base, 'localdata');
+  fs.mkdirSync(root, { mode: 0o700 });
+  const site = JSON.parse(fs.readFileSync(dc.devices[thing]!.agentConfigPath, 'utf8')) as Record<string, unknown>;
+  site['stateDir'] = 'localdata/state';
+  site['schedule'] = { cron: '' };
+  fs.writeFileSync(path.join(root, 'cloudcam.json'), JSON.stringify(site, null, 2), { mode: 0o600 });
+
+  const lines: LogEvent[] = [];
+  let stopping = false;
+  let proc: ChildProcess | undefined;
+  const launch = (): void => {
+    proc = spawn(path.join(base, LAUNCHER_NAME), [], { cwd: os.tmpdir(), env: { PATH: '/usr/bin:/bin', CLOUDCAM_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'inherit'] });
+    readline.createInterface({ input: proc.stdout! }).on('line', (line) => {
+      try {
+        lines.push(JSON.parse(line.replace(/^<\d>/, '')) as LogEvent);
+      } catch {
+        // not an event line
+      }
+    });
+    proc.once('exit', () => {
+      if (!stopping) setTimeout(() => !stopping && launch(), 200);
+    });
+  };
+  const waitFor = async (what: string, match: (e: LogEvent) => boolean, timeoutMs: number): Promise<void> => {
+    const until = Date.now() + timeoutMs;
+    while (!lines.some(match)) {
+      if (Date.now() > until) throw new Error(`${arch} gateway: no ${what} within ${timeoutMs / 1000} s`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  };
+  launch();
+  try {
+    await waitFor(`agent ${info.version} connected`, (e) => e['msg'] === 'MQTT connected', CONNECT_TIMEOUT_MS);
+    const { runFleetUpdate } = await import('../fleet/fleet-update.js');
+    const out: string[] = [];
+    const t0 = Date.now();
+    const code = await runFleetUpdate({
+      packageFile: nextInfo.gatewayTarball,
+      things: [thing],
+      all: false,
+      thingPrefix: '',
+      devcloudDir: dc.stateDir,
+      timeoutMinutes: 30,
+      allowDowngrade: false,
+      wait: true,
+      pollMs: 500,
+      out: (l) => out.push(l),
+    });
+    const updateMs = Date.now() - t0;
+    if (code !== 0) throw new Error(`${arch} gateway: the update to ${next} did not succeed:\n${out.join('\n')}`);
+    await waitFor(`agent ${next} started`, (e) => e['event'] === 'agent.started' && e['version'] === next, 10_000);
+    const current = fs.readFileSync(path.join(root, 'current'), 'utf8').trim();
+    if (current !== next) throw new Error(`${arch} gateway: current release is ${current}, expected ${next}`);
+    return { updateMs, version: next };
+  } finally {
+    stopping = true;
+    const p = proc;
+    if (p && p.exitCode === null) {
+      const exited = new Promise((resolve) => p.once('exit', resolve));
+      p.kill('SIGTERM');
+      await exited;
+    }
+  }
+}
+
+function bumpPatch(version: string): string {
+  const m = /^(\d+)\.(\d+)\.(\d+)/.exec(version);
+  if (!m) throw new Error(`cannot bump version ${version}`);
+  return `${m[1]}.${m[2]}.${Number(m[3]) + 1}`;
+}
+
 async function main(): Promise<number> {
   const arches = parseArchList(process.env['ARCH'] || 'all');
   const packageDir = path.resolve(process.env['PACKAGE_DIR'] || path.join('build', 'package'));
@@ -208,6 +304,8 @@ async function main(): Promise<number> {
         const r = await testArch(arch, info, thing, packageDir, work);
         results.push(r);
         console.log(`${arch}: snapshot roundtrip OK (${r.bytes} bytes in ${r.roundtripMs} ms under emulation)`);
+        const u = await testGatewayUpdate(arch, info, thing, packageDir, work);
+        console.log(`${arch}: gateway self-update to ${u.version} OK (fleet update to SUCCEEDED in ${(u.updateMs / 1000).toFixed(1)} s under emulation)`);
       } catch (err) {
         failed = true;
         console.error(`${arch}: FAILED: ${(err as Error).message}`);

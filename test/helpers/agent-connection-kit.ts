@@ -111,6 +111,16 @@ export function testConfig(paths: { caPath: string; certPath: string; keyPath: s
     shadowName: 'cloudcam',
     localApi: { port: 0, allowedPeerUids: [], identityTrialMs: 120_000 },
     provisioning: { claimCertPath: '', claimKeyPath: '', templateName: '', keyType: 'ec-p256' },
+    update: {
+      releaseKeysDir: '',
+      extraReleaseKeyPath: '',
+      allowedDownloadHosts: [],
+      insecureHttpDownloadHosts: [],
+      maxPackageBytes: 200 * 1024 * 1024,
+      downloadTimeoutMs: 600_000,
+      connectBoundMs: 600_000,
+      maxStarts: 3,
+    },
   };
 }
 

@@ -63,6 +63,21 @@ export interface AgentConfig {
    * name then comes from RegisterThing) and iot.certPath/keyPath are where the provisioned identity goes.
    */
   provisioning: { claimCertPath: string; claimKeyPath: string; templateName: string; keyType: (typeof KEY_TYPES)[number] };
+  /** The cloudcam.update job operation (src/agent/update/, docs/update.md). */
+  update: {
+    /** Trusted release public keys, {keyId}.pem (the package's certs/release-keys). */
+    releaseKeysDir: string;
+    /** One more trusted key file ('' = none): devcloud's dev release key. */
+    extraReleaseKeyPath: string;
+    allowedDownloadHosts: string[];
+    insecureHttpDownloadHosts: string[];
+    maxPackageBytes: number;
+    downloadTimeoutMs: number;
+    /** How long a new version has to connect and pass its self-check before it is rolled back. */
+    connectBoundMs: number;
+    /** Starts of a new version without confirming itself before it counts as a crash loop. */
+    maxStarts: number;
+  };
 }
 
 // The allowed values of the enumerated keys, once: the types below and the schema's lists come from these.

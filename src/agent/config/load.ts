@@ -9,7 +9,7 @@ import { claimModeSchema, configSchema } from './schema.js';
 // Registers the custom formats with convict; a schema naming them can only be loaded after that.
 import './formats.js';
 
-const PATH_KEYS = ['iot.caPath', 'iot.certPath', 'iot.keyPath', 'stateDir', 'provisioning.claimCertPath', 'provisioning.claimKeyPath'] as const;
+const PATH_KEYS = ['iot.caPath', 'iot.certPath', 'iot.keyPath', 'stateDir', 'provisioning.claimCertPath', 'provisioning.claimKeyPath', 'update.releaseKeysDir', 'update.extraReleaseKeyPath'] as const;
 /** Where a provisioned identity goes when iot.certPath/keyPath are not set (relative to stateDir). */
 export const IDENTITY_DIR = 'identity';
 
@@ -114,6 +114,7 @@ function toAgentConfig(raw: RawConfig): AgentConfig {
     log: { ...raw.log, syslog: { ...raw.log.syslog } },
     localApi: { ...raw.localApi, allowedPeerUids: [...raw.localApi.allowedPeerUids] },
     provisioning: { ...raw.provisioning },
+    update: { ...raw.update, allowedDownloadHosts: [...raw.update.allowedDownloadHosts], insecureHttpDownloadHosts: [...raw.update.insecureHttpDownloadHosts] },
   };
 }
 

@@ -286,6 +286,48 @@ export const configSchema: ConfigSchema<RawConfig> = {
       default: 'ec-p256',
     },
   },
+  update: {
+    releaseKeysDir: {
+      doc: 'Folder of trusted release public keys for cloudcam.update, one {keyId}.pem (ECDSA P-256) each; the package ships certs/release-keys. Relative paths start at the config file (in a package: the package folder). A missing folder trusts no key.',
+      format: 'cloudcam-optional-path',
+      default: 'certs/release-keys',
+    },
+    extraReleaseKeyPath: {
+      doc: 'One more trusted release public key, {keyId}.pem ("" = none): devcloud writes its dev release key here for its own agents. Never set it on a production camera.',
+      format: 'cloudcam-optional-path',
+      default: '',
+    },
+    allowedDownloadHosts: {
+      doc: "Hosts an update package URL (the presigned GET in the job document) may point at, https only: your release bucket's host, e.g. {bucket}.s3.{region}.amazonaws.com (devcloud writes its own). Exact host, host:port or *.domain. Empty: every cloudcam.update job fails with this fix.",
+      format: 'cloudcam-upload-hosts',
+      default: [],
+    },
+    insecureHttpDownloadHosts: {
+      doc: 'Development only: exact hosts (host:port) an update package may be downloaded from over plain http, e.g. devcloud S3.',
+      format: 'cloudcam-insecure-hosts',
+      default: [],
+    },
+    maxPackageBytes: {
+      doc: 'Largest update package the agent downloads; a job naming a larger one is rejected, and a download is cut at the size the job names.',
+      format: 'cloudcam-bytes',
+      default: 200 * 1024 * 1024,
+    },
+    downloadTimeoutMs: {
+      doc: 'Longest an update package download may take.',
+      format: 'cloudcam-ms',
+      default: 600_000,
+    },
+    connectBoundMs: {
+      doc: 'After an update, the new version must connect and pass its self-check within this many ms of its install, or it is rolled back to the previous package and the job fails with the reason. Set by the version that installs the update.',
+      format: 'cloudcam-ms',
+      default: 600_000,
+    },
+    maxStarts: {
+      doc: 'Starts of a new version that end without it confirming itself before the update counts as a crash loop and is rolled back.',
+      format: 'cloudcam-count',
+      default: 3,
+    },
+  },
 };
 
 /** Fleet provisioning on: thingName, iot.certPath and iot.keyPath may be absent (they are made). */

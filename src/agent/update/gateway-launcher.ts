@@ -1,0 +1,51 @@
+/**
+ * The gateway's launcher (ExecStart of cloudcam.service): a tiny POSIX sh script, so that it works
+ * when the release it starts cannot run at all. It runs the release named in {root}/current and,
+ * while an update is pending ({root}/update/pending, written by the agent before the switch),
+ * counts the starts; too many starts (a crash loop) or a start after the deadline switch `current`
+ * back to `previous` and record why in {root}/update/rolled-back, which the old version's resume
+ * reports as the job's FAILED reason. The agent's own watch (rollback-watch.ts) handles a new
+ * version that runs but cannot connect.
+ */
+export const LAUNCHER_NAME = 'cloudcam-launcher';
+
+/**
+ * `runner`: a command the releases are run through, e.g. `qemu-aarch64 -L SYSROOT` when
+ * `make test-package` runs a foreign-architecture gateway on the build host; the shipped launcher has none.
+ */
+export function launcherScript(appName = 'cloudcam', runner = ''): string {
+  const run = runner ? `${runner} ` : '';
+  return `#!/bin/sh
+# ${appName} launcher (docs/update.md): runs the current release; rolls a pending update back when
+# it keeps failing to start or starts after its deadline.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+root="\${CLOUDCAM_GATEWAY_ROOT:-$here/localdata}"
+export CLOUDCAM_GATEWAY_ROOT="$root"
+up="$root/update"
+pointer() { r=$(head -n 1 "$root/$1" 2>/dev/null) || r=base; [ -n "$r" ] || r=base; printf '%s' "$r"; }
+field() { sed -n "s/^$1=//p" "$up/pending" | head -n 1; }
+current=$(pointer current)
+if [ -f "$up/pending" ]; then
+  starts=$(( $(cat "$up/starts" 2>/dev/null || echo 0) + 1 ))
+  printf '%s\\n' "$starts" > "$up/starts.tmp" && mv -f "$up/starts.tmp" "$up/starts"
+  max=$(field maxStarts); deadline=$(field deadline); now=$(date +%s); why=""
+  if [ "$starts" -gt "\${max:-3}" ]; then
+    why="the new release exited $((starts - 1)) times without confirming itself (crash loop); rolled back by the launcher"
+  elif [ -n "$deadline" ] && [ "$now" -gt "$deadline" ]; then
+    why="the new release did not connect and pass its self-check before the deadline; rolled back by the launcher"
+  fi
+  if [ -n "$why" ]; then
+    previous=$(pointer previous)
+    printf '%s\\n' "$previous" > "$root/current.tmp" && mv -f "$root/current.tmp" "$root/current"
+    printf 'jobId=%s\\nversion=%s\\nreason=%s\\nat=%s\\n' "$(field jobId)" "$(field version)" "$why" "$now" > "$up/rolled-back.tmp" &&
+      mv -f "$up/rolled-back.tmp" "$up/rolled-back"
+    rm -f "$up/pending" "$up/starts"
+    echo "<4>${appName}-launcher: $why (back to $previous)" >&2
+    current=$previous
+  fi
+fi
+if [ "$current" = base ]; then exec ${run}"$here/${appName}" "$@"; fi
+exec ${run}"$root/releases/$current/${appName}" "$@"
+`;
+}
