@@ -80,6 +80,11 @@ export class RequestJournal {
     await this.put({ id: report.id, state: 'done', at: report.at, report });
   }
 
+  /** Resolves once every write begun so far has ended (a fire-and-forget finish included). */
+  settled(): Promise<void> {
+    return this.writing;
+  }
+
   private async put(entry: JournalEntry): Promise<void> {
     const previous = this.entries.get(entry.id);
     this.entries.delete(entry.id);

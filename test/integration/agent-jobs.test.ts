@@ -118,7 +118,7 @@ describe.each(MQTT_MATRIX)('agent jobs against devcloud ($label)', { timeout: 60
     await a.waitForLog(logged('jobs.rejected', id));
     expect(await execution(id)).toMatchObject({
       status: 'REJECTED',
-      statusDetails: { reason: 'unknown operation "cloudcam.format-disk"; this agent knows: cloudcam.restart, cloudcam.snapshot' },
+      statusDetails: { reason: 'unknown operation "cloudcam.format-disk"; this agent knows: cloudcam.restart, cloudcam.snapshot, cloudcam.update' },
     });
   });
 

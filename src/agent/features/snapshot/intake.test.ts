@@ -82,6 +82,7 @@ describe('snapshot intake and duplicate guard', () => {
   });
   afterEach(async () => {
     shadow.close();
+    await journal.settled(); // a superseded request is journalled without waiting
     await rm(dir, { recursive: true, force: true });
   });
 

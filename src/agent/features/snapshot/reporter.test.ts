@@ -43,6 +43,7 @@ describe('snapshot reporter: report, clear desired only while it holds the reque
   });
   afterEach(async () => {
     shadow.close();
+    await journal.settled(); // superseded() journals without waiting; its write must not race the rm
     await rm(dir, { recursive: true, force: true });
   });
 
