@@ -98,7 +98,7 @@ export async function startAgent(
     features.push((events = createEventsFeature(context)));
   }
   cloud.now = { link: connection, thing: config.thingName };
-  if (config.jobs.enabled) features.push(createAgentJobsFeature({ config, connection, camera, log, requestRestart, extraOperations: [updater.operation] }));
+  if (config.jobs.enabled) features.push(createAgentJobsFeature(context, { connection, requestRestart, extraOperations: [updater.operation] }));
   for (const f of features) await f.start();
   // main owns the connection's events; features hear of them through these isolated calls.
   const rounds = connectRounds(features, { isConnected: () => connection.connected, log });

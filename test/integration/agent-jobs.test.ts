@@ -59,6 +59,18 @@ describe.each(MQTT_MATRIX)('agent jobs against devcloud ($label)', { timeout: 60
     expect(stored.some((o) => o.key === key)).toBe(true);
   });
 
+  it('a diagnostics snapshot on a camera whose clock is three hours ahead still uses its grant (judged by the cloud clock)', async () => {
+    const a = await startTestAgent(t.dc, thing, (c) => (c.iot.mqttVersion = mqttVersion), { now: () => new Date(Date.now() + 3 * 3600_000) });
+    agents.push(a);
+    await a.waitForLog((l) => l['event'] === 'jobs.none-pending');
+    const id = jobId('skewed');
+    await admin.createJob({ jobId: id, things: [thing], document: { operation: 'cloudcam.snapshot' } });
+    await a.waitForLog((l) => (l['event'] === 'jobs.succeeded' || l['event'] === 'jobs.failed') && l['jobId'] === id, 45_000);
+    const e = await execution(id);
+    expect(e?.status).toBe('SUCCEEDED');
+    expect(stored.some((o) => o.key === e?.statusDetails?.['key'])).toBe(true);
+  });
+
   it('runs two jobs one at a time, in order', async () => {
     const camera = t.dc.cameras.get(thing)!;
     const a = await start();

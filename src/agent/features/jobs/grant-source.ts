@@ -1,5 +1,6 @@
 import type { AgentConnection } from '../../connection.js';
 import type { Logger } from '../../../lib/log.js';
+import { CloudClock } from '../../../protocol/cloud-clock.js';
 import { ShadowClient } from '../../../protocol/shadow-client.js';
 import { snapshotRequestTopic } from '../../../protocol/topics.js';
 import type { UploadGrant } from '../../../protocol/upload-grant.js';
@@ -15,10 +16,12 @@ export interface GrantSource {
   close(): void;
 }
 
-export function createShadowGrantSource(opts: { connection: AgentConnection; thing: string; shadowName: string; waitMs: number; log: Logger }): GrantSource {
+export function createShadowGrantSource(opts: { connection: AgentConnection; thing: string; shadowName: string; waitMs: number; log: Logger; now: () => Date }): GrantSource {
   const { connection, thing } = opts;
-  const shadow = new ShadowClient(connection, thing, opts.shadowName);
-  const keeper = createGrantKeeper({ thing, log: opts.log, requestGrant: (msg) => connection.publish(snapshotRequestTopic(thing), msg, { qos: 1 }) });
+  // Expiry by S3's clock, estimated from the shadow's timestamps, as the events feature judges it.
+  const clock = new CloudClock(() => opts.now().getTime());
+  const shadow = new ShadowClient(connection, thing, opts.shadowName, undefined, clock);
+  const keeper = createGrantKeeper({ thing, log: opts.log, now: () => clock.now(), requestGrant: (msg) => connection.publish(snapshotRequestTopic(thing), msg, { qos: 1 }) });
   let waiters: (() => void)[] = [];
   keeper.onUsable(() => {
     const w = waiters;
