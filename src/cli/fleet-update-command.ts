@@ -33,7 +33,7 @@ Options:
   --abort-min-executed N    ... counted once N cameras finished (default: 10, or fewer cameras)
   --timeout-minutes N       an execution in progress longer than this ends TIMED_OUT (default 30:
                             longer than the agent's download and update.connectBoundMs, 10 minutes)
-  --allow-downgrade         allow installing a version older than the running one
+  --allow-downgrade         allow installing a version older than the running one (signed with the rest)
   --wait                    follow the job until every camera finished; exit 1 unless all SUCCEEDED
 `,
   async run(argv) {

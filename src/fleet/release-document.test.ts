@@ -29,6 +29,11 @@ describe('release documents', () => {
     const doc = releaseDocument({ bytes, facts, url, signingKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), keyId: 'rel-1' });
     expect(doc.package.url).toBe(url);
     verifyRelease(loadReleaseKeys(dir), 'rel-1', doc.package.signature, { sha256: doc.package.sha256, size: bytes.length, version: '1.4.0', architecture: 'armv7hf' });
+    // --allow-downgrade is signed with the rest; the agent checks the document's flag against it.
+    const down = releaseDocument({ bytes, facts, url, signingKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), keyId: 'rel-1', allowDowngrade: true });
+    expect(down.allowDowngrade).toBe(true);
+    verifyRelease(loadReleaseKeys(dir), 'rel-1', down.package.signature, { sha256: down.package.sha256, size: bytes.length, version: '1.4.0', architecture: 'armv7hf', allowDowngrade: true });
+    expect(() => verifyRelease(loadReleaseKeys(dir), 'rel-1', doc.package.signature, { sha256: doc.package.sha256, size: bytes.length, version: '1.4.0', architecture: 'armv7hf', allowDowngrade: true })).toThrow(/downgrade allowed/);
     expect(releaseJobId('1.4.0-rc.1', 'aarch64', new Date('2026-12-01T07:00:00.123Z'), 'a1b2c3')).toBe('update-1_4_0-rc_1-aarch64-20261201T070000Z-a1b2c3');
     expect(releaseJobId('1.0.0', 'x86_64')).not.toBe(releaseJobId('1.0.0', 'x86_64'));
   });

@@ -46,13 +46,15 @@ export function packageFacts(file: string, bytes: Buffer, given: { version?: str
 /** The job document for a package uploaded to `url` (the presigned-URL placeholder), signed with the release key. */
 export function releaseDocument(o: { bytes: Buffer; facts: PackageFacts; url: string; signingKeyPem: string; keyId: string; allowDowngrade?: boolean }): UpdateDocument {
   const sha256 = createHash('sha256').update(o.bytes).digest('hex');
-  const fields = { sha256, size: o.bytes.length, version: o.facts.version, architecture: o.facts.architecture };
+  const allowDowngrade = o.allowDowngrade ?? false;
+  // allowDowngrade is signed with the rest: a job creator without the release key cannot turn it on.
+  const fields = { sha256, size: o.bytes.length, version: o.facts.version, architecture: o.facts.architecture, allowDowngrade };
   const doc = {
     operation: UPDATE_OPERATION,
     version: o.facts.version,
     architecture: o.facts.architecture,
     package: { url: o.url, size: o.bytes.length, sha256, signature: signRelease(o.signingKeyPem, fields), keyId: o.keyId },
-    allowDowngrade: o.allowDowngrade ?? false,
+    allowDowngrade,
   };
   // The same validator the agent runs, before the job exists.
   return parseUpdateDocument(doc, 'template');

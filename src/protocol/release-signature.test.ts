@@ -37,6 +37,15 @@ describe('release signatures', () => {
     }
   });
 
+  it('binds allowDowngrade: a signature of an ordinary release does not permit a downgrade, and the ordinary statement is unchanged', () => {
+    expect(releaseStatement(fields).toString()).toBe(`cloudcam-release/v1 sha256=${'ab'.repeat(32)} size=1234 version=1.4.0 architecture=aarch64\n`);
+    const ordinary = signRelease(current.priv, fields);
+    expect(() => verifyRelease(keys, 'release-2026', ordinary, { ...fields, allowDowngrade: true })).toThrow(/downgrade allowed: the release key must sign that too/);
+    const downgrade = signRelease(current.priv, { ...fields, allowDowngrade: true });
+    verifyRelease(keys, 'release-2026', downgrade, { ...fields, allowDowngrade: true });
+    expect(() => verifyRelease(keys, 'release-2026', downgrade, fields)).toThrow(/does not match/);
+  });
+
   it('refuses a signature made by the other key than the one named, and garbage', () => {
     expect(() => verifyRelease(keys, 'release-2027', signRelease(current.priv, fields), fields)).toThrow(ReleaseSignatureError);
     expect(() => verifyRelease(keys, 'release-2026', Buffer.from('garbage').toString('base64'), fields)).toThrow(/does not match/);

@@ -6,14 +6,21 @@
  * What is signed is not the package's bytes but a one-line statement naming the package's SHA-256
  * together with the version, architecture and size the job document claims: a signature then
  * cannot be lifted onto a document that relabels an old package as a newer version (a downgrade
- * dressed as an upgrade) or onto another architecture's package.
+ * dressed as an upgrade) or onto another architecture's package. A document that allows a downgrade
+ * needs a signature that says so (` downgrade=allowed`): whoever can create jobs without the release
+ * key cannot set `allowDowngrade` on a signed document to push an old, vulnerable release.
  */
 import { createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { KEY_ID_PATTERN, type UpdateDocument } from './update-document.js';
 
-export type ReleaseFields = Pick<UpdateDocument, 'version' | 'architecture'> & { size: number; sha256: string };
+export type ReleaseFields = Pick<UpdateDocument, 'version' | 'architecture'> & {
+  size: number;
+  sha256: string;
+  /** The document's allowDowngrade: signed too, so that only the release key can permit a downgrade. */
+  allowDowngrade?: boolean;
+};
 
 export class ReleaseSignatureError extends Error {
   override readonly name = 'ReleaseSignatureError';
@@ -21,9 +28,13 @@ export class ReleaseSignatureError extends Error {
 
 const STATEMENT_PREFIX = 'cloudcam-release/v1';
 
-/** The exact bytes the release key signs. */
+/**
+ * The exact bytes the release key signs. ` downgrade=allowed` is added only when the document allows
+ * a downgrade, so the statement of an ordinary release is unchanged.
+ */
 export function releaseStatement(f: ReleaseFields): Buffer {
-  return Buffer.from(`${STATEMENT_PREFIX} sha256=${f.sha256} size=${f.size} version=${f.version} architecture=${f.architecture}\n`, 'utf8');
+  const downgrade = f.allowDowngrade ? ' downgrade=allowed' : '';
+  return Buffer.from(`${STATEMENT_PREFIX} sha256=${f.sha256} size=${f.size} version=${f.version} architecture=${f.architecture}${downgrade}\n`, 'utf8');
 }
 
 /** The curve a release key must use (OpenSSL's name for P-256). */
@@ -108,5 +119,8 @@ export function verifyRelease(keys: ReleaseKeys, keyId: string, signature: strin
   } catch {
     ok = false; // malformed DER: a wrong signature like any other
   }
-  if (!ok) throw new ReleaseSignatureError(`the release signature does not match this package (sha256 ${f.sha256.slice(0, 16)}…, version ${f.version}, ${f.architecture}) under key "${keyId}": refusing to install it`);
+  if (!ok) {
+    const downgrade = f.allowDowngrade ? ', downgrade allowed: the release key must sign that too (cloudcam fleet update --allow-downgrade)' : '';
+    throw new ReleaseSignatureError(`the release signature does not match this package (sha256 ${f.sha256.slice(0, 16)}…, version ${f.version}, ${f.architecture}${downgrade}) under key "${keyId}": refusing to install it`);
+  }
 }

@@ -54,11 +54,11 @@ export function updateDocument(opts: {
   key: ReleaseKey;
   allowDowngrade?: boolean;
   /** Sign these fields instead of the true ones (a forged or mismatched signature). */
-  signAs?: Partial<{ sha256: string; version: string; size: number; architecture: UpdateArchitecture }>;
+  signAs?: Partial<{ sha256: string; version: string; size: number; architecture: UpdateArchitecture; allowDowngrade: boolean }>;
 }): Record<string, unknown> {
   const bytes = readFileSync(opts.file);
   const sha256 = createHash('sha256').update(bytes).digest('hex');
-  const fields = { sha256, size: bytes.length, version: opts.version, architecture: opts.architecture };
+  const fields = { sha256, size: bytes.length, version: opts.version, architecture: opts.architecture, allowDowngrade: opts.allowDowngrade ?? false };
   return {
     operation: 'cloudcam.update',
     version: opts.version,

@@ -125,6 +125,17 @@ describe('cloudcam.update in the gateway layout', () => {
     expect(await readPointer(root, 'current')).toBe('0.2.0');
   });
 
+  it('refuses a downgrade that the job creator allowed but the release key did not sign (a rogue operator pushing an old release)', async () => {
+    const root = mkdtempSync(path.join(tmpdir(), 'gw-root-'));
+    const newer = await agentProcess(root, '0.3.0');
+    // 0.2.0 genuinely signed as an ordinary release; "allowDowngrade": true added by whoever created the job.
+    const outcome = await newer.operation.run(jobRun('job-rogue-down', doc({ allowDowngrade: true, signAs: { allowDowngrade: false } })));
+    expect(outcome.status).toBe('FAILED');
+    expect(outcome.details['reason']).toMatch(/release signature does not match this package .*downgrade allowed: the release key must sign that too/);
+    expect(newer.restarts).toEqual([]);
+    untouched(root);
+  });
+
   it('rolls back when the new version cannot connect within the bound; the old version reports FAILED with the reason', async () => {
     const root = mkdtempSync(path.join(tmpdir(), 'gw-root-'));
     const old = await agentProcess(root, '0.1.0', { connectBoundMs: 1000 });

@@ -15,7 +15,7 @@ export function verifyPackage(doc: UpdateDocument, got: Downloaded, keys: Releas
   if (got.bytes !== doc.package.size) throw new VerifyError(`the package has ${got.bytes} bytes, the job document says ${doc.package.size}`);
   if (got.sha256 !== doc.package.sha256) throw new VerifyError(`the package's SHA-256 is ${got.sha256}, the job document says ${doc.package.sha256}: damaged or replaced in transit or in the bucket`);
   try {
-    verifyRelease(keys, doc.package.keyId, doc.package.signature, { sha256: got.sha256, size: got.bytes, version: doc.version, architecture: doc.architecture });
+    verifyRelease(keys, doc.package.keyId, doc.package.signature, { sha256: got.sha256, size: got.bytes, version: doc.version, architecture: doc.architecture, allowDowngrade: doc.allowDowngrade });
   } catch (err) {
     throw new VerifyError((err as Error).message, { cause: err });
   }
