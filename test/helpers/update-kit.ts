@@ -72,7 +72,7 @@ export interface PackageServer {
   /** host:port, for update.insecureHttpDownloadHosts. */
   readonly host: string;
   url(name: string): string;
-  /** Bytes sent per request path (to see a download cut short). */
+  /** Bytes sent per request path, summed over requests (to see a download cut short, or none made). */
   readonly sent: Map<string, number>;
   close(): Promise<void>;
 }
@@ -102,7 +102,7 @@ export async function servePackages(files: Record<string, string>, opts: { endle
       return;
     }
     const body = readFileSync(file);
-    sent.set(name, body.length);
+    sent.set(name, (sent.get(name) ?? 0) + body.length);
     res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': body.length }).end(body);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

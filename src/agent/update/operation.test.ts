@@ -60,6 +60,8 @@ describe('cloudcam.update in the gateway layout', () => {
   const doc = (over: Partial<Parameters<typeof updateDocument>[0]> = {}): Record<string, unknown> =>
     updateDocument({ file: pkg020, url: server.url('0.2.0.tgz'), version: '0.2.0', architecture: 'x86_64', key, ...over });
 
+  const withSha256 = (d: Record<string, unknown>, sha256: string): Record<string, unknown> => ({ ...d, package: { ...(d['package'] as object), sha256 } });
+
   const untouched = (root: string): void => {
     expect(existsSync(path.join(root, 'current'))).toBe(false);
     expect(existsSync(path.join(root, 'releases'))).toBe(false);
@@ -90,16 +92,23 @@ describe('cloudcam.update in the gateway layout', () => {
   });
 
   it.each([
-    ['a wrong hash', (d: Record<string, unknown>) => ({ ...d, package: { ...(d['package'] as object), sha256: 'ab'.repeat(32) } }), /SHA-256 is [0-9a-f]{64}, the job document says abab/],
-    ['a signature over another hash', () => doc({ signAs: { sha256: 'cd'.repeat(32) } }), /release signature does not match this package/],
-    ['a signature over another version (an old package relabelled)', () => doc({ file: pkg010, url: server.url('0.1.0.tgz'), signAs: { version: '0.1.0' } }), /release signature does not match/],
-    ['a signature by an untrusted key', () => doc({ key: { ...makeReleaseKey('test-release') } }), /release signature does not match/],
-  ])('fails %s and touches nothing: the old version keeps running', async (_name, make, reason) => {
+    // Signed as it stands, but the bucket serves other bytes: only the download can tell.
+    ['a wrong hash', () => withSha256(doc({ signAs: { sha256: 'ab'.repeat(32) } }), 'ab'.repeat(32)), /SHA-256 is [0-9a-f]{64}, the job document says abab/, true],
+    ['a hash changed after signing', () => withSha256(doc(), 'ab'.repeat(32)), /release signature does not match this package/, false],
+    ['a signature over another hash', () => doc({ signAs: { sha256: 'cd'.repeat(32) } }), /release signature does not match this package/, false],
+    ['a signature over another version (an old package relabelled)', () => doc({ file: pkg010, url: server.url('0.1.0.tgz'), signAs: { version: '0.1.0' } }), /release signature does not match/, false],
+    ['a signature by an untrusted key', () => doc({ key: { ...makeReleaseKey('test-release') } }), /release signature does not match/, false],
+  ])('fails %s and touches nothing: the old version keeps running', async (_name, make, reason, downloads) => {
     const root = mkdtempSync(path.join(tmpdir(), 'gw-root-'));
     const old = await agentProcess(root, '0.1.0');
-    const outcome = await old.operation.run(jobRun('job-bad', make(doc())));
+    const document = make();
+    const name = path.basename(new URL(((document['package'] as { url: string }).url)).pathname);
+    const before = server.sent.get(name) ?? 0;
+    const outcome = await old.operation.run(jobRun('job-bad', document));
     expect(outcome.status).toBe('FAILED');
     expect(outcome.details['reason']).toMatch(reason);
+    // A document the release key did not sign as it stands costs no download.
+    expect((server.sent.get(name) ?? 0) > before).toBe(downloads);
     expect(old.restarts).toEqual([]);
     untouched(root);
   });

@@ -2,7 +2,8 @@
  * The `cloudcam.update` job operation (docs/update.md): check the document, download, verify, then
  * hand over to the new version; the new version's resume reports the outcome.
  *
- *   run:    parse → refuse (architecture, downgrade, size, untrusted key) → download (bounded) →
+ *   run:    parse → refuse (architecture, downgrade, size, untrusted key) → the signature over the
+ *           document's claims (no download for an unsigned one) → download (bounded) →
  *           verify size, SHA-256, signature → record pending → install → HANDED_OVER
  *           (gateway: exit, the service manager starts the new release; ACAP: the camera restarts the app)
  *   resume: rolled back? FAILED with the reason · new version running? self-check → SUCCEEDED
@@ -19,7 +20,7 @@ import { parseUpdateDocument, UPDATE_OPERATION, versionProblem, type UpdateArchi
 import type { ReleaseKeys } from '../../protocol/release-signature.js';
 import type { UploadTargetPolicy } from '../upload-target.js';
 import { downloadPackage } from './download.js';
-import { verifyPackage } from './verify.js';
+import { verifyClaims, verifyPackage } from './verify.js';
 import type { Installer } from './installer.js';
 import type { UpdateRecords } from './records.js';
 import type { UpdateWatch } from './rollback-watch.js';
@@ -99,6 +100,11 @@ export function createUpdateOperation(deps: UpdateDeps): JobOperation {
     }
     const problem = precheck(doc);
     if (problem) return refuse('REJECTED', 'checking', problem, ids);
+    try {
+      verifyClaims(doc, deps.keys);
+    } catch (err) {
+      return refuse('FAILED', 'verifying', (err as Error).message, ids);
+    }
     const installer = deps.installer!;
 
     const workDir = path.join(records.dir, 'download');
