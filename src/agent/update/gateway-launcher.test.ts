@@ -4,7 +4,7 @@
  * launcher after update.maxStarts starts, with no help from the agent.
  */
 import { execFile } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -90,5 +90,40 @@ describe('gateway launcher', () => {
     await records.clearRolledBack();
     expect((await start(launcher)).stdout).toBe('0.2.0\n');
     expect(existsSync(path.join(root, 'update', 'starts'))).toBe(false);
+  });
+
+  it('runs only what the agent could have written: a pointer outside releases/ or a state dir others can write means the installed release', async () => {
+    const { root, launcher } = layout();
+    // A pointer that climbs out of releases/ (the agent never writes one; the launcher must not follow it).
+    mkdirSync(path.join(root, 'planted'));
+    writeFileSync(path.join(root, 'planted', 'cloudcam'), '#!/bin/sh\necho planted\n');
+    chmodSync(path.join(root, 'planted', 'cloudcam'), 0o755);
+    for (const pointer of ['../planted', '..', '.hidden', '0.2.0/../../planted']) {
+      writeFileSync(path.join(root, 'current'), `${pointer}\n`);
+      expect((await start(launcher)).stdout, pointer).toBe('base --flag\n');
+    }
+    // A release in a state dir another user can write: it may be theirs.
+    release(root, '0.2.0', '#!/bin/sh\necho 0.2.0\n');
+    writeFileSync(path.join(root, 'current'), '0.2.0\n');
+    expect((await start(launcher)).stdout).toBe('0.2.0\n');
+    for (const [dir, mode] of [[root, 0o777], [path.join(root, 'releases'), 0o775]] as const) {
+      chmodSync(dir, mode);
+      const loose = await start(launcher);
+      expect(loose.stdout).toBe('base --flag\n');
+      expect(loose.stderr).toMatch(/launcher: .* is writable by another user or not ours: running the installed release/);
+      chmodSync(dir, 0o755);
+    }
+    expect((await start(launcher)).stdout).toBe('0.2.0\n');
+  });
+
+  it('runs updates from a state dir reached through the localdata symlink, as install.sh lays it out', async () => {
+    const { base, root, launcher } = layout();
+    const state = mkdtempSync(path.join(tmpdir(), 'gw-state-'));
+    rmSync(root, { recursive: true });
+    symlinkSync(state, root);
+    release(state, '0.2.0', '#!/bin/sh\necho 0.2.0\n');
+    writeFileSync(path.join(state, 'current'), '0.2.0\n');
+    expect(await start(launcher)).toMatchObject({ stdout: '0.2.0\n', stderr: '' });
+    expect(path.join(base, 'localdata')).toBe(root);
   });
 });

@@ -23,10 +23,23 @@ here=$(cd "$(dirname "$0")" && pwd)
 root="\${CLOUDCAM_GATEWAY_ROOT:-$here/localdata}"
 export CLOUDCAM_GATEWAY_ROOT="$root"
 up="$root/update"
-pointer() { r=$(head -n 1 "$root/$1" 2>/dev/null) || r=base; [ -n "$r" ] || r=base; printf '%s' "$r"; }
+# A release name as the agent writes it (gateway-installer.ts RELEASE_NAME): no "/", no leading ".",
+# so a pointer can only name a folder in releases/; anything else means base, as the agent reads it.
+pointer() {
+  r=$(head -n 1 "$root/$1" 2>/dev/null) || r=base
+  case "$r" in ''|[!0-9A-Za-z]*|*[!0-9A-Za-z.+-]*) r=base ;; esac
+  printf '%s' "$r"
+}
 field() { sed -n "s/^$1=//p" "$up/pending" | head -n 1; }
+# Updates are only trusted from a state dir that no other user can write (systemd makes it 0700):
+# otherwise another process could have planted the release, the pointer or the records it names.
+# (The trailing "/" makes find look at the dir a symlink such as localdata -> /var/lib/cloudcam names.)
+loose=$(find "$root/" "$root/releases/" "$up/" -prune \\( -perm -020 -o -perm -002 -o ! -user "$(id -u)" \\) -print 2>/dev/null)
 current=$(pointer current)
-if [ -f "$up/pending" ]; then
+if [ -n "$loose" ]; then
+  echo "<3>${appName}-launcher: $(printf '%s' "$loose" | head -n 1) is writable by another user or not ours: running the installed release, not an update (fix: chmod 700, chown to the service user)" >&2
+  current=base
+elif [ -f "$up/pending" ]; then
   starts=$(( $(cat "$up/starts" 2>/dev/null || echo 0) + 1 ))
   printf '%s\\n' "$starts" > "$up/starts.tmp" && mv -f "$up/starts.tmp" "$up/starts"
   max=$(field maxStarts); deadline=$(field deadline); now=$(date +%s); why=""
