@@ -3,7 +3,7 @@
  * real tar: each process of the agent is one createUpdateOperation (the old version runs `run`, the
  * new version, a second instance with another runningVersion, runs `resume`).
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
@@ -71,6 +71,9 @@ describe('cloudcam.update in the gateway layout', () => {
   it('installs a signed newer package, hands over, and the new version confirms itself', async () => {
     const root = mkdtempSync(path.join(tmpdir(), 'gw-root-'));
     const old = await agentProcess(root, '0.1.0');
+    // What a download killed half-way (SIGKILL, power loss) left behind: not kept for ever.
+    mkdirSync(path.join(root, 'update', 'download'), { recursive: true });
+    writeFileSync(path.join(root, 'update', 'download', `${'ef'.repeat(32)}.pkg`), Buffer.alloc(4096));
     const run = jobRun('job-ok', doc());
     const outcome = await old.operation.run(run);
     expect(outcome).toMatchObject({ status: 'HANDED_OVER', details: { stage: 'installed', version: '0.2.0', from: '0.1.0', layout: 'gateway' } });

@@ -107,10 +107,12 @@ export function createUpdateOperation(deps: UpdateDeps): JobOperation {
     }
     const installer = deps.installer!;
 
+    // Emptied first: a download cut off by a kill or power loss is not removed by its own `finally`,
+    // and each such leftover of another package would keep up to maxPackageBytes of the disk.
     const workDir = path.join(records.dir, 'download');
+    await rm(workDir, { recursive: true, force: true });
     await mkdir(workDir, { recursive: true, mode: 0o700 });
     const file = path.join(workDir, `${doc.package.sha256}.pkg`);
-    await rm(file, { force: true });
     const started = now();
     try {
       // The step timeout (jobs.stepTimeoutMinutes from start-next) is renewed for what each stage may take.
