@@ -29,6 +29,11 @@ describe('parseUpdateDocument', () => {
     ['not an object', [], /JSON object/],
     ['another operation', { ...valid, operation: 'cloudcam.restart' }, /operation must be "cloudcam.update"/],
     ['a v-prefixed version', { ...valid, version: 'v1.4.0' }, /semantic version/],
+    // The version names a release folder (gateway) and a kept .eap (camera), and the launcher reads it.
+    ['a version that climbs out of its folder', { ...valid, version: '1.0.0-../../x' }, /semantic version/],
+    ['a version with a slash', { ...valid, version: '1.0.0+a/b' }, /semantic version/],
+    ['a version with shell syntax', { ...valid, version: '1.0.0+$(id)' }, /semantic version/],
+    ['a version too long to name a folder', { ...valid, version: `1.0.0-${'a'.repeat(59)}` }, /at most 64 characters/],
     ['an unknown architecture', { ...valid, architecture: 'mips' }, /architecture must be one of/],
     ['an unknown field', { ...valid, extra: 1 }, /unknown field "extra"/],
     ['an unknown package field', withPackage({ md5: 'x' }), /unknown field "package.md5"/],

@@ -15,6 +15,9 @@ export type UpdateArchitecture = (typeof UPDATE_ARCHITECTURES)[number];
 /** Hard ceiling whatever the agent's own bound: a package is ~40 MB; 1 GiB is certainly wrong. */
 export const MAX_PACKAGE_BYTES = 1024 * 1024 * 1024;
 
+/** Versions name a release folder (gateway-installer.ts RELEASE_NAME) and a kept package file. */
+export const MAX_VERSION_CHARS = 64;
+
 /** keyIds name a file in certs/release-keys/ ({keyId}.pem): no path characters. */
 export const KEY_ID_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}$/;
 
@@ -67,6 +70,8 @@ export function parseUpdateDocument(doc: unknown, stage: DocumentStage): UpdateD
   if (doc['operation'] !== UPDATE_OPERATION) fail(`operation must be "${UPDATE_OPERATION}"`);
   const version = doc['version'];
   if (typeof version !== 'string' || semver.valid(version) !== version) fail('version must be a semantic version such as "1.4.0" (no leading "v")');
+  // It names the release folder (gateway-installer.ts) and the kept package: refused here, before a download.
+  if ((version as string).length > MAX_VERSION_CHARS) fail(`version must be at most ${MAX_VERSION_CHARS} characters (it names the release's folder)`);
   const architecture = doc['architecture'];
   if (typeof architecture !== 'string' || !(UPDATE_ARCHITECTURES as readonly string[]).includes(architecture)) {
     fail(`architecture must be one of ${UPDATE_ARCHITECTURES.join(', ')}`);
