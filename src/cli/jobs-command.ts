@@ -1,5 +1,6 @@
 import { parseCommandArgs, positiveInt, UsageError, type Command } from './command.js';
-import type { JobsAdmin } from '../cloud/jobs-admin.js';
+import type { JobExecutionView, JobsAdmin } from '../cloud/jobs-admin.js';
+import { terminalSafe } from '../lib/terminal-text.js';
 
 const TARGET_HELP = `Without --devcloud it talks to AWS IoT with the standard AWS credential chain and AWS_REGION.`;
 
@@ -139,17 +140,24 @@ Options:
     const width = Math.max(5, ...job.executions.map((e) => e.thingName.length));
     const lines = [
       `job ${jobId}: ${job.status}, ${job.executions.length} execution${job.executions.length === 1 ? '' : 's'}`,
-      ...job.executions.map((e) => {
-        const details = Object.entries(e.statusDetails ?? {})
-          .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
-          .join(' ');
-        return `  ${e.thingName.padEnd(width)}  ${e.status.padEnd(11)}  v${e.versionNumber}${details ? `  ${details}` : ''}`;
-      }),
+      ...job.executions.map((e) => executionLine(e, width)),
     ];
     process.stdout.write(lines.join('\n') + '\n');
     return 0;
   },
 };
+
+/**
+ * One execution as `jobs describe` prints it. statusDetails are the device's words (any holder of its
+ * identity writes them): JSON-quoted and with the characters JSON leaves alone (C1 controls, bidi
+ * overrides) escaped too, so that nothing in them drives the operator's terminal.
+ */
+export function executionLine(e: JobExecutionView, width: number): string {
+  const details = Object.entries(e.statusDetails ?? {})
+    .map(([k, v]) => `${terminalSafe(k)}=${terminalSafe(JSON.stringify(v))}`)
+    .join(' ');
+  return `  ${terminalSafe(e.thingName).padEnd(width)}  ${e.status.padEnd(11)}  v${e.versionNumber}${details ? `  ${details}` : ''}`;
+}
 
 export const jobsCancelCommand: Command = {
   path: ['jobs', 'cancel'],

@@ -5,6 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { JobsAdmin, JobDescription } from '../cloud/jobs-admin.js';
+import { terminalSafe } from '../lib/terminal-text.js';
 import { TERMINAL_STATUSES } from '../protocol/jobs.js';
 import { KEY_ID_PATTERN } from '../protocol/update-document.js';
 import { packageFacts, releaseDocument, releaseJobId } from './release-document.js';
@@ -120,11 +121,12 @@ export async function followJob(admin: JobsAdmin, jobId: string, things: string[
   for (;;) {
     const d = await admin.describeJob(jobId);
     for (const e of d.executions) {
-      const line = `${e.status}${e.statusDetails?.['stage'] ? ` (${e.statusDetails['stage']})` : ''}`;
+      // stage and reason are the device's words: printed escaped, they cannot drive the terminal.
+      const line = `${e.status}${e.statusDetails?.['stage'] ? ` (${terminalSafe(e.statusDetails['stage'])})` : ''}`;
       if (seen.get(e.thingName) === line) continue;
       seen.set(e.thingName, line);
-      const reason = e.statusDetails?.['reason'] ? `: ${e.statusDetails['reason']}` : '';
-      out(`${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s  ${e.thingName}  ${line}${reason}`);
+      const reason = e.statusDetails?.['reason'] ? `: ${terminalSafe(e.statusDetails['reason'])}` : '';
+      out(`${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s  ${terminalSafe(e.thingName)}  ${line}${reason}`);
     }
     const ended = things.every((t) => {
       const e = d.executions.find((x) => x.thingName === t);
