@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { existsSync, mkdtempSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -24,6 +26,17 @@ describe('downloadPackage', () => {
     const got = await downloadPackage({ url: server.url('pkg.tar.gz'), size, file, policy: policy(), signal: new AbortController().signal, timeoutMs: 10_000 });
     expect(got).toEqual({ bytes: size, sha256: sha256Of(pkg) });
     expect(readFileSync(file)).toEqual(readFileSync(pkg));
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+  });
+
+  it('never writes through a file or symlink already at its destination (O_EXCL)', async () => {
+    const file = dest();
+    const target = path.join(mkdtempSync(path.join(tmpdir(), 'dl-target-')), 'victim');
+    writeFileSync(target, 'keep');
+    symlinkSync(target, file);
+    const size = readFileSync(pkg).length;
+    await expect(downloadPackage({ url: server.url('pkg.tar.gz'), size, file, policy: policy(), signal: new AbortController().signal, timeoutMs: 10_000 })).rejects.toThrow(/EEXIST/);
+    expect(readFileSync(target, 'utf8')).toBe('keep');
   });
 
   it('stops an endless download at the size the document names and leaves no file', async () => {
@@ -40,6 +53,19 @@ describe('downloadPackage', () => {
     const file = dest();
     await expect(downloadPackage({ url: server.url('pkg.tar.gz'), size: 1000, file, policy: policy(), signal: new AbortController().signal, timeoutMs: 10_000 })).rejects.toThrow(/announces \d+ bytes for the package, the job document says 1000/);
     expect(existsSync(file)).toBe(false);
+  });
+
+  it('does not follow a redirect (it would leave the checked host)', async () => {
+    const redirect = http.createServer((_req, res) => res.writeHead(302, { location: server.url('pkg.tar.gz') }).end());
+    await new Promise<void>((resolve) => redirect.listen(0, '127.0.0.1', resolve));
+    try {
+      const host = `127.0.0.1:${(redirect.address() as AddressInfo).port}`;
+      const size = readFileSync(pkg).length;
+      const policyFor = { allowedHosts: [host], insecureHttpHosts: [host] };
+      await expect(downloadPackage({ url: `http://${host}/pkg.tar.gz?X-Amz-Signature=secret`, size, file: dest(), policy: policyFor, signal: new AbortController().signal, timeoutMs: 10_000 })).rejects.toThrow(/answered HTTP 302/);
+    } finally {
+      await new Promise((resolve) => redirect.close(resolve));
+    }
   });
 
   it('refuses a short body, an HTTP error and a host that is not allowed (naming the update.* setting)', async () => {
