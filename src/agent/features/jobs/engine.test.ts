@@ -251,6 +251,21 @@ describe('jobs engine against a faithful fake Jobs service', () => {
     expect(details(svc, 'j')?.['reason']).toHaveLength(JOBS_LIMITS.statusDetailsValueMaxLength);
   });
 
+  it('a multi-line error text still reaches the execution: AWS refuses control characters and lone surrogates in values', async () => {
+    const svc = new FakeJobsService(thing);
+    svc.createJob('j', { operation: 'test.quick' });
+    // An installer's stderr, and a long text whose cut would fall inside a surrogate pair (an emoji).
+    const long = `${'x'.repeat(JOBS_LIMITS.statusDetailsValueMaxLength - 2)}\u{1F600}tail`;
+    const r = rig([quickOp('test.quick', () => ({ status: 'FAILED', details: { reason: 'install failed:\n\tError: 2\r\n', long, nul: '\u0000' } }))], svc);
+    await r.engine.onConnected();
+    await settled(r);
+    expect(r.logs.some((l) => l['event'] === 'jobs.round-failed'), JSON.stringify(r.logs)).toBe(false);
+    expect(status(svc, 'j')).toBe('FAILED');
+    expect(details(svc, 'j')?.['reason']).toBe('install failed: Error: 2');
+    expect(details(svc, 'j')?.['long']).toBe(`${'x'.repeat(JOBS_LIMITS.statusDetailsValueMaxLength - 2)}…`);
+    expect(details(svc, 'j')).not.toHaveProperty('nul');
+  });
+
   it('an operation that throws ends FAILED with its error', async () => {
     const svc = new FakeJobsService(thing);
     svc.createJob('j', { operation: 'test.quick' });
