@@ -174,6 +174,20 @@ describe('jobs engine against a faithful fake Jobs service', () => {
     expect(r.logs.some((l) => l['event'] === 'jobs.cancelled')).toBe(true);
   });
 
+  it('a notify-next flood while a job runs: one describe in flight at a time and one log line, not one per message', async () => {
+    const { r, op } = await oneRunningJob();
+    r.svc.dropReply = (req) => req.topic.endsWith('/j/get'); // the service is slow to answer
+    for (let i = 0; i < 500; i++) r.svc.deliver(topics.notifyNext, { timestamp: i }); // "nothing is next"
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(r.svc.requestsTo('/j/get')).toHaveLength(1);
+    expect(r.logs.filter((l) => l['event'] === 'jobs.notify-next-queued')).toHaveLength(1);
+    r.svc.dropReply = () => false;
+    op.release();
+    await settled(r);
+    expect(status(r.svc, 'j')).toBe('SUCCEEDED');
+    expect(op.runs).toHaveLength(1);
+  });
+
   it('a progress update rejected as terminal (InvalidStateTransition, TIMED_OUT) aborts the operation', async () => {
     const { r, op } = await oneRunningJob();
     const e = r.svc.executions.get('j')!;

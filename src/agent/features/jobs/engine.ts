@@ -35,6 +35,11 @@ export interface JobEngine {
 interface Running {
   jobId: string;
   abort: AbortController;
+  /** A cancellation check (describe) is in flight; `recheck`: another notify-next came meanwhile. */
+  checking?: boolean;
+  recheck?: boolean;
+  /** jobs.notify-next-queued is logged once per running execution, not once per message. */
+  queuedLogged?: boolean;
 }
 
 /** A final status that could not be written yet (disconnected, no reply): written first on the next round. */
@@ -64,9 +69,10 @@ export function createJobEngine(opts: JobEngineOptions): JobEngine {
 
   client.on('notify-next', (next) => {
     if (running) {
-      log.info({ event: 'jobs.notify-next-queued', jobId: next?.jobId, running: running.jobId }, `job ${running.jobId} is running; the next one waits`);
+      if (!running.queuedLogged) log.info({ event: 'jobs.notify-next-queued', jobId: next?.jobId, running: running.jobId }, `job ${running.jobId} is running; the next one waits`);
+      running.queuedLogged = true;
       again = true;
-      if (next?.jobId !== running.jobId) void checkCancelled(running);
+      if (next?.jobId !== running.jobId) checkCancelledSoon(running);
       return;
     }
     if (next) kick();
@@ -205,6 +211,25 @@ export function createJobEngine(opts: JobEngineOptions): JobEngine {
     }
     const level = outcome.status === 'SUCCEEDED' || outcome.status === 'HANDED_OVER' ? 'info' : 'warn';
     log[level]({ event: `jobs.${outcome.status.toLowerCase().replace('_', '-')}`, jobId, details: outcome.details }, `job ${jobId}: ${outcome.status}`);
+  }
+
+  /**
+   * One describe in flight per running execution however many notify-nexts arrive (a flood, or a
+   * service that repeats itself), and one more after it if any came meanwhile: requests never pile up.
+   */
+  function checkCancelledSoon(r: Running): void {
+    if (r.checking) {
+      r.recheck = true;
+      return;
+    }
+    r.checking = true;
+    void (async () => {
+      do {
+        r.recheck = false;
+        await checkCancelled(r);
+      } while (r.recheck && running === r && !r.abort.signal.aborted);
+      r.checking = false;
+    })();
   }
 
   /** notify-next no longer names the running execution: it may have been cancelled. */
