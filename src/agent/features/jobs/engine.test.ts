@@ -254,6 +254,31 @@ describe('jobs engine against a faithful fake Jobs service', () => {
     expect(status(svc, 'r')).toBe('IN_PROGRESS');
   });
 
+  it('a hand-over whose report is lost (disconnected) is still never run again nor resumed by this process', async () => {
+    const svc = new FakeJobsService(thing);
+    svc.createJob('r', { operation: 'test.handover' });
+    const runs: JobRun[] = [];
+    const resumes: JobRun[] = [];
+    const op: JobOperation = {
+      name: 'test.handover',
+      run: async (job) => {
+        runs.push(job);
+        svc.connected = false; // the link drops as the install finishes
+        return { status: 'HANDED_OVER', details: { stage: 'installed' } };
+      },
+      resume: async (job) => (resumes.push(job), { status: 'SUCCEEDED', details: {} }),
+    };
+    const r = rig([op], svc);
+    await r.engine.onConnected();
+    await settled(r);
+    svc.connected = true;
+    await r.engine.onConnected(); // the reconnect before this process exits
+    await settled(r);
+    expect(runs).toHaveLength(1);
+    expect(resumes).toHaveLength(0);
+    expect(status(svc, 'r')).toBe('IN_PROGRESS'); // for the next process to finish
+  });
+
   it('keeps statusDetails within AWS limits whatever the operation returns', async () => {
     const svc = new FakeJobsService(thing);
     svc.createJob('j', { operation: 'test.quick' });

@@ -165,8 +165,10 @@ export function createJobEngine(opts: JobEngineOptions): JobEngine {
       const outcome = await outcomeOf(run, mode);
       clearTimeout(stepTimer);
       if (outcome.status === 'HANDED_OVER') {
+        // Handed over whether or not the report below lands (a restart or an install is under way):
+        // this process must never run or resume it again; start-next keeps returning it while it is IN_PROGRESS.
+        handedOver.add(jobId);
         const r = await updater.update('IN_PROGRESS', outcome.details);
-        if (r.ok) handedOver.add(jobId);
         logResult(jobId, outcome, r);
         return;
       }
