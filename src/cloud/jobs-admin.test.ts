@@ -4,7 +4,7 @@
  */
 import { ResourceNotFoundException } from '@aws-sdk/client-iot';
 import { describe, expect, it } from 'vitest';
-import { awsJobsAdmin, presignedUrlPlaceholder } from './jobs-admin.js';
+import { awsJobsAdmin, PER_THING_CONCURRENCY, presignedUrlPlaceholder } from './jobs-admin.js';
 
 const ARN = 'arn:aws:iot:eu-north-1:123456789012';
 type Call = { command: string; input: Record<string, unknown> };
@@ -93,6 +93,30 @@ describe('awsJobsAdmin', () => {
       ],
     });
     expect(iot.calls.filter((c) => c.command === 'ListJobExecutionsForJob').map((c) => c.input['nextToken'])).toEqual([undefined, 'page-2']);
+  });
+
+  it('a fleet-sized job is not a burst: at most PER_THING_CONCURRENCY DescribeThing / DescribeJobExecution calls in flight, results in order', async () => {
+    const fleet = Array.from({ length: 300 }, (_, i) => `cloudcam-${i}`);
+    let inFlight = 0;
+    let most = 0;
+    const send = async (cmd: { constructor: { name: string }; input: Record<string, unknown> }): Promise<unknown> => {
+      const command = cmd.constructor.name.replace(/Command$/, '');
+      if (command === 'DescribeJob') return { job: { status: 'IN_PROGRESS' } };
+      if (command === 'ListJobExecutionsForJob') return { executionSummaries: fleet.map((t) => ({ thingArn: `${ARN}:thing/${t}` })) };
+      if (command === 'CreateJob') return {};
+      inFlight += 1;
+      most = Math.max(most, inFlight);
+      await new Promise((resolve) => setImmediate(resolve));
+      inFlight -= 1;
+      const thingName = cmd.input['thingName'] as string;
+      return command === 'DescribeThing' ? { thingArn: `${ARN}:thing/${thingName}` } : { execution: { status: 'QUEUED', versionNumber: 1 } };
+    };
+    const admin = awsJobsAdmin({ client: { send } });
+    await admin.createJob({ jobId: 'fleet', things: fleet, document: { operation: 'cloudcam.restart' } });
+    const described = await admin.describeJob('fleet');
+    expect(described.executions.map((e) => e.thingName)).toEqual(fleet);
+    expect(most).toBeGreaterThan(1);
+    expect(most).toBeLessThanOrEqual(PER_THING_CONCURRENCY);
   });
 
   it('cancelJob is CancelJob without force', async () => {

@@ -6,8 +6,12 @@
 import type { JobExecutionStatus, StatusDetails } from '../protocol/jobs.js';
 import { findPlaceholders } from '../protocol/presigned-url-placeholder.js';
 import type { IotSender } from './iot-registry.js';
+import { mapLimit } from '../lib/map-limit.js';
 
 export { presignedUrlPlaceholder } from '../protocol/presigned-url-placeholder.js';
+
+/** Control-plane calls per thing (DescribeThing, DescribeJobExecution) in flight at once: a fleet is not a burst. */
+export const PER_THING_CONCURRENCY = 8;
 
 export interface CreateJobInput {
   jobId: string;
@@ -106,15 +110,13 @@ export function awsJobsAdmin(opts: { region?: string; presignRoleArn?: string; c
         throw new Error('the job document has presigned-URL placeholders: give the presign role (stack output JobsPresignRoleArn) in CLOUDCAM_JOBS_PRESIGN_ROLE_ARN');
       }
       // CreateJob wants thing ARNs; DescribeThing also says clearly which thing does not exist.
-      const targets = await Promise.all(
-        i.things.map(async (thingName) => {
-          const thing = await iot.send(new DescribeThingCommand({ thingName })).catch((err: unknown) => {
-            throw new Error(`thing ${thingName}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
-          });
-          if (!thing.thingArn) throw new Error(`thing ${thingName} has no ARN in DescribeThing's answer`);
-          return thing.thingArn;
-        }),
-      );
+      const targets = await mapLimit(i.things, PER_THING_CONCURRENCY, async (thingName) => {
+        const thing = await iot.send(new DescribeThingCommand({ thingName })).catch((err: unknown) => {
+          throw new Error(`thing ${thingName}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+        });
+        if (!thing.thingArn) throw new Error(`thing ${thingName} has no ARN in DescribeThing's answer`);
+        return thing.thingArn;
+      });
       await iot.send(
         new CreateJobCommand({
           jobId: i.jobId,
@@ -148,18 +150,16 @@ export function awsJobsAdmin(opts: { region?: string; presignRoleArn?: string; c
         }
         nextToken = page.nextToken;
       } while (nextToken);
-      const executions = await Promise.all(
-        things.map(async (thingName): Promise<JobExecutionView> => {
-          const { execution } = await iot.send(new DescribeJobExecutionCommand({ jobId, thingName }));
-          const details = execution?.statusDetails?.detailsMap;
-          return {
-            thingName,
-            status: (execution?.status ?? 'QUEUED'),
-            ...(details && Object.keys(details).length > 0 ? { statusDetails: details } : {}),
-            versionNumber: execution?.versionNumber ?? 0,
-          };
-        }),
-      );
+      const executions = await mapLimit(things, PER_THING_CONCURRENCY, async (thingName): Promise<JobExecutionView> => {
+        const { execution } = await iot.send(new DescribeJobExecutionCommand({ jobId, thingName }));
+        const details = execution?.statusDetails?.detailsMap;
+        return {
+          thingName,
+          status: (execution?.status ?? 'QUEUED'),
+          ...(details && Object.keys(details).length > 0 ? { statusDetails: details } : {}),
+          versionNumber: execution?.versionNumber ?? 0,
+        };
+      });
       return { status: job.job?.status ?? 'UNKNOWN', executions };
     },
     async cancelJob(jobId) {
