@@ -131,6 +131,8 @@ export interface Notify {
 
 /** Limits AWS documents for the device API (UpdateJobExecution, StartNextPendingJobExecution). */
 export const JOBS_LIMITS = {
+  /** AWS IoT Core's MQTT message limit (128 KB); a job document is at most 32 KB of it (CreateJob). */
+  messageMaxBytes: 128 * 1024,
   clientTokenMaxLength: 64,
   statusDetailsKeyPattern: /^[a-zA-Z0-9:_-]{1,128}$/,
   statusDetailsValueMaxLength: 1024,
