@@ -226,11 +226,14 @@ export function createJobEngine(opts: JobEngineOptions): JobEngine {
     }
     r.checking = true;
     void (async () => {
-      do {
-        r.recheck = false;
-        await checkCancelled(r);
-      } while (r.recheck && running === r && !r.abort.signal.aborted);
-      r.checking = false;
+      try {
+        do {
+          r.recheck = false;
+          await checkCancelled(r);
+        } while (r.recheck && running === r && !r.abort.signal.aborted);
+      } finally {
+        r.checking = false;
+      }
     })();
   }
 
