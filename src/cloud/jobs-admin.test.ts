@@ -3,8 +3,14 @@
  * here). The same CreateJobInput runs for real against devcloud in test/integration/jobs-service.test.ts.
  */
 import { ResourceNotFoundException } from '@aws-sdk/client-iot';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { awsJobsAdmin, PER_THING_CONCURRENCY, presignedUrlPlaceholder } from './jobs-admin.js';
+import { devcloudInfoPath } from '../devcloud/info.js';
+import { awsJobsAdmin, devcloudJobsAdmin, PER_THING_CONCURRENCY, presignedUrlPlaceholder } from './jobs-admin.js';
 
 const ARN = 'arn:aws:iot:eu-north-1:123456789012';
 type Call = { command: string; input: Record<string, unknown> };
@@ -123,5 +129,21 @@ describe('awsJobsAdmin', () => {
     const iot = fakeIot([]);
     await awsJobsAdmin({ client: iot.client }).cancelJob!('update-1');
     expect(iot.calls).toEqual([{ command: 'CancelJob', input: { jobId: 'update-1' } }]);
+  });
+});
+
+describe('devcloudJobsAdmin', () => {
+  it('a control URL that something else answers (a stale devcloud.json) is named, not a JSON SyntaxError', async () => {
+    const server = http.createServer((_req, res) => res.writeHead(502, { 'content-type': 'text/html' }).end('<html>Bad gateway</html>'));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'cloudcam-jobs-admin-'));
+    try {
+      await writeFile(devcloudInfoPath(dir), JSON.stringify({ schema: 1, control: { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` } }));
+      const admin = await devcloudJobsAdmin(dir);
+      await expect(admin.describeJob('j-1')).rejects.toThrow(/answered GET \/jobs\/j-1 with HTTP 502 and no JSON .*is devcloud running with this state dir/);
+    } finally {
+      server.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -65,7 +65,13 @@ export async function devcloudJobsAdmin(devcloudDir: string): Promise<JobsAdmin>
       ...(body !== undefined ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } } : {}),
     });
     const text = await res.text();
-    const parsed = text === '' ? undefined : (JSON.parse(text) as unknown);
+    let parsed: unknown;
+    try {
+      parsed = text === '' ? undefined : (JSON.parse(text) as unknown);
+    } catch {
+      // Not devcloud's control API (a stale devcloud.json whose port something else took now).
+      throw new Error(`${base} answered ${method} ${path} with HTTP ${res.status} and no JSON (${JSON.stringify(text.slice(0, 80))}): is devcloud running with this state dir? Start it again with \`cloudcam devcloud --state-dir ${devcloudDir}\``);
+    }
     if (!res.ok) {
       const message = (parsed as { message?: string } | undefined)?.message ?? text;
       throw new Error(`devcloud refused ${method} ${path} (${res.status}): ${message}`);
