@@ -3,8 +3,14 @@
  * here). The same CreateJobInput runs for real against devcloud in test/integration/jobs-service.test.ts.
  */
 import { ResourceNotFoundException } from '@aws-sdk/client-iot';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { awsJobsAdmin, presignedUrlPlaceholder } from './jobs-admin.js';
+import { devcloudInfoPath } from '../devcloud/info.js';
+import { awsJobsAdmin, devcloudJobsAdmin, PER_THING_CONCURRENCY, presignedUrlPlaceholder } from './jobs-admin.js';
 
 const ARN = 'arn:aws:iot:eu-north-1:123456789012';
 type Call = { command: string; input: Record<string, unknown> };
@@ -95,9 +101,49 @@ describe('awsJobsAdmin', () => {
     expect(iot.calls.filter((c) => c.command === 'ListJobExecutionsForJob').map((c) => c.input['nextToken'])).toEqual([undefined, 'page-2']);
   });
 
+  it('a fleet-sized job is not a burst: at most PER_THING_CONCURRENCY DescribeThing / DescribeJobExecution calls in flight, results in order', async () => {
+    const fleet = Array.from({ length: 300 }, (_, i) => `cloudcam-${i}`);
+    let inFlight = 0;
+    let most = 0;
+    const send = async (cmd: { constructor: { name: string }; input: Record<string, unknown> }): Promise<unknown> => {
+      const command = cmd.constructor.name.replace(/Command$/, '');
+      if (command === 'DescribeJob') return { job: { status: 'IN_PROGRESS' } };
+      if (command === 'ListJobExecutionsForJob') return { executionSummaries: fleet.map((t) => ({ thingArn: `${ARN}:thing/${t}` })) };
+      if (command === 'CreateJob') return {};
+      inFlight += 1;
+      most = Math.max(most, inFlight);
+      await new Promise((resolve) => setImmediate(resolve));
+      inFlight -= 1;
+      const thingName = cmd.input['thingName'] as string;
+      return command === 'DescribeThing' ? { thingArn: `${ARN}:thing/${thingName}` } : { execution: { status: 'QUEUED', versionNumber: 1 } };
+    };
+    const admin = awsJobsAdmin({ client: { send } });
+    await admin.createJob({ jobId: 'fleet', things: fleet, document: { operation: 'cloudcam.restart' } });
+    const described = await admin.describeJob('fleet');
+    expect(described.executions.map((e) => e.thingName)).toEqual(fleet);
+    expect(most).toBeGreaterThan(1);
+    expect(most).toBeLessThanOrEqual(PER_THING_CONCURRENCY);
+  });
+
   it('cancelJob is CancelJob without force', async () => {
     const iot = fakeIot([]);
     await awsJobsAdmin({ client: iot.client }).cancelJob!('update-1');
     expect(iot.calls).toEqual([{ command: 'CancelJob', input: { jobId: 'update-1' } }]);
+  });
+});
+
+describe('devcloudJobsAdmin', () => {
+  it('a control URL that something else answers (a stale devcloud.json) is named, not a JSON SyntaxError', async () => {
+    const server = http.createServer((_req, res) => res.writeHead(502, { 'content-type': 'text/html' }).end('<html>Bad gateway</html>'));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'cloudcam-jobs-admin-'));
+    try {
+      await writeFile(devcloudInfoPath(dir), JSON.stringify({ schema: 1, control: { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` } }));
+      const admin = await devcloudJobsAdmin(dir);
+      await expect(admin.describeJob('j-1')).rejects.toThrow(/answered GET \/jobs\/j-1 with HTTP 502 and no JSON .*is devcloud running with this state dir/);
+    } finally {
+      server.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -6,8 +6,12 @@
 import type { JobExecutionStatus, StatusDetails } from '../protocol/jobs.js';
 import { findPlaceholders } from '../protocol/presigned-url-placeholder.js';
 import type { IotSender } from './iot-registry.js';
+import { mapLimit } from '../lib/map-limit.js';
 
 export { presignedUrlPlaceholder } from '../protocol/presigned-url-placeholder.js';
+
+/** Control-plane calls per thing (DescribeThing, DescribeJobExecution) in flight at once: a fleet is not a burst. */
+export const PER_THING_CONCURRENCY = 8;
 
 export interface CreateJobInput {
   jobId: string;
@@ -61,7 +65,13 @@ export async function devcloudJobsAdmin(devcloudDir: string): Promise<JobsAdmin>
       ...(body !== undefined ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } } : {}),
     });
     const text = await res.text();
-    const parsed = text === '' ? undefined : (JSON.parse(text) as unknown);
+    let parsed: unknown;
+    try {
+      parsed = text === '' ? undefined : (JSON.parse(text) as unknown);
+    } catch {
+      // Not devcloud's control API (a stale devcloud.json whose port something else took now).
+      throw new Error(`${base} answered ${method} ${path} with HTTP ${res.status} and no JSON (${JSON.stringify(text.slice(0, 80))}): is devcloud running with this state dir? Start it again with \`cloudcam devcloud --state-dir ${devcloudDir}\``);
+    }
     if (!res.ok) {
       const message = (parsed as { message?: string } | undefined)?.message ?? text;
       throw new Error(`devcloud refused ${method} ${path} (${res.status}): ${message}`);
@@ -106,15 +116,13 @@ export function awsJobsAdmin(opts: { region?: string; presignRoleArn?: string; c
         throw new Error('the job document has presigned-URL placeholders: give the presign role (stack output JobsPresignRoleArn) in CLOUDCAM_JOBS_PRESIGN_ROLE_ARN');
       }
       // CreateJob wants thing ARNs; DescribeThing also says clearly which thing does not exist.
-      const targets = await Promise.all(
-        i.things.map(async (thingName) => {
-          const thing = await iot.send(new DescribeThingCommand({ thingName })).catch((err: unknown) => {
-            throw new Error(`thing ${thingName}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
-          });
-          if (!thing.thingArn) throw new Error(`thing ${thingName} has no ARN in DescribeThing's answer`);
-          return thing.thingArn;
-        }),
-      );
+      const targets = await mapLimit(i.things, PER_THING_CONCURRENCY, async (thingName) => {
+        const thing = await iot.send(new DescribeThingCommand({ thingName })).catch((err: unknown) => {
+          throw new Error(`thing ${thingName}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+        });
+        if (!thing.thingArn) throw new Error(`thing ${thingName} has no ARN in DescribeThing's answer`);
+        return thing.thingArn;
+      });
       await iot.send(
         new CreateJobCommand({
           jobId: i.jobId,
@@ -148,18 +156,16 @@ export function awsJobsAdmin(opts: { region?: string; presignRoleArn?: string; c
         }
         nextToken = page.nextToken;
       } while (nextToken);
-      const executions = await Promise.all(
-        things.map(async (thingName): Promise<JobExecutionView> => {
-          const { execution } = await iot.send(new DescribeJobExecutionCommand({ jobId, thingName }));
-          const details = execution?.statusDetails?.detailsMap;
-          return {
-            thingName,
-            status: (execution?.status ?? 'QUEUED'),
-            ...(details && Object.keys(details).length > 0 ? { statusDetails: details } : {}),
-            versionNumber: execution?.versionNumber ?? 0,
-          };
-        }),
-      );
+      const executions = await mapLimit(things, PER_THING_CONCURRENCY, async (thingName): Promise<JobExecutionView> => {
+        const { execution } = await iot.send(new DescribeJobExecutionCommand({ jobId, thingName }));
+        const details = execution?.statusDetails?.detailsMap;
+        return {
+          thingName,
+          status: (execution?.status ?? 'QUEUED'),
+          ...(details && Object.keys(details).length > 0 ? { statusDetails: details } : {}),
+          versionNumber: execution?.versionNumber ?? 0,
+        };
+      });
       return { status: job.job?.status ?? 'UNKNOWN', executions };
     },
     async cancelJob(jobId) {

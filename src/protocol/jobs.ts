@@ -131,9 +131,16 @@ export interface Notify {
 
 /** Limits AWS documents for the device API (UpdateJobExecution, StartNextPendingJobExecution). */
 export const JOBS_LIMITS = {
+  /** AWS IoT Core's MQTT message limit (128 KB); a job document is at most 32 KB of it (CreateJob). */
+  messageMaxBytes: 128 * 1024,
   clientTokenMaxLength: 64,
   statusDetailsKeyPattern: /^[a-zA-Z0-9:_-]{1,128}$/,
   statusDetailsValueMaxLength: 1024,
+  /**
+   * Value pattern `[^\p{C}]+` (API_iot-jobs-data_JobExecutionState, API_JobExecutionStatusDetails):
+   * no control, format, unassigned, private-use or lone surrogate character, so no line break or tab.
+   */
+  statusDetailsValueForbidden: /\p{C}/u,
   /** Step timeout: 1 minute to 10080 minutes (7 days). */
   stepTimeoutMinutes: { min: 1, max: 10_080 },
 } as const;
@@ -173,6 +180,7 @@ export function statusDetailsProblem(details: unknown): string | undefined {
     if (!JOBS_LIMITS.statusDetailsKeyPattern.test(key)) return `statusDetails key "${key.slice(0, 40)}" must be 1-128 of [a-zA-Z0-9:_-]`;
     if (typeof value !== 'string' || value.length === 0) return `statusDetails.${key} must be a non-empty string`;
     if (value.length > JOBS_LIMITS.statusDetailsValueMaxLength) return `statusDetails.${key} is longer than ${JOBS_LIMITS.statusDetailsValueMaxLength} characters`;
+    if (JOBS_LIMITS.statusDetailsValueForbidden.test(value)) return `statusDetails.${key} contains a control or other non-printable character (AWS's value pattern is [^\\p{C}]+)`;
   }
   return undefined;
 }

@@ -1,14 +1,15 @@
 /**
  * Raw-socket fuzz of every HTTP listener of ours (the table in http-servers.ts): request lines,
  * paths (`//`, `/\`, bad percent-encodings, huge), headers and bodies that no HTTP client would send,
- * written as bytes to a net.Socket. Property: the server answers (never with a 500 from a throw) or
- * closes, and then still serves a well-formed request. A throw escaping a listener would end the
+ * written as bytes to a net.Socket, plus each entry's focused requests (routes with JSON bodies that
+ * random bytes seldom reach, e.g. POST /jobs). Property: the server answers (never with a 500 from a
+ * throw) or closes, and then still serves a well-formed request. A throw escaping a listener would end the
  * test process, which vitest reports as an error.
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rawExchange } from '../helpers/raw-http.js';
-import { HTTP_SERVERS, type RunningHttpServer } from './http-servers.js';
+import { HTTP_SERVERS, type FocusedRequest, type HttpServerUnderTest, type RunningHttpServer } from './http-servers.js';
 
 const RUNS = Number(process.env['CLOUDCAM_FUZZ_RUNS'] ?? 150);
 
@@ -19,7 +20,7 @@ const method = fc.oneof(
 );
 
 const pathSegment = fc.oneof(
-  fc.constantFrom('', '.', '..', '\\', '%', '%E0%A4%A', '%ZZ', '%00', '%2F', '%2e%2e', '%C0%AF', 'health', 'cameras', 'faults', 'things', 'shadow', 's3', 'axis-cgi', 'cloudcam-fuzz', 'camera-1'),
+  fc.constantFrom('', '.', '..', '\\', '%', '%E0%A4%A', '%ZZ', '%00', '%2F', '%2e%2e', '%C0%AF', 'health', 'cameras', 'faults', 'things', 'shadow', 's3', 'axis-cgi', 'cloudcam-fuzz', 'camera-1', 'jobs', 'cancel'),
   fc.stringMatching(/^[A-Za-z0-9._~!$&'()*+,;=:@%-]{0,12}$/),
   fc.string({ maxLength: 8 }).map((s) => encodeURIComponent(s)),
 );
@@ -102,6 +103,17 @@ const rawRequest = fc.oneof(
   { weight: 1, arbitrary: fc.uint8Array({ maxLength: 600 }).map((bytes) => Buffer.from(bytes)) },
 );
 
+/** The entry's focused requests, well-formed on the wire so that their bodies reach the route. */
+function focusedRequest(focus: FocusedRequest[][]) {
+  return fc.oneof(...focus.map((list) => fc.constantFrom(...list))).map(({ method: m, target: t, body: b = '' }) =>
+    Buffer.from(`${m} ${t} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(b)}\r\n\r\n${b}`),
+  );
+}
+
+function requests(entry: HttpServerUnderTest) {
+  return entry.focus ? fc.oneof({ weight: 1, arbitrary: rawRequest }, { weight: 1, arbitrary: focusedRequest(entry.focus) }) : rawRequest;
+}
+
 describe.each(HTTP_SERVERS)('raw-socket fuzz: $name', (entry) => {
   let server: RunningHttpServer;
   beforeAll(async () => {
@@ -116,7 +128,7 @@ describe.each(HTTP_SERVERS)('raw-socket fuzz: $name', (entry) => {
     const statuses = new Map<number | 'closed', number>();
     let reachedListener = 0;
     await fc.assert(
-      fc.asyncProperty(rawRequest, async (bytes) => {
+      fc.asyncProperty(requests(entry), async (bytes) => {
         const answer = await rawExchange(server.port, bytes, 5_000);
         expect(answer.hung, 'neither answered nor closed within 5 s').toBe(false);
         expect(answer.status, answer.response.slice(0, 300)).not.toBe(500);

@@ -29,6 +29,17 @@ export interface RunningHttpServer {
 export interface HttpServerUnderTest {
   name: string;
   start(): Promise<RunningHttpServer>;
+  /**
+   * Requests that random paths and bodies seldom make (a route with a JSON body): the fuzz also sends
+   * these, well-formed on the wire, each list about as often as the other.
+   */
+  focus?: FocusedRequest[][];
+}
+
+export interface FocusedRequest {
+  method: string;
+  target: string;
+  body?: string;
 }
 
 const log = createLogger({ name: 'http-fuzz', level: 'silent' });
@@ -38,6 +49,17 @@ const BUCKET = 'cloudcam-fuzz';
 
 function expectStatus(what: string, actual: number, expected: number): void {
   if (actual !== expected) throw new Error(`${what}: expected HTTP ${expected}, got ${actual}`);
+}
+
+/** CreateJob bodies for the control API's POST /jobs: the right shape with wrong types in each part. */
+function createJobBodies(): string[] {
+  const ids = ['"j-1"', '7', 'null', '"../x"', '"$next"', `"${'j'.repeat(65)}"`];
+  const things = ['["camera-1"]', '"camera-1"', '[null]', '[{}]', '[]', 'null', '["a/b"]'];
+  const documents = ['{"operation":"cloudcam.restart"}', '"text"', 'null', '[1]', '{"u":"${aws:iot:s3-presigned-url:https://s3.amazonaws.com/b/k}"}', '{"u":"${aws:iot:s3-presigned-url:"}'];
+  const extras = ['', ',"presignedUrlConfig":null', ',"presignedUrlConfig":"x"', ',"presignedUrlConfig":{"roleArn":1,"expiresInSec":1e400}', ',"rollout":null', ',"rollout":{"maximumPerMinute":-1}', ',"abort":null', ',"abort":{"failedPercent":"x"}', ',"timeoutInMinutes":"5"'];
+  const out: string[] = [];
+  for (const id of ids) for (const t of things) for (const d of documents) for (const e of extras) out.push(`{"jobId":${id},"things":${t},"document":${d}${e}}`);
+  return out;
 }
 
 /** An S3 stand-in in a temp dir, shared by the S3 and control-API entries. */
@@ -64,6 +86,38 @@ export const HTTP_SERVERS: HttpServerUnderTest[] = [
         port: Number(new URL(control.url).port),
         probe: async () => expectStatus('GET /health', (await fetch(`${control.url}/health`)).status, 200),
         stop: async () => {
+          await control.stop();
+          handler.destroy();
+          await stop();
+        },
+      };
+    },
+  },
+  {
+    name: 'devcloud control API /jobs',
+    focus: [
+      createJobBodies().map((body) => ({ method: 'POST', target: '/jobs', body })),
+      ['/jobs', '/jobs/', '/jobs/j-1', '/jobs/j-1/cancel', '/jobs/%E0%A4%A', '/jobs/%E0%A4%A/cancel', '/jobs/__proto__', '/jobs/__proto__/cancel', '/jobs//cancel', '/jobs/j-1/cancel/x', `/jobs/${'j'.repeat(5000)}`].flatMap((target) =>
+        ['GET', 'POST', 'PUT', 'DELETE'].map((method) => ({ method, target, body: '{}' })),
+      ),
+    ],
+    async start() {
+      const { s3, stop } = await startTempS3();
+      const handler = createCloudHandler({ region: REGION, bucket: BUCKET, shadowName: 'cloudcam', expiresSeconds: 60, maxBytes: 1024, s3Endpoint: s3.url, iotDataEndpoint: 'http://127.0.0.1:9', credentials: CREDENTIALS });
+      const jobs = new JobStore({ thingExists: (thing) => thing === 'camera-1', presignableBuckets: ['b'] });
+      const control = await startControlApi({ cameras: new Map(), s3, handler, jobs, log });
+      let n = 0;
+      return {
+        port: Number(new URL(control.url).port),
+        // A well-formed CreateJob, then DescribeJob of it.
+        probe: async () => {
+          const jobId = `probe-${++n}`;
+          const created = await fetch(`${control.url}/jobs`, { method: 'POST', body: JSON.stringify({ jobId, things: ['camera-1'], document: { operation: 'cloudcam.restart' } }) });
+          expectStatus('POST /jobs', created.status, 201);
+          expectStatus('GET /jobs/{id}', (await fetch(`${control.url}/jobs/${jobId}`)).status, 200);
+        },
+        stop: async () => {
+          jobs.stop();
           await control.stop();
           handler.destroy();
           await stop();

@@ -46,11 +46,20 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** An optional part of the body that must be an object when given (null, a string, a list: 400 naming it). */
+function checkOptionalObject(body: Record<string, unknown>, name: keyof JobsControlCreate, shape: string): void {
+  if (body[name] !== undefined && !isObject(body[name])) throw new JobsAdminError(400, `${name} must be an object ${shape}, got ${JSON.stringify(body[name])?.slice(0, 60)}`);
+}
+
 function createJob(store: JobStore, body: unknown): ControlReply {
   if (!isObject(body)) throw new JobsAdminError(400, 'send a JSON object {"jobId", "things", "document", ...}');
   const b = body as Partial<JobsControlCreate>;
   if (!Array.isArray(b.things)) throw new JobsAdminError(400, 'things must be an array of thing names');
   if (b.document === undefined) throw new JobsAdminError(400, 'document is required (the job document, a JSON object)');
+  checkOptionalObject(body, 'presignedUrlConfig', '{"roleArn"?, "expiresInSec"?}');
+  checkOptionalObject(body, 'rollout', '{"maximumPerMinute"}');
+  checkOptionalObject(body, 'abort', '{"failedPercent", "minNumberOfExecutedThings", "failureType"?}');
+  if (b.presignedUrlConfig?.roleArn !== undefined && typeof b.presignedUrlConfig.roleArn !== 'string') throw new JobsAdminError(400, 'presignedUrlConfig.roleArn must be a string (an IAM role ARN)');
   const abort = b.abort;
   const job = store.createJob({
     jobId: b.jobId as string,

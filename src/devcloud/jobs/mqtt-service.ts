@@ -9,7 +9,7 @@
  */
 import type { IClientPublishOptions, IPublishPacket, MqttClient } from 'mqtt';
 import type { Logger } from '../../lib/log.js';
-import type { JobExecution, JobExecutionSummary, JobsRejected } from '../../protocol/jobs.js';
+import { JOBS_LIMITS, type JobExecution, type JobExecutionSummary, type JobsRejected } from '../../protocol/jobs.js';
 import { JobsError } from './errors.js';
 import type { StoredExecution } from './model.js';
 import { replacePlaceholders } from '../../protocol/presigned-url-placeholder.js';
@@ -188,6 +188,12 @@ export async function startJobsService(opts: JobsServiceOptions): Promise<JobsSe
   };
 
   const onMessage = (topic: string, payload: Buffer, packet: IPublishPacket): void => {
+    // AWS IoT's broker refuses a message over 128 KB (PAYLOAD_LIMIT_EXCEEDED, topicdata.html): the
+    // Jobs service never sees it, so there is no reply. devcloud's brokers allow more; drop it here.
+    if (payload.length > JOBS_LIMITS.messageMaxBytes) {
+      if (parseJobsTopic(topic)) log?.warn({ topic, bytes: payload.length }, 'jobs request over the 128 KB message limit dropped (AWS IoT refuses it at the broker)');
+      return;
+    }
     deferred = [];
     let outgoing: Outgoing | undefined;
     const caused = deferred;

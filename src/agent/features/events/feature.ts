@@ -72,7 +72,7 @@ export function createEventsFeature(ctx: FeatureContext): EventsFeature {
     settings.preBuffer.frames > 0
       ? createFrameBuffer({
           settings: settings.preBuffer,
-          capture: (signal) => capture({ resolution: settings.preBuffer.resolution }, signal),
+          capture: (signal, maxBytes) => capture({ resolution: settings.preBuffer.resolution, maxBytes }, signal),
           log,
         })
       : undefined;

@@ -76,6 +76,33 @@ describe('frame buffer (sampler)', () => {
     expect(captures).toBe(0);
   });
 
+  it('asks the camera for at most maxBytes, and says so when a frame is bigger than the whole buffer (it could never be kept)', async () => {
+    const lines: string[] = [];
+    const logged = createLogger({ name: 't', level: 'info', destination: new Writable({ write: (chunk: Buffer, _enc, cb) => (lines.push(...chunk.toString().split('\n').filter(Boolean)), cb()) }) });
+    const asked: number[] = [];
+    let done!: () => void;
+    const finished = new Promise<void>((r) => (done = r));
+    const buffer = createFrameBuffer({
+      settings,
+      log: logged,
+      capture: async (_signal, maxBytes) => {
+        asked.push(maxBytes);
+        if (asked.length === 3) done();
+        return Buffer.alloc(settings.maxBytes + 1); // a capture step that did not honour the bound
+      },
+    });
+    buffer.start();
+    await finished;
+    await buffer.stop();
+    expect(asked[0]).toBe(settings.maxBytes);
+    expect(buffer.size).toBe(0);
+    expect(buffer.bytes).toBe(0);
+    const logs = lines.map((l) => JSON.parse(l) as { event?: string; err?: string });
+    expect(logs.some((l) => l.event === 'events.prebuffer-ready')).toBe(false);
+    expect(logs.filter((l) => l.event === 'events.prebuffer-failed')).toHaveLength(1);
+    expect(logs.find((l) => l.event === 'events.prebuffer-failed')?.err).toContain('larger than events.preBuffer.maxBytes (1000)');
+  });
+
   it('logs a failing capture once until it works again, and keeps sampling', async () => {
     const lines: string[] = [];
     const logged = createLogger({ name: 't', level: 'info', destination: new Writable({ write: (chunk: Buffer, _enc, cb) => (lines.push(...chunk.toString().split('\n').filter(Boolean)), cb()) }) });

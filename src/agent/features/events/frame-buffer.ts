@@ -75,11 +75,13 @@ export interface FrameBuffer extends FrameRing {
 
 /**
  * Samples frames into a ring at `fps`, one capture at a time (a slow camera lowers the rate rather
- * than piling up requests). A failing capture is logged once until one succeeds again.
+ * than piling up requests). A failing capture is logged once until one succeeds again; so is a frame
+ * larger than the whole buffer, which could never be kept.
  */
 export function createFrameBuffer(opts: {
   settings: PreEventSettings;
-  capture: (signal: AbortSignal) => Promise<Buffer>;
+  /** One picture of at most `maxBytes` (the camera's reply is cut off there, not read whole first). */
+  capture: (signal: AbortSignal, maxBytes: number) => Promise<Buffer>;
   log: Logger;
   now?: () => number;
 }): FrameBuffer {
@@ -97,7 +99,11 @@ export function createFrameBuffer(opts: {
   async function sample(): Promise<void> {
     const started = now();
     try {
-      const jpeg = await opts.capture(abort.signal);
+      const jpeg = await opts.capture(abort.signal, settings.maxBytes);
+      if (jpeg.length > settings.maxBytes) {
+        // The ring would silently refuse it: say why the buffer stays empty.
+        throw new Error(`a pre-event frame of ${jpeg.length} bytes is larger than events.preBuffer.maxBytes (${settings.maxBytes}): lower events.preBuffer.resolution or raise maxBytes`);
+      }
       ring.add({ jpeg, at: new Date((started + now()) / 2) });
       if (!ready) log.info({ event: 'events.prebuffer-ready', frames: settings.frames, fps: settings.fps, maxBytes: settings.maxBytes }, 'pre-event buffer: first frame captured');
       ready = true;

@@ -45,6 +45,23 @@ describe('JobsClient', () => {
     client.close();
   });
 
+  it('ignores a message larger than AWS IoT allows (a forged multi-MB job document) unparsed, naming why', async () => {
+    const svc = new FakeJobsService('cam-1');
+    const client = new JobsClient(svc.link, 'cam-1', 100);
+    await client.subscribe();
+    const nexts: unknown[] = [];
+    const ignored: string[] = [];
+    client.on('notify-next', (e) => nexts.push(e));
+    client.on('ignored', (_topic, why) => ignored.push(why));
+    const execution = { jobId: 'big', thingName: 'cam-1', status: 'QUEUED', versionNumber: 1, executionNumber: 1, queuedAt: 1, lastUpdatedAt: 1, jobDocument: { operation: 'x', pad: 'p'.repeat(5 * 1024 * 1024) } };
+    svc.deliver(t.notifyNext, { timestamp: 1, execution });
+    expect(nexts).toHaveLength(0);
+    expect(ignored[0]).toMatch(/^\d+ bytes, more than AWS IoT's 131072-byte message limit$/);
+    svc.deliver(t.notifyNext, { timestamp: 2, execution: { ...execution, jobDocument: { operation: 'x' } } });
+    expect(nexts).toHaveLength(1); // a normal one still counts
+    client.close();
+  });
+
   it('after close a request fails at once instead of waiting out its timeout (its reply could never arrive)', async () => {
     const svc = new FakeJobsService('cam-1');
     const client = new JobsClient(svc.link, 'cam-1', 10_000);

@@ -163,6 +163,8 @@ export class JobsClient extends EventEmitter<JobsClientEvents> {
 
   private receive(topic: string, payload: Buffer): void {
     if (!this.listening.has(topic)) return; // another feature's topic, or another thing's
+    // Nothing AWS IoT sends is larger; a bigger one is not worth parsing (a forged multi-MB document).
+    if (payload.length > JOBS_LIMITS.messageMaxBytes) return void this.emit('ignored', topic, `${payload.length} bytes, more than AWS IoT's ${JOBS_LIMITS.messageMaxBytes}-byte message limit`);
     let doc: unknown;
     try {
       doc = JSON.parse(payload.toString('utf8'));

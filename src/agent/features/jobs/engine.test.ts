@@ -174,6 +174,20 @@ describe('jobs engine against a faithful fake Jobs service', () => {
     expect(r.logs.some((l) => l['event'] === 'jobs.cancelled')).toBe(true);
   });
 
+  it('a notify-next flood while a job runs: one describe in flight at a time and one log line, not one per message', async () => {
+    const { r, op } = await oneRunningJob();
+    r.svc.dropReply = (req) => req.topic.endsWith('/j/get'); // the service is slow to answer
+    for (let i = 0; i < 500; i++) r.svc.deliver(topics.notifyNext, { timestamp: i }); // "nothing is next"
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(r.svc.requestsTo('/j/get')).toHaveLength(1);
+    expect(r.logs.filter((l) => l['event'] === 'jobs.notify-next-queued')).toHaveLength(1);
+    r.svc.dropReply = () => false;
+    op.release();
+    await settled(r);
+    expect(status(r.svc, 'j')).toBe('SUCCEEDED');
+    expect(op.runs).toHaveLength(1);
+  });
+
   it('a progress update rejected as terminal (InvalidStateTransition, TIMED_OUT) aborts the operation', async () => {
     const { r, op } = await oneRunningJob();
     const e = r.svc.executions.get('j')!;
@@ -240,6 +254,31 @@ describe('jobs engine against a faithful fake Jobs service', () => {
     expect(status(svc, 'r')).toBe('IN_PROGRESS');
   });
 
+  it('a hand-over whose report is lost (disconnected) is still never run again nor resumed by this process', async () => {
+    const svc = new FakeJobsService(thing);
+    svc.createJob('r', { operation: 'test.handover' });
+    const runs: JobRun[] = [];
+    const resumes: JobRun[] = [];
+    const op: JobOperation = {
+      name: 'test.handover',
+      run: async (job) => {
+        runs.push(job);
+        svc.connected = false; // the link drops as the install finishes
+        return { status: 'HANDED_OVER', details: { stage: 'installed' } };
+      },
+      resume: async (job) => (resumes.push(job), { status: 'SUCCEEDED', details: {} }),
+    };
+    const r = rig([op], svc);
+    await r.engine.onConnected();
+    await settled(r);
+    svc.connected = true;
+    await r.engine.onConnected(); // the reconnect before this process exits
+    await settled(r);
+    expect(runs).toHaveLength(1);
+    expect(resumes).toHaveLength(0);
+    expect(status(svc, 'r')).toBe('IN_PROGRESS'); // for the next process to finish
+  });
+
   it('keeps statusDetails within AWS limits whatever the operation returns', async () => {
     const svc = new FakeJobsService(thing);
     svc.createJob('j', { operation: 'test.quick' });
@@ -249,6 +288,21 @@ describe('jobs engine against a faithful fake Jobs service', () => {
     expect(status(svc, 'j')).toBe('FAILED');
     expect(Object.keys(details(svc, 'j')!)).toEqual(['reason']);
     expect(details(svc, 'j')?.['reason']).toHaveLength(JOBS_LIMITS.statusDetailsValueMaxLength);
+  });
+
+  it('a multi-line error text still reaches the execution: AWS refuses control characters and lone surrogates in values', async () => {
+    const svc = new FakeJobsService(thing);
+    svc.createJob('j', { operation: 'test.quick' });
+    // An installer's stderr, and a long text whose cut would fall inside a surrogate pair (an emoji).
+    const long = `${'x'.repeat(JOBS_LIMITS.statusDetailsValueMaxLength - 2)}\u{1F600}tail`;
+    const r = rig([quickOp('test.quick', () => ({ status: 'FAILED', details: { reason: 'install failed:\n\tError: 2\r\n', long, nul: '\u0000' } }))], svc);
+    await r.engine.onConnected();
+    await settled(r);
+    expect(r.logs.some((l) => l['event'] === 'jobs.round-failed'), JSON.stringify(r.logs)).toBe(false);
+    expect(status(svc, 'j')).toBe('FAILED');
+    expect(details(svc, 'j')?.['reason']).toBe('install failed: Error: 2');
+    expect(details(svc, 'j')?.['long']).toBe(`${'x'.repeat(JOBS_LIMITS.statusDetailsValueMaxLength - 2)}…`);
+    expect(details(svc, 'j')).not.toHaveProperty('nul');
   });
 
   it('an operation that throws ends FAILED with its error', async () => {

@@ -35,6 +35,11 @@ export interface JobEngine {
 interface Running {
   jobId: string;
   abort: AbortController;
+  /** A cancellation check (describe) is in flight; `recheck`: another notify-next came meanwhile. */
+  checking?: boolean;
+  recheck?: boolean;
+  /** jobs.notify-next-queued is logged once per running execution, not once per message. */
+  queuedLogged?: boolean;
 }
 
 /** A final status that could not be written yet (disconnected, no reply): written first on the next round. */
@@ -64,9 +69,10 @@ export function createJobEngine(opts: JobEngineOptions): JobEngine {
 
   client.on('notify-next', (next) => {
     if (running) {
-      log.info({ event: 'jobs.notify-next-queued', jobId: next?.jobId, running: running.jobId }, `job ${running.jobId} is running; the next one waits`);
+      if (!running.queuedLogged) log.info({ event: 'jobs.notify-next-queued', jobId: next?.jobId, running: running.jobId }, `job ${running.jobId} is running; the next one waits`);
+      running.queuedLogged = true;
       again = true;
-      if (next?.jobId !== running.jobId) void checkCancelled(running);
+      if (next?.jobId !== running.jobId) checkCancelledSoon(running);
       return;
     }
     if (next) kick();
@@ -159,8 +165,10 @@ export function createJobEngine(opts: JobEngineOptions): JobEngine {
       const outcome = await outcomeOf(run, mode);
       clearTimeout(stepTimer);
       if (outcome.status === 'HANDED_OVER') {
+        // Handed over whether or not the report below lands (a restart or an install is under way):
+        // this process must never run or resume it again; start-next keeps returning it while it is IN_PROGRESS.
+        handedOver.add(jobId);
         const r = await updater.update('IN_PROGRESS', outcome.details);
-        if (r.ok) handedOver.add(jobId);
         logResult(jobId, outcome, r);
         return;
       }
@@ -205,6 +213,28 @@ export function createJobEngine(opts: JobEngineOptions): JobEngine {
     }
     const level = outcome.status === 'SUCCEEDED' || outcome.status === 'HANDED_OVER' ? 'info' : 'warn';
     log[level]({ event: `jobs.${outcome.status.toLowerCase().replace('_', '-')}`, jobId, details: outcome.details }, `job ${jobId}: ${outcome.status}`);
+  }
+
+  /**
+   * One describe in flight per running execution however many notify-nexts arrive (a flood, or a
+   * service that repeats itself), and one more after it if any came meanwhile: requests never pile up.
+   */
+  function checkCancelledSoon(r: Running): void {
+    if (r.checking) {
+      r.recheck = true;
+      return;
+    }
+    r.checking = true;
+    void (async () => {
+      try {
+        do {
+          r.recheck = false;
+          await checkCancelled(r);
+        } while (r.recheck && running === r && !r.abort.signal.aborted);
+      } finally {
+        r.checking = false;
+      }
+    })();
   }
 
   /** notify-next no longer names the running execution: it may have been cancelled. */

@@ -90,17 +90,23 @@ function sameDetails(a: StatusDetails, b: StatusDetails): boolean {
   return ka.length === Object.keys(b).length && ka.every((k) => a[k] === b[k]);
 }
 
+/** Runs of characters AWS refuses in a value (`[^\p{C}]+`): line breaks, tabs, NUL, lone surrogates ... */
+const NON_PRINTABLE = /\p{C}+/gu;
+
 /**
  * statusDetails within AWS's limits whatever an operation put in: keys that AWS would refuse are
- * dropped, empty values left out and long values (an error text) cut to the limit, so a report is
- * never rejected as InvalidRequest and the execution never stays IN_PROGRESS for want of a valid one.
+ * dropped, non-printable characters (an error text's line breaks) become spaces, empty values are
+ * left out and long values cut to the limit (never inside a surrogate pair), so a report is never
+ * rejected as InvalidRequest and the execution never stays IN_PROGRESS for want of a valid one.
  */
 export function fitStatusDetails(details: StatusDetails): StatusDetails {
   const out: StatusDetails = {};
   const max = JOBS_LIMITS.statusDetailsValueMaxLength;
   for (const [k, v] of Object.entries(details)) {
-    if (!JOBS_LIMITS.statusDetailsKeyPattern.test(k) || typeof v !== 'string' || v.length === 0) continue;
-    out[k] = v.length > max ? `${v.slice(0, max - 1)}…` : v;
+    if (!JOBS_LIMITS.statusDetailsKeyPattern.test(k) || typeof v !== 'string') continue;
+    let value = v.replace(NON_PRINTABLE, ' ').trim();
+    if (value.length > max) value = `${value.slice(0, max - 1).replace(/[\uD800-\uDBFF]$/, '')}…`;
+    if (value.length > 0) out[k] = value;
   }
   const problem = statusDetailsProblem(out);
   if (problem) throw new Error(`statusDetails still invalid after fitting: ${problem}`); // a bug here, not bad input
