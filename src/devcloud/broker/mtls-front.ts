@@ -75,9 +75,16 @@ export async function startMtlsFront(opts: MtlsFrontOptions): Promise<MtlsFront>
     let buffered = Buffer.alloc(0);
     // A verified client that never completes its CONNECT would hold a socket here for ever (and
     // mosquitto would never see it to time it out): drop it, as a broker drops a silent connection.
+    // The check waits one turn of the loop (setImmediate runs after the poll phase): when the loop
+    // was blocked past the deadline (500 agents in one process), a CONNECT that arrived meanwhile is
+    // read first instead of being dropped with its connection.
+    let connected = false;
     const deadline = setTimeout(() => {
-      log.debug({ identity }, 'MQTT connection dropped: no CONNECT in time');
-      client.destroy();
+      setImmediate(() => {
+        if (connected || client.destroyed) return;
+        log.debug({ identity }, 'MQTT connection dropped: no CONNECT in time');
+        client.destroy();
+      });
     }, opts.connectTimeoutMs ?? 10_000);
     deadline.unref();
     client.once('close', () => clearTimeout(deadline));
@@ -91,6 +98,7 @@ export async function startMtlsFront(opts: MtlsFrontOptions): Promise<MtlsFront>
         return void client.destroy();
       }
       if (connect === undefined) return;
+      connected = true;
       clearTimeout(deadline);
       client.off('data', onData);
       client.pause();
