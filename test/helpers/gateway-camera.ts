@@ -44,6 +44,11 @@ export function gatewayTarball(dir: string, version: string, bundle: string, opt
 
 export type LogLine = Record<string, unknown>;
 
+/** The agent's start line, naming the version that runs. */
+export const startedAs = (version: string) => (l: LogLine): boolean => l['event'] === 'agent.started' && l['version'] === version;
+/** The connection's log line once MQTT is up. */
+export const mqttConnected = (l: LogLine): boolean => l['msg'] === 'MQTT connected';
+
 export interface GatewayCamera {
   readonly thing: string;
   readonly base: string;

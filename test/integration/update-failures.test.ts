@@ -9,15 +9,13 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { agentBundle, gatewayTarball, releaseScript, startGatewayCamera, type GatewayCamera, type LogLine } from '../helpers/gateway-camera.js';
+import { agentBundle, gatewayTarball, releaseScript, startGatewayCamera, type GatewayCamera, mqttConnected, startedAs } from '../helpers/gateway-camera.js';
 import { MQTT_MATRIX, startTestDevcloud, type TestDevcloud } from '../helpers/devcloud.js';
 import { runFleetUpdate, type FleetUpdateOptions } from '../../src/fleet/fleet-update.js';
 import { devcloudJobsAdmin } from '../../src/cloud/jobs-admin.js';
 import type { JobExecutionView } from '../../src/cloud/jobs-admin.js';
 
 const CONNECT_BOUND_MS = 3000;
-const started = (version: string) => (l: LogLine) => l['event'] === 'agent.started' && l['version'] === version;
-const connected = (l: LogLine): boolean => l['msg'] === 'MQTT connected';
 
 let work: string;
 let bundle100: string;
@@ -36,7 +34,7 @@ describe.each(MQTT_MATRIX)('update failures ($label)', ({ broker }) => {
     for (const thing of Object.keys(t.dc.info.devices)) {
       cams.set(thing, await startGatewayCamera({ thing, agentConfigPath: t.dc.info.devices[thing]!.agentConfigPath, baseBundle: bundle100, siteOverrides: { update: { connectBoundMs: CONNECT_BOUND_MS } } }));
     }
-    await Promise.all([...cams.values()].map((c) => c.waitFor(connected, 60_000)));
+    await Promise.all([...cams.values()].map((c) => c.waitFor(mqttConnected, 60_000)));
   }, 120_000);
   afterAll(async () => {
     await Promise.all([...cams.values()].map((c) => c.stop()));
@@ -85,14 +83,14 @@ describe.each(MQTT_MATRIX)('update failures ($label)', ({ broker }) => {
     expect(r.code).toBe(1);
     expect(r.execution.status).toBe('FAILED');
     expect(r.execution.statusDetails?.['reason']).toMatch(/did not connect and pass its self-check within 3 s of its install/);
-    const newStart = cam.lines.findIndex((l, i) => i >= from && started('1.1.0')(l));
+    const newStart = cam.lines.findIndex((l, i) => i >= from && startedAs('1.1.0')(l));
     const rollback = cam.lines.findIndex((l, i) => i >= from && l['event'] === 'update.rollback');
     expect(newStart).toBeGreaterThan(-1);
     expect(rollback).toBeGreaterThan(newStart);
     const ms = Date.parse(String(cam.lines[rollback]!['time'])) - Date.parse(String(cam.lines[newStart]!['time']));
     expect(ms).toBeLessThan(CONNECT_BOUND_MS + 1500);
     expect(cam.current()).toBe('base');
-    await cam.waitFor(started('1.0.0'), 10_000, rollback);
+    await cam.waitFor(startedAs('1.0.0'), 10_000, rollback);
     console.log(`[update-failures ${broker}] cannot connect: rolled back ${ms} ms after the new version started (bound ${CONNECT_BOUND_MS} ms); job FAILED ${(r.ms / 1000).toFixed(1)} s after fleet update`);
   }, 60_000);
 

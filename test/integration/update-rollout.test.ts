@@ -8,14 +8,12 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { agentBundle, gatewayTarball, startGatewayCamera, type GatewayCamera, type LogLine } from '../helpers/gateway-camera.js';
+import { agentBundle, gatewayTarball, startGatewayCamera, type GatewayCamera, mqttConnected, startedAs } from '../helpers/gateway-camera.js';
 import { MQTT_MATRIX, startTestDevcloud, type TestDevcloud } from '../helpers/devcloud.js';
 import { runFleetUpdate } from '../../src/fleet/fleet-update.js';
 import { devcloudJobsAdmin } from '../../src/cloud/jobs-admin.js';
 
 const CAMERAS = Number(process.env['UPDATE_ROLLOUT_CAMERAS'] ?? 20);
-const started = (version: string) => (l: LogLine) => l['event'] === 'agent.started' && l['version'] === version;
-const connected = (l: LogLine): boolean => l['msg'] === 'MQTT connected';
 
 let work: string;
 let bundle100: string;
@@ -40,8 +38,8 @@ describe.each(MQTT_MATRIX)('update rollout ($label)', ({ broker }) => {
   it(`updates ${CAMERAS} cameras to a new build with one rollout: all SUCCEEDED and running it`, async () => {
     const things = Object.keys(t.dc.info.devices).sort();
     cams = await Promise.all(things.map((thing) => startGatewayCamera({ thing, agentConfigPath: t.dc.info.devices[thing]!.agentConfigPath, baseBundle: bundle100 })));
-    await Promise.all(cams.map((c) => c.waitFor(connected, 60_000)));
-    await Promise.all(cams.map((c) => c.waitFor(started('1.0.0'), 5_000)));
+    await Promise.all(cams.map((c) => c.waitFor(mqttConnected, 60_000)));
+    await Promise.all(cams.map((c) => c.waitFor(startedAs('1.0.0'), 5_000)));
     const pkg = gatewayTarball(work, '1.1.0', bundle110);
 
     const out: string[] = [];
@@ -63,7 +61,7 @@ describe.each(MQTT_MATRIX)('update rollout ($label)', ({ broker }) => {
     expect(code, out.join('\n')).toBe(0);
     for (const c of cams) {
       expect(c.current()).toBe('1.1.0');
-      await c.waitFor(started('1.1.0'), 5_000);
+      await c.waitFor(startedAs('1.1.0'), 5_000);
       const last = [...c.lines].reverse().find((l) => l['event'] === 'agent.started');
       expect(last?.['version']).toBe('1.1.0');
     }
