@@ -36,14 +36,16 @@ const api = async <T>(p: string): Promise<{ status: number; body: T; lists: numb
   return { status: res.status, body: (await res.json()) as T, lists: t.dc.s3.stats.lists - lists, ms: Date.now() - started };
 };
 
-/** A snapshot as the cloud handler names it, taken at `at`, stored as the S3 stand-in stores uploads. */
-async function storeSnapshot(thing: string, at: Date): Promise<string> {
-  const key = snapshotKey(thing, newRequestId(at), at);
+/** An object as the S3 stand-in stores an upload: a file under its bucket directory. */
+async function storeObject(key: string): Promise<string> {
   const file = path.join(t.dc.info.s3.dir, t.dc.info.s3.bucket, key);
   await mkdir(path.dirname(file), { recursive: true });
   await writeFile(file, JPEG);
   return key;
 }
+
+/** A snapshot as the cloud handler names it, taken at `at`. */
+const storeSnapshot = (thing: string, at: Date): Promise<string> => storeObject(snapshotKey(thing, newRequestId(at), at));
 
 beforeAll(async () => {
   t = await startTestDevcloud({ broker: 'aedes', cameras: 2 });
@@ -107,13 +109,14 @@ describe('history: bounded listings per request', () => {
 });
 
 describe('event listing: keys dated outside the camera’s window', () => {
-  it('an event uploaded with a 2015 or a year-9999 key is refused or not listed, and the page stays within the budget', async () => {
+  it('an event stored with a key dated 2015, 2021, 0001 or 9999 is not listed, and the page stays within the budget', async () => {
+    // The grant's policy refuses these dates now (upload-grant.test.ts), but an object stored under an
+    // older grant, or dated inside the policy's decade yet outside the window (2021), is still there.
     const now = new Date();
     const good = eventKey('camera-1', 'motion', new Date(now.getTime() - 60_000));
     await uploadEventPictures(t.dc, 'camera-1', [good], JPEG);
-    for (const forged of [eventKey('camera-1', 'motion', new Date('2015-01-01T00:00:00Z')), eventKey('camera-1', 'motion', new Date('9999-06-01T00:00:00Z'))]) {
-      // S3 refusing the key (the grant's policy) and storing it unlisted are both a pass.
-      await uploadEventPictures(t.dc, 'camera-1', [forged], JPEG).catch((err: Error) => expect(err.message).toMatch(/403|AccessDenied|Policy/));
+    for (const at of ['2015-01-01T00:00:00Z', '2021-06-01T00:00:00Z', '0001-01-01T00:00:00Z', '9999-06-01T00:00:00Z']) {
+      await storeObject(eventKey('camera-1', 'motion', new Date(at)));
     }
     const page = await api<{ items: EventImageRef[]; next: string | null }>('/api/cameras/camera-1/events');
     expect(page.status).toBe(200);

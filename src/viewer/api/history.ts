@@ -1,4 +1,4 @@
-import { utcDayPath } from '../../protocol/upload-grant.js';
+import { EVENT_KEY_FUTURE_MS, EVENT_KEY_PAST_DAYS, utcDayPath } from '../../protocol/upload-grant.js';
 import type { Bucket, ListedObject } from './bucket.js';
 import { imageRef } from './image-ref.js';
 import { parseEventPictureKey, parseSnapshotKey, requestedAt } from './keys.js';
@@ -16,8 +16,8 @@ import type { EventImageRef, ImageRef } from './types.js';
  * the page ends early and `next` says where to go on.
  *
  * The days searched are bounded too: from the camera's oldest key (snapshots: keys only the cloud
- * handler makes) or the event floor (the camera's enrolment or the retention window: the camera
- * chooses its event keys) up to the ceiling (today; for events a day ahead, for a camera clock a
+ * handler makes) or the event window (`eventDays` back, the bucket's retention: the camera chooses its
+ * event keys; the registry keeps no enrolment date to bound them by) up to the ceiling (today; for events a day ahead, for a camera clock a
  * little fast). A `before` cursor is a key of the listing or a day (`yyyy-mm-dd`: everything older
  * than that day, what `next` is when a page ends on a day boundary); one later than the ceiling is a
  * RangeError (the API answers 400).
@@ -28,10 +28,8 @@ export const MAX_HISTORY_PAGE = 100;
 export const MAX_LISTINGS_PER_PAGE = 40;
 /** How far ahead of the API's clock a snapshot key or cursor may be: clock skew between services. */
 export const CLOCK_ALLOWANCE_MS = 5 * 60 * 1000;
-/** How far ahead of the API's clock an event key may be dated: the camera's clock sets it. */
-export const EVENT_FUTURE_MS = 24 * 3600 * 1000;
-/** Event keys older than this are not listed unless the camera's enrolment says otherwise (the bucket's retention). */
-export const DEFAULT_EVENT_DAYS = 366;
+/** Event keys dated more than this many days back are not listed (the grant's own window; eventDays narrows it). */
+export const DEFAULT_EVENT_DAYS = EVENT_KEY_PAST_DAYS;
 
 const DAY_MS = 24 * 3600 * 1000;
 const DAY_CURSOR = /^(\d{4})-(\d{2})-(\d{2})$/;
@@ -243,17 +241,16 @@ export async function history(bucket: Bucket, opts: HistoryOptions): Promise<His
 
 /**
  * A camera's event snapshots, newest first, each with its trigger and frame (read from its key). Only
- * keys dated from `since` (the camera's enrolment, else DEFAULT_EVENT_DAYS back) to a day ahead are
- * listed: the camera names its own event keys, and one dated 2015 or 9999 must not make every page
- * search the years in between.
+ * keys dated from `eventDays` back (default DEFAULT_EVENT_DAYS) to a day ahead are listed: the camera
+ * names its own event keys, and one dated 2015 or 9999 must not make every page search the years in
+ * between, nor show as its newest event.
  */
-export async function eventHistory(bucket: Bucket, opts: HistoryOptions & { since?: Date | undefined; eventDays?: number }): Promise<HistoryPage<EventImageRef>> {
+export async function eventHistory(bucket: Bucket, opts: HistoryOptions & { eventDays?: number }): Promise<HistoryPage<EventImageRef>> {
   const { thing, limit } = opts;
   const layout = eventLayout(thing);
   const budget = new ListingBudget(bucket, opts.maxListings ?? MAX_LISTINGS_PER_PAGE);
-  const windowStart = new Date(opts.now.getTime() - (opts.eventDays ?? DEFAULT_EVENT_DAYS) * DAY_MS);
-  const floor = dayNumber(opts.since !== undefined && opts.since > windowStart ? opts.since : windowStart);
-  const ceiling = new Date(opts.now.getTime() + EVENT_FUTURE_MS);
+  const floor = dayNumber(new Date(opts.now.getTime() - (opts.eventDays ?? DEFAULT_EVENT_DAYS) * DAY_MS));
+  const ceiling = new Date(opts.now.getTime() + EVENT_KEY_FUTURE_MS);
   const search = searchFor(layout, { before: opts.before, ceiling, lo: floor, want: limit }, `event snapshot key of ${thing}`);
   const lo = await oldestDay(budget, layout, floor);
   if (lo === undefined) return { items: [], next: null };
