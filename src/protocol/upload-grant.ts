@@ -1,7 +1,7 @@
 /**
  * The upload grant (docs/protocol.md, "Event snapshots"): a standing presigned S3 POST in the named
- * shadow's `desired.uploadGrant` whose policy lets the device write any key under `{thing}/events/`,
- * so an event is uploaded at once, with no cloud round trip per picture. The cloud handler issues it
+ * shadow's `desired.uploadGrant` whose policy lets the device write keys under `{thing}/events/`
+ * (dated as far as S3's policy can say: eventKeyDatePrefix), so an event is uploaded at once, with no cloud round trip per picture. The cloud handler issues it
  * on a request `{reason: 'grant'}`; the agent checks every key and field against it before it tries,
  * as S3 would (a grant for another thing, a key outside the prefix, a field the policy does not cover).
  */
