@@ -17,12 +17,15 @@ import { newRequestId, snapshotKey, createS3Client } from '../../src/cloud/handl
 import { eventKey } from '../../src/protocol/upload-grant.js';
 import { createBucket } from '../../src/viewer/api/bucket.js';
 import { history, MAX_LISTINGS_PER_PAGE } from '../../src/viewer/api/history.js';
-import type { CameraSummary, ImageRef } from '../../src/viewer/api/fleet.js';
+import { staticDirectory, type CameraSummary, type ImageRef } from '../../src/viewer/api/fleet.js';
+import { createViewerApi } from '../../src/viewer/api/handler.js';
+import { bucketRevocations } from '../../src/viewer/api/revocations.js';
 import type { EventImageRef } from '../../src/viewer/api/types.js';
 import { startTestDevcloud, type TestDevcloud } from '../helpers/devcloud.js';
 import { uploadEventPictures } from '../helpers/event-upload.js';
 
 const DAY = 24 * 3600 * 1000;
+const devBucket = () => createBucket(createS3Client({ region: t.dc.info.s3.region, s3Endpoint: t.dc.info.s3.url, credentials: t.dc.info.s3 }), t.dc.info.s3.bucket);
 const JPEG = Buffer.from([0xff, 0xd8, 0xff, 0xd9]);
 
 let t: TestDevcloud;
@@ -91,7 +94,7 @@ describe('history: bounded listings per request', () => {
   });
 
   it('when the budget runs out first, the page ends early with a next that goes on where it stopped', async () => {
-    const bucket = createBucket(createS3Client({ region: t.dc.info.s3.region, s3Endpoint: t.dc.info.s3.url, credentials: t.dc.info.s3 }), t.dc.info.s3.bucket);
+    const bucket = devBucket();
     const seen: string[] = [];
     let before: string | undefined;
     let pages = 0;
@@ -143,5 +146,26 @@ describe('fleet page', () => {
     expect(one.latest?.key).toBe(sparse[0]);
     // Two cameras, each a bounded search (oldest key, a probe or two, the newest day), not the whole prefix.
     expect(page.lists).toBeLessThanOrEqual(2 * 6);
+  });
+
+  it('a foreign reported key is reported once per camera, however often the fleet is polled', async () => {
+    const ignored: Array<[string, string]> = [];
+    const handle = createViewerApi({
+      verifier: { verify: async () => ({ username: 'viewer' }) },
+      directory: staticDirectory(() => ['camera-1', 'camera-2']),
+      // camera-2 keeps reporting camera-1's picture as its own.
+      shadows: { get: async (thing) => (thing === 'camera-2' ? { state: { reported: { snapshot: { id: 'x', status: 'uploaded', key: sparse[0], bytes: 4 } } } } : undefined) },
+      bucket: devBucket(),
+      requestSnapshot: () => Promise.reject(new Error('not in this test')),
+      shareSecret: async () => Buffer.alloc(32, 1),
+      revocations: bucketRevocations(devBucket()),
+      onIgnored: (thing, why) => ignored.push([thing, why]),
+    });
+    for (let poll = 0; poll < 3; poll++) {
+      const res = await handle({ method: 'GET', path: '/api/cameras', query: new URLSearchParams(), headers: { authorization: 'Bearer x' }, body: '', origin: 'http://127.0.0.1' });
+      expect(res.status).toBe(200);
+      expect((JSON.parse(res.body) as { cameras: CameraSummary[] }).cameras[1]!.latest).toBeNull();
+    }
+    expect(ignored).toEqual([['camera-2', "reported.snapshot.key is under another camera's prefix (camera-1/)"]]);
   });
 });
