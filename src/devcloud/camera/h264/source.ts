@@ -89,3 +89,21 @@ export async function createH264Source(opts: H264SourceOptions): Promise<H264Sou
     },
   };
 }
+
+/**
+ * One source per stream format, created on first use and shared by every session asking for that
+ * format (a camera encodes each stream profile once, whoever watches).
+ */
+export function h264SourceProvider(opts: Omit<H264SourceOptions, keyof StreamFormat>): (format: StreamFormat) => Promise<H264Source> {
+  const sources = new Map<string, Promise<H264Source>>();
+  return (format) => {
+    const key = `${format.width}x${format.height}@${format.fps}`;
+    let s = sources.get(key);
+    if (!s) {
+      s = createH264Source({ ...opts, ...format });
+      s.catch(() => sources.delete(key));
+      sources.set(key, s);
+    }
+    return s;
+  };
+}
