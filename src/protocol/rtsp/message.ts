@@ -88,7 +88,7 @@ export class RtspStreamParser {
       this.buf = this.buf.subarray(this.pending.length);
       const head = this.pending.head;
       this.pending = undefined;
-      this.onMessage({ ...head, body } as RtspMessage);
+      this.onMessage({ ...head, body });
       return true;
     }
     if (this.buf.length === 0) return false;

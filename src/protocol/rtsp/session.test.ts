@@ -42,7 +42,7 @@ function collector() {
   return {
     packets,
     units,
-    onRtp(p: RtpPacket) {
+    onRtp: (p: RtpPacket): void => {
       packets.push(p);
       const t = nalType(p.payload[0] ?? 0);
       if (t === NAL.fuA) {
