@@ -7,8 +7,8 @@
 export class BitWriter {
   private buf: Buffer;
   private byte = 0; // bytes completed
-  private acc = 0; // bits waiting, most significant first
-  private nacc = 0; // how many bits are in acc (0..7)
+  private acc = 0; // bits not yet written out, the last nacc bits of it
+  private nacc = 0; // how many bits are in acc (0..7 between calls)
 
   constructor(initialBytes = 256) {
     this.buf = Buffer.alloc(initialBytes);
@@ -25,17 +25,20 @@ export class BitWriter {
   u(n: number, value: number): void {
     if (n < 0 || n > 32) throw new RangeError(`u(${n}): at most 32 bits`);
     if (value < 0 || (n < 32 && value >= 2 ** n) || value > 0xffffffff) throw new RangeError(`u(${n}): ${value} does not fit`);
-    this.ensure(5);
-    for (let i = n - 1; i >= 0; i--) {
-      // Math.floor/2**i instead of >>> so that 32-bit values stay exact.
-      const bit = Math.floor(value / 2 ** i) & 1;
-      this.acc = (this.acc << 1) | bit;
-      if (++this.nacc === 8) {
-        this.buf[this.byte++] = this.acc;
-        this.acc = 0;
-        this.nacc = 0;
-      }
+    if (n > 16) {
+      // Two halves keep the accumulator within 31 bits.
+      this.u(n - 16, Math.floor(value / 65536));
+      this.u(16, value % 65536);
+      return;
     }
+    this.ensure(4);
+    this.acc = (this.acc << n) | value;
+    this.nacc += n;
+    while (this.nacc >= 8) {
+      this.nacc -= 8;
+      this.buf[this.byte++] = (this.acc >>> this.nacc) & 0xff;
+    }
+    this.acc &= (1 << this.nacc) - 1;
   }
 
   /** ue(v): unsigned Exp-Golomb (9.1). */
@@ -62,6 +65,13 @@ export class BitWriter {
     this.ensure(data.length);
     this.buf.set(data, this.byte);
     this.byte += data.length;
+  }
+
+  /** Copies src[start, end) as whole bytes (I_PCM rows) without making a view of them. */
+  copyFrom(src: Buffer, start: number, end: number): void {
+    if (this.nacc !== 0) throw new Error('BitWriter.copyFrom: not byte aligned');
+    this.ensure(end - start);
+    this.byte += src.copy(this.buf, this.byte, start, end);
   }
 
   /** pcm_alignment_zero_bit / alignment with zero bits up to the next byte boundary. */

@@ -56,12 +56,12 @@ function writePcmMacroblock(w: BitWriter, pic: Picture, mbx: number, mby: number
   w.alignZero(); // pcm_alignment_zero_bit
   for (let row = 0; row < 16; row++) {
     const o = (mby * 16 + row) * pic.lumaStride + mbx * 16;
-    w.bytes(pic.y.subarray(o, o + 16));
+    w.copyFrom(pic.y, o, o + 16);
   }
   for (const plane of [pic.u, pic.v]) {
     for (let row = 0; row < 8; row++) {
       const o = (mby * 8 + row) * pic.chromaStride + mbx * 8;
-      w.bytes(plane.subarray(o, o + 8));
+      w.copyFrom(plane, o, o + 8);
     }
   }
 }
