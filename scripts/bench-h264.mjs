@@ -66,7 +66,7 @@ printTable([
 
 // Over RTSP, in real time: one client, one server, this process.
 const motionSince = Date.now();
-const server = await startRtspServer({ host: '127.0.0.1', source: h264SourceProvider({ objectAt: (now) => motionBox(width, height, now - motionSince) }) });
+const server = await startRtspServer({ host: '127.0.0.1', source: h264SourceProvider({ objectAt: (now, f) => motionBox(f.width, f.height, now - motionSince) }) });
 let packets = 0;
 let bytes = 0;
 let frames = 0;

@@ -147,4 +147,15 @@ describe('RTSP client against the simulated camera', () => {
     await c.until(frames + 2);
     expect(cam.sessions).toBe(1);
   }, 10_000);
+
+  it('a camera that stops sending video ends the stream with a timeout error', async () => {
+    const cam = await camera();
+    const c = collector();
+    // One frame per second against a 300 ms stall limit: the gap after the first frame is a stall.
+    const s = await openRtspStream({ url: `${cam.url}&resolution=320x180&fps=1`, credentials: fixed(), stallTimeoutMs: 300, onRtp: c.onRtp });
+    const ended = await s.ended;
+    expect(ended).toBeInstanceOf(RtspError);
+    expect(ended).toMatchObject({ kind: 'timeout', message: expect.stringMatching(/no video from the camera .* for 300 ms/) as unknown });
+    await expect.poll(() => cam.sessions).toBe(0); // the connection is closed, so is the camera's session
+  });
 });

@@ -27,8 +27,11 @@ export interface H264Source {
 export interface H264SourceOptions extends StreamFormat {
   /** Frames from one IDR to the next when nobody asks for one (Axis calls it GOV length). Default 2 s of frames. */
   gopFrames?: number;
-  /** The moving object at a time, while motion is active (the simulator's motion state). */
-  objectAt?: (nowMs: number) => MotionBox | undefined;
+  /**
+   * The moving object in a picture of this format at a time, while motion is active (the simulator's
+   * motion state: `motionBox(format.width, format.height, now - since)`).
+   */
+  objectAt?: (nowMs: number, format: StreamFormat) => MotionBox | undefined;
   now?: () => number;
 }
 
@@ -48,7 +51,7 @@ export async function createH264Source(opts: H264SourceOptions): Promise<H264Sou
 
   function tick(): void {
     const t = now();
-    const au = encoder.encode(t, opts.objectAt?.(t), wantKeyframe || sinceKeyframe >= gop);
+    const au = encoder.encode(t, opts.objectAt?.(t, format), wantKeyframe || sinceKeyframe >= gop);
     wantKeyframe = false;
     sinceKeyframe = au.keyframe ? 1 : sinceKeyframe + 1;
     for (const l of [...listeners]) l(au);
