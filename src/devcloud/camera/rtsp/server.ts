@@ -158,7 +158,7 @@ export async function startRtspServer(opts: RtspServerOptions): Promise<RtspServ
       if (!url || url.pathname !== MEDIA_PATH) return reply(cseq, '404 Not Found');
       const format = formatFromQuery(url.searchParams);
       if ('problem' in format) return reply(cseq, '400 Bad Request', [], `${format.problem}\r\n`);
-      if (!/application\/sdp|^$/.test(header(m.headers, 'accept') ?? '')) return reply(cseq, '406 Not Acceptable');
+      if (!/application\/sdp|^\*\/\*|^$/.test(header(m.headers, 'accept') ?? '')) return reply(cseq, '406 Not Acceptable');
       const source = await opts.source(format);
       described = format;
       const base = `rtsp://${url.host}${MEDIA_PATH}/`;
