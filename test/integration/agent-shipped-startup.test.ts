@@ -11,6 +11,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleAgent } from '../../src/packaging/sea.js';
 import { DEFAULTS_FILE, SITE_FILE } from '../../src/agent/packaged-app.js';
+import { HEAP_PROBE_ENV, HEAP_PROBE_SIGNAL } from '../../src/agent/heap-probe.js';
 import { HAS_MOSQUITTO, startTestDevcloud, waitForReport, type TestDevcloud } from '../helpers/devcloud.js';
 import { spawnShippedAgent, type AgentProcess } from '../helpers/agent-process.js';
 import type { SnapshotRequest } from '../../src/protocol/snapshot.js';
@@ -78,6 +79,31 @@ describe('the shipped agent', () => {
     expect(compiles.map((l) => l['msg'])).toEqual([]);
     await stopped(agent);
   }, 60_000);
+
+  /** The public built-ins the idle agent has loaded (the test-only heap probe lists them). */
+  async function idleBuiltins(agent: AgentProcess): Promise<string[]> {
+    const from = agent.lines.length;
+    agent.child.kill(HEAP_PROBE_SIGNAL);
+    const probe = await agent.waitForLog((l) => l['event'] === 'heap.probe', 10_000, from);
+    return probe['builtins'] as string[];
+  }
+
+  it('loads the events code only when a trigger is configured (idle after its first snapshot)', async () => {
+    // ws, the event stream's WebSocket client, requires node:zlib as it loads (permessage-deflate);
+    // nothing else the agent loads at start does, so zlib tells whether the events code was loaded.
+    const plain = await startUntilFirstSnapshot(await appDir('idle'), { [HEAP_PROBE_ENV]: '1' });
+    const without = await idleBuiltins(plain);
+    expect(without).toEqual(expect.arrayContaining(['tls', 'https', 'net'])); // the probe sees what every agent uses
+    expect(without).not.toContain('zlib');
+    await stopped(plain);
+
+    const withTrigger = await appDir('idle-events', (c) => {
+      c['events'] = { triggers: [{ name: 'motion', topic: 'tns1:VideoSource/MotionAlarm', when: { State: '1' }, cooldownSeconds: 0 }] };
+    });
+    const eventful = await startUntilFirstSnapshot(withTrigger, { [HEAP_PROBE_ENV]: '1' });
+    expect(await idleBuiltins(eventful)).toContain('zlib');
+    await stopped(eventful);
+  }, 90_000);
 
   it('still reports an unusable release key at start, before anything connects', async () => {
     const badKey = path.join(dir, 'broken-release-key.pem');
