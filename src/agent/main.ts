@@ -163,6 +163,8 @@ async function useInstalledIdentity(config: AgentConfig, log: Logger): Promise<{
 
 /** `cloudcam agent --config FILE`: runs until SIGTERM/SIGINT, then stops cleanly and exits 0. */
 export async function runAgent(configFile: string | undefined): Promise<number> {
+  // Before the settings are read, for the reason given in bin.ts.
+  tuneRuntimeForDevice();
   return runAgentUntilSignal(loadAgentConfig(configFile));
 }
 
