@@ -97,7 +97,7 @@ export async function setupCertsCli(argv: string[], io: FieldIo): Promise<number
   let r;
   const { CameraStore, defaultStorePath } = await import('../field/camera-store.js');
   const { requireHttps, vapixFor } = await import('../field/camera-client.js');
-  const { readCameraClock } = await import('../protocol/vapix-time.js');
+  const { readCameraClock } = await import('../protocol/vapix/time.js');
   const stored = await new CameraStore(defaultStorePath(io.env)).find(values.camera);
   // Before any connection: the private key must never cross the camera's network in clear.
   requireHttps(stored, 'a private key');

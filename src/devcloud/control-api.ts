@@ -6,7 +6,7 @@ import { isLoopbackHost, pathSegments, requestUrl } from '../lib/request-target.
 import type { CloudHandler } from '../cloud/handler.js';
 import type { CameraFaults, CameraSimulator } from './camera/simulator.js';
 import type { S3Faults, S3StandIn } from './s3/server.js';
-import { parseEventStreamMessage } from '../protocol/vapix-events.js';
+import { parseEventStreamMessage } from '../protocol/vapix/events.js';
 import type { JobStore } from './jobs/store.js';
 import { routeJobs } from './jobs/control-routes.js';
 

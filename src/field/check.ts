@@ -2,10 +2,10 @@
  * `cloudcam setup check`: one preflight report, a line per check, each ✗ with its fix. A check that
  * cannot run because an earlier one failed is shown as skipped, never as passed.
  */
-import type { VapixClient } from '../protocol/vapix.js';
-import { VapixError } from '../protocol/vapix.js';
-import { listApps } from '../protocol/vapix-apps.js';
-import { readCameraClock } from '../protocol/vapix-time.js';
+import type { VapixClient } from '../protocol/vapix/client.js';
+import { VapixError } from '../protocol/vapix/errors.js';
+import { listApps } from '../protocol/vapix/applications.js';
+import { readCameraClock } from '../protocol/vapix/time.js';
 import type { AgentStatus } from '../agent/features/local-api.js';
 import type { CameraTrust } from './camera-store.js';
 import { readNtp } from './ntp.js';

@@ -3,8 +3,8 @@
  * firmware), changing only what differs, then checks the camera clock against this computer's.
  * The seed's script had this check inverted; tests cover a right camera left alone and a wrong one fixed.
  */
-import type { VapixClient } from '../protocol/vapix.js';
-import { getNtpClient, getNtpParams, NoNtpApi, readCameraClock, setNtpClient, setNtpParams, type CameraClock, type NtpClientConfig } from '../protocol/vapix-time.js';
+import type { VapixClient } from '../protocol/vapix/client.js';
+import { getNtpClient, getNtpParams, NoNtpApi, readCameraClock, setNtpClient, setNtpParams, type CameraClock, type NtpClientConfig } from '../protocol/vapix/time.js';
 
 /** TLS and AWS SigV4 tolerate minutes; 60 s leaves room while catching a camera that never synced. */
 export const DEFAULT_MAX_SKEW_MS = 60_000;

@@ -6,7 +6,8 @@ import sharp from 'sharp';
 import { Agent } from 'node:http';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startCameraSimulator, type CameraSimulator } from '../../src/devcloud/camera/simulator.js';
-import { VapixClient, VapixError, type VapixErrorKind } from '../../src/protocol/vapix.js';
+import { VapixClient } from '../../src/protocol/vapix/client.js';
+import { VapixError, type VapixErrorKind } from '../../src/protocol/vapix/errors.js';
 import { rejectionOf } from '../helpers/rejection.js';
 
 let cam: CameraSimulator;

@@ -4,8 +4,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { cameraAdd } from '../../src/cli/camera-command.js';
 import { install } from '../../src/cli/install-command.js';
 import { buildEap, readEapManifest } from '../../src/protocol/eap.js';
-import { AxisAppError, listApps, uploadApp } from '../../src/protocol/vapix-apps.js';
-import { VapixClient } from '../../src/protocol/vapix.js';
+import { AxisAppError, listApps, uploadApp } from '../../src/protocol/vapix/applications.js';
+import { VapixClient } from '../../src/protocol/vapix/client.js';
 import { addArgs, fieldIo, startFieldKit, type FieldKit } from '../helpers/field.js';
 
 describe('cloudcam install against the camera simulator', () => {

@@ -11,8 +11,8 @@ import { nextCloudRequest, requestSnapshot, startTestAgent, startTestDevcloud, w
 import type { AgentConfig } from '../../src/agent/config/index.js';
 import type { SnapshotReport } from '../../src/protocol/snapshot.js';
 import { dbusDaemonAvailable } from '../../src/devcloud/camera/service-accounts.js';
-import { requestServiceAccountCredentials } from '../../src/protocol/vapix-service-account.js';
-import { VapixClient } from '../../src/protocol/vapix.js';
+import { requestServiceAccountCredentials } from '../../src/protocol/vapix/service-account.js';
+import { VapixClient } from '../../src/protocol/vapix/client.js';
 import type { AgentStatus } from '../../src/agent/features/local-api.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { pino } from 'pino';

@@ -1,7 +1,7 @@
 /**
  * The simulator's Application API: installed ACAP apps, upload.cgi (multipart `packfil`, the
  * package's manifest checked like AXIS OS checks it), control.cgi and list.cgi, with Axis's reply
- * formats (`OK`, `Error: N`, list XML). Error numbers: src/protocol/vapix-apps.ts APP_ERRORS.
+ * formats (`OK`, `Error: N`, list XML). Error numbers: src/protocol/vapix/applications.ts APP_ERRORS.
  */
 import { EapError, readEapManifest, type EapManifest } from '../../protocol/eap.js';
 

@@ -4,7 +4,7 @@
  * `Error: N`; AxisAppError turns N into plain words with the fix.
  */
 import { randomBytes } from 'node:crypto';
-import type { VapixClient } from './vapix.js';
+import type { VapixClient } from './client.js';
 
 export interface InstalledApp {
   name: string;

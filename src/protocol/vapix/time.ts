@@ -3,7 +3,7 @@
  * (Time.NTP.Server, Time.SyncSource, Time.ObtainFromDHCP) for older firmware, and the camera clock
  * (time.cgi getDateTimeInfo, else the HTTP Date header). Sources: docs/protocol-vapix.md.
  */
-import type { VapixClient } from './vapix.js';
+import type { VapixClient } from './client.js';
 
 export interface NtpClientConfig {
   enabled: boolean;

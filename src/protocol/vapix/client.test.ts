@@ -5,8 +5,9 @@
 import { Agent, createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { VapixClient, VapixError } from './vapix.js';
-import { rejectionOf } from '../../test/helpers/rejection.js';
+import { VapixClient } from './client.js';
+import { VapixError } from './errors.js';
+import { rejectionOf } from '../../../test/helpers/rejection.js';
 
 const JPEG = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 0x10, 0x4a, 0x46, 0x49, 0x46, 0, 0xff, 0xd9]);
 
