@@ -1,10 +1,15 @@
 /**
- * VAPIX authentication: where the credentials come from, and how one call answers the camera's
- * 401 challenges (docs/protocol-vapix.md [VAPIX-auth]). A VapixAuth lives as long as its client and
- * remembers the last accepted challenge, so later calls send Authorization up front; each call
- * negotiates through one AuthAttempt.
+ * VAPIX authentication as Axis documents it (developer.axis.com/vapix/authentication;
+ * docs/protocol-vapix.md [VAPIX-auth]): the first request goes without credentials; the camera's 401
+ * names the scheme in WWW-Authenticate and the request is sent again answering it. Digest (MD5 or
+ * SHA-256, with or without qop, opaque and algorithm) is answered on any connection; Basic, which
+ * sends the password readable, only where nobody can read it: over HTTPS whose certificate was
+ * verified (pinned or CA) before any request byte was written, or to the camera's own loopback
+ * virtual host for a service account. A VapixAuth lives as long as its client and remembers the
+ * accepted scheme, so later calls send Authorization up front; each call negotiates through one
+ * AuthAttempt.
  */
-import { RFC_2069_REFUSED, digestAuthorization, parseDigestChallenges, pickChallenge, type DigestChallenge, type DigestCredentials } from '../digest.js';
+import { digestAuthorization, parseDigestChallenges, pickChallenge, type DigestChallenge, type DigestCredentials } from '../digest.js';
 import { VapixError } from './errors.js';
 
 /**
@@ -36,6 +41,29 @@ export function fixedCredentials(cred: DigestCredentials): VapixCredentialSource
   };
 }
 
+/** The scheme the camera accepted last, for `setup check` and messages. */
+export type AuthScheme =
+  | { scheme: 'none' }
+  | { scheme: 'digest'; algorithm: DigestChallenge['algorithm']; qop: boolean }
+  | { scheme: 'basic'; over: 'verified HTTPS' | 'loopback' };
+
+export function describeAuthScheme(a: AuthScheme): string {
+  switch (a.scheme) {
+    case 'none':
+      return 'none asked (the camera answered without authentication)';
+    case 'digest':
+      return `Digest ${a.algorithm}${a.qop ? ' (qop=auth)' : ' (without qop, RFC 2069)'}`;
+    case 'basic':
+      return a.over === 'verified HTTPS' ? 'Basic over HTTPS (certificate verified before anything was sent)' : 'Basic to the camera\'s loopback host';
+  }
+}
+
+/** What the client knows about the connection a 401 came over. */
+export interface RefusalContext {
+  /** The reply came over TLS whose certificate the client's agent verified (pinned or CA). */
+  tlsVerified: boolean;
+}
+
 /** One call's negotiation: the header to send, then what to do with each 401. */
 export interface AuthAttempt {
   /** The user of this attempt, for messages. */
@@ -46,19 +74,31 @@ export interface AuthAttempt {
    * The camera answered 401 with these WWW-Authenticate headers: resolves when the request should
    * be sent again (with the next authorization()), rejects with a VapixError('auth') when not.
    */
-  refused(wwwAuthenticate: string[]): Promise<void>;
+  refused(wwwAuthenticate: string[], connection: RefusalContext): Promise<void>;
 }
 
 export class VapixAuth {
   /** Last accepted challenge, reused (with the next nonce count) to save a round trip per call. */
   private session?: { challenge: DigestChallenge; nc: number };
-  /** The camera offered only Basic, which basicOnLoopback allowed: send it up front. */
-  private basic = false;
+  /** The camera offered only Basic where Basic is safe: send it up front. */
+  private basic?: 'verified HTTPS' | 'loopback';
 
+  /**
+   * tlsVerifying: the client's https agent refuses certificates it cannot verify (rejectUnauthorized
+   * is not off), so every connection it makes was checked before a request byte was written.
+   */
   constructor(
     private readonly base: URL,
     private readonly credentials: VapixCredentialSource,
+    private readonly tlsVerifying: boolean,
   ) {}
+
+  /** The scheme in use now: the one the camera accepted last, or none yet. */
+  get scheme(): AuthScheme {
+    if (this.basic) return { scheme: 'basic', over: this.basic };
+    if (this.session) return { scheme: 'digest', algorithm: this.session.challenge.algorithm, qop: this.session.challenge.qop !== undefined };
+    return { scheme: 'none' };
+  }
 
   /** Starts the negotiation of one call with the source's current credentials. */
   async begin(): Promise<AuthAttempt> {
@@ -82,28 +122,30 @@ export class VapixAuth {
         return cred.username;
       },
       authorization: (method, uri) => this.header(method, uri, cred),
-      refused: async (www) => {
-        const offered = parseDigestChallenges(www);
-        const challenge = pickChallenge(offered);
-        if (!challenge && this.basicAllowed(www)) {
+      refused: async (www, connection) => {
+        const challenge = pickChallenge(parseDigestChallenges(www));
+        const basicOffered = www.some((h) => /^\s*basic\b/i.test(h));
+        if (!challenge && basicOffered) {
           this.session = undefined;
-          if (!this.basic) {
-            this.basic = true;
+          const over = this.basicSafeOver(connection);
+          if (over === undefined) {
+            this.basic = undefined;
+            throw new VapixError('auth', `camera at ${this.base.origin} ${this.basicRefusal()}`, { status: 401 });
+          }
+          if (this.basic === undefined) {
+            this.basic = over;
             return;
           }
           if (await renew()) return;
           throw refusedError();
         }
-        if (!challenge && offered.some((c) => c.qop === undefined)) {
-          this.session = undefined;
-          throw new VapixError('auth', `camera at ${this.base.origin}: ${RFC_2069_REFUSED}`, { status: 401 });
-        }
+        this.basic = undefined;
         if (!challenge) {
           this.session = undefined;
           throw new VapixError(
             'auth',
-            `camera at ${this.base.origin} answered 401 without a Digest challenge this client supports ` +
-              `(WWW-Authenticate: ${(www.length > 0 ? www.join(', ') : 'none').slice(0, 120)}): enable Digest authentication on the camera (Basic alone is refused over HTTP)`,
+            `camera at ${this.base.origin} answered 401 without a challenge this client can answer ` +
+              `(WWW-Authenticate: ${(www.length > 0 ? www.join(', ') : 'none').slice(0, 160)}): set the camera's HTTP authentication to Digest, or reach it over HTTPS`,
             { status: 401 },
           );
         }
@@ -132,13 +174,25 @@ export class VapixAuth {
     return digestAuthorization(s.challenge, cred, { method, uri }, s.nc);
   }
 
-  /** Basic only where the credential source allows it, the camera offers it, and the host is loopback. */
-  private basicAllowed(www: string[]): boolean {
+  /**
+   * Where Basic may answer: over HTTPS only when this connection's certificate was verified and the
+   * agent verifies every connection (so the password goes nowhere a pin or CA check has not passed);
+   * over plain HTTP only to a loopback host for a source that allows it (the service account).
+   */
+  private basicSafeOver(connection: RefusalContext): 'verified HTTPS' | 'loopback' | undefined {
+    if (this.base.protocol === 'https:') return this.tlsVerifying && connection.tlsVerified ? 'verified HTTPS' : undefined;
+    if (this.credentials.basicOnLoopback === true && /^127\.\d+\.\d+\.\d+$/.test(this.base.hostname)) return 'loopback';
+    return undefined;
+  }
+
+  /** Why Basic was not answered, and the fix, in an operator's words. */
+  private basicRefusal(): string {
+    if (this.base.protocol === 'https:') {
+      return 'offers only Basic authentication, and its HTTPS certificate was not verified, so the password was not sent: pin the camera certificate (`cloudcam camera add ADDRESS`) or give the CA that signed it';
+    }
     return (
-      this.credentials.basicOnLoopback === true &&
-      /^127\.\d+\.\d+\.\d+$/.test(this.base.hostname) &&
-      this.base.protocol === 'http:' &&
-      www.some((h) => /^\s*basic\b/i.test(h))
+      'offers only Basic authentication, which over plain HTTP would send the password readable to anyone on the network; nothing was sent. ' +
+      'Reach the camera over HTTPS (`cloudcam camera add ADDRESS` without --insecure-http), or set its HTTP authentication to Digest'
     );
   }
 }

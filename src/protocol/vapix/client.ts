@@ -7,10 +7,11 @@
  */
 import type { Agent } from 'node:http';
 import { Readable } from 'node:stream';
+import { TLSSocket } from 'node:tls';
 import type { DigestCredentials } from '../digest.js';
 import { discardBody, httpRequest, type HttpResponse } from '../http-request.js';
 import { describeTlsFailure, type TlsFailure } from '../camera-tls.js';
-import { fixedCredentials, VapixAuth, type VapixCredentialSource } from './auth.js';
+import { fixedCredentials, VapixAuth, type AuthScheme, type VapixCredentialSource } from './auth.js';
 import { basicDeviceInfo } from './device-info.js';
 import { VapixError, statusError } from './errors.js';
 import { captureJpeg, type CaptureOptions } from './image.js';
@@ -68,6 +69,16 @@ export interface CallReply {
   body: Buffer;
 }
 
+/**
+ * Whether an https agent (node's global one when none is given) refuses certificates it cannot
+ * verify: rejectUnauthorized not turned off there nor process-wide.
+ */
+function agentVerifies(agent: Agent | undefined): boolean {
+  if (process.env['NODE_TLS_REJECT_UNAUTHORIZED'] === '0') return false;
+  const options = (agent as { options?: { rejectUnauthorized?: unknown } } | undefined)?.options;
+  return options?.rejectUnauthorized !== false;
+}
+
 /** A fresh stream over buf per attempt (a digest retry resends the body), reporting bytes handed to the socket. */
 function progressStream(buf: Buffer, onProgress: (sent: number, total: number) => void): Readable {
   const CHUNK = 64 * 1024;
@@ -115,7 +126,12 @@ export class VapixClient {
     }
     this.base = base;
     this.opts = opts;
-    this.auth = new VapixAuth(base, credentials);
+    this.auth = new VapixAuth(base, credentials, base.protocol === 'https:' && agentVerifies(opts.agent));
+  }
+
+  /** The authentication scheme the camera accepted last (`setup check` reports it). */
+  get authScheme(): AuthScheme {
+    return this.auth.scheme;
   }
 
   /** image.ts: one JPEG from image.cgi, never more than maxBytes read. */
@@ -236,8 +252,10 @@ export class VapixClient {
       if (res.statusCode !== 401) return res;
       // Each WWW-Authenticate header on its own: a camera may offer Digest and Basic separately.
       const www = res.body.headersDistinct['www-authenticate'] ?? [];
+      const socket = res.body.socket;
+      const tlsVerified = socket instanceof TLSSocket && socket.authorized;
       await discardBody(res.body, MAX_401_BODY);
-      await attempt.refused(www);
+      await attempt.refused(www, { tlsVerified });
     }
   }
 
