@@ -308,9 +308,9 @@ export function createDigestVerifier(opts: DigestVerifierOptions): DigestVerifie
   return {
     challenges(stale = false) {
       return opts.algorithms.map((alg) => {
-        const parts = [`realm=${quote(opts.realm)}`, `nonce=${quote(issueNonce())}`];
+        const parts = [`realm=${quote(opts.realm)}`, `qop="auth"`];
         if (opts.algorithmParam !== false) parts.push(`algorithm=${alg}`);
-        parts.push(`qop="auth"`);
+        parts.push(`nonce=${quote(issueNonce())}`);
         if (opaque !== undefined) parts.push(`opaque=${quote(opaque)}`);
         if (stale) parts.push('stale=true');
         return `Digest ${parts.join(', ')}`;
