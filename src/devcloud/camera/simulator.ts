@@ -30,7 +30,7 @@ export interface CameraFaults {
   truncate?: boolean;
   /** Snapshots never end: chunked bytes until the client goes away. */
   endless?: boolean;
-  /** upload.cgi answers `Error: N` with this N (e.g. '2': no space left), whatever the package. */
+  /** upload.cgi answers `Error: N` with this N (e.g. '3': too large or disk full), whatever the package. */
   uploadError?: string;
 }
 
@@ -457,7 +457,7 @@ export async function startCameraSimulator(given: CameraSimulatorOptions): Promi
       case '/axis-cgi/applications/upload.cgi': {
         if (req.method !== 'POST') return text(res, 405, 'Method Not Allowed\n');
         const body = await readBody(req, MAX_PACKAGE_BYTES + 64 * 1024);
-        if (!body) return text(res, 200, 'Error: 2\n');
+        if (!body) return text(res, 200, 'Error: 3\n');
         if (faults.uploadError) return text(res, 200, `Error: ${faults.uploadError}\n`);
         return text(res, 200, `${apps.upload(packfilPart(body, req.headers['content-type']))}\n`);
       }
