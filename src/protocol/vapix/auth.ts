@@ -145,7 +145,7 @@ export class VapixAuth {
           throw new VapixError(
             'auth',
             `camera at ${this.base.origin} answered 401 without a challenge this client can answer ` +
-              `(WWW-Authenticate: ${(www.length > 0 ? www.join(', ') : 'none').slice(0, 160)}): set the camera's HTTP authentication to Digest, or reach it over HTTPS`,
+              `(WWW-Authenticate: ${(www.length > 0 ? www.join(', ') : 'none').slice(0, 160)}): set the camera's HTTP authentication policy to Digest (Network.HTTP.AuthenticationPolicy), or reach it over HTTPS`,
             { status: 401 },
           );
         }
@@ -192,7 +192,7 @@ export class VapixAuth {
     }
     return (
       'offers only Basic authentication, which over plain HTTP would send the password readable to anyone on the network; nothing was sent. ' +
-      'Reach the camera over HTTPS (`cloudcam camera add ADDRESS` without --insecure-http), or set its HTTP authentication to Digest'
+      'Reach the camera over HTTPS (`cloudcam camera add ADDRESS` without --insecure-http), or set its HTTP authentication policy to Digest (Network.HTTP.AuthenticationPolicy)'
     );
   }
 }
