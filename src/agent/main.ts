@@ -20,7 +20,7 @@ import { AGENT_VERSION } from './version.js';
 import { tuneRuntimeForDevice } from './runtime-tuning.js';
 import { waitForStopSignal } from '../lib/signals.js';
 import type { EventsFeature } from './features/events/feature.js';
-import { VapixClient } from '../protocol/vapix.js';
+import { VapixClient } from '../protocol/vapix/client.js';
 import { chooseCameraAccess } from './camera-access.js';
 import { presenceTopic } from '../protocol/topics.js';
 import { installHeapProbe } from './heap-probe.js';

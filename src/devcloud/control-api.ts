@@ -7,7 +7,7 @@ import { crossSiteRefusal } from '../lib/cross-site.js';
 import type { CloudHandler } from '../cloud/handler.js';
 import type { CameraFaults, CameraSimulator } from './camera/simulator.js';
 import type { S3Faults, S3StandIn } from './s3/server.js';
-import { parseEventStreamMessage } from '../protocol/vapix-events.js';
+import { parseEventStreamMessage } from '../protocol/vapix/events.js';
 import type { JobStore } from './jobs/store.js';
 import { routeJobs } from './jobs/control-routes.js';
 
