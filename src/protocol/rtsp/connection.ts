@@ -5,7 +5,7 @@
  * Every failure ends the connection with one RtspError; nothing a camera sends can throw past it.
  */
 import net from 'node:net';
-import { RFC_2069_REFUSED, digestAuthorization, parseDigestChallenges, pickChallenge, type DigestChallenge, type DigestCredentials } from '../digest.js';
+import { digestAuthorization, parseDigestChallenges, pickChallenge, type DigestChallenge, type DigestCredentials } from '../digest.js';
 import { RtspError } from './errors.js';
 import { DEFAULT_LIMITS, RtspStreamParser, header, serializeMessage, type RtspLimits, type RtspMessage, type RtspResponse } from './message.js';
 
@@ -118,7 +118,6 @@ export class RtspConnection {
           continue;
         }
         if (this.basic) throw this.refused(cred);
-        if (offered.some((c) => c.qop === undefined)) throw new RtspError('auth', `camera at ${this.url.host}: ${RFC_2069_REFUSED}`, 401);
         throw new RtspError(
           'auth',
           `camera at ${this.url.host} answered ${method} with 401 without a Digest challenge this client supports (WWW-Authenticate: ${JSON.stringify(www.join(' | ').slice(0, 120))}): enable Digest authentication on the camera`,
