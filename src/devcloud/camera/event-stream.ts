@@ -41,6 +41,8 @@ export interface CameraEventStream {
   /** Drops every session abruptly (the camera rebooting, a network cut). */
   dropAll(): void;
   readonly sessions: number;
+  /** WebSocket upgrade requests received, refused ones included (tests count retries). */
+  readonly upgrades: number;
   close(): void;
 }
 
@@ -54,6 +56,7 @@ const CONFIGURE_ERROR = 2104;
 const BOOT_STATES: readonly CameraNotification[] = [
   { topic: 'tns1:VideoSource/MotionAlarm', source: { VideoSourceConfigurationToken: '0' }, data: { State: '0' } },
   { topic: 'tns1:Device/tnsaxis:IO/Port', source: { port: '1' }, data: { state: '0' } },
+  { topic: 'tnsaxis:CameraApplicationPlatform/VMD/Camera1Profile1', source: {}, data: { active: '0' } },
 ];
 
 function refuse(socket: Duplex, status: string, headers: Record<string, string | string[]> = {}): void {
@@ -84,11 +87,12 @@ export function attachEventStream(
 ): CameraEventStream {
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_EVENT_MESSAGE_BYTES });
   const sessions = new Set<Session>();
+  let upgrades = 0;
   const options: CameraEventStreamOptions = { enabled: true, timestamps: true };
   /** Current state of each property event instance (topic + source), as last fired. */
   const states = new Map<string, CameraNotification>();
   const instance = (n: CameraNotification): string => JSON.stringify([n.topic, n.source]);
-  // The instances a camera has from boot: its video source's motion alarm and its first input port, idle.
+  // The instances a camera has from boot: its video source's motion alarm, its first input port and a motion detection profile, idle.
   for (const n of BOOT_STATES) states.set(instance(n), n);
 
   function stamped(event: CameraNotification): string {
@@ -105,6 +109,7 @@ export function attachEventStream(
     // Node's HTTP server hands an upgrading socket over without its error listener: a client that
     // resets after our refusal (ECONNRESET) would otherwise be an uncaught exception in devcloud.
     socket.on('error', () => socket.destroy());
+    upgrades += 1;
     let url: URL;
     try {
       url = requestUrl(req.url);
@@ -136,7 +141,10 @@ export function attachEventStream(
 
   return {
     options,
-    fire(event) {
+    fire(fired) {
+      // A camera always names the instance; an event fired without a source is from its first one.
+      const boot = Object.keys(fired.source).length === 0 ? BOOT_STATES.find((b) => b.topic === fired.topic) : undefined;
+      const event = boot ? { ...fired, source: boot.source } : fired;
       onFire?.(event);
       if (isPropertyTopic(event.topic)) states.set(instance(event), event);
       const text = stamped(event);
@@ -154,6 +162,9 @@ export function attachEventStream(
     },
     get sessions() {
       return sessions.size;
+    },
+    get upgrades() {
+      return upgrades;
     },
     close() {
       for (const s of sessions) s.ws.terminate();

@@ -90,13 +90,13 @@ export function createEventsFeature(ctx: FeatureContext): EventsFeature {
     log,
     onEvent,
     discover: () => discoverApis(ctx.camera),
-    onConfigured: () => states.newSession(),
+    onConfigured: () => states.newSession(Date.now()),
     onStateChange: () => reportState(),
   });
   let reportedState: EventStreamState | undefined;
 
   function onEvent(event: CameraEvent): void {
-    const occurrence = states.classify(event);
+    const occurrence = states.classify(event, Date.now());
     if (occurrence !== 'event') log.debug({ event: 'events.state-report', topic: event.topic, occurrence }, 'state reported at subscription');
     if (occurrence === 'unchanged-state') return;
     const triggers = matchingTriggers(settings.triggers, event).filter((t) => occurrence === 'event' || t.onInitialState === true);
