@@ -57,15 +57,19 @@ describe('agent event snapshots with a camera as in the field', () => {
   });
 
   it('fires each of two overlapping triggers once for one input change, although the camera sends two copies', async () => {
-    const at = new Date('2026-12-07T08:00:00.000Z');
-    // Two of the agent's filters pass the port topic: the camera sends the notification twice.
-    expect(cam.events.fire({ topic: PORT, at, source: { port: '1' }, data: { state: '1' } })).toBe(1);
-    await uploaded('io-all', 1);
-    await uploaded('io-port', 1);
-    await a.waitForLog((l) => l['event'] === 'events.uploaded' && String(l['key']).includes('20261207T080000000Z'));
-    expect(storedFor('io-all').map((o) => o.key)).toEqual(['camera-1/events/2026/12/07/20261207T080000000Z-io-all.jpg']);
-    expect(storedFor('io-port')).toHaveLength(1);
-    cam.events.fire({ topic: PORT, at: new Date('2026-12-07T08:00:01.000Z'), source: { port: '1' }, data: { state: '0' } });
+    const change = (hms: string, state: string) => cam.events.fire({ topic: PORT, at: new Date(`2026-12-07T${hms}.000Z`), source: { port: '1' }, data: { state } });
+    // Two of the agent's filters pass the port topic: the camera sends each notification twice.
+    expect(change('08:00:00', '1')).toBe(1);
+    change('08:00:01', '0');
+    change('08:00:02', '1');
+    // The queue uploads in order: once the second change's pictures are up, so is all before them.
+    await uploaded('io-all', 2);
+    await uploaded('io-port', 2);
+    await a.waitForLog(() => a.logs.filter((l) => l['event'] === 'events.uploaded' && String(l['key']).includes('20261207T080002000Z')).length === 2);
+    const day = 'camera-1/events/2026/12/07';
+    expect(storedFor('io-all').map((o) => o.key)).toEqual([`${day}/20261207T080000000Z-io-all.jpg`, `${day}/20261207T080002000Z-io-all.jpg`]);
+    expect(storedFor('io-port').map((o) => o.key)).toEqual([`${day}/20261207T080000000Z-io-port.jpg`, `${day}/20261207T080002000Z-io-port.jpg`]);
+    change('08:00:03', '0');
   });
 
   it('does not take motion going on across a reconnect for a new event; motion that starts after it is one', async () => {
