@@ -173,7 +173,7 @@ export async function runChecks(camera: VapixClient, opts: CheckOptions = {}): P
 }
 
 /** The event snapshots line, when the agent has triggers: firmware without the event stream is named as such. */
-function eventsLine(status: AgentStatus): CheckLine | undefined {
+export function eventsLine(status: AgentStatus): CheckLine | undefined {
   const state = status.events?.state;
   if (state === undefined) return undefined;
   if (state === 'unsupported by this firmware') {

@@ -25,6 +25,7 @@ import { decodeMetaValue } from '../../src/protocol/s3-metadata.js';
 const MOTION = 'tns1:VideoSource/MotionAlarm';
 const PORT = 'tns1:Device/tnsaxis:IO/Port';
 const VMD = 'tnsaxis:CameraApplicationPlatform/VMD/Camera1Profile1';
+const VIRTUAL = 'tns1:Device/tnsaxis:IO/VirtualInput';
 
 describe('agent event snapshots with a camera as in the field', () => {
   let t: TestDevcloud;
@@ -39,6 +40,8 @@ describe('agent event snapshots with a camera as in the field', () => {
     t = await startTestDevcloud({ broker: 'aedes', cameras: 2 });
     cam = t.dc.cameras.get('camera-1')!;
     t.dc.s3.events.on('object', (o: S3StoredObject) => stored.push(o));
+    // Already active before the agent subscribes: the camera reports it right after configure.
+    cam.events.fire({ topic: VIRTUAL, at: new Date('2026-12-07T07:00:00.000Z'), source: { port: '9' }, data: { active: '1' } });
     a = await startTestAgent(t.dc, 'camera-1', (c) => {
       c.events.capPerMinute = 1000;
       c.events.triggers = [
@@ -46,6 +49,7 @@ describe('agent event snapshots with a camera as in the field', () => {
         { name: 'io-all', topic: 'tns1:Device/tnsaxis:IO//.', when: { state: '1' }, cooldownSeconds: 0 },
         { name: 'io-port', topic: PORT, when: { state: '1' }, cooldownSeconds: 0 },
         { name: 'vmd', topic: 'tnsaxis:CameraApplicationPlatform/VMD//', when: { active: '1' }, cooldownSeconds: 0 },
+        { name: 'virtual', topic: VIRTUAL, when: { active: '1' }, cooldownSeconds: 0, onInitialState: true },
       ];
     });
     await a.waitForLog((l) => l['event'] === 'events.grant');
@@ -54,6 +58,13 @@ describe('agent event snapshots with a camera as in the field', () => {
   afterAll(async () => {
     await a.stop();
     await t.cleanup();
+  });
+
+  it('fires a trigger with onInitialState on the state reported at subscription, and no other trigger', async () => {
+    await uploaded('virtual', 1);
+    expect(storedFor('virtual')).toHaveLength(1);
+    expect(a.logs.some((l) => l['event'] === 'events.state-report' && l['topic'] === MOTION && l['occurrence'] === 'initial-state')).toBe(true);
+    expect(storedFor('motion')).toEqual([]);
   });
 
   it('fires each of two overlapping triggers once for one input change, although the camera sends two copies', async () => {
@@ -83,6 +94,8 @@ describe('agent event snapshots with a camera as in the field', () => {
     cam.events.fire({ topic: MOTION, at: new Date('2026-12-07T08:02:00.000Z'), source: {}, data: { State: '0' } });
     cam.events.fire({ topic: MOTION, at: new Date('2026-12-07T08:03:00.000Z'), source: {}, data: { State: '1' } });
     await uploaded('motion', 2);
+    // The reported virtual input was known already: onInitialState does not fire it again.
+    expect(storedFor('virtual')).toHaveLength(1);
     expect(storedFor('motion').map((o) => o.key)).toEqual([
       'camera-1/events/2026/12/07/20261207T080100000Z-motion.jpg',
       'camera-1/events/2026/12/07/20261207T080300000Z-motion.jpg',
