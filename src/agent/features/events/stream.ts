@@ -65,10 +65,18 @@ export function createEventStream(opts: EventStreamOptions): EventStream {
   const base = new URL(opts.baseUrl);
   const wsUrl = `${base.protocol === 'https:' ? 'wss:' : 'ws:'}//${base.host}${EVENT_STREAM_PATH}`;
   const backoff = new Backoff(opts.backoff ?? { minMs: 500, maxMs: 60_000 });
-  const stats = { sessions: 0, invalid: 0, connected: false, authRefused: 0, state: 'starting' as EventStreamState, get copiesSwallowed() {
-    return copies.swallowed;
-  } };
   const copies = createCopyFilter(opts.topicFilters);
+  const stats = {
+    sessions: 0,
+    invalid: 0,
+    connected: false,
+    authRefused: 0,
+    state: 'starting' as EventStreamState,
+    /** Copies of notifications dropped: one per extra filter that passed them. */
+    get copiesSwallowed() {
+      return copies.swallowed;
+    },
+  };
   function setState(state: EventStreamState): void {
     if (stats.state === state) return;
     stats.state = state;
