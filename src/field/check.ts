@@ -176,7 +176,20 @@ export async function runChecks(camera: VapixClient, opts: CheckOptions = {}): P
     ...(status.connected ? {} : { fix: 'check that the camera reaches the IoT endpoint (TCP 8883 or 443), its clock and its certificate; the app log names the cause' }),
   });
   lines.push(vapixAccessLine(status));
+  const events = eventsLine(status);
+  if (events) lines.push(events);
   return lines;
+}
+
+/** The event snapshots line, when the agent has triggers: firmware without the event stream is named as such. */
+export function eventsLine(status: AgentStatus): CheckLine | undefined {
+  const state = status.events?.state;
+  if (state === undefined) return undefined;
+  if (state === 'unsupported by this firmware') {
+    return { name: 'events', ok: false, detail: `event snapshots ${state} (no event-streaming-over-websocket in the camera's API discovery)`, fix: 'upgrade AXIS OS to 11 or later; snapshots on request and on schedule work without it' };
+  }
+  const { uploaded, queued } = status.events ?? { uploaded: 0, queued: 0 };
+  return { name: 'events', ok: state === 'connected' ? true : undefined, detail: `camera event stream ${state}; ${uploaded} event snapshots uploaded, ${queued} queued` };
 }
 
 export function formatCheck(lines: CheckLine[]): string {

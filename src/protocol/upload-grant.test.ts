@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { eventKey, grantNeedsRenewal, parseEventKey, grantUploadFields, parseUploadGrant, type UploadGrant } from './upload-grant.js';
+import { decodeMetaValue } from './s3-metadata.js';
+import { EVENT_META_FIELDS, eventKey, grantNeedsRenewal, parseEventKey, grantUploadFields, parseUploadGrant, type UploadGrant } from './upload-grant.js';
 
 const GRANT: UploadGrant = {
   url: 'https://bucket.s3.amazonaws.com/',
@@ -73,6 +74,17 @@ describe('grantUploadFields', () => {
     expect(() => grantUploadFields(GRANT, 'cam-2/events/x.jpg', META)).toThrow(/outside the grant's prefix "cam-1\/events\/"/);
     expect(() => grantUploadFields(GRANT, 'cam-1/x.jpg', META)).toThrow(/outside/);
     expect(() => grantUploadFields(GRANT, 'cam-1/events/${filename}', META)).toThrow(/outside/);
+  });
+  it('adds the time source and the event items, free text RFC 2047-encoded, when the policy covers them (S3: metadata is US-ASCII, UsingMetadata.html)', () => {
+    const policy = (fields: string[]) => Buffer.from(JSON.stringify({ conditions: fields.map((f) => ['starts-with', `$${f}`, '']) })).toString('base64');
+    const meta = { ...META, timeSource: 'agent' as const, source: { port: '1' }, data: { RuleName: '玄関の動き', Profil: 'Rörelse' } };
+    const all = grantUploadFields({ ...GRANT, fields: { ...GRANT.fields, policy: policy(Object.values(EVENT_META_FIELDS)) } }, 'cam-1/events/x.jpg', meta);
+    expect(all).toMatchObject({ 'x-amz-meta-event-time-source': 'agent', 'x-amz-meta-event-source': '{"port":"1"}' });
+    expect(all['x-amz-meta-event-data']).toMatch(/^[\x20-\x7e]+$/);
+    expect(JSON.parse(decodeMetaValue(all['x-amz-meta-event-data'] ?? ''))).toEqual(meta.data);
+    // A grant from a cloud handler older than these fields: sending them would make S3 refuse the upload.
+    const old = grantUploadFields({ ...GRANT, fields: { ...GRANT.fields, policy: policy(['x-amz-meta-trigger', 'x-amz-meta-event-topic', 'x-amz-meta-event-time', 'x-amz-meta-frame-time']) } }, 'cam-1/events/x.jpg', meta);
+    expect(Object.keys(old).filter((k) => k.startsWith('x-amz-meta-')).sort()).toEqual(['x-amz-meta-event-time', 'x-amz-meta-event-topic', 'x-amz-meta-frame-time', 'x-amz-meta-trigger']);
   });
   it('refuses metadata S3 could not carry', () => {
     expect(() => grantUploadFields(GRANT, 'cam-1/events/x.jpg', { ...META, topic: 'a\r\nb' })).toThrow(/event topic is not a printable ASCII/);

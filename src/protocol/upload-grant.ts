@@ -7,6 +7,7 @@
  */
 import { MAX_FORM_FIELDS_BYTES, MAX_SNAPSHOT_BYTES, MAX_URL_LENGTH, type ParseResult } from './snapshot.js';
 import { THING_NAME_PATTERN } from './topics.js';
+import { encodeMetaItems } from './s3-metadata.js';
 
 /** The reason on the request topic that asks the cloud handler for a fresh grant. */
 export const GRANT_REQUEST_REASON = 'grant';
@@ -22,8 +23,31 @@ export const EVENT_META_FIELDS = {
   time: 'x-amz-meta-event-time',
   /** When the uploaded frame was taken: at once after the event, or earlier for a pre-event frame. */
   frameTime: 'x-amz-meta-frame-time',
+  /** `camera` (its timestamp) or `agent` (the receive time: no timestamp, or the camera clock was not set). */
+  timeSource: 'x-amz-meta-event-time-source',
+  /** The event's source and data items as JSON, RFC 2047-encoded when not plain ASCII (s3-metadata.ts). */
+  source: 'x-amz-meta-event-source',
+  data: 'x-amz-meta-event-data',
 } as const;
-export type EventMeta = Record<keyof typeof EVENT_META_FIELDS, string>;
+
+/** The fields every grant has covered since event snapshots exist; the others are sent when the grant's policy covers them. */
+const REQUIRED_META = ['trigger', 'topic', 'time', 'frameTime'] as const;
+
+export interface EventMeta {
+  trigger: string;
+  topic: string;
+  time: string;
+  frameTime: string;
+  /** The fields below are sent when given (and the grant covers them). */
+  timeSource?: 'camera' | 'agent';
+  /** Free text from the camera (any language): encoded, cut to fit, never refused. */
+  source?: Record<string, string>;
+  data?: Record<string, string>;
+}
+
+/** Byte budgets of the free-text values, so all metadata stays under S3's 2 KB (the rest takes ~500 bytes). */
+const SOURCE_META_BYTES = 400;
+const DATA_META_BYTES = 800;
 
 /** Trigger names are part of object keys and metadata: short and plain. */
 export const TRIGGER_NAME_PATTERN = /^[A-Za-z0-9_-]{1,32}$/;
@@ -174,12 +198,39 @@ export function grantUploadFields(grant: UploadGrant, key: string, meta: EventMe
     throw new Error(`key "${key.slice(0, 200)}" is dated outside what the grant allows (keys starting "${allowed}"): is the camera's clock right?`);
   }
   const fields: Record<string, string> = { ...grant.fields, key };
-  for (const [name, field] of Object.entries(EVENT_META_FIELDS) as Array<[keyof EventMeta, string]>) {
+  for (const name of REQUIRED_META) {
     const value = meta[name];
     if (value.length > MAX_META_VALUE_LENGTH || !META_VALUE.test(value)) {
       throw new Error(`event ${name} is not a printable ASCII string of at most ${MAX_META_VALUE_LENGTH} characters`);
     }
-    fields[field] = value;
+    fields[EVENT_META_FIELDS[name]] = value;
   }
+  // A grant from a cloud handler older than these fields has no condition for them, and S3 refuses a
+  // form field its policy does not cover: send them only when covered.
+  const covered = policyFieldNames(grant.fields);
+  const optional: Array<[string, string | undefined]> = [
+    [EVENT_META_FIELDS.timeSource, meta.timeSource],
+    [EVENT_META_FIELDS.source, meta.source && encodeMetaItems(meta.source, SOURCE_META_BYTES)],
+    [EVENT_META_FIELDS.data, meta.data && encodeMetaItems(meta.data, DATA_META_BYTES)],
+  ];
+  for (const [field, value] of optional) if (value !== undefined && (!covered || covered.has(field))) fields[field] = value;
   return fields;
+}
+
+/** The lower-cased field names the grant's POST policy has conditions on; undefined when it cannot be read. */
+export function policyFieldNames(fields: Record<string, string>): Set<string> | undefined {
+  const policy = Object.entries(fields).find(([name]) => name.toLowerCase() === 'policy')?.[1];
+  if (policy === undefined) return undefined;
+  try {
+    const doc = JSON.parse(Buffer.from(policy, 'base64').toString('utf8')) as { conditions?: unknown };
+    if (!Array.isArray(doc.conditions)) return undefined;
+    const names = new Set<string>();
+    for (const c of doc.conditions as unknown[]) {
+      if (Array.isArray(c) && typeof c[1] === 'string' && c[1].startsWith('$')) names.add(c[1].slice(1).toLowerCase());
+      else if (isPlainObject(c)) for (const k of Object.keys(c)) names.add(k.toLowerCase());
+    }
+    return names;
+  } catch {
+    return undefined;
+  }
 }

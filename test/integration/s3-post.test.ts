@@ -318,6 +318,16 @@ describe('S3 stand-in: POST Object with a presigned policy', () => {
         return post(p.url, formOf(p, JPEG, { 'x-amz-meta-big': 'x'.repeat(21 * 1024) }));
       },
     },
+    {
+      // AWS: user-defined metadata is limited to 2 KB (keys and values, UTF-8): docs.aws.amazon.com/AmazonS3/latest/userguide/UsingMetadata.html
+      name: 'user metadata over 2 KB',
+      status: 400,
+      code: 'MetadataTooLarge',
+      run: async () => {
+        const p = await presign({ conditions: [['starts-with', '$x-amz-meta-a', ''], ['starts-with', '$x-amz-meta-b', '']] });
+        return post(p.url, formOf(p, JPEG, { 'x-amz-meta-a': 'x'.repeat(1100), 'x-amz-meta-b': 'y'.repeat(1000) }));
+      },
+    },
   ];
 
   for (const c of cases) {

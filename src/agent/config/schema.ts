@@ -152,7 +152,7 @@ export const configSchema: ConfigSchema<RawConfig> = {
   },
   events: {
     triggers: {
-      doc: 'Camera events that upload a snapshot at once with the standing upload grant (docs/protocol.md, "Event snapshots"): each {name, topic, when?, cooldownSeconds, resolution?}, e.g. {"name": "motion", "topic": "tns1:VideoSource/MotionAlarm", "when": {"State": "1"}, "cooldownSeconds": 10}. [] turns event snapshots off.',
+      doc: 'Camera events that upload a snapshot at once with the standing upload grant (docs/protocol.md, "Event snapshots"): each {name, topic, when?, cooldownSeconds, resolution?, onInitialState?}, e.g. {"name": "motion", "topic": "tns1:VideoSource/MotionAlarm", "when": {"State": "1"}, "cooldownSeconds": 10}. topic is a topic filter as Axis documents it: an exact topic, "X//." for X and everything below it, "X//" for everything below X. One event fires each matching trigger once. A stateful event\'s state as the camera reports it at subscription fires nothing (motion still going on after a reconnect is not a new event) unless onInitialState is true, and then only when the agent did not know that state. [] turns event snapshots off.',
       format: 'cloudcam-event-triggers',
       default: [],
     },

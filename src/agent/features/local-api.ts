@@ -49,6 +49,8 @@ export interface AgentStatus {
 }
 
 export interface EventCounters {
+  /** The camera event stream: starting, connected, reconnecting, or `unsupported by this firmware` (absent from older agents). */
+  state?: string;
   captured: number;
   uploaded: number;
   failed: number;

@@ -1,4 +1,4 @@
-import type { CameraEvent } from '../../protocol/vapix/events.js';
+import type { CameraNotification } from '../../protocol/vapix/events.js';
 
 /**
  * What the camera simulator "sees" while motion is active: a fired `tns1:VideoSource/MotionAlarm`
@@ -16,7 +16,7 @@ export interface MotionBox {
 }
 
 export interface MotionState {
-  observe(event: CameraEvent): void;
+  observe(event: CameraNotification): void;
   /** Since when motion is active at `now` (ms), or undefined when idle. */
   activeSince(now: number): number | undefined;
 }

@@ -17,6 +17,7 @@ import { cameraCertificate } from '../../../test/helpers/field.js';
 import { pinnedAgent } from '../../protocol/camera-tls.js';
 import { describeAuthScheme } from '../../protocol/vapix/auth.js';
 import { VapixClient } from '../../protocol/vapix/client.js';
+import { discoverApis, EVENT_STREAMING_API, hasApi } from '../../protocol/vapix/discovery.js';
 import { CAMERA_PROFILE_NAMES, CAMERA_PROFILES, type CameraProfileName } from './profiles.js';
 import { startCameraSimulator, type CameraSimulator } from './simulator.js';
 
@@ -112,4 +113,18 @@ describe('every profile serves curl --anyauth and cloudcam on both listeners', (
     await client.listParams('Brand');
     expect(c.stats.requests - before).toBe(4); // per call: the reused nonce (401 stale) and the answer to the new one
   });
+});
+
+describe('API discovery per profile', () => {
+  // AXIS OS 10 firmware predates `event-streaming-over-websocket` in API discovery (issue 19); 11 and 12 list it.
+  for (const profile of CAMERA_PROFILE_NAMES) {
+    const expected = profile !== 'axis-os-10';
+    it(`${profile}: event-streaming-over-websocket ${expected ? 'listed' : 'absent'}`, async () => {
+      const c = cam(profile);
+      const client = new VapixClient({ baseUrl: c.httpUrl, username: 'root', password: 'pass word', timeoutMs: 5000 });
+      const result = await discoverApis(client);
+      expect(result.ok).toBe(true);
+      expect(hasApi(result, EVENT_STREAMING_API)).toBe(expected);
+    });
+  }
 });

@@ -59,5 +59,8 @@ export const CAMERA_PROFILES: Record<CameraProfileName, Partial<CameraSimulatorO
       http: { scheme: 'digest', algorithms: ['MD5'], opaque: true, algorithmParam: true, singleUseNonce: false },
       https: { scheme: 'digest', algorithms: ['MD5'], opaque: true, algorithmParam: true, singleUseNonce: false },
     },
+    // Firmware before `event-streaming-over-websocket` was in API discovery (developer.axis.com/vapix,
+    // "Event streaming over WebSocket": AXIS OS 10.x without it answers the WebSocket path with 404).
+    eventStreamingOverWebsocket: false,
   },
 };

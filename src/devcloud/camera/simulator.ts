@@ -4,6 +4,7 @@
  * error handling can be exercised against real sockets. Given a certificate it serves HTTPS as its
  * main URL and plain HTTP beside it, as an Axis camera does out of the box (self-signed certificate).
  */
+import { apiDiscoveryReply } from './api-discovery.js';
 import { attachEventStream, type CameraEventStream } from './event-stream.js';
 import { createHash, randomBytes, X509Certificate } from 'node:crypto';
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -132,6 +133,10 @@ export interface CameraSimulatorOptions {
   serviceAccountHost?: string;
   /** How that host authenticates: Digest (default) or Basic only (what Axis's example uses there). */
   serviceAccountAuth?: 'digest' | 'basic';
+  /** false: firmware without `event-streaming-over-websocket` (absent from API discovery, the WebSocket path 404s). Default true. */
+  eventStreamingOverWebsocket?: boolean;
+  /** false: event notifications carry no `timestamp` (Axis documents it as optional). Default true. */
+  eventTimestamps?: boolean;
   log?: Logger;
 }
 
@@ -537,6 +542,8 @@ export async function startCameraSimulator(given: CameraSimulatorOptions): Promi
       case '/axis-cgi/time.cgi':
         if (opts.ntpApi === false) return text(res, 404, 'Not Found\n');
         return jsonApi(req, res, timeMethods);
+      case '/axis-cgi/apidiscovery.cgi':
+        return json(res, apiDiscoveryReply(await readBody(req), { eventStreamingOverWebsocket: events.options.enabled, ntpApi: opts.ntpApi !== false }));
       default:
         if (isLocal) return reverseProxy(req, url, res, auth.username, v);
         if (url.pathname.startsWith('/axis-cgi/applications/')) return applications(req, url, res);
@@ -622,7 +629,10 @@ export async function startCameraSimulator(given: CameraSimulatorOptions): Promi
     [...new Set(servers)].map((server) => ({ server, verifier: server === serviceServer ? serviceVerifier : server === httpsServer ? httpsVerifier : verifier })),
     log,
     (event) => motion.observe(event),
+    cameraNow,
   );
+  events.options.enabled = opts.eventStreamingOverWebsocket !== false;
+  events.options.timestamps = opts.eventTimestamps !== false;
 
   return {
     url,

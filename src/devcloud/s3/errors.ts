@@ -93,6 +93,8 @@ export const errors = {
   missingContentLength: () => new S3Error(411, 'MissingContentLength', 'You must provide the Content-Length HTTP header.'),
   incompleteBody: () =>
     new S3Error(400, 'IncompleteBody', 'You did not provide the number of bytes specified by the Content-Length HTTP header.'),
+  metadataTooLarge: (size: number, max: number) =>
+    new S3Error(400, 'MetadataTooLarge', 'Your metadata headers exceed the maximum allowed metadata size.', { Size: String(size), MaxSizeAllowed: String(max) }),
   keyTooLong: (size: number) =>
     new S3Error(400, 'KeyTooLongError', 'Your key is too long', { Size: String(size), MaxSizeAllowed: '1024' }),
   badDigest: () => new S3Error(400, 'BadDigest', 'The Content-MD5 you specified did not match what we received.'),

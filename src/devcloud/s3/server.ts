@@ -8,6 +8,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createLogger, type Logger } from '../../lib/log.js';
 import { S3Error, errorXml, errors, xmlEscape } from './errors.js';
+import { MAX_USER_METADATA_BYTES } from '../../protocol/s3-metadata.js';
 import { listObjectsV2 } from './list.js';
 import { ObjectFiles } from './object-files.js';
 import { formBoundary, parseMultipart, type FileSink, type PartInfo } from './multipart.js';
@@ -129,6 +130,18 @@ function checkKey(key: string): void {
   const bytes = Buffer.byteLength(key, 'utf8');
   if (bytes > MAX_KEY_BYTES) throw errors.keyTooLong(bytes);
   if (key === '') throw errors.invalidArgument('The object key must not be empty.', 'key');
+}
+
+/**
+ * The form's `x-amz-meta-*` fields, names lower-cased, as S3 stores them. S3 refuses more than 2 KB of
+ * user metadata (names without the prefix plus values, UTF-8 bytes: "Working with object metadata",
+ * AWS S3 user guide) with MetadataTooLarge.
+ */
+function userMetadata(fields: ReadonlyArray<{ name: string; value: string }>): Record<string, string> {
+  const metadata = Object.fromEntries(fields.filter((f) => f.name.toLowerCase().startsWith(META_PREFIX)).map((f) => [f.name.toLowerCase().slice(META_PREFIX.length), f.value]));
+  const bytes = Object.entries(metadata).reduce((n, [name, value]) => n + Buffer.byteLength(name) + Buffer.byteLength(value), 0);
+  if (bytes > MAX_USER_METADATA_BYTES) throw errors.metadataTooLarge(bytes, MAX_USER_METADATA_BYTES);
+  return metadata;
 }
 
 /** Splits `/bucket/key...` into decoded parts; the key keeps its slashes. */
@@ -258,12 +271,13 @@ export async function startS3(opts: StartS3Options): Promise<S3StandIn> {
     checkKey(key);
     const status = field('success_action_status');
     const contentMd5 = field('content-md5');
+    const metadata = userMetadata(fields);
     return {
       bucket,
       key,
       limits,
       contentType: field('content-type') ?? DEFAULT_CONTENT_TYPE,
-      metadata: Object.fromEntries(fields.filter((f) => f.name.toLowerCase().startsWith(META_PREFIX)).map((f) => [f.name.toLowerCase().slice(META_PREFIX.length), f.value])),
+      metadata,
       successStatus: status === '200' ? 200 : status === '201' ? 201 : 204,
       ...(contentMd5 !== undefined ? { contentMd5 } : {}),
     };

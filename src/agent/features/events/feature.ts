@@ -10,7 +10,10 @@ import type { EventCounters } from '../local-api.js';
 import { createCaptureStep } from '../pipeline/capture.js';
 import { createGrantKeeper } from './grant.js';
 import { openEventQueue, type EventQueue, type QueuedEvent } from './queue.js';
-import { createEventStream } from './stream.js';
+import { createEventStream, type EventStreamState } from './stream.js';
+import { createStateTracker } from './states.js';
+import { discoverApis } from '../../../protocol/vapix/discovery.js';
+import { isPropertyTopic } from '../../../protocol/vapix/event-declarations.js';
 import { createEventGate, matchingTriggers, type Trigger } from './triggers.js';
 import { createEventUploader } from './uploader.js';
 import { createFrameBuffer, preEventWindowMs, type PreEventSettings } from './frame-buffer.js';
@@ -79,16 +82,25 @@ export function createEventsFeature(ctx: FeatureContext): EventsFeature {
   /** Captures run one after another so the queue keeps event order. */
   let captures: Promise<void> = Promise.resolve();
 
+  const states = createStateTracker(isPropertyTopic);
   const stream = createEventStream({
     baseUrl: ctx.cameraAccess.baseUrl,
     credentials: ctx.cameraAccess.credentials,
     topicFilters: [...new Set(settings.triggers.map((t) => t.topic))],
     log,
     onEvent,
+    discover: () => discoverApis(ctx.camera),
+    onConfigured: () => states.newSession(Date.now()),
+    onStateChange: () => reportState(),
   });
+  let reportedState: EventStreamState | undefined;
 
   function onEvent(event: CameraEvent): void {
-    for (const trigger of matchingTriggers(settings.triggers, event)) {
+    const occurrence = states.classify(event, Date.now());
+    if (occurrence !== 'event') log.debug({ event: 'events.state-report', topic: event.topic, occurrence }, 'state reported at subscription');
+    if (occurrence === 'unchanged-state') return;
+    const triggers = matchingTriggers(settings.triggers, event).filter((t) => occurrence === 'event' || t.onInitialState === true);
+    for (const trigger of triggers) {
       const admission = gate.admit(trigger, Date.now());
       if (admission !== 'admitted') {
         log.info({ event: `events.dropped-${admission}`, trigger: trigger.name, dropped: gate.dropped }, `event for trigger ${trigger.name} dropped (${admission})`);
@@ -102,7 +114,7 @@ export function createEventsFeature(ctx: FeatureContext): EventsFeature {
     if (stopping || !queue) return;
     // Taken before the capture below: the frame nearest the event, not one the capture's wait pushed in.
     const pre = preFrames?.nearest(event.at, preEventWindowMs(settings.preBuffer));
-    const entry = { trigger: trigger.name, topic: event.topic, eventTime: event.at.toISOString() };
+    const entry = { trigger: trigger.name, topic: event.topic, eventTime: event.at.toISOString(), timeSource: event.timeSource, source: event.source, data: event.data };
     try {
       const frameTime = new Date().toISOString();
       const jpeg = await capture({ resolution: trigger.resolution }, abort.signal);
@@ -185,12 +197,23 @@ export function createEventsFeature(ctx: FeatureContext): EventsFeature {
   }
 
   const onDelta = (state: Record<string, unknown>): void => grants.offer(state['uploadGrant']);
+
+  /** `reported.events.state` in the shadow, written when it changes and on every connect. */
+  function reportState(force = false): void {
+    const state = stream.stats.state;
+    if ((!force && state === reportedState) || !connection.connected || stopping) return;
+    reportedState = state;
+    shadow.update({ reported: { events: { state } } }).catch((err: unknown) => {
+      reportedState = undefined;
+      log.warn({ event: 'events.report-failed', err: (err as Error).message }, `could not report the events state to the shadow: ${(err as Error).message}`);
+    });
+  }
   grants.onUsable(() => drain());
 
   return {
     name: 'events',
     get stats() {
-      return { ...counts, droppedCooldown: gate.dropped.cooldown, droppedCap: gate.dropped.cap, droppedQueue: queue?.dropped ?? 0, queued: queue?.size ?? 0 };
+      return { state: stream.stats.state, ...counts, droppedCooldown: gate.dropped.cooldown, droppedCap: gate.dropped.cap, droppedQueue: queue?.dropped ?? 0, queued: queue?.size ?? 0 };
     },
     async start() {
       queue = await openEventQueue(path.join(config.stateDir, 'event-queue'), settings.queue);
@@ -208,6 +231,7 @@ export function createEventsFeature(ctx: FeatureContext): EventsFeature {
         grants.offer(doc?.state.desired?.['uploadGrant']);
         grants.check();
         drain();
+        reportState(true);
       } catch (err) {
         log.warn({ event: 'events.connect-failed', err: (err as Error).message }, 'could not read the upload grant from the shadow');
       }

@@ -24,6 +24,11 @@ export interface QueuedEvent {
   eventTime: string;
   /** ISO time the picture was taken (entries queued before pre-event frames existed have none: the event time). */
   frameTime?: string;
+  /** Where eventTime came from (entries queued before this existed have none: the camera). */
+  timeSource?: 'camera' | 'agent';
+  /** The event's items, free text included (entries queued before this existed have none). */
+  source?: Record<string, string>;
+  data?: Record<string, string>;
   bytes: number;
 }
 
@@ -57,8 +62,16 @@ function isQueuedEvent(v: unknown): v is QueuedEvent {
     typeof e['trigger'] === 'string' &&
     typeof e['topic'] === 'string' &&
     typeof e['eventTime'] === 'string' &&
-    (e['frameTime'] === undefined || typeof e['frameTime'] === 'string')
+    (e['frameTime'] === undefined || typeof e['frameTime'] === 'string') &&
+    (e['timeSource'] === undefined || e['timeSource'] === 'camera' || e['timeSource'] === 'agent') &&
+    isStringMap(e['source']) &&
+    isStringMap(e['data'])
   );
+}
+
+/** Absent, or an object of strings (what the queue wrote; anything else is a damaged entry). */
+function isStringMap(v: unknown): boolean {
+  return v === undefined || (typeof v === 'object' && v !== null && !Array.isArray(v) && Object.values(v).every((x) => typeof x === 'string'));
 }
 
 export async function openEventQueue(dir: string, limits: { maxCount: number; maxBytes: number }): Promise<EventQueue> {

@@ -13,6 +13,10 @@ describe('matchingTriggers', () => {
     expect(matchingTriggers([INPUT], ev('tns1:Device/tnsaxis:IO/VirtualInput', { active: '1' }))).toEqual([INPUT]);
     expect(matchingTriggers([INPUT], ev('tns1:Device/tnsaxis:IOX', {}))).toEqual([]);
   });
+  it('matches the X// form Axis documents (tns1:Device/tnsaxis:IO//), each trigger once', () => {
+    const io: Trigger = { name: 'io', topic: 'tns1:Device/tnsaxis:IO//', cooldownSeconds: 0 };
+    expect(matchingTriggers([io, INPUT], ev('tns1:Device/tnsaxis:IO/Port', { state: '1' }))).toEqual([io, INPUT]);
+  });
   it('does not match a condition through the prototype', () => {
     const t: Trigger = { ...MOTION, when: { toString: 'x' } };
     expect(matchingTriggers([t], ev(MOTION.topic, {}))).toEqual([]);
@@ -53,5 +57,11 @@ describe('parseTriggers (events.triggers)', () => {
     expect(parseTriggers([{ ...ok, when: { State: 1 } }])).toMatch(/when must be an object of strings/);
     expect(parseTriggers([{ ...ok, resolution: 'big' }])).toMatch(/resolution must look like 1920x1080/);
     expect(parseTriggers([{ ...ok, topc: 'x' }])).toMatch(/unknown keys "topc"/);
+    expect(parseTriggers([{ ...ok, onInitialState: 'yes' }])).toMatch(/onInitialState must be true or false/);
+  });
+  it('accepts onInitialState and Axis topic filter forms', () => {
+    expect(parseTriggers([{ name: 'io', topic: 'tns1:Device/tnsaxis:IO//', cooldownSeconds: 0, onInitialState: true }])).toEqual([
+      { name: 'io', topic: 'tns1:Device/tnsaxis:IO//', cooldownSeconds: 0, onInitialState: true },
+    ]);
   });
 });

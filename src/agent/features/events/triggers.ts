@@ -9,15 +9,17 @@ import { topicMatches, type CameraEvent } from '../../../protocol/vapix/events.j
 export interface Trigger {
   /** Part of the object key and metadata: 1-32 of [A-Za-z0-9_-]. */
   name: string;
-  /** Topic filter as the camera applies it: exact, or ending in `//.` for a whole subtree. */
+  /** Topic filter as the camera applies it: exact, `X//.` for X and everything below, `X//` for everything below X. */
   topic: string;
   /** Every listed data item must have this value (string comparison, as Axis sends strings). */
   when?: Record<string, string>;
   cooldownSeconds: number;
   resolution?: string;
+  /** Also fire on a property event's state as the camera reports it at subscription, when the agent did not know it (states.ts). */
+  onInitialState?: boolean;
 }
 
-export function matchingTriggers(triggers: readonly Trigger[], event: CameraEvent): Trigger[] {
+export function matchingTriggers(triggers: readonly Trigger[], event: Pick<CameraEvent, 'topic' | 'data'>): Trigger[] {
   return triggers.filter(
     (t) => topicMatches(t.topic, event.topic) && Object.entries(t.when ?? {}).every(([k, v]) => Object.hasOwn(event.data, k) && event.data[k] === v),
   );
@@ -56,7 +58,7 @@ export function createEventGate(capPerMinute: number): EventGate {
   };
 }
 
-const TRIGGER_KEYS = new Set(['name', 'topic', 'when', 'cooldownSeconds', 'resolution']);
+const TRIGGER_KEYS = new Set(['name', 'topic', 'when', 'cooldownSeconds', 'resolution', 'onInitialState']);
 const NAME = /^[A-Za-z0-9_-]{1,32}$/;
 const RESOLUTION = /^[1-9]\d{1,4}x[1-9]\d{1,4}$/;
 const TOPIC = /^[\x21-\x7e]{1,256}$/;
@@ -68,10 +70,10 @@ export function parseTriggers(v: unknown): Trigger[] | string {
   const out: Trigger[] = [];
   for (const [i, raw] of (v as unknown[]).entries()) {
     const at = `trigger ${i + 1}`;
-    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return `${at} must be an object {name, topic, when?, cooldownSeconds, resolution?}`;
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return `${at} must be an object {name, topic, when?, cooldownSeconds, resolution?, onInitialState?}`;
     const t = raw as Record<string, unknown>;
     const extra = Object.keys(t).filter((k) => !TRIGGER_KEYS.has(k));
-    if (extra.length > 0) return `${at} has unknown keys ${extra.map((k) => JSON.stringify(k)).join(', ')}: use name, topic, when, cooldownSeconds, resolution`;
+    if (extra.length > 0) return `${at} has unknown keys ${extra.map((k) => JSON.stringify(k)).join(', ')}: use name, topic, when, cooldownSeconds, resolution, onInitialState`;
     if (typeof t['name'] !== 'string' || !NAME.test(t['name'])) return `${at}: name must be 1-32 of A-Z a-z 0-9 _ - (it becomes part of the object key)`;
     if (names.has(t['name'])) return `${at}: name "${t['name']}" is used twice`;
     if (typeof t['topic'] !== 'string' || !TOPIC.test(t['topic'])) return `${at}: topic must be a VAPIX event topic such as "tns1:VideoSource/MotionAlarm"`;
@@ -83,6 +85,8 @@ export function parseTriggers(v: unknown): Trigger[] | string {
     }
     const resolution = t['resolution'];
     if (resolution !== undefined && (typeof resolution !== 'string' || !RESOLUTION.test(resolution))) return `${at}: resolution must look like 1920x1080`;
+    const onInitialState = t['onInitialState'];
+    if (onInitialState !== undefined && typeof onInitialState !== 'boolean') return `${at}: onInitialState must be true or false`;
     names.add(t['name']);
     out.push({
       name: t['name'],
@@ -90,6 +94,7 @@ export function parseTriggers(v: unknown): Trigger[] | string {
       cooldownSeconds: cooldown,
       ...(when !== undefined ? { when: { ...(when as Record<string, string>) } } : {}),
       ...(resolution !== undefined ? { resolution } : {}),
+      ...(onInitialState === true ? { onInitialState } : {}),
     });
   }
   return out;

@@ -24,7 +24,15 @@ export function createEventUploader(opts: { target: UploadTargetPolicy; timeoutM
   async function upload(grant: UploadGrant, entry: QueuedEvent, jpeg: Buffer, signal?: AbortSignal): Promise<UploadOutcome> {
     let fields: Record<string, string>;
     try {
-      fields = grantUploadFields(grant, entry.key, { trigger: entry.trigger, topic: entry.topic, time: entry.eventTime, frameTime: entry.frameTime ?? entry.eventTime });
+      fields = grantUploadFields(grant, entry.key, {
+        trigger: entry.trigger,
+        topic: entry.topic,
+        time: entry.eventTime,
+        frameTime: entry.frameTime ?? entry.eventTime,
+        timeSource: entry.timeSource ?? 'camera',
+        source: entry.source ?? {},
+        data: entry.data ?? {},
+      });
     } catch (err) {
       return { ok: false, permanent: true, error: (err as Error).message };
     }
