@@ -4,7 +4,6 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { NodeRuntime } from './node-runtime.js';
 import { LAUNCHER_NAME, launcherScript } from '../agent/update/gateway-launcher.js';
 
 /**
@@ -32,10 +31,10 @@ export function defaultsFileContent(): string {
   );
 }
 
-/** Apache-2.0 for cloudcam, then Node's license, then the license of each package in the bundle. */
-export function licenseText(bundledPackages: string[], runtime: NodeRuntime): string {
+/** Apache-2.0 for cloudcam, then the runtime's license(s), then the license of each package in the bundle. */
+export function licenseText(bundledPackages: string[], runtime: { title: string; text: string }): string {
   const parts = [fs.readFileSync(path.resolve('packaging', 'LICENSE.apache-2.0'), 'utf8')];
-  parts.push(`\n${'='.repeat(78)}\nNode.js ${runtime.version} (the runtime inside the executable)\n${'='.repeat(78)}\n\n${fs.readFileSync(runtime.license, 'utf8')}`);
+  parts.push(`\n${'='.repeat(78)}\n${runtime.title}\n${'='.repeat(78)}\n\n${runtime.text}`);
   for (const pkg of bundledPackages.filter((p) => p !== '(cloudcam)').sort()) {
     const dir = path.resolve('node_modules', pkg);
     const file = fs.readdirSync(dir).find((f) => /^licen[cs]e/i.test(f));

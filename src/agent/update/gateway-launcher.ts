@@ -5,8 +5,10 @@
  * counts the starts; too many starts (a crash loop) or a start after the deadline switch `current`
  * back to `previous` and record why in {root}/update/rolled-back, which the old version's resume
  * reports as the job's FAILED reason. The agent's own watch (rollback-watch.ts) handles a new
- * version that runs but cannot connect.
+ * version that runs but cannot connect. It also sets the runtime's memory settings (runtime-settings.ts).
  */
+import { runtimeSettingsShell, RUNTIME_FILE } from '../runtime-settings.js';
+
 export const LAUNCHER_NAME = 'cloudcam-launcher';
 
 /**
@@ -58,7 +60,7 @@ elif [ -f "$up/pending" ]; then
     current=$previous
   fi
 fi
-if [ "$current" = base ]; then exec ${run}"$here/${appName}" "$@"; fi
+${runtimeSettingsShell(`"$root/${RUNTIME_FILE}"`, `${appName}-launcher`)}if [ "$current" = base ]; then exec ${run}"$here/${appName}" "$@"; fi
 exec ${run}"$root/releases/$current/${appName}" "$@"
 `;
 }
