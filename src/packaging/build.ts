@@ -26,7 +26,7 @@ import { reproducibleTarGz, sha256, sourceDateEpoch, treeSize } from './archive.
 import { isPastEndOfLife, nodeEndOfLife, parseArchList, TARGETS, type AcapArch, type Arch, type Target } from './targets.js';
 import { checkEmulation } from './emulation.js';
 import { defaultsFileContent, gatewayFiles, licenseText } from './package-files.js';
-import { flavoursFor, RUNTIME_NOTES_FILE, type Flavour, type RuntimeNotes } from './flavours.js';
+import { flavoursFor, friendlyNameFor, RUNTIME_NOTES_FILE, type Flavour, type RuntimeNotes } from './flavours.js';
 import { appLauncherScript, DEBIAN_BUNDLE, SEA_EXECUTABLE } from './app-launcher.js';
 import { assembleDebianRuntime, debianCopyrights, fetchDebianNode, type DebianRuntime } from './debian-runtime.js';
 
@@ -201,8 +201,7 @@ export async function buildPackages(env: NodeJS.ProcessEnv = process.env): Promi
     let eapBytes = 0;
     let eapSha256 = '';
     if (flavour.axisOs) {
-      const eol = notes.pastEndOfLife ? ', Node end of life' : '';
-      const friendlyName = flavour.id === flavour.arch ? 'cloudcam' : `cloudcam (AXIS OS ${flavour.axisOs.max}${eol})`;
+      const friendlyName = friendlyNameFor(flavour, notes.pastEndOfLife);
       const manifest = buildManifest({
         schema,
         appName: APP_NAME,

@@ -59,3 +59,12 @@ export interface RuntimeNotes {
 }
 
 export const RUNTIME_NOTES_FILE = 'runtime.json';
+
+/**
+ * The app's friendly name (list.cgi's NiceName, the camera's app list): the AXIS OS 11 package names
+ * its range, and "Node end of life" when its runtime is past it, which `setup check` reports.
+ */
+export function friendlyNameFor(flavour: Flavour, pastEndOfLife: boolean): string {
+  if (flavour.id === flavour.arch || !flavour.axisOs) return 'cloudcam';
+  return `cloudcam (AXIS OS ${flavour.axisOs.max}${pastEndOfLife ? ', Node end of life' : ''})`;
+}
