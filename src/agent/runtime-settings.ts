@@ -28,6 +28,16 @@ export const RUNTIME_DEFAULTS: RuntimeSettings = {
   uvThreadpoolSize: 1,
 };
 
+/**
+ * The same without `--jitless`, for the targets where it made the first snapshot after start slower
+ * under emulation (`--jitless` also turns off the baseline compiler; docs/benchmarks.md): each package
+ * takes its defaults from src/packaging/flavours.ts.
+ */
+export const RUNTIME_DEFAULTS_WITH_JIT: RuntimeSettings = {
+  nodeOptions: '--max-semi-space-size=1 --v8-pool-size=1',
+  uvThreadpoolSize: 1,
+};
+
 /** NODE_OPTIONS words a setting may use: flag → largest number it takes (0 = a plain switch). */
 const ALLOWED_FLAGS: Record<string, number> = {
   '--jitless': 0,
@@ -85,17 +95,17 @@ export function runtimeEnvFile(o: { nodeOptions?: string | undefined; uvThreadpo
 }
 
 /**
- * POSIX sh that sets and exports NODE_OPTIONS and UV_THREADPOOL_SIZE: the defaults, then the lines of
+ * POSIX sh that sets and exports NODE_OPTIONS and UV_THREADPOOL_SIZE: `defaults`, then the lines of
  * the file named by the sh expression `fileExpr`, each checked with the same rules as above (a refused
  * line is reported on stderr with `<4>` and the default kept). `tag` prefixes the messages.
  */
-export function runtimeSettingsShell(fileExpr: string, tag: string): string {
+export function runtimeSettingsShell(fileExpr: string, tag: string, defaults: RuntimeSettings = RUNTIME_DEFAULTS): string {
   const flagCases = Object.entries(ALLOWED_FLAGS)
     .map(([flag, max]) => (max === 0 ? `      ${flag}) ;;` : `      ${flag}=*) count_ok "\${w#*=}" ${max} || rc=1 ;;`))
     .join('\n');
   return `# V8/libuv settings (src/agent/runtime-settings.ts): measured defaults, overridable in ${fileExpr}.
-node_options='${RUNTIME_DEFAULTS.nodeOptions}'
-uv_threads=${RUNTIME_DEFAULTS.uvThreadpoolSize}
+node_options='${defaults.nodeOptions}'
+uv_threads=${defaults.uvThreadpoolSize}
 count_ok() { case "$1" in ''|0*|*[!0-9]*) return 1 ;; esac; [ \${#1} -le 6 ] && [ "$1" -le "$2" ]; }
 options_ok() {
   [ "$1" = ${NO_NODE_OPTIONS} ] && return 0

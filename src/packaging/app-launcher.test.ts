@@ -9,6 +9,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { appLauncherScript, DEBIAN_BUNDLE, SEA_EXECUTABLE, type RuntimeKind } from './app-launcher.js';
 import { RUNTIME_DEFAULTS } from '../agent/runtime-settings.js';
+import { FLAVOURS } from './flavours.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -17,10 +18,10 @@ afterEach(() => {
 
 const PRINT = '#!/bin/sh\nprintf "NODE_OPTIONS=%s\\nUV_THREADPOOL_SIZE=%s\\nPWD=%s\\nLD_LIBRARY_PATH=%s\\nAPP_DIR=%s\\nARGS=%s\\n" "$NODE_OPTIONS" "$UV_THREADPOOL_SIZE" "$(pwd)" "${LD_LIBRARY_PATH:-}" "$CLOUDCAM_APP_DIR" "$*"\n';
 
-function app(runtime: RuntimeKind, runtimeEnv?: string): string {
+function app(runtime: RuntimeKind, runtimeEnv?: string, defaults = RUNTIME_DEFAULTS): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cloudcam-launcher-'));
   dirs.push(dir);
-  fs.writeFileSync(path.join(dir, 'cloudcam'), appLauncherScript('cloudcam', runtime), { mode: 0o755 });
+  fs.writeFileSync(path.join(dir, 'cloudcam'), appLauncherScript('cloudcam', runtime, '', defaults), { mode: 0o755 });
   fs.writeFileSync(path.join(dir, runtime === 'sea' ? SEA_EXECUTABLE : 'node'), PRINT, { mode: 0o755 });
   fs.mkdirSync(path.join(dir, 'localdata'));
   if (runtimeEnv !== undefined) fs.writeFileSync(path.join(dir, 'localdata', 'runtime.env'), runtimeEnv);
@@ -48,6 +49,11 @@ describe('the ACAP launcher', () => {
     const { out } = start(dir);
     const real = fs.realpathSync(dir);
     expect(out).toMatchObject({ LD_LIBRARY_PATH: `${real}/lib`, PWD: real, ARGS: `--use-bundled-ca ${real}/${DEBIAN_BUNDLE} --version`, UV_THREADPOOL_SIZE: '1' });
+  });
+
+  it("exports each package's own defaults (--jitless only where it did not slow the first snapshot)", () => {
+    for (const f of FLAVOURS) expect(start(app(f.runtime, undefined, f.runtimeDefaults)).out['NODE_OPTIONS']).toBe(f.runtimeDefaults.nodeOptions);
+    expect(FLAVOURS.find((f) => f.id === 'aarch64')?.runtimeDefaults.nodeOptions).not.toContain('--jitless');
   });
 
   it('takes the settings from localdata/runtime.env', () => {

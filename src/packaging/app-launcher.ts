@@ -8,7 +8,7 @@
  *   externalised JavaScript builtins in `builtins/`, whose paths inside libnode were rewritten to
  *   paths relative to the package directory (libnode-paths.ts): so the launcher starts it there.
  */
-import { runtimeSettingsShell, RUNTIME_FILE } from '../agent/runtime-settings.js';
+import { RUNTIME_DEFAULTS, runtimeSettingsShell, RUNTIME_FILE, type RuntimeSettings } from '../agent/runtime-settings.js';
 
 export type RuntimeKind = 'sea' | 'debian';
 
@@ -21,7 +21,7 @@ export const DEBIAN_BUNDLE = 'agent.js';
  * `runner`: a command the runtime is run through, e.g. `qemu-arm -L SYSROOT` when `make test-package`
  * runs a foreign-architecture package on the build host; the shipped launcher has none.
  */
-export function appLauncherScript(appName: string, runtime: RuntimeKind, runner = ''): string {
+export function appLauncherScript(appName: string, runtime: RuntimeKind, runner = '', defaults: RuntimeSettings = RUNTIME_DEFAULTS): string {
   const run = runner ? `${runner} ` : '';
   const start =
     runtime === 'sea'
@@ -37,7 +37,7 @@ exec ${run}"$here/node" --use-bundled-ca "$here/${DEBIAN_BUNDLE}" "$@"`;
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 cd "$here" || exit 1
-${runtimeSettingsShell(`"$here/localdata/${RUNTIME_FILE}"`, appName)}export CLOUDCAM_APP_DIR="$here"
+${runtimeSettingsShell(`"$here/localdata/${RUNTIME_FILE}"`, appName, defaults)}export CLOUDCAM_APP_DIR="$here"
 ${start}
 `;
 }

@@ -189,7 +189,7 @@ export async function buildPackages(env: NodeJS.ProcessEnv = process.env): Promi
       license = licenseText(Object.keys(bundleSizes), { title: `Node.js ${runtime.version} (the runtime inside ${SEA_EXECUTABLE})`, text: fs.readFileSync(runtime.license, 'utf8') });
     }
     const launcher = path.join(stage, APP_NAME);
-    fs.writeFileSync(launcher, appLauncherScript(APP_NAME, flavour.runtime));
+    fs.writeFileSync(launcher, appLauncherScript(APP_NAME, flavour.runtime, '', flavour.runtimeDefaults));
     fs.chmodSync(launcher, 0o755);
     fs.writeFileSync(path.join(stage, RUNTIME_NOTES_FILE), JSON.stringify(notes, null, 2) + '\n');
     fs.writeFileSync(path.join(stage, 'LICENSE'), license);
@@ -231,7 +231,7 @@ export async function buildPackages(env: NodeJS.ProcessEnv = process.env): Promi
       fs.chmodSync(path.join(gwStage, APP_NAME), 0o755);
       for (const f of ['LICENSE', 'cloudcam.defaults.json', RUNTIME_NOTES_FILE]) fs.copyFileSync(path.join(stage, f), path.join(gwStage, f));
       fs.cpSync(path.join(stage, 'certs'), path.join(gwStage, 'certs'), { recursive: true });
-      for (const [name, content, mode] of gatewayFiles(APP_NAME)) {
+      for (const [name, content, mode] of gatewayFiles(APP_NAME, flavour.runtimeDefaults)) {
         fs.writeFileSync(path.join(gwStage, name), content);
         fs.chmodSync(path.join(gwStage, name), mode);
       }

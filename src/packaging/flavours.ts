@@ -14,6 +14,7 @@
 import type { Arch } from './targets.js';
 import { MAX_OS_MAJOR } from './manifest.js';
 import type { RuntimeKind } from './app-launcher.js';
+import { RUNTIME_DEFAULTS, RUNTIME_DEFAULTS_WITH_JIT, type RuntimeSettings } from '../agent/runtime-settings.js';
 
 export interface Flavour {
   /** Used in file names and build-info-{id}.json. */
@@ -26,13 +27,18 @@ export interface Flavour {
   gateway: boolean;
   /** Why this flavour exists, for the build log and docs. */
   purpose: string;
+  /**
+   * The launcher's V8/libuv defaults. `--jitless` only where the first snapshot after start was not
+   * slower with it under emulation (docs/benchmarks.md, "Runtime settings per target").
+   */
+  runtimeDefaults: RuntimeSettings;
 }
 
 export const FLAVOURS: readonly Flavour[] = [
-  { id: 'armv7hf', arch: 'armv7hf', runtime: 'debian', axisOs: { min: '12.0', max: MAX_OS_MAJOR }, gateway: false, purpose: 'AXIS OS 12 and later: Debian trixie nodejs (security-maintained)' },
-  { id: 'armv7hf-axisos11', arch: 'armv7hf', runtime: 'sea', axisOs: { min: '11.11', max: '11' }, gateway: true, purpose: 'AXIS OS 11: official Node single executable' },
-  { id: 'aarch64', arch: 'aarch64', runtime: 'sea', axisOs: { min: '11.11', max: MAX_OS_MAJOR }, gateway: true, purpose: 'AXIS OS 11.11 and later: official Node single executable, newest LTS line' },
-  { id: 'x64', arch: 'x64', runtime: 'sea', gateway: false, purpose: 'this machine, for make bench (not shipped)' },
+  { id: 'armv7hf', arch: 'armv7hf', runtime: 'debian', axisOs: { min: '12.0', max: MAX_OS_MAJOR }, gateway: false, purpose: 'AXIS OS 12 and later: Debian trixie nodejs (security-maintained)', runtimeDefaults: RUNTIME_DEFAULTS_WITH_JIT },
+  { id: 'armv7hf-axisos11', arch: 'armv7hf', runtime: 'sea', axisOs: { min: '11.11', max: '11' }, gateway: true, purpose: 'AXIS OS 11: official Node single executable', runtimeDefaults: RUNTIME_DEFAULTS },
+  { id: 'aarch64', arch: 'aarch64', runtime: 'sea', axisOs: { min: '11.11', max: MAX_OS_MAJOR }, gateway: true, purpose: 'AXIS OS 11.11 and later: official Node single executable, newest LTS line', runtimeDefaults: RUNTIME_DEFAULTS_WITH_JIT },
+  { id: 'x64', arch: 'x64', runtime: 'sea', gateway: false, purpose: 'this machine, for make bench (not shipped)', runtimeDefaults: RUNTIME_DEFAULTS },
 ];
 
 export function flavoursFor(arches: readonly Arch[]): Flavour[] {

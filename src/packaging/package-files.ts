@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { LAUNCHER_NAME, launcherScript } from '../agent/update/gateway-launcher.js';
+import type { RuntimeSettings } from '../agent/runtime-settings.js';
 
 /**
  * cloudcam.defaults.json: what an installed package starts from. Relative paths start at the
@@ -46,7 +47,7 @@ export function licenseText(bundledPackages: string[], runtime: { title: string;
 }
 
 /** [name, content, mode] of the gateway tarball's own files. */
-export function gatewayFiles(appName: string): [string, string, number][] {
+export function gatewayFiles(appName: string, runtimeDefaults: RuntimeSettings): [string, string, number][] {
   const unit = `# cloudcam agent on a plain Linux gateway (cameras behind it reached over VAPIX).
 # Installed by install.sh; settings: /opt/${appName}/localdata/cloudcam.json (docs/config.md).
 [Unit]
@@ -96,6 +97,6 @@ echo "then: systemctl enable --now ${appName}"
   return [
     [`${appName}.service`, unit, 0o644],
     ['install.sh', install, 0o755],
-    [LAUNCHER_NAME, launcherScript(appName), 0o755],
+    [LAUNCHER_NAME, launcherScript(appName, '', runtimeDefaults), 0o755],
   ];
 }

@@ -21,7 +21,7 @@ import { parseArchList, TARGETS } from './targets.js';
 import { flavoursFor, RUNTIME_NOTES_FILE, type Flavour, type RuntimeNotes } from './flavours.js';
 import { appLauncherScript, DEBIAN_BUNDLE, SEA_EXECUTABLE } from './app-launcher.js';
 import { debianSysrootDir } from './debian-runtime.js';
-import { RUNTIME_DEFAULTS, RUNTIME_FILE } from '../agent/runtime-settings.js';
+import { RUNTIME_FILE } from '../agent/runtime-settings.js';
 import { treeSize } from './archive.js';
 import type { BuildInfo } from './build.js';
 import { APP_NAME, buildPackages } from './build.js';
@@ -168,8 +168,8 @@ async function testFlavour(flavour: Flavour, dc: DevcloudInfo, thing: string, pa
   const unpackedBytes = treeSize(appDir);
   // The launcher as shipped, then the same with the runtime run through qemu (the only change).
   const launcher = path.join(appDir, APP_NAME);
-  if (fs.readFileSync(launcher, 'utf8') !== appLauncherScript(APP_NAME, flavour.runtime)) throw new Error(`${flavour.id}: the packaged launcher is not appLauncherScript's`);
-  fs.writeFileSync(launcher, appLauncherScript(APP_NAME, flavour.runtime, emulationRunner(TARGETS[flavour.arch], sysrootFor(flavour))));
+  if (fs.readFileSync(launcher, 'utf8') !== appLauncherScript(APP_NAME, flavour.runtime, '', flavour.runtimeDefaults)) throw new Error(`${flavour.id}: the packaged launcher is not appLauncherScript's`);
+  fs.writeFileSync(launcher, appLauncherScript(APP_NAME, flavour.runtime, emulationRunner(TARGETS[flavour.arch], sysrootFor(flavour)), flavour.runtimeDefaults));
   const node = checkRuntimeClaim(flavour, appDir);
   if (flavour.runtime === 'debian') checkGlibcFloor(flavour, appDir);
 
@@ -206,7 +206,7 @@ async function testFlavour(flavour: Flavour, dc: DevcloudInfo, thing: string, pa
   const events = new AgentEvents(proc);
   try {
     const runtime = await events.wait('the runtime line', (e) => e['event'] === 'agent.runtime', CONNECT_TIMEOUT_MS, proc);
-    const expectedOptions = nodeOptions ? (nodeOptions === 'none' ? '' : nodeOptions) : RUNTIME_DEFAULTS.nodeOptions;
+    const expectedOptions = nodeOptions ? (nodeOptions === 'none' ? '' : nodeOptions) : flavour.runtimeDefaults.nodeOptions;
     if (runtime['nodeOptions'] !== expectedOptions) throw new Error(`${arch}: the agent runs with NODE_OPTIONS "${String(runtime['nodeOptions'])}", the launcher should have set "${expectedOptions}"`);
     const access = await events.wait('the VAPIX access line', (e) => e['event'] === 'camera.access', CONNECT_TIMEOUT_MS, proc);
     if (access['access'] !== 'service-account') throw new Error(`${arch}: the agent uses ${String(access['access'])} VAPIX access, expected the D-Bus service account: ${String(access['msg'])}`);
@@ -271,7 +271,7 @@ async function testGatewayUpdate(flavour: Flavour, dc: DevcloudInfo, thing: stri
   execFileSync('tar', ['xzf', tarball, '-C', unpack]);
   fs.renameSync(path.join(unpack, `${APP_NAME}-${info.version}`), base);
   if (!fs.existsSync(path.join(base, LAUNCHER_NAME))) throw new Error(`${arch}: the gateway tarball has no ${LAUNCHER_NAME}`);
-  fs.writeFileSync(path.join(base, LAUNCHER_NAME), launcherScript(APP_NAME, `${target.qemu} -L ${sysrootDir(target)}`), { mode: 0o755 });
+  fs.writeFileSync(path.join(base, LAUNCHER_NAME), launcherScript(APP_NAME, `${target.qemu} -L ${sysrootDir(target)}`, flavour.runtimeDefaults), { mode: 0o755 });
   const root = path.join(base, 'localdata');
   fs.mkdirSync(root, { mode: 0o700 });
   const site = JSON.parse(fs.readFileSync(dc.devices[thing]!.agentConfigPath, 'utf8')) as Record<string, unknown>;
