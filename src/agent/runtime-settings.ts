@@ -5,7 +5,8 @@
  * cannot change them), so they travel as environment: a POSIX sh launcher (the ACAP app's
  * `setup.appName`, and the gateway's `cloudcam-launcher`) exports them and then `exec`s the runtime.
  * Measured on the shipped x64 single executable, idle: 61.5 → 54.9 MB RSS, private 18.0 → 15.9 MB,
- * snapshot p50 unchanged (docs/benchmarks.md). `--jitless` also turns off V8's baseline compiler.
+ * snapshot p50 unchanged (docs/benchmarks.md). `--jitless` also turns off V8's baseline compiler, so
+ * some packages start without it (RUNTIME_DEFAULTS_WITH_JIT; src/packaging/flavours.ts).
  *
  * Override: `{state dir}/runtime.env` (`localdata/runtime.env`; on a gateway /var/lib/cloudcam/runtime.env)
  * with the lines `NODE_OPTIONS=...` and/or `UV_THREADPOOL_SIZE=N`; on a camera the agent writes that
