@@ -44,14 +44,17 @@ screenshot: build
 	bash scripts/system-packages.sh mosquitto chromium
 	node scripts/screenshot.mjs --out docs/images/viewer.png
 
-# Self-contained packages per architecture (docs/packaging.md): build/package/cloudcam_{version}_{arch}.eap
-# and a gateway tarball. Needs qemu-user and the Debian sysroots: `packaging/emulation-setup.sh` (root).
+# Self-contained packages (docs/packaging.md): build/package/cloudcam_{version}_armv7hf.eap (AXIS OS 12,
+# Debian trixie's nodejs, downloaded once into build/debian-node/), cloudcam_{version}_armv7hf-axisos11[-eol].eap,
+# cloudcam_{version}_aarch64.eap, and gateway tarballs. Needs qemu-user and the Debian sysroots:
+# `packaging/emulation-setup.sh` (root).
 ARCH ?= all
 package: build
 	ARCH=$(ARCH) node dist/packaging/cli.js
 
-# Runs each package's executable under qemu-user against a devcloud (snapshot roundtrip), then builds
-# again elsewhere and checks the .eap files are byte-identical.
+# Runs each package through its launcher under qemu-user against a devcloud (snapshot roundtrip),
+# checks its runtime is the one its notes claim, then builds again elsewhere and checks the .eap files
+# are byte-identical.
 test-package: package
 	bash scripts/system-packages.sh dbus
 	ARCH=$(ARCH) node dist/packaging/test-package.js
@@ -61,9 +64,12 @@ test-package: package
 	  if [ "$$a" = "$$b" ]; then echo "reproducible: $$(basename $$f) $${a%% *}"; else echo "NOT reproducible: $$(basename $$f)"; exit 1; fi; \
 	done
 
-# A benchmark, not a test: latency of the snapshot path against its floor, and the agent's memory;
-# then event snapshots: event → object in S3 against its floor, memory without and with the pre-event buffer.
+# A benchmark, not a test: latency of the snapshot path against its floor, and the memory of the agent
+# as it ships (this machine's x64 package, built here: official Node of the newest LTS line as a
+# single executable, started by its launcher); then event snapshots: event → object in S3 against its
+# floor, memory without and with the pre-event buffer.
 bench: build
+	ARCH=x64 PACKAGE_DIR=build/bench-package node dist/packaging/cli.js
 	node scripts/bench.mjs --n $${BENCH_N:-100}
 	node scripts/bench-events.mjs --n $${BENCH_EVENTS_N:-50}
 
@@ -115,4 +121,4 @@ soak: build
 	SOAK=1 npx vitest run test/soak
 
 clean:
-	rm -rf dist build/package build/package-again build/package-work coverage
+	rm -rf dist build/package build/package-again build/package-work build/package-again-work build/bench-package build/bench-package-work coverage

@@ -67,7 +67,7 @@ async function startEventsAgent(name, preBuffer) {
     stateDir: path.join(dir, name, 'localdata', 'state'),
     events: { triggers: TRIGGERS, capPerMinute: 1_000_000, ...(preBuffer ? { preBuffer } : {}) },
   }));
-  const child = startProcess(shipped.argv, shipped.env);
+  const child = startProcess(shipped);
   await online;
   await until(() => cam.events.sessions > 0 && dc.store.get({ thing, shadow: info.shadowName }).state.desired?.uploadGrant !== undefined);
   return child;

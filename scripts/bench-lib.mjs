@@ -2,7 +2,8 @@
 // snapshots): percentiles, a process's memory from /proc, the shipped agent in a packaged layout, and
 // the table they print.
 import { spawn } from 'node:child_process';
-import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -22,25 +23,47 @@ export const rssOf = async (pid) => {
   return { rss: kb('VmRSS') / 1024, hwm: kb('VmHWM') / 1024, private: privateKb / 1024 };
 };
 
+/** Where `make bench` builds this machine's package (ARCH=x64 PACKAGE_DIR=build/bench-package). */
+export const BENCH_PACKAGE_STAGE = path.join(root, 'build', 'bench-package-work', 'x64', 'eap');
+
+async function writeSite(dir, configPath, edit) {
+  await mkdir(path.join(dir, 'localdata'), { recursive: true });
+  const config = JSON.parse(await readFile(configPath, 'utf8'));
+  await writeFile(path.join(dir, 'localdata', 'cloudcam.json'), JSON.stringify(edit(config), null, 2));
+}
+
 /**
- * The agent that ships: the esbuild bundle of src/agent/bin.ts in a packaged layout under dir, its
- * settings in localdata/cloudcam.json (the devcloud agent config, changed by `edit`). Returns the
- * argv and environment that start it.
+ * The agent as it ships, for this machine: the x64 package (single executable of the official Node
+ * of the newest LTS line) copied to dir and started by its launcher, with the launcher's runtime
+ * settings; its settings in localdata/cloudcam.json (the devcloud agent config, changed by `edit`).
+ * Returns the command, argv and environment that start it (the launcher execs: same pid).
  */
 export async function shippedAgent(dir, configPath, edit = (c) => c) {
+  if (!existsSync(path.join(BENCH_PACKAGE_STAGE, 'cloudcam'))) throw new Error(`no x64 package at ${BENCH_PACKAGE_STAGE}: make bench builds it (ARCH=x64 PACKAGE_DIR=build/bench-package node dist/packaging/cli.js)`);
+  await cp(BENCH_PACKAGE_STAGE, dir, { recursive: true });
+  await writeSite(dir, configPath, edit);
+  const { node } = JSON.parse(await readFile(path.join(dir, 'runtime.json'), 'utf8'));
+  return { command: 'sh', argv: [path.join(dir, 'cloudcam')], env: {}, node };
+}
+
+/**
+ * For comparison: the same agent as an esbuild bundle of src/agent/bin.ts run by this machine's node
+ * (no launcher, default V8 settings), in a packaged layout under dir.
+ */
+export async function bundledAgent(dir, configPath, edit = (c) => c) {
   const { bundleAgent } = await import(path.join(root, 'dist/packaging/sea.js'));
   const pkg = JSON.parse(await readFile(path.join(root, 'package.json'), 'utf8'));
   await mkdir(path.join(dir, 'localdata'), { recursive: true });
   const bundle = path.join(dir, 'cloudcam-agent.cjs');
   await bundleAgent(path.join(root, 'src/agent/bin.ts'), bundle, pkg.version, `node${process.versions.node.split('.')[0]}`);
   await writeFile(path.join(dir, 'cloudcam.defaults.json'), '{}\n');
-  await copyFile(configPath, path.join(dir, 'localdata', 'cloudcam.json'));
-  const config = JSON.parse(await readFile(path.join(dir, 'localdata', 'cloudcam.json'), 'utf8'));
-  await writeFile(path.join(dir, 'localdata', 'cloudcam.json'), JSON.stringify(edit(config), null, 2));
-  return { argv: [bundle], env: { CLOUDCAM_APP_DIR: dir } };
+  await writeSite(dir, configPath, edit);
+  return { command: process.execPath, argv: [bundle], env: { CLOUDCAM_APP_DIR: dir } };
 }
 
-export const startProcess = (argv, env = {}) => spawn(process.execPath, argv, { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, ...env } });
+/** Starts an agent from shippedAgent/bundledAgent; stdout piped when `stdout` is 'pipe'. */
+export const startProcess = (agent, env = {}, stdout = 'ignore') =>
+  spawn(agent.command, agent.argv, { stdio: ['ignore', stdout, 'inherit'], env: { ...process.env, ...agent.env, ...env } });
 
 export const stopAgent = async (child) => {
   const exited = new Promise((r) => child.once('exit', r));

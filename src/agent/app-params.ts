@@ -10,6 +10,7 @@
  * the site file; the agent's own validation names a bad value and the parameter it came from.
  */
 import type { VapixClient } from '../protocol/vapix/client.js';
+import { nodeOptionsProblem, runtimeEnvFile, uvThreadpoolSizeProblem } from './runtime-settings.js';
 
 /** One parameter: its manifest definition and the agent setting it feeds. */
 export interface AppParam {
@@ -60,14 +61,49 @@ export function paramsToConfig(appName: string, params: Record<string, string>):
   return out;
 }
 
+/**
+ * The runtime's own settings (runtime-settings.ts): not agent config but the environment the launcher
+ * starts the runtime with, so they reach it through localdata/runtime.env at the next start.
+ * Empty = the measured default; NodeOptions `none` = no options at all.
+ */
+export const RUNTIME_PARAMS = [
+  { name: 'NodeOptions', type: 'string', default: '', check: nodeOptionsProblem },
+  { name: 'UvThreadpoolSize', type: 'string', default: '', check: uvThreadpoolSizeProblem },
+] as const;
+
+export interface AppParamsRead {
+  /** Agent settings (a config layer). */
+  config: Record<string, unknown>;
+  /** runtime.env's text for the runtime parameters; undefined = none set (the defaults apply). */
+  runtimeEnv: string | undefined;
+  /** Runtime parameters refused, each naming the parameter and what is allowed. */
+  runtimeProblems: string[];
+}
+
 /** Reads root.{appName} over VAPIX; the caller decides what a failure means. */
-export async function readAppParams(camera: Pick<VapixClient, 'listParams'>, appName: string): Promise<Record<string, unknown>> {
-  return paramsToConfig(appName, await camera.listParams(appName));
+export async function readAppParams(camera: Pick<VapixClient, 'listParams'>, appName: string): Promise<AppParamsRead> {
+  const params = await camera.listParams(appName);
+  return { config: paramsToConfig(appName, params), ...runtimeParams(appName, params) };
+}
+
+/** The runtime parameters as runtime.env text; a refused one is left out (its default applies) and named. */
+export function runtimeParams(appName: string, params: Record<string, string>): Omit<AppParamsRead, 'config'> {
+  const set: { nodeOptions?: string; uvThreadpoolSize?: string } = {};
+  const runtimeProblems: string[] = [];
+  for (const p of RUNTIME_PARAMS) {
+    const value = params[`${appName}.${p.name}`]?.trim() ?? '';
+    if (value === '') continue;
+    const problem = p.check(value);
+    if (problem) runtimeProblems.push(`parameter ${p.name}: ${problem}; the default stays`);
+    else if (p.name === 'NodeOptions') set.nodeOptions = value;
+    else set.uvThreadpoolSize = value;
+  }
+  return { runtimeEnv: Object.keys(set).length > 0 ? runtimeEnvFile(set) : undefined, runtimeProblems };
 }
 
 /** The manifest's `configuration.paramConfig`. */
 export function manifestParamConfig(): { name: string; default: string; type: string }[] {
-  return APP_PARAMS.map((p) => ({ name: p.name, default: p.default, type: p.type }));
+  return [...APP_PARAMS, ...RUNTIME_PARAMS].map((p) => ({ name: p.name, default: p.default, type: p.type }));
 }
 
 function setPath(obj: Record<string, unknown>, key: string, value: unknown): void {

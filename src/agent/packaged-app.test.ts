@@ -83,6 +83,23 @@ describe('the packaged agent settings', () => {
     await expect(loadPackagedConfig(appLayout({}, path.join(dir, 'cloudcam')), {})).rejects.toThrow(/iot\.port.*parameters root\.cloudcam|parameters root\.cloudcam[\s\S]*iot\.port/);
   });
 
+  it('on a camera: keeps localdata/runtime.env equal to the runtime parameters, for the launcher to apply at the next start', async () => {
+    const cam = await paramServer('root.cloudcam.NodeOptions=--max-old-space-size=64\nroot.cloudcam.UvThreadpoolSize=\n');
+    const dir = packageDir({ manifest: true, site: { thingName: 'c', iot: { endpoint: 'h.example.com' }, camera: { url: cam.url, username: 'op', password: 'x' } } });
+    const file = path.join(dir, 'localdata', 'runtime.env');
+    const { notes } = await loadPackagedConfig(appLayout({}, path.join(dir, 'cloudcam')), {});
+    expect(fs.readFileSync(file, 'utf8')).toMatch(/\nNODE_OPTIONS=--max-old-space-size=64\n$/);
+    expect(notes.join('\n')).toContain('apply when the app next starts');
+    const again = await loadPackagedConfig(appLayout({}, path.join(dir, 'cloudcam')), {});
+    expect(again.notes.join('\n')).not.toContain('runtime settings'); // unchanged: no note, no write
+
+    const refused = await paramServer('root.cloudcam.NodeOptions=--inspect\n');
+    fs.writeFileSync(path.join(dir, 'localdata', 'cloudcam.json'), JSON.stringify({ thingName: 'c', iot: { endpoint: 'h.example.com' }, camera: { url: refused.url, username: 'op', password: 'x' } }));
+    const third = await loadPackagedConfig(appLayout({}, path.join(dir, 'cloudcam')), {});
+    expect(third.notes.join('\n')).toMatch(/parameter NodeOptions: "--inspect" is not allowed/);
+    expect(fs.existsSync(file)).toBe(false); // back to the launcher's defaults
+  });
+
   it('maps parameter text onto typed settings', () => {
     expect(paramsToConfig('app', { 'app.MqttVersion': '3.1.1', 'app.SnapshotCompression': '40', 'app.LogLevel': ' ', 'other.ThingName': 'x' })).toEqual({
       iot: { mqttVersion: 4 },

@@ -8,6 +8,7 @@
  *   {appDir}/localdata/certs/        provisioned CA, device certificate and key (kept across upgrades)
  *   {appDir}/localdata/state/        the request journal (kept across upgrades)
  *   {appDir}/manifest.json           present on a camera only: then the app's parameters are read too
+ *   {appDir}/localdata/runtime.env   the runtime settings the launcher applies (from the app parameters)
  *
  * Later sources win: package defaults < site file < app parameters (camera UI / param.cgi) <
  * CLOUDCAM_* environment. Relative paths in any of them start at {appDir}.
@@ -19,6 +20,7 @@ import { readAppParams } from './app-params.js';
 import { VapixClient } from '../protocol/vapix/client.js';
 import { requestServiceAccountCredentials, SERVICE_ACCOUNT_VAPIX_URL } from '../protocol/vapix/service-account.js';
 import { SERVICE_ACCOUNT_NAME } from './camera-access.js';
+import { RUNTIME_FILE } from './runtime-settings.js';
 
 export const DEFAULTS_FILE = 'cloudcam.defaults.json';
 export const SITE_FILE = path.join('localdata', 'cloudcam.json');
@@ -78,15 +80,37 @@ export async function loadPackagedConfig(layout: AppLayout, env: NodeJS.ProcessE
       notes.push(`app parameters root.${layout.appName} not read: ${client}`);
     } else {
       try {
-        const values = await readAppParams(client, layout.appName);
-        layers.push({ source: `parameters root.${layout.appName}`, values });
-        notes.push(`app parameters root.${layout.appName}: ${Object.keys(flatten(values)).join(', ') || 'none set'}`);
+        const read = await readAppParams(client, layout.appName);
+        layers.push({ source: `parameters root.${layout.appName}`, values: read.config });
+        notes.push(`app parameters root.${layout.appName}: ${Object.keys(flatten(read.config)).join(', ') || 'none set'}`);
+        notes.push(...read.runtimeProblems, ...applyRuntimeEnv(layout, read.runtimeEnv));
       } catch (err) {
         notes.push(`app parameters root.${layout.appName} not read (${(err as Error).message}); continuing with the files`);
       }
     }
   }
   return { config: loadAgentConfig(layout.defaultsFile, env, layers), notes };
+}
+
+/**
+ * Keeps localdata/runtime.env equal to the runtime parameters (none set: no file, the launcher's
+ * defaults). The launcher reads it when it starts the runtime, so a change applies at the next start.
+ */
+function applyRuntimeEnv(layout: AppLayout, text: string | undefined): string[] {
+  const file = path.join(layout.appDir, 'localdata', RUNTIME_FILE);
+  const current = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : undefined;
+  if (current === text) return [];
+  try {
+    if (text === undefined) fs.rmSync(file, { force: true });
+    else {
+      fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+      fs.writeFileSync(`${file}.tmp`, text, { mode: 0o600 });
+      fs.renameSync(`${file}.tmp`, file);
+    }
+  } catch (err) {
+    return [`runtime settings not saved to ${file}: ${(err as Error).message}`];
+  }
+  return [`runtime settings (NodeOptions, UvThreadpoolSize) changed: saved to ${file}; they apply when the app next starts (restart it)`];
 }
 
 /**

@@ -134,6 +134,8 @@ export async function runChecks(camera: VapixClient, opts: CheckOptions = {}): P
         detail: `${appName} ${app.version} ${app.status.toLowerCase()}${versionOk ? '' : ` (expected ${opts.version})`}`,
         ...(running && versionOk ? {} : { fix: versionOk ? 'run `cloudcam install` (it starts an installed app) and read the app log if it stops again' : 'run `cloudcam install` with the expected package' }),
       });
+      const eol = runtimeEndOfLifeLine(app.niceName);
+      if (eol) lines.push(eol);
     }
   } catch (err) {
     lines.push({ name: 'app', ok: false, detail: (err as Error).message, fix: 'the camera needs ACAP support (Application API)' });
@@ -201,6 +203,20 @@ export function formatCheck(lines: CheckLine[]): string {
       return l.fix && l.ok === false ? `${head}\n  ${' '.repeat(width)}  fix: ${l.fix}` : head;
     })
     .join('\n');
+}
+
+/**
+ * The AXIS OS 11 package runs an official Node past its end of life, and says so in its friendly name
+ * (list.cgi's NiceName; src/packaging/build.ts): a failed line with the two ways out.
+ */
+export function runtimeEndOfLifeLine(niceName: string): CheckLine | undefined {
+  if (!/end of life/i.test(niceName)) return undefined;
+  return {
+    name: 'runtime',
+    ok: false,
+    detail: `${niceName}: its Node is past end of life, with no more security fixes`,
+    fix: 'upgrade the camera to AXIS OS 12 and `cloudcam install` the armv7hf package (Debian\'s security-maintained Node), or rebuild the AXIS OS 11 package with NODE_TARBALL_armv7hf=node-v22.x.y-linux-armv7l.tar.xz (an official Node 22 build) and install that',
+  };
 }
 
 /** Which VAPIX credentials the agent uses: informational, both paths work. */

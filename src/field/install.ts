@@ -67,17 +67,60 @@ function newestFirst(a: PackageFile, b: PackageFile): number {
   return semver.rcompare(va, vb);
 }
 
-/** The newest package for this architecture: an exact build first, else an architecture-independent one. */
-export function pickPackage(packages: PackageFile[], architecture: string, problems: string[] = []): PackageFile {
-  const newest = (arch: string): PackageFile | undefined => packages.filter((p) => p.manifest.architecture === arch).sort(newestFirst)[0];
-  const pick = newest(architecture) ?? newest('all');
-  if (pick) return pick;
-  const seen = packages.map((p) => `${path.basename(p.file)} (${p.manifest.architecture})`);
+/** "12.2.30" → [12, 2, 30]; a range bound "11" means every 11.x. */
+function osParts(v: string): number[] {
+  return v.split('.').map((n) => Number.parseInt(n, 10) || 0);
+}
+
+function osCompare(a: number[], b: number[]): number {
+  for (let i = 0; i < Math.max(a.length, b.length); i++) if ((a[i] ?? 0) !== (b[i] ?? 0)) return (a[i] ?? 0) - (b[i] ?? 0);
+  return 0;
+}
+
+/** Whether AXIS OS `os` is inside one of the package's compatibleOsVersions ranges (none declared: any). */
+export function fitsOs(manifest: Pick<EapManifest, 'compatibleOsVersions'>, os: string | undefined): boolean {
+  if (manifest.compatibleOsVersions.length === 0 || os === undefined) return true;
+  const v = osParts(os);
+  return manifest.compatibleOsVersions.some((r) => {
+    if (r.min !== undefined && osCompare(v, osParts(r.min)) < 0) return false;
+    // A max of "11" takes every 11.x: compare only as many parts as the bound has.
+    if (r.max !== undefined && osCompare(v.slice(0, osParts(r.max).length), osParts(r.max)) > 0) return false;
+    return true;
+  });
+}
+
+function rangeText(m: EapManifest): string {
+  return m.compatibleOsVersions.map((r) => `AXIS OS ${r.min ?? 'any'} to ${r.max ?? 'any'}`).join(', ') || 'any AXIS OS';
+}
+
+/** The lowest AXIS OS a package declares: among packages that fit, the one for the newest AXIS OS carries the newer runtime. */
+function minOs(p: PackageFile): number[] {
+  return p.manifest.compatibleOsVersions.map((r) => osParts(r.min ?? '0')).sort(osCompare).at(-1) ?? [0];
+}
+
+/**
+ * The package for this camera: its architecture (an exact build first, else an architecture-independent
+ * one) and AXIS OS version (inside the manifest's compatibleOsVersions); among those the newest version,
+ * then the one made for the newest AXIS OS (armv7hf: Debian's maintained Node for AXIS OS 12 over the
+ * AXIS OS 11 package). `why` says which and why, for the operator.
+ */
+export function pickPackage(packages: PackageFile[], architecture: string, problems: string[] = [], osVersion?: string): { pkg: PackageFile; why: string } {
+  const candidates = (arch: string): PackageFile[] => packages.filter((p) => p.manifest.architecture === arch);
+  const forArch = candidates(architecture).length > 0 ? candidates(architecture) : candidates('all');
+  const fitting = forArch.filter((p) => fitsOs(p.manifest, osVersion)).sort((a, b) => newestFirst(a, b) || osCompare(minOs(b), minOs(a)));
+  const pick = fitting[0];
+  if (pick) {
+    const others = forArch.filter((p) => p !== pick).map((p) => `${path.basename(p.file)} (${rangeText(p.manifest)}${fitsOs(p.manifest, osVersion) ? '' : ': does not fit'})`);
+    const why = `${path.basename(pick.file)}: built for ${pick.manifest.architecture === 'all' ? 'any architecture' : architecture} and ${rangeText(pick.manifest)}${osVersion ? `, which includes AXIS OS ${osVersion}` : ''}${others.length ? `; not ${others.join(', ')}` : ''}`;
+    return { pkg: pick, why };
+  }
+  const seen = packages.map((p) => `${path.basename(p.file)} (${p.manifest.architecture}${forArch.length > 0 ? `, ${rangeText(p.manifest)}` : ''})`);
+  const what = forArch.length > 0 ? `this camera's AXIS OS ${osVersion ?? '?'} (${architecture})` : `this camera's architecture ${architecture}`;
   throw new Error(
-    `no package for this camera's architecture ${architecture}` +
+    `no package for ${what}` +
       (seen.length ? `: found only ${seen.join(', ')}` : '') +
       (problems.length ? `; unusable: ${problems.join('; ')}` : '') +
-      `. Build or download the ${architecture} .eap`,
+      (forArch.length > 0 ? '. Upgrade AXIS OS (AXIS OS 11.11 or later is needed) or build a package for it' : `. Build or download the ${architecture} .eap`),
   );
 }
 
@@ -90,9 +133,10 @@ export async function installPackage(
   const info = await camera.basicDeviceInfo();
   const architecture = info['Architecture'] ?? '';
   if (!architecture) throw new Error(`camera at ${camera.origin} does not report its architecture (basicdeviceinfo.cgi): AXIS OS 8.40 or later is needed`);
-  const pkg = pickPackage(packages, architecture, opts.problems);
+  const { pkg, why } = pickPackage(packages, architecture, opts.problems, info['Version']);
   const { appName, version } = pkg.manifest;
   say(`camera ${info['ProdShortName'] ?? ''} ${info['SerialNumber'] ?? ''}: ${architecture}, AXIS OS ${info['Version'] ?? '?'}; package ${path.basename(pkg.file)} (${appName} ${version})`);
+  say(`chose ${why}`);
 
   const before = (await listApps(camera)).find((a) => a.name === appName);
   if (before && before.version === version && !opts.force) {

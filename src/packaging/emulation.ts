@@ -12,8 +12,9 @@ export function sysrootDir(target: Target, env: NodeJS.ProcessEnv = process.env)
   return path.resolve(env['SYSROOT_DIR'] ?? path.join('build', 'sysroot'), target.arch);
 }
 
-/** Throws with the fix when qemu or the sysroot is missing. */
+/** Throws with the fix when qemu or the sysroot is missing. A native target (x64) needs neither. */
 export function checkEmulation(target: Target, env: NodeJS.ProcessEnv = process.env): string {
+  if (!target.qemu) return '/';
   const root = sysrootDir(target, env);
   const problems: string[] = [];
   try {
@@ -28,7 +29,13 @@ export function checkEmulation(target: Target, env: NodeJS.ProcessEnv = process.
   return root;
 }
 
-/** argv that runs `binary args...` for the target under qemu-user. */
-export function emulatedCommand(target: Target, binary: string, args: string[], env: NodeJS.ProcessEnv = process.env): { file: string; args: string[] } {
-  return { file: target.qemu, args: ['-L', checkEmulation(target, env), binary, ...args] };
+/** argv that runs `binary args...` for the target under qemu-user (with `sysroot`, else the target's Debian 12 one). */
+export function emulatedCommand(target: Target, binary: string, args: string[], env: NodeJS.ProcessEnv = process.env, sysroot?: string): { file: string; args: string[] } {
+  if (!target.qemu) return { file: binary, args };
+  return { file: target.qemu, args: ['-L', sysroot ?? checkEmulation(target, env), binary, ...args] };
+}
+
+/** The command prefix a launcher runs its runtime through on this host ('' when native). */
+export function emulationRunner(target: Target, sysroot: string): string {
+  return target.qemu ? `${target.qemu} -L ${sysroot}` : '';
 }

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Ajv } from 'ajv';
 import { buildManifest, MANIFEST_SCHEMAS, type ManifestInput } from './manifest.js';
-import { APP_PARAMS } from '../agent/app-params.js';
+import { APP_PARAMS, RUNTIME_PARAMS } from '../agent/app-params.js';
 
 function validator(schema: string): ReturnType<Ajv['compile']> {
   const json = JSON.parse(fs.readFileSync(path.resolve('packaging', 'manifest-schemas', `v${schema}.json`), 'utf8')) as object;
@@ -71,10 +71,10 @@ describe('manifest.json', () => {
     }
   });
 
-  it('runs respawned and exposes every main setting as an app parameter', () => {
+  it('runs respawned and exposes every main setting and the runtime settings as app parameters', () => {
     const m = buildManifest(input('2.0.0')) as { acapPackageConf: { setup: { runMode: string }; configuration: { paramConfig: { name: string }[] } } };
     expect(m.acapPackageConf.setup.runMode).toBe('respawn');
-    expect(m.acapPackageConf.configuration.paramConfig.map((p) => p.name)).toEqual(APP_PARAMS.map((p) => p.name));
+    expect(m.acapPackageConf.configuration.paramConfig.map((p) => p.name)).toEqual([...APP_PARAMS.map((p) => p.name), ...RUNTIME_PARAMS.map((p) => p.name)]);
   });
 
   it('exposes the agent local API to admins only, at the port the agent listens on by default', () => {

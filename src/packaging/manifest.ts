@@ -14,7 +14,7 @@
  */
 import { manifestParamConfig } from '../agent/app-params.js';
 import { LOCAL_API_DEFAULT_PORT } from '../agent/config/index.js';
-import type { Arch } from './targets.js';
+import type { AcapArch } from './targets.js';
 import { GET_CREDENTIALS_METHOD } from '../protocol/vapix/service-account.js';
 
 export type ManifestSchema = '2.1.0' | '2.0.0' | '1.7.3';
@@ -31,9 +31,11 @@ export interface ManifestInput {
   /** Axis-issued 10-hex-digit vendor id (schema 2.x only). */
   vendorId: string;
   version: string;
-  arch: Arch;
+  arch: AcapArch;
   /** Lowest AXIS OS version (schema 2.x only). */
   minOsVersion: string;
+  /** Newest AXIS OS major (schema 2.x only); default MAX_OS_MAJOR. */
+  maxOsVersion?: string;
 }
 
 export function buildManifest(m: ManifestInput): Record<string, unknown> {
@@ -51,7 +53,7 @@ export function buildManifest(m: ManifestInput): Record<string, unknown> {
     architecture: m.arch,
     // One {min, max} range ("Upgrade a manifest"): max is a major we know the APIs of, so a future
     // major has to be declared by a new release instead of being assumed.
-    ...(v2 ? { compatibleOsVersions: [{ min: m.minOsVersion, max: MAX_OS_MAJOR }] } : { embeddedSdkVersion: '3.0' }),
+    ...(v2 ? { compatibleOsVersions: [{ min: m.minOsVersion, max: m.maxOsVersion ?? MAX_OS_MAJOR }] } : { embeddedSdkVersion: '3.0' }),
   };
   const method = [GET_CREDENTIALS_METHOD];
   return {

@@ -6,7 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Target } from './targets.js';
+import { newestLtsVersion, type Target } from './targets.js';
 
 export interface NodeRuntime {
   /** Path of the unmodified bin/node. */
@@ -19,20 +19,15 @@ export interface NodeRuntime {
   license: string;
 }
 
-/** The newest version of the target's npm package (its versions list, not the dist-tag: those lag). */
-export function newestRegistryVersion(target: Target): string {
+/**
+ * The newest version of the newest LTS line the target's npm package has (its versions list, not the
+ * dist-tag: those lag): not the newest version, which may be an odd, never-LTS major.
+ */
+export function newestRegistryLtsVersion(target: Target): string {
   const out = execFileSync('npm', ['view', target.nodePackage, 'versions', '--json'], { encoding: 'utf8' });
   const versions = (JSON.parse(out) as string[]).filter((v) => /^\d+\.\d+\.\d+$/.test(v));
-  const newest = versions.sort(compareVersions).at(-1);
-  if (!newest) throw new Error(`npm view ${target.nodePackage} listed no versions: check the registry connection`);
-  return newest;
-}
-
-export function compareVersions(a: string, b: string): number {
-  const pa = a.split('.').map(Number);
-  const pb = b.split('.').map(Number);
-  for (let i = 0; i < 3; i++) if ((pa[i] ?? 0) !== (pb[i] ?? 0)) return (pa[i] ?? 0) - (pb[i] ?? 0);
-  return 0;
+  if (versions.length === 0) throw new Error(`npm view ${target.nodePackage} listed no versions: check the registry connection`);
+  return newestLtsVersion(versions);
 }
 
 /** `npm pack` the registry package (cached per version) and unpack its bin/node. */

@@ -4,8 +4,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { NodeRuntime } from './node-runtime.js';
 import { LAUNCHER_NAME, launcherScript } from '../agent/update/gateway-launcher.js';
+import type { RuntimeSettings } from '../agent/runtime-settings.js';
 
 /**
  * cloudcam.defaults.json: what an installed package starts from. Relative paths start at the
@@ -32,10 +32,10 @@ export function defaultsFileContent(): string {
   );
 }
 
-/** Apache-2.0 for cloudcam, then Node's license, then the license of each package in the bundle. */
-export function licenseText(bundledPackages: string[], runtime: NodeRuntime): string {
+/** Apache-2.0 for cloudcam, then the runtime's license(s), then the license of each package in the bundle. */
+export function licenseText(bundledPackages: string[], runtime: { title: string; text: string }): string {
   const parts = [fs.readFileSync(path.resolve('packaging', 'LICENSE.apache-2.0'), 'utf8')];
-  parts.push(`\n${'='.repeat(78)}\nNode.js ${runtime.version} (the runtime inside the executable)\n${'='.repeat(78)}\n\n${fs.readFileSync(runtime.license, 'utf8')}`);
+  parts.push(`\n${'='.repeat(78)}\n${runtime.title}\n${'='.repeat(78)}\n\n${runtime.text}`);
   for (const pkg of bundledPackages.filter((p) => p !== '(cloudcam)').sort()) {
     const dir = path.resolve('node_modules', pkg);
     const file = fs.readdirSync(dir).find((f) => /^licen[cs]e/i.test(f));
@@ -47,7 +47,7 @@ export function licenseText(bundledPackages: string[], runtime: NodeRuntime): st
 }
 
 /** [name, content, mode] of the gateway tarball's own files. */
-export function gatewayFiles(appName: string): [string, string, number][] {
+export function gatewayFiles(appName: string, runtimeDefaults: RuntimeSettings): [string, string, number][] {
   const unit = `# cloudcam agent on a plain Linux gateway (cameras behind it reached over VAPIX).
 # Installed by install.sh; settings: /opt/${appName}/localdata/cloudcam.json (docs/config.md).
 [Unit]
@@ -97,6 +97,6 @@ echo "then: systemctl enable --now ${appName}"
   return [
     [`${appName}.service`, unit, 0o644],
     ['install.sh', install, 0o755],
-    [LAUNCHER_NAME, launcherScript(appName), 0o755],
+    [LAUNCHER_NAME, launcherScript(appName, '', runtimeDefaults), 0o755],
   ];
 }

@@ -17,6 +17,8 @@ export interface EapManifest {
   vendor: string;
   /** configuration.reverseProxy entries: the app's HTTP endpoints under /local/{appName}/{apiPath}. */
   reverseProxy: { apiPath: string; target: string; access: string }[];
+  /** setup.compatibleOsVersions (schema 2.x): the AXIS OS ranges the package installs on; empty = not declared. */
+  compatibleOsVersions: { min?: string; max?: string }[];
 }
 
 export class EapError extends Error {
@@ -113,6 +115,7 @@ export function readEapManifest(eap: Buffer, what = 'the package'): EapManifest 
   if (architecture !== 'armv7hf' && architecture !== 'aarch64' && architecture !== 'all') {
     throw new EapError(`${what}: architecture "${architecture}" is not armv7hf, aarch64 or all`);
   }
+  const ranges = Array.isArray(setup?.['compatibleOsVersions']) ? (setup['compatibleOsVersions'] as unknown[]) : [];
   const proxies = Array.isArray(conf?.configuration?.reverseProxy) ? (conf.configuration.reverseProxy as Record<string, unknown>[]) : [];
   return {
     appName,
@@ -123,6 +126,9 @@ export function readEapManifest(eap: Buffer, what = 'the package'): EapManifest 
     reverseProxy: proxies
       .filter((p) => typeof p['apiPath'] === 'string' && typeof p['target'] === 'string')
       .map((p) => ({ apiPath: String(p['apiPath']), target: String(p['target']), access: typeof p['access'] === 'string' ? p['access'] : 'admin' })),
+    compatibleOsVersions: ranges
+      .filter((r): r is Record<string, unknown> => typeof r === 'object' && r !== null)
+      .map((r) => ({ ...(typeof r['min'] === 'string' ? { min: r['min'] } : {}), ...(typeof r['max'] === 'string' ? { max: r['max'] } : {}) })),
   };
 }
 

@@ -45,6 +45,18 @@ async function start(launcher: string, env: NodeJS.ProcessEnv = {}): Promise<{ c
 }
 
 describe('gateway launcher', () => {
+  it('starts the release with the measured runtime settings, overridden by runtime.env in the state dir', async () => {
+    const { base, root, launcher } = layout();
+    writeFileSync(path.join(base, 'cloudcam'), '#!/bin/sh\necho "$NODE_OPTIONS|$UV_THREADPOOL_SIZE"\n');
+    expect((await start(launcher)).stdout).toBe('--jitless --max-semi-space-size=1 --v8-pool-size=1|1\n');
+    writeFileSync(path.join(root, 'runtime.env'), 'NODE_OPTIONS=--max-old-space-size=64\nUV_THREADPOOL_SIZE=2\n');
+    expect((await start(launcher)).stdout).toBe('--max-old-space-size=64|2\n');
+    writeFileSync(path.join(root, 'runtime.env'), 'NODE_OPTIONS=--require /tmp/x.js\n');
+    const refused = await start(launcher);
+    expect(refused.stdout).toBe('--jitless --max-semi-space-size=1 --v8-pool-size=1|1\n');
+    expect(refused.stderr).toContain('<4>cloudcam-launcher: ');
+  });
+
   it('runs the installed executable, then the release `current` names, passing arguments', async () => {
     const { root, launcher } = layout();
     expect((await start(launcher)).stdout).toBe('base --flag\n');

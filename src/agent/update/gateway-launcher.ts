@@ -5,15 +5,18 @@
  * counts the starts; too many starts (a crash loop) or a start after the deadline switch `current`
  * back to `previous` and record why in {root}/update/rolled-back, which the old version's resume
  * reports as the job's FAILED reason. The agent's own watch (rollback-watch.ts) handles a new
- * version that runs but cannot connect.
+ * version that runs but cannot connect. It also sets the runtime's memory settings (runtime-settings.ts).
  */
+import { RUNTIME_DEFAULTS, runtimeSettingsShell, RUNTIME_FILE, type RuntimeSettings } from '../runtime-settings.js';
+
 export const LAUNCHER_NAME = 'cloudcam-launcher';
 
 /**
  * `runner`: a command the releases are run through, e.g. `qemu-aarch64 -L SYSROOT` when
  * `make test-package` runs a foreign-architecture gateway on the build host; the shipped launcher has none.
+ * `defaults`: the package's runtime settings (src/packaging/flavours.ts).
  */
-export function launcherScript(appName = 'cloudcam', runner = ''): string {
+export function launcherScript(appName = 'cloudcam', runner = '', defaults: RuntimeSettings = RUNTIME_DEFAULTS): string {
   const run = runner ? `${runner} ` : '';
   return `#!/bin/sh
 # ${appName} launcher (docs/update.md): runs the current release; rolls a pending update back when
@@ -58,7 +61,7 @@ elif [ -f "$up/pending" ]; then
     current=$previous
   fi
 fi
-if [ "$current" = base ]; then exec ${run}"$here/${appName}" "$@"; fi
+${runtimeSettingsShell(`"$root/${RUNTIME_FILE}"`, `${appName}-launcher`, defaults)}if [ "$current" = base ]; then exec ${run}"$here/${appName}" "$@"; fi
 exec ${run}"$root/releases/$current/${appName}" "$@"
 `;
 }
