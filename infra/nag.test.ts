@@ -5,9 +5,8 @@ import { App } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeWebApp } from '../src/viewer/web-bundle.js';
-import { bundleLambdas } from './bundle.js';
 import { CloudcamStack, type CloudcamStackProps } from './cloudcam-stack.js';
+import { placeholderAssets } from './test-template.js';
 
 /**
  * AWS's own best-practice rules (cdk-nag, AwsSolutions pack) on the synthesized stack, without and with
@@ -17,26 +16,30 @@ import { CloudcamStack, type CloudcamStackProps } from './cloudcam-stack.js';
  */
 
 let dir: string;
+let assets: { lambdaDir: string; webDir: string };
 beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'cloudcam-nag-'));
-  await bundleLambdas(path.join(dir, 'lambda'));
-  await writeWebApp(path.join(dir, 'web'));
-}, 90_000);
+  assets = await placeholderAssets(dir);
+});
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+let synths = 0;
+/** An app writing its assembly under the test's temp dir (removed afterwards), not a fresh one in /tmp. */
+const newApp = (): App => new App({ outdir: path.join(dir, `cdk.out-${synths++}`) });
+
 function findings(props: Omit<CloudcamStackProps, 'lambdaDir'>): string[] {
-  const app = new App();
-  const stack = new CloudcamStack(app, 'Cloudcam', { lambdaDir: path.join(dir, 'lambda'), ...props });
+  const app = newApp();
+  const stack = new CloudcamStack(app, 'Cloudcam', { lambdaDir: assets.lambdaDir, ...props });
   app.synth(); // aspects (bucket notifications, policies) run first, as at deploy
   const report = new AwsSolutionsChecks(app).validateScope(stack);
   return report.violations.flatMap((v) => v.violatingResources.map((r) => `${v.severity ?? '?'} ${v.ruleName} at ${r.constructPath ?? '?'}: ${v.description}`));
 }
 
-const viewer = () => ({ webDir: path.join(dir, 'web'), cognitoDomainPrefix: 'cloudcam-test' });
+const viewer = () => ({ webDir: assets.webDir, cognitoDomainPrefix: 'cloudcam-test' });
 
-// Synthesizing hashes the Lambda and app assets: the first stack of a worker takes ~30 s under load.
+// The first stack synthesized in a worker loads all of aws-cdk-lib: seconds under load.
 describe('cdk-nag AwsSolutions: no unacknowledged error or warning', { timeout: 120_000 }, () => {
   it('the stack without the viewer', () => {
     expect(findings({})).toEqual([]);
@@ -58,8 +61,8 @@ describe('cdk-nag AwsSolutions: no unacknowledged error or warning', { timeout: 
   });
 
   it('a finding nobody acknowledged is reported with its rule id and resource (the check can fail)', () => {
-    const app = new App();
-    const stack = new CloudcamStack(app, 'Cloudcam', { lambdaDir: path.join(dir, 'lambda'), viewer: viewer() });
+    const app = newApp();
+    const stack = new CloudcamStack(app, 'Cloudcam', { lambdaDir: assets.lambdaDir, viewer: viewer() });
     // An extra, unacknowledged public bucket: what a careless change would add.
     new s3.Bucket(stack, 'Careless');
     app.synth();

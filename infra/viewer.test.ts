@@ -35,7 +35,7 @@ beforeAll(async () => {
   const stack = new CloudcamStack(new App(), 'Cloudcam', { lambdaDir: path.join(dir, 'lambda'), viewer: { webDir: path.join(dir, 'web'), cognitoDomainPrefix: 'cloudcam-test' } });
   template = Template.fromStack(stack);
   resources = template.toJSON()['Resources'] as typeof resources;
-}, 90_000);
+}, 150_000);
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
@@ -208,7 +208,8 @@ describe('the deployed viewer: headers, throttling, concurrency, sign-in, logs (
   });
 });
 
-describe('the deployed viewer: operator settings', () => {
+// Each test here builds another stack: seconds each, much more on a loaded machine.
+describe('the deployed viewer: operator settings', { timeout: 120_000 }, () => {
   const CERT = 'arn:aws:acm:us-east-1:123456789012:certificate/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b';
   const build = (settings: Partial<ViewerSettings>, stackProps: Partial<CloudcamStackProps> = {}): Template =>
     Template.fromStack(
@@ -220,7 +221,7 @@ describe('the deployed viewer: operator settings', () => {
       { mfa: 'required', domain: { name: 'viewer.example.com', certificateArn: CERT }, wafRateLimit: 1000, apiThrottle: { rateLimit: 5, burstLimit: 8 }, apiConcurrency: 3 },
       { env: { region: 'us-east-1' } },
     );
-  }, 60_000);
+  }, 120_000);
 
   it('a custom domain: its ACM certificate, TLSv1.2_2021 only, SNI; sign-in and share links use the domain', () => {
     custom.hasResourceProperties('AWS::CloudFront::Distribution', {
