@@ -1,4 +1,4 @@
-import { Aws, CfnRule, Duration, Fn } from 'aws-cdk-lib';
+import { Aws, CfnRule, Duration, Fn, Stack, Token } from 'aws-cdk-lib';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
@@ -58,13 +58,18 @@ export function customDomainSettings(scope: Construct, domain: ViewerDomain): Pi
 /**
  * A web ACL with one rate-based rule: an IP address sending more than `limit` requests in 5 minutes is
  * blocked until its rate falls. Web ACLs for CloudFront exist only in us-east-1, so the stack must be
- * deployed there to have one; the CloudFormation rule makes a deployment elsewhere fail up front with
- * that reason instead of half-way.
+ * deployed there to have one: a known other region is refused at synth, and a CloudFormation rule
+ * makes a deployment elsewhere fail up front with that reason instead of half-way.
  */
 export function rateLimitWebAcl(scope: Construct, limit: number): wafv2.CfnWebACL {
   if (!Number.isInteger(limit) || limit < 10 || limit > 2_000_000_000) {
     throw new Error(`viewerWafRateLimit is ${limit}: give requests per IP address per 5 minutes, a whole number from 10 (AWS WAF's minimum), e.g. -c viewerWafRateLimit=1000`);
   }
+  const region = Stack.of(scope).region;
+  if (!Token.isUnresolved(region) && region !== 'us-east-1') {
+    throw new Error(`viewerWafRateLimit: the stack is for ${region}, but a web ACL for CloudFront can only be made in us-east-1. Deploy the stack there, or leave viewerWafRateLimit out`);
+  }
+  // An environment-agnostic stack learns its region only at deploy: this rule refuses it there, before any resource is made.
   new CfnRule(scope, 'WafRegion', {
     assertions: [
       {

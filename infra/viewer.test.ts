@@ -250,6 +250,7 @@ describe('the deployed viewer: operator settings', { timeout: 120_000 }, () => {
     const rules = custom.toJSON()['Rules'] as Record<string, { Assertions: { Assert: unknown }[] }>;
     expect(JSON.stringify(Object.values(rules).flatMap((r) => r.Assertions.map((a) => a.Assert)))).toContain('us-east-1');
     expect(() => build({ wafRateLimit: 5 })).toThrow(/viewerWafRateLimit is 5/);
+    expect(() => build({ wafRateLimit: 1000 }, { env: { region: 'eu-north-1' } })).toThrow(/stack is for eu-north-1.*us-east-1/);
   });
 
   it('MFA required -> ON; off -> OFF with no second factor; throttling and concurrency follow the settings', () => {
