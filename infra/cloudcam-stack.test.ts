@@ -55,7 +55,7 @@ beforeAll(async () => {
   const stack = new CloudcamStack(new App(), 'Cloudcam', { lambdaDir, allowedSerials: ['ACCC8E000001', 'ACCC8E000002'] });
   template = Template.fromStack(stack);
   resources = template.toJSON()['Resources'] as typeof resources;
-}, 120_000);
+}, 240_000);
 afterAll(async () => {
   await rm(lambdaDir, { recursive: true, force: true });
 });

@@ -35,7 +35,7 @@ beforeAll(async () => {
   const stack = new CloudcamStack(new App(), 'Cloudcam', { lambdaDir: path.join(dir, 'lambda'), viewer: { webDir: path.join(dir, 'web'), cognitoDomainPrefix: 'cloudcam-test' } });
   template = Template.fromStack(stack);
   resources = template.toJSON()['Resources'] as typeof resources;
-}, 150_000);
+}, 240_000);
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
