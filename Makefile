@@ -3,7 +3,7 @@ SHELL := /bin/bash
 NODE_MODULES_STAMP := node_modules/.stamp
 STATE_DIR ?= .devcloud
 
-.PHONY: all install build lint typecheck test run devcloud bench soak fleet docs cloud-synth clean package test-package screenshot bench-viewer lambda-sharp
+.PHONY: all install build lint typecheck test run devcloud bench soak fleet docs cloud-synth clean package test-package screenshot bench-viewer bench-h264 lambda-sharp
 
 all: build
 
@@ -75,6 +75,11 @@ fleet: build
 	bash scripts/system-packages.sh mosquitto
 	@# ~4 descriptors per camera in the Node process: a default soft limit of 1024 is too low.
 	ulimit -n 65536 2>/dev/null || ulimit -n $$(ulimit -Hn); node --expose-gc dist/fleet/cli.js --cameras $(FLEET_N) --snapshots $(FLEET_SNAPSHOTS)
+
+# A benchmark, not a test: frames/s and bitrate of the camera simulator's H.264 generator, and the
+# RTSP server + agent client in real time (docs/protocol-rtsp.md).
+bench-h264: build
+	node scripts/bench-h264.mjs --resolution $${BENCH_RESOLUTION:-1280x720} --fps $${BENCH_FPS:-15}
 
 # The viewer with 500 simulated cameras: API p50/p95 per page, time to the first page's thumbnails.
 bench-viewer: build

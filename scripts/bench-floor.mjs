@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const { VapixClient } = await import(path.join(root, 'dist/protocol/vapix.js'));
+const { VapixClient } = await import(path.join(root, 'dist/protocol/vapix/client.js'));
 const { uploadPresignedPost } = await import(path.join(root, 'dist/protocol/s3-post.js'));
 
 let input = '';

@@ -9,7 +9,7 @@
  * with an empty default: an int or enum parameter always holds a value and would silently override
  * the site file; the agent's own validation names a bad value and the parameter it came from.
  */
-import type { VapixClient } from '../protocol/vapix.js';
+import type { VapixClient } from '../protocol/vapix/client.js';
 
 /** One parameter: its manifest definition and the agent setting it feeds. */
 export interface AppParam {

@@ -8,8 +8,13 @@ import { appLayout, loadPackagedConfig } from './packaged-app.js';
 import { createAgentLogger } from './logging.js';
 import { runAgentUntilSignal } from './main.js';
 import { AGENT_VERSION } from './version.js';
+import { tuneRuntimeForDevice } from './runtime-tuning.js';
 
 async function main(argv: string[]): Promise<number> {
+  // Before the settings are read: validating them (convict's deep copies) is hot enough for V8 to
+  // optimise a function, and one TurboFan run keeps its ~3.5 MB of code pages and scratch memory
+  // resident for the life of the process (docs/benchmarks.md).
+  tuneRuntimeForDevice();
   if (argv.includes('--version')) {
     process.stdout.write(`cloudcam agent ${AGENT_VERSION} (node ${process.version} ${process.arch})\n`);
     return 0;

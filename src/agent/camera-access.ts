@@ -13,8 +13,9 @@
 import type { Logger } from 'pino';
 import type { AgentConfig } from './config/index.js';
 import type { DigestCredentials } from '../protocol/digest.js';
-import { fixedCredentials, VapixError, type VapixCredentialSource } from '../protocol/vapix.js';
-import { GET_CREDENTIALS_METHOD, requestServiceAccountCredentials, ServiceAccountError } from '../protocol/vapix-service-account.js';
+import { fixedCredentials, type VapixCredentialSource } from '../protocol/vapix/auth.js';
+import { VapixError } from '../protocol/vapix/errors.js';
+import { GET_CREDENTIALS_METHOD, requestServiceAccountCredentials, ServiceAccountError } from '../protocol/vapix/service-account.js';
 
 export type VapixAccess = 'service-account' | 'configured';
 

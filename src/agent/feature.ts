@@ -1,5 +1,5 @@
 import type { Logger } from '../lib/log.js';
-import type { VapixClient } from '../protocol/vapix.js';
+import type { VapixClient } from '../protocol/vapix/client.js';
 import type { CameraAccess } from './camera-access.js';
 import type { AgentConfig } from './config/index.js';
 import type { AgentConnection, ConnectionEvents } from './connection.js';

@@ -28,6 +28,10 @@ it('when enabled, the signal logs the heap after a GC (or says the GC is not exp
   await expect.poll(() => lines.find((l) => l['event'] === 'heap.probe')).toBeDefined();
   const line = lines.find((l) => l['event'] === 'heap.probe')!;
   expect(line['heapUsed']).toBeGreaterThan(0);
+  expect(line['heapTotal']).toBeGreaterThanOrEqual(line['heapUsed'] as number);
+  // Public built-ins by their `node:` names, none of Node's internal ones.
+  expect(line['builtins']).toEqual(expect.arrayContaining(['events', 'fs']));
+  expect((line['builtins'] as string[]).filter((b) => b.startsWith('internal/'))).toEqual([]);
   expect(line['gc']).toBe(typeof (globalThis as { gc?: unknown }).gc === 'function');
   probe!.stop();
   probe = undefined;

@@ -14,6 +14,16 @@ export interface HeapProbe {
   stop(): void;
 }
 
+/**
+ * The public Node built-ins this process has loaded so far (`node:` names, e.g. 'child_process'), from
+ * process.moduleLoadList: tests check that what only some paths need is not loaded at idle.
+ */
+export function loadedBuiltins(): string[] {
+  // moduleLoadList is undocumented (not in @types/node) but present in every Node the agent runs on.
+  const list = (process as unknown as { moduleLoadList?: readonly string[] }).moduleLoadList ?? [];
+  return list.filter((m) => m.startsWith('NativeModule ') && !m.startsWith('NativeModule internal/')).map((m) => m.slice('NativeModule '.length));
+}
+
 /** Installs the probe when the environment asks for it; undefined otherwise. */
 export function installHeapProbe(log: Logger, env: NodeJS.ProcessEnv = process.env): HeapProbe | undefined {
   if (env[HEAP_PROBE_ENV] !== '1') return undefined;
@@ -22,7 +32,7 @@ export function installHeapProbe(log: Logger, env: NodeJS.ProcessEnv = process.e
     if (gc) gc();
     const m = process.memoryUsage();
     log.info(
-      { event: 'heap.probe', gc: gc !== undefined, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers, rss: m.rss },
+      { event: 'heap.probe', gc: gc !== undefined, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers, rss: m.rss, builtins: loadedBuiltins() },
       gc ? 'live heap after a full GC' : 'heap probe without a GC: start node with --expose-gc',
     );
   };

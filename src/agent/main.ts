@@ -20,7 +20,7 @@ import { AGENT_VERSION } from './version.js';
 import { tuneRuntimeForDevice } from './runtime-tuning.js';
 import { waitForStopSignal } from '../lib/signals.js';
 import type { EventsFeature } from './features/events/feature.js';
-import { VapixClient } from '../protocol/vapix.js';
+import { VapixClient } from '../protocol/vapix/client.js';
 import { chooseCameraAccess } from './camera-access.js';
 import { presenceTopic } from '../protocol/topics.js';
 import { installHeapProbe } from './heap-probe.js';
@@ -163,6 +163,8 @@ async function useInstalledIdentity(config: AgentConfig, log: Logger): Promise<{
 
 /** `cloudcam agent --config FILE`: runs until SIGTERM/SIGINT, then stops cleanly and exits 0. */
 export async function runAgent(configFile: string | undefined): Promise<number> {
+  // Before the settings are read, for the reason given in bin.ts.
+  tuneRuntimeForDevice();
   return runAgentUntilSignal(loadAgentConfig(configFile));
 }
 

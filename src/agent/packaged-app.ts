@@ -16,8 +16,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { loadAgentConfig, readConfigFile, type AgentConfig, type ConfigLayer } from './config/index.js';
 import { readAppParams } from './app-params.js';
-import { VapixClient } from '../protocol/vapix.js';
-import { requestServiceAccountCredentials, SERVICE_ACCOUNT_VAPIX_URL } from '../protocol/vapix-service-account.js';
+import { VapixClient } from '../protocol/vapix/client.js';
+import { requestServiceAccountCredentials, SERVICE_ACCOUNT_VAPIX_URL } from '../protocol/vapix/service-account.js';
 import { SERVICE_ACCOUNT_NAME } from './camera-access.js';
 
 export const DEFAULTS_FILE = 'cloudcam.defaults.json';

@@ -1,11 +1,12 @@
 import path from 'node:path';
 import { parseCommandArgs, positiveInt, UsageError, type Command } from './command.js';
 import { waitForStopSignal } from '../lib/signals.js';
+import { CAMERA_PROFILE_NAMES, isCameraProfileName, type CameraProfileName } from '../devcloud/camera/profiles.js';
 
 export const devcloudCommand: Command = {
   path: ['devcloud'],
   summary: 'run local stand-ins for AWS IoT, the shadow service, S3 and cameras',
-  help: `Usage: cloudcam devcloud --state-dir DIR [--cameras N] [--claim-cameras N] [--broker mosquitto|aedes] [--service-accounts] [--jobs-minute-ms N] [--log-level LEVEL]
+  help: `Usage: cloudcam devcloud --state-dir DIR [--cameras N] [--claim-cameras N] [--broker mosquitto|aedes] [--service-accounts] [--camera-profile P[,P...]] [--jobs-minute-ms N] [--log-level LEVEL]
 
 Starts, on 127.0.0.1 and free ports: a dev PKI (made on first start, reused after), an MQTT broker
 with mutual TLS and a per-thing ACL, the AWS IoT device shadow service (MQTT and the data-plane REST
@@ -26,6 +27,11 @@ Options:
   --broker KIND       mosquitto (MQTT 3.1.1 and 5; default when installed) or aedes (in-process, 3.1.1)
   --service-accounts  each camera also serves 127.0.0.12 and its own D-Bus with the VAPIX service-account
                       stand-in (needs dbus-daemon); devcloud.json gives cameras.{thing}.serviceAccount
+  --camera-profile P  the firmware the simulated cameras copy: axis-os-12 (default; Basic over HTTPS,
+                      Digest MD5 over HTTP), axis-os-11 (Digest MD5, no opaque, stale=true on a reused
+                      nonce) or axis-os-10 (Digest MD5 naming its algorithm, with opaque). A comma
+                      list is given to the cameras in order (camera-1, camera-2, ...; claim cameras
+                      after them), repeated as needed; devcloud.json names each camera's profile
   --jobs-minute-ms N  milliseconds in one minute of the Jobs service (timeouts, rollout rate; default
                       60000): tests shorten it to see a 1-minute step timeout in a second
   --log-level LEVEL   fatal|error|warn|info|debug (default info)
@@ -38,6 +44,7 @@ Options:
       broker: { type: 'string' },
       'service-accounts': { type: 'boolean' },
       'jobs-minute-ms': { type: 'string' },
+      'camera-profile': { type: 'string' },
       'log-level': { type: 'string' },
     });
     if (!values['state-dir']) throw new UsageError('--state-dir DIR is required');
@@ -48,6 +55,7 @@ Options:
     const claimCameras = values['claim-cameras'] === undefined || values['claim-cameras'] === '0' ? 0 : positiveInt('claim-cameras', values['claim-cameras'], 0);
     if (claimCameras > 200) throw new UsageError('--claim-cameras must be at most 200');
     const jobsMinuteMs = values['jobs-minute-ms'] === undefined ? undefined : positiveInt('jobs-minute-ms', values['jobs-minute-ms'], 60_000);
+    const cameraProfiles = values['camera-profile'] === undefined ? undefined : parseCameraProfiles(values['camera-profile']);
     const level = values['log-level'] ?? 'info';
     if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace'].includes(level)) throw new UsageError(`--log-level must be fatal, error, warn, info, debug or trace, got "${level}"`);
 
@@ -59,7 +67,7 @@ Options:
     // instead of killing it with its broker left running.
     const stopSignal = waitForStopSignal();
     const started = Date.now();
-    const devcloud = await startDevcloud({ stateDir, cameras, claimCameras, ...(broker ? { broker } : {}), serviceAccounts: values['service-accounts'] === true, ...(jobsMinuteMs !== undefined ? { jobsMinuteMs } : {}), log });
+    const devcloud = await startDevcloud({ stateDir, cameras, claimCameras, ...(broker ? { broker } : {}), serviceAccounts: values['service-accounts'] === true, ...(cameraProfiles ? { cameraProfiles } : {}), ...(jobsMinuteMs !== undefined ? { jobsMinuteMs } : {}), log });
     const { info } = devcloud;
     process.stdout.write(
       [
@@ -84,3 +92,12 @@ Options:
     return 0;
   },
 };
+
+/** `axis-os-12` or `axis-os-12,axis-os-10`: each name checked, the bad one named with the valid ones. */
+function parseCameraProfiles(raw: string): CameraProfileName[] {
+  const names = raw.split(',').map((s) => s.trim());
+  for (const name of names) {
+    if (!isCameraProfileName(name)) throw new UsageError(`--camera-profile: "${name}" is not a profile; use one of ${CAMERA_PROFILE_NAMES.join(', ')} (or a comma list of them)`);
+  }
+  return names as CameraProfileName[];
+}

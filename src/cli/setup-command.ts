@@ -9,16 +9,17 @@ function seconds(name: string, v: string | undefined): number | undefined {
 }
 
 export async function setupNtpCli(argv: string[], io: FieldIo): Promise<number> {
-  const { values } = parseCommandArgs(argv, { camera: { type: 'string' }, server: { type: 'string', multiple: true }, 'max-skew': { type: 'string' } });
+  const { values } = parseCommandArgs(argv, { camera: { type: 'string' }, server: { type: 'string', multiple: true }, dhcp: { type: 'boolean' }, 'max-skew': { type: 'string' } });
   const maxSkewMs = seconds('max-skew', values['max-skew']);
   const { CameraStore, defaultStorePath } = await import('../field/camera-store.js');
   const { vapixFor } = await import('../field/camera-client.js');
-  const { setupNtp, describeClock } = await import('../field/ntp.js');
+  const { setupNtp, describeClock, describeNtpServers } = await import('../field/ntp.js');
   const stored = await new CameraStore(defaultStorePath(io.env)).find(values.camera);
   const servers = (values.server ?? []).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
-  const r = await setupNtp(vapixFor(stored), servers, maxSkewMs === undefined ? {} : { maxSkewMs });
-  if (r.changes.length === 0) io.out.write(`✓ NTP already as wanted (${r.api}): ${r.after.staticServers.join(', ') || r.after.serversSource}; nothing changed\n`);
+  const r = await setupNtp(vapixFor(stored), servers, { ...(maxSkewMs === undefined ? {} : { maxSkewMs }), ...(values.dhcp ? { dhcp: true } : {}) });
+  if (r.changes.length === 0) io.out.write(`✓ NTP already as wanted (${r.api}): servers ${describeNtpServers(r.after)}; nothing changed\n`);
   else for (const c of r.changes) io.out.write(`✓ changed ${c} (${r.api})\n`);
+  if (r.changes.length > 0) io.out.write(`  servers now ${describeNtpServers(r.after)}\n`);
   const d = describeClock(r.clock, r.clock.maxSkewMs);
   io.out.write(`${d.ok ? '✓' : '✗'} ${d.text} (from ${r.clock.source})\n`);
   if (!d.ok) io.out.write('  fix: the camera has not synced yet or cannot reach the NTP server (UDP 123); give it a minute and run `cloudcam setup check`\n');
@@ -45,13 +46,15 @@ export async function setupCheckCli(argv: string[], io: FieldIo): Promise<number
 export const setupNtpCommand: Command = {
   path: ['setup', 'ntp'],
   summary: 'set the camera NTP servers (only what differs) and check its clock',
-  help: `Usage: cloudcam setup ntp [--camera ADDRESS] [--server S]... [--max-skew SECONDS]
+  help: `Usage: cloudcam setup ntp [--camera ADDRESS] [--server S]... | [--dhcp] [--max-skew SECONDS]
 
 Sets the NTP client with the ntp.cgi JSON API (param.cgi Time.NTP.* on firmware without it),
 changing only what differs and saying what it changed; then compares the camera clock with this
 computer's. Exit 1 when the clock is off by more than --max-skew (default 60 s).
 
   --server S        NTP server (repeat, or comma-separate); without it the current servers are kept
+  --dhcp            use the NTP server DHCP hands out (Time.NTP.VolatileServer); refused when DHCP
+                    gave none. A camera showing 0.0.0.0 as its server has none.
 `,
   run: (argv) => setupNtpCli(argv, processIo()),
 };
@@ -97,7 +100,7 @@ export async function setupCertsCli(argv: string[], io: FieldIo): Promise<number
   let r;
   const { CameraStore, defaultStorePath } = await import('../field/camera-store.js');
   const { requireHttps, vapixFor } = await import('../field/camera-client.js');
-  const { readCameraClock } = await import('../protocol/vapix-time.js');
+  const { readCameraClock } = await import('../protocol/vapix/time.js');
   const stored = await new CameraStore(defaultStorePath(io.env)).find(values.camera);
   // Before any connection: the private key must never cross the camera's network in clear.
   requireHttps(stored, 'a private key');

@@ -5,7 +5,18 @@ import { IoTDataPlaneClient, UpdateThingShadowCommand } from '@aws-sdk/client-io
 import type { AwsCredentialIdentity } from '@aws-sdk/types';
 import { THING_NAME_PATTERN } from '../protocol/topics.js';
 import type { SnapshotRequest } from '../protocol/snapshot.js';
-import { EVENT_META_FIELDS, GRANT_REQUEST_REASON, MAX_GRANT_SECONDS, compactStamp, eventKeyPrefix, utcDayPath, type UploadGrant } from '../protocol/upload-grant.js';
+import {
+  EVENT_KEY_FUTURE_MS,
+  EVENT_KEY_PAST_DAYS,
+  EVENT_META_FIELDS,
+  GRANT_REQUEST_REASON,
+  MAX_GRANT_SECONDS,
+  compactStamp,
+  eventKeyDatePrefix,
+  eventKeyPrefix,
+  utcDayPath,
+  type UploadGrant,
+} from '../protocol/upload-grant.js';
 
 /**
  * The cloud handler: the code that runs as the Lambda in AWS and inside devcloud. Given a thing that
@@ -131,17 +142,19 @@ export function createCloudHandler(config: CloudHandlerConfig, now: () => Date =
   }
 
   /**
-   * A standing grant for event snapshots: any key under `{thing}/events/` (the SDK turns the
-   * `${filename}` key into a starts-with condition), JPEG only, the size range, and the event
-   * metadata fields, each covered by a starts-with condition so the device may set their values.
+   * A standing grant for event snapshots: keys under `{thing}/events/` dated as S3 can bound it (the
+   * prefix every day from EVENT_KEY_PAST_DAYS back to a day past the grant's expiry shares; the SDK
+   * turns the `${filename}` key into a starts-with condition), JPEG only, the size range, and the
+   * event metadata fields, each covered by a starts-with condition so the device may set their values.
    */
   async function issueGrant(thing: string): Promise<HandleResult> {
     const at = now();
     const seconds = Math.min(config.grantSeconds ?? MAX_GRANT_SECONDS, MAX_GRANT_SECONDS);
     const keyPrefix = eventKeyPrefix(thing);
+    const dated = eventKeyDatePrefix(thing, new Date(at.getTime() - EVENT_KEY_PAST_DAYS * 24 * 3600 * 1000), new Date(at.getTime() + seconds * 1000 + EVENT_KEY_FUTURE_MS));
     const post = await createPresignedPost(s3, {
       Bucket: config.bucket,
-      Key: `${keyPrefix}\${filename}`,
+      Key: `${dated}\${filename}`,
       Conditions: [
         ['content-length-range', 1, config.maxBytes],
         ['eq', '$Content-Type', 'image/jpeg'],

@@ -62,7 +62,9 @@ export async function devcloudJobsAdmin(devcloudDir: string): Promise<JobsAdmin>
   const call = async (method: string, path: string, body?: unknown): Promise<unknown> => {
     const res = await fetch(`${base}${path}`, {
       method,
-      ...(body !== undefined ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } } : {}),
+      // Always JSON, also without a body: the control API refuses other types (CSRF, docs/security.md).
+      headers: { 'content-type': 'application/json' },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
     });
     const text = await res.text();
     let parsed: unknown;

@@ -3,18 +3,21 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from '../lib/log.js';
 import { readBoundedBody } from '../lib/read-body.js';
 import { isLoopbackHost, pathSegments, requestUrl } from '../lib/request-target.js';
+import { crossSiteRefusal } from '../lib/cross-site.js';
 import type { CloudHandler } from '../cloud/handler.js';
 import type { CameraFaults, CameraSimulator } from './camera/simulator.js';
 import type { S3Faults, S3StandIn } from './s3/server.js';
-import { parseEventStreamMessage } from '../protocol/vapix-events.js';
+import { parseEventStreamMessage } from '../protocol/vapix/events.js';
 import type { JobStore } from './jobs/store.js';
 import { routeJobs } from './jobs/control-routes.js';
 
 /**
  * devcloud's own control endpoint on 127.0.0.1, for tests and scripts that run devcloud in another
  * process: switch camera and S3 faults, run the cloud handler for a thing. Not part of any AWS API.
- * Answers only requests whose Host is a loopback name (403 otherwise: DNS rebinding); a malformed
- * request gets 400.
+ * Answers only requests whose Host is a loopback name (403 otherwise: DNS rebinding), that carry no
+ * foreign `Origin` and no cross-site `Sec-Fetch-Site` (403: a web page, CSRF), and, for every method
+ * but GET, `Content-Type: application/json` even with an empty body (415; lib/cross-site.ts); a
+ * malformed request gets 400.
  *   GET  /health
  *   PUT  /cameras/{thing}/faults   body: CameraFaults ({} clears)
  *   POST /cameras/{thing}/events   body: {"topic": "tns1:VideoSource/MotionAlarm", "data": {"State": "1"}, "source"?: {...}}
@@ -57,6 +60,8 @@ export async function startControlApi(opts: {
         message: `the devcloud control API answers only requests addressed to 127.0.0.1, localhost or [::1] (Host was ${JSON.stringify(req.headers.host ?? '')}); use ${url}`,
       });
     }
+    const refusal = crossSiteRefusal(req.method ?? '', req.headers, 'devcloud control API');
+    if (refusal) return reply(res, refusal.status, { message: refusal.message });
     const { pathname } = requestUrl(req.url);
     const parts = pathSegments(pathname);
     if (parts[0] === 'jobs') {

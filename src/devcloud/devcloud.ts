@@ -15,6 +15,7 @@ import { startShadowService, type ShadowService } from './shadow/mqtt-service.js
 import { startDataPlaneApi, type DataPlaneApi } from './shadow/rest-api.js';
 import { startS3, type S3StandIn } from './s3/server.js';
 import { startCameraSimulator, type CameraSimulator } from './camera/simulator.js';
+import { DEFAULT_CAMERA_PROFILE, type CameraProfileName } from './camera/profiles.js';
 import { startServiceAccountBus, type ServiceAccountBus } from './camera/service-accounts.js';
 import { startCloudRules, type CloudRules } from './cloud-rules.js';
 import { startControlApi } from './control-api.js';
@@ -64,6 +65,11 @@ export interface DevcloudOptions {
    * default 60000. Tests shorten it so a 1-minute step timeout does not take a minute.
    */
   jobsMinuteMs?: number;
+  /**
+   * The firmware each camera copies (camera/profiles.ts), given in camera order and repeated when
+   * there are more cameras than entries; default axis-os-12 for all.
+   */
+  cameraProfiles?: CameraProfileName[];
 }
 
 export interface Devcloud {
@@ -218,6 +224,7 @@ export async function startDevcloud(opts: DevcloudOptions): Promise<Devcloud> {
           username: CAMERA_USER,
           password: secrets.cameraPasswords[thing]!,
           identity: { serialNumber: serialOf(thing, i, things.length) },
+          profile: opts.cameraProfiles?.[i % opts.cameraProfiles.length] ?? DEFAULT_CAMERA_PROFILE,
           tls: cameraCerts[i]!,
           ...(opts.serviceAccounts ? { serviceAccountHost: '127.0.0.12' } : {}),
           log: log.child({ part: 'camera', thing }),
@@ -318,6 +325,7 @@ export async function startDevcloud(opts: DevcloudOptions): Promise<Devcloud> {
               serialNumber: c.identity.serialNumber,
               model: c.identity.model,
               architecture: c.identity.architecture,
+              profile: c.profile,
               ...serviceAccount,
             },
           ];

@@ -36,6 +36,8 @@ export interface DevcloudInfo {
       serialNumber: string;
       model: string;
       architecture: string;
+      /** The firmware profile the simulator copies (`--camera-profile`; docs/devcloud.md). */
+      profile: string;
       /** With --service-accounts: the camera's D-Bus (DBUS_SYSTEM_BUS_ADDRESS) and its local virtual host (camera.serviceAccountUrl). */
       serviceAccount?: { busAddress: string; url: string };
     }

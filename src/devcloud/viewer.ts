@@ -103,6 +103,7 @@ export async function startDevcloudViewer(opts: {
     shareSecret: async () => shareKey,
     revocations: bucketRevocations(bucket),
     onError: (route, err) => log.error({ route, err: err.message }, 'viewer API failed'),
+    onIgnored: (thing, why) => log.warn({ thing, why }, 'viewer API ignores what a camera reported'),
   });
 
   const emitter = new EventEmitter() as DevcloudViewer;

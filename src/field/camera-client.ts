@@ -3,7 +3,7 @@
  * (pinned certificate or CA), or plain HTTP only when the camera was added with --insecure-http.
  */
 import { caAgent, pinnedAgent, type TlsFailure } from '../protocol/camera-tls.js';
-import { VapixClient } from '../protocol/vapix.js';
+import { VapixClient } from '../protocol/vapix/client.js';
 import type { CameraTrust, StoredCamera } from './camera-store.js';
 
 /** Field commands wait longer than the agent: a camera on a customer's network can be slow. */

@@ -10,7 +10,8 @@ import type { AgentStatus } from '../agent/features/local-api.js';
 import type { CertBundle } from '../lib/certificate-check.js';
 import { CERT_INSTALL_PATH, type CertInstalled, type CertRefused } from '../protocol/cert-install.js';
 import { checkChallengeAnswer, CHALLENGE_NONCE_BYTES, CHALLENGE_PATH } from '../protocol/challenge.js';
-import { VapixError, type VapixClient } from '../protocol/vapix.js';
+import type { VapixClient } from '../protocol/vapix/client.js';
+import { VapixError } from '../protocol/vapix/errors.js';
 
 export type InstallOutcome = { kind: 'installed'; installed: CertInstalled } | { kind: 'refused'; problems: string[] } | { kind: 'failed'; message: string; fix: string };
 

@@ -2,13 +2,15 @@
  * `cloudcam setup check`: one preflight report, a line per check, each ✗ with its fix. A check that
  * cannot run because an earlier one failed is shown as skipped, never as passed.
  */
-import type { VapixClient } from '../protocol/vapix.js';
-import { VapixError } from '../protocol/vapix.js';
-import { listApps } from '../protocol/vapix-apps.js';
-import { readCameraClock } from '../protocol/vapix-time.js';
+import type { VapixClient } from '../protocol/vapix/client.js';
+import { VapixError } from '../protocol/vapix/errors.js';
+import { describeAuthScheme } from '../protocol/vapix/auth.js';
+import { serversInUse } from '../protocol/vapix/time.js';
+import { listApps } from '../protocol/vapix/applications.js';
+import { readCameraClock } from '../protocol/vapix/time.js';
 import type { AgentStatus } from '../agent/features/local-api.js';
 import type { CameraTrust } from './camera-store.js';
-import { readNtp } from './ntp.js';
+import { describeNtpServers, readNtp } from './ntp.js';
 import { DEFAULT_MAX_SKEW_MS, describeClock } from './ntp.js';
 
 export interface CheckLine {
@@ -68,14 +70,21 @@ export async function runChecks(camera: VapixClient, opts: CheckOptions = {}): P
   try {
     const info = await camera.basicDeviceInfo();
     lines.push({ name: 'reachable', ok: true, detail: `${camera.origin} answers VAPIX (${info['ProdShortName'] ?? 'Axis device'}, AXIS OS ${info['Version'] ?? '?'})` });
-    lines.push({ name: 'credentials', ok: true, detail: 'accepted' });
+    lines.push({ name: 'credentials', ok: true, detail: `accepted; authentication ${describeAuthScheme(camera.authScheme)}` });
   } catch (err) {
     if (err instanceof VapixError && err.kind === 'tls') {
       lines.push({ name: 'reachable', ok: false, detail: err.message.split('. Fix: ')[0]!, fix: err.fix ?? 'see the message' });
       skip('credentials');
     } else if (err instanceof VapixError && err.kind === 'auth') {
       lines.push({ name: 'reachable', ok: true, detail: `${camera.origin} answers` });
-      lines.push({ name: 'credentials', ok: false, detail: 'refused (HTTP 401)', fix: 'store the right user and password: cloudcam camera add ADDRESS' });
+      // Refused credentials, or a scheme this client will not answer here (Basic over plain HTTP): the message says which.
+      const refused = /refused the credentials/.test(err.message);
+      lines.push({
+        name: 'credentials',
+        ok: false,
+        detail: refused ? 'refused (HTTP 401)' : err.message.replace(/^camera at \S+ /, ''),
+        fix: refused ? 'store the right user and password: cloudcam camera add ADDRESS' : 'add the camera over HTTPS: cloudcam camera add ADDRESS (it pins the certificate)',
+      });
     } else {
       lines.push({ name: 'reachable', ok: false, detail: (err as Error).message, fix: 'check the address, that the camera is powered, and that this computer is on its network' });
       skip('credentials');
@@ -98,8 +107,8 @@ export async function runChecks(camera: VapixClient, opts: CheckOptions = {}): P
   // NTP
   try {
     const { api, config } = await readNtp(camera);
-    const servers = config.serversSource === 'DHCP' ? 'from DHCP' : config.staticServers.join(', ') || '(none)';
-    const ok = config.enabled && (config.serversSource === 'DHCP' || config.staticServers.length > 0) && config.synced !== false;
+    const servers = describeNtpServers(config);
+    const ok = config.enabled && serversInUse(config).length > 0 && config.synced !== false;
     lines.push({
       name: 'NTP',
       ok,

@@ -6,8 +6,8 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import semver from 'semver';
 import { EapError, readEapManifest, type EapManifest } from '../protocol/eap.js';
-import { controlApp, listApps, uploadApp, AxisAppError, type InstalledApp } from '../protocol/vapix-apps.js';
-import type { VapixClient } from '../protocol/vapix.js';
+import { controlApp, listApps, uploadApp, AxisAppError, type InstalledApp } from '../protocol/vapix/applications.js';
+import type { VapixClient } from '../protocol/vapix/client.js';
 
 export interface PackageFile {
   file: string;

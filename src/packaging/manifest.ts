@@ -15,7 +15,7 @@
 import { manifestParamConfig } from '../agent/app-params.js';
 import { LOCAL_API_DEFAULT_PORT } from '../agent/config/index.js';
 import type { Arch } from './targets.js';
-import { GET_CREDENTIALS_METHOD } from '../protocol/vapix-service-account.js';
+import { GET_CREDENTIALS_METHOD } from '../protocol/vapix/service-account.js';
 
 export type ManifestSchema = '2.1.0' | '2.0.0' | '1.7.3';
 export const MANIFEST_SCHEMAS: readonly ManifestSchema[] = ['2.1.0', '2.0.0', '1.7.3'];

@@ -166,7 +166,7 @@ async function testArch(arch: Arch, dc: DevcloudInfo, thing: string, packageDir:
     const connectMs = Date.now() - started;
 
     const t0 = Date.now();
-    const res = await fetch(`${dc.control.url}/things/${thing}/snapshot`, { method: 'POST' });
+    const res = await fetch(`${dc.control.url}/things/${thing}/snapshot`, { method: 'POST', headers: { 'content-type': 'application/json' } });
     const handled = (await res.json()) as { action?: string; request?: { id?: string } };
     const id = handled.request?.id;
     if (res.status !== 200 || handled.action !== 'requested' || !id) throw new Error(`${arch}: devcloud did not create a request: ${JSON.stringify(handled)}`);

@@ -25,6 +25,8 @@ const RFC_HEADERS = [
   `Digest realm="${RFC.realm}", qop="auth, auth-int", algorithm=MD5, nonce="${RFC.nonce}", opaque="${RFC.opaque}"`,
 ];
 
+const md5 = (s: string): string => createHash('md5').update(s).digest('hex');
+
 function param(header: string, name: string): string | undefined {
   const m = new RegExp(`(?:^|[ ,])${name}=("([^"]*)"|[^,\\s]+)`).exec(header);
   return m ? (m[2] ?? m[1]) : undefined;
@@ -96,7 +98,7 @@ describe('digestAuthorization (RFC 7616 §3.9.1 worked example)', () => {
   }
 
   it('computes the -sess form by the RFC formula', () => {
-    const md5 = (s: string) => createHash('md5').update(s).digest('hex');
+
     const sess: DigestChallenge = { realm: 'r', nonce: 'n', algorithm: 'MD5', session: true, qop: ['auth'] };
     const hs = digestAuthorization(sess, RFC.cred, { method: 'GET', uri: '/x' }, 255, 'cn');
     const ha1 = md5(`${md5('Mufasa:r:Circle of Life')}:n:cn`);
@@ -105,11 +107,20 @@ describe('digestAuthorization (RFC 7616 §3.9.1 worked example)', () => {
 
   });
 
-  it('never answers an RFC 2069 challenge (no qop), and pickChallenge skips it', () => {
-    const old: DigestChallenge = { realm: 'r', nonce: 'n', algorithm: 'MD5' };
-    expect(() => digestAuthorization(old, RFC.cred, { method: 'GET', uri: '/x' }, 1)).toThrow(/without qop \(RFC 2069\)/);
-    expect(pickChallenge([{ ...old, algorithm: 'SHA-256' }])).toBeUndefined();
-    expect(pickChallenge([{ ...old, algorithm: 'SHA-256' }, { ...old, qop: ['auth'] }])).toMatchObject({ algorithm: 'MD5', qop: ['auth'] });
+  it('answers a challenge without qop the RFC 2069 way (RFC 2617 §3.2.2.1: no nc, cnonce or qop), preferring one with qop', () => {
+    // developer.axis.com/vapix/authentication: use the method the device's WWW-Authenticate names.
+    const old: DigestChallenge = { realm: 'AXIS_ACCC8E000000', nonce: 'n0', algorithm: 'MD5' };
+    const header = digestAuthorization(old, RFC.cred, { method: 'GET', uri: '/axis-cgi/param.cgi?action=list' }, 1);
+    const ha1 = md5('Mufasa:AXIS_ACCC8E000000:Circle of Life');
+    expect(param(header, 'response')).toBe(md5(`${ha1}:n0:${md5('GET:/axis-cgi/param.cgi?action=list')}`));
+    expect(param(header, 'qop')).toBeUndefined();
+    expect(param(header, 'nc')).toBeUndefined();
+    expect(param(header, 'cnonce')).toBeUndefined();
+    expect(pickChallenge([old])).toBe(old);
+    expect(pickChallenge([old, { ...old, qop: ['auth'] }])).toMatchObject({ algorithm: 'MD5', qop: ['auth'] });
+    expect(pickChallenge([{ ...old, qop: ['auth'] }, { ...old, algorithm: 'SHA-256' }])).toMatchObject({ algorithm: 'SHA-256' });
+    // A -sess algorithm needs a client nonce, which RFC 2069 has not.
+    expect(pickChallenge([{ ...old, session: true }])).toBeUndefined();
   });
 
   it('rejects a bad nonce count and an unanswerable qop with a clear message', () => {
@@ -192,5 +203,26 @@ describe('createDigestVerifier', () => {
     vi.setSystemTime(new Date('2026-11-01T00:00:01.5Z'));
     expect(v.verify(good, 'GET', '/a?b=c')).toEqual({ ok: false, stale: true });
     expect(v.verify(bad, 'GET', '/a?b=c')).toEqual({ ok: false, stale: false });
+  });
+});
+
+describe('createDigestVerifier shaped like an AXIS OS camera', () => {
+  it('without algorithm and opaque: one MD5 challenge as real cameras send it, answered and accepted', () => {
+    const v = createDigestVerifier({ realm: 'AXIS_B8A44F000000', users: { root: 'pw' }, algorithms: ['MD5'], opaque: false, algorithmParam: false });
+    const [raw] = v.challenges();
+    expect(raw).not.toMatch(/algorithm|opaque/);
+    const c = pickChallenge(parseDigestChallenges(raw!))!;
+    expect(c).toMatchObject({ algorithm: 'MD5', qop: ['auth'] });
+    expect(v.verify(digestAuthorization(c, { username: 'root', password: 'pw' }, { method: 'GET', uri: '/x' }, 1), 'GET', '/x').ok).toBe(true);
+    expect(() => createDigestVerifier({ realm: 'r', users: {}, algorithms: ['SHA-256'], algorithmParam: false })).toThrow(/exactly \[MD5\]/);
+  });
+
+  it('singleUseNonce: a second correct use of a nonce gets stale=true, a wrong one stale=false', () => {
+    const v = createDigestVerifier({ realm: 'AXIS_X', users: { root: 'pw' }, algorithms: ['MD5'], opaque: false, singleUseNonce: true });
+    const c = parseDigestChallenges(v.challenges())[0]!;
+    const at = (nc: number, password = 'pw') => digestAuthorization(c, { username: 'root', password }, { method: 'GET', uri: '/x' }, nc);
+    expect(v.verify(at(1), 'GET', '/x').ok).toBe(true);
+    expect(v.verify(at(2), 'GET', '/x')).toEqual({ ok: false, stale: true });
+    expect(v.verify(at(3, 'wrong'), 'GET', '/x')).toEqual({ ok: false, stale: false });
   });
 });

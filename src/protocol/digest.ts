@@ -161,23 +161,18 @@ export function parseDigestChallenges(wwwAuthenticate: string | string[]): Diges
 }
 
 /**
- * Why a challenge without qop is never answered: the RFC 2069 response hashes only the server's
- * nonce, so a man in the middle who picks the nonce can precompute answers (a dictionary of
- * passwords for that nonce) and replay them; qop=auth adds the client's own nonce and a count.
- */
-export const RFC_2069_REFUSED =
-  'the camera offered digest without qop (RFC 2069), which lets a man in the middle choose the nonce; ' +
-  'this client answers only qop=auth (RFC 7616). Set the camera to Digest authentication with qop (AXIS OS does by default) or check who answers at this address';
-
-/**
  * The challenge to answer: SHA-256 over MD5 (RFC 7616 §3.7 lets the client pick the strongest it
- * supports); among equals the first one, which is the server's preference. A challenge offering
+ * supports), then one with qop=auth over one without (RFC 2069 style, which AXIS OS and other
+ * embedded servers may still send: answered, because the issue's field reports show cameras that
+ * offer nothing else); among equals the first one, the server's preference. A challenge offering
  * qop but not "auth" (auth-int only) cannot be answered without hashing the body, so it is skipped.
  */
 export function pickChallenge(challenges: DigestChallenge[]): DigestChallenge | undefined {
-  // Without qop (RFC 2069) there is no client nonce: see RFC_2069_REFUSED.
-  const usable = challenges.filter((c) => c.qop?.includes('auth') === true);
-  return usable.find((c) => c.algorithm === 'SHA-256') ?? usable[0];
+  const usable = challenges.filter((c) => (c.qop === undefined ? !c.session : c.qop.includes('auth')));
+  const rank = (c: DigestChallenge): number => (c.algorithm === 'SHA-256' ? 2 : 0) + (c.qop !== undefined ? 1 : 0);
+  let best: DigestChallenge | undefined;
+  for (const c of usable) if (best === undefined || rank(c) > rank(best)) best = c;
+  return best;
 }
 
 function quote(v: string): string {
@@ -197,11 +192,13 @@ export function digestResponse(
   req: { method: string; uri: string },
   ncHex: string,
   cnonce: string,
-  qop: 'auth',
+  qop: 'auth' | undefined,
 ): string {
   let ha1 = h(c.algorithm, `${cred.username}:${c.realm}:${cred.password}`);
   if (c.session) ha1 = h(c.algorithm, `${ha1}:${c.nonce}:${cnonce}`);
   const ha2 = h(c.algorithm, `${req.method}:${req.uri}`);
+  // Without qop (RFC 2069, kept by RFC 2617 §3.2.2.1): no client nonce and no count in the hash.
+  if (qop === undefined) return h(c.algorithm, `${ha1}:${c.nonce}:${ha2}`);
   return h(c.algorithm, `${ha1}:${c.nonce}:${ncHex}:${cnonce}:${qop}:${ha2}`);
 }
 
@@ -221,22 +218,21 @@ export function digestAuthorization(
     // RFC 7616 would need userhash or username*; cameras do not allow such names anyway.
     throw new RangeError('digest username must not contain " or \\ (choose a plain camera user name)');
   }
-  if (c.qop === undefined) throw new RangeError(RFC_2069_REFUSED);
-  const qop = 'auth';
-  if (!c.qop.includes('auth')) {
-    throw new RangeError(`digest challenge offers qop=${c.qop.join(',')} only; this client implements qop=auth`);
+  const parts = [`username=${quote(cred.username)}`, `realm=${quote(c.realm)}`, `uri=${quote(req.uri)}`, `algorithm=${c.algorithm}${c.session ? '-sess' : ''}`, `nonce=${quote(c.nonce)}`];
+  let response: string;
+  if (c.qop === undefined) {
+    // RFC 2069: the server chose the whole nonce, so a session algorithm (which needs a cnonce) cannot be answered.
+    if (c.session) throw new RangeError('digest challenge asks for a -sess algorithm without qop, which has no client nonce to hash; this client cannot answer it');
+    response = digestResponse(c, cred, req, '', '', undefined);
+  } else {
+    if (!c.qop.includes('auth')) {
+      throw new RangeError(`digest challenge offers qop=${c.qop.join(',')} only; this client implements qop=auth`);
+    }
+    const ncHex = formatNc(nc);
+    const cn = cnonce ?? randomBytes(16).toString('hex');
+    response = digestResponse(c, cred, req, ncHex, cn, 'auth');
+    parts.push(`nc=${ncHex}`, `cnonce=${quote(cn)}`, `qop=auth`);
   }
-  const ncHex = formatNc(nc);
-  const cn = cnonce ?? randomBytes(16).toString('hex');
-  const response = digestResponse(c, cred, req, ncHex, cn, qop);
-  const parts = [
-    `username=${quote(cred.username)}`,
-    `realm=${quote(c.realm)}`,
-    `uri=${quote(req.uri)}`,
-    `algorithm=${c.algorithm}${c.session ? '-sess' : ''}`,
-    `nonce=${quote(c.nonce)}`,
-  ];
-  parts.push(`nc=${ncHex}`, `cnonce=${quote(cn)}`, `qop=${qop}`);
   parts.push(`response=${quote(response)}`);
   if (c.opaque !== undefined) parts.push(`opaque=${quote(c.opaque)}`);
   return `Digest ${parts.join(', ')}`;
@@ -263,6 +259,12 @@ export interface DigestVerifierOptions {
   algorithms: DigestAlgorithm[];
   /** How long a nonce stays valid; after that a correct answer gets `stale=true`. Default 5 min. */
   nonceTtlMs?: number;
+  /** Send `opaque` in challenges (and require it back). Default true; AXIS OS 11 sends none. */
+  opaque?: boolean;
+  /** Name the algorithm in challenges. Default true; without it RFC 7616 §3.3 means MD5, as AXIS OS sends it. */
+  algorithmParam?: boolean;
+  /** A nonce answers one request: a second use, however correct, gets `stale=true` (seen from AXIS OS 11). */
+  singleUseNonce?: boolean;
 }
 
 /** Most nonce counts remembered per nonce; a client past this gets a fresh nonce (stale). */
@@ -272,7 +274,10 @@ export function createDigestVerifier(opts: DigestVerifierOptions): DigestVerifie
   if (opts.algorithms.length === 0) throw new RangeError('createDigestVerifier: algorithms must not be empty');
   const ttl = opts.nonceTtlMs ?? 5 * 60_000;
   const secret = randomBytes(32);
-  const opaque = randomBytes(16).toString('base64url');
+  const opaque = opts.opaque === false ? undefined : randomBytes(16).toString('base64url');
+  if (opts.algorithmParam === false && (opts.algorithms.length !== 1 || opts.algorithms[0] !== 'MD5')) {
+    throw new RangeError('createDigestVerifier: without the algorithm parameter a challenge means MD5, so algorithms must be exactly [MD5]');
+  }
   // nonce -> nonce counts already used. Entries die with their nonce (pruned on the way).
   const seen = new Map<string, { expires: number; ncs: Set<string> }>();
 
@@ -303,13 +308,10 @@ export function createDigestVerifier(opts: DigestVerifierOptions): DigestVerifie
   return {
     challenges(stale = false) {
       return opts.algorithms.map((alg) => {
-        const parts = [
-          `realm=${quote(opts.realm)}`,
-          `qop="auth"`,
-          `algorithm=${alg}`,
-          `nonce=${quote(issueNonce())}`,
-          `opaque=${quote(opaque)}`,
-        ];
+        const parts = [`realm=${quote(opts.realm)}`, `qop="auth"`];
+        if (opts.algorithmParam !== false) parts.push(`algorithm=${alg}`);
+        parts.push(`nonce=${quote(issueNonce())}`);
+        if (opaque !== undefined) parts.push(`opaque=${quote(opaque)}`);
         if (stale) parts.push('stale=true');
         return `Digest ${parts.join(', ')}`;
       });
@@ -326,7 +328,7 @@ export function createDigestVerifier(opts: DigestVerifierOptions): DigestVerifie
       const alg = parseAlgorithm(p.get('algorithm'));
       if (username === undefined || nonce === undefined || response === undefined || !alg) return fail();
       if (alg.session || !opts.algorithms.includes(alg.algorithm)) return fail();
-      if (p.get('realm') !== opts.realm || p.get('opaque') !== opaque) return fail();
+      if (p.get('realm') !== opts.realm || (opaque !== undefined && p.get('opaque') !== opaque)) return fail();
       // The uri directive must name the resource actually requested (RFC 7616 §3.4.6), or a
       // captured header could be replayed against another resource.
       if (p.get('uri') !== uri) return fail();
@@ -358,6 +360,7 @@ export function createDigestVerifier(opts: DigestVerifierOptions): DigestVerifie
       const ncKey = nc.toLowerCase();
       // Remember every count rather than the highest one: concurrent requests may arrive out of order.
       if (entry.ncs.has(ncKey)) return fail();
+      if (opts.singleUseNonce && entry.ncs.size > 0) return fail(true);
       if (entry.ncs.size >= MAX_NC_PER_NONCE) return fail(true);
       entry.ncs.add(ncKey);
       return { ok: true, username };

@@ -1,7 +1,7 @@
 /**
  * The upload grant (docs/protocol.md, "Event snapshots"): a standing presigned S3 POST in the named
- * shadow's `desired.uploadGrant` whose policy lets the device write any key under `{thing}/events/`,
- * so an event is uploaded at once, with no cloud round trip per picture. The cloud handler issues it
+ * shadow's `desired.uploadGrant` whose policy lets the device write keys under `{thing}/events/`
+ * (dated as far as S3's policy can say: eventKeyDatePrefix), so an event is uploaded at once, with no cloud round trip per picture. The cloud handler issues it
  * on a request `{reason: 'grant'}`; the agent checks every key and field against it before it tries,
  * as S3 would (a grant for another thing, a key outside the prefix, a field the policy does not cover).
  */
@@ -45,6 +45,31 @@ export interface UploadGrant {
 
 export function eventKeyPrefix(thing: string): string {
   return `${thing}/events/`;
+}
+
+/** How far back an event key may be dated: a camera's queue held offline, and the viewer's event window. */
+export const EVENT_KEY_PAST_DAYS = 366;
+/** How far ahead of the cloud's clock an event key may be dated: the camera's clock names it. */
+export const EVENT_KEY_FUTURE_MS = 24 * 3600 * 1000;
+
+/**
+ * The longest key prefix that every event key dated from `from` to `to` shares, e.g.
+ * `camera-1/events/202` for a year back from 2026-12-07: all S3's POST policy can say about dates,
+ * since its `starts-with` takes one prefix (AWS, "Creating a POST policy": conditions). It keeps a
+ * camera from naming keys in 2015 or 9999; the viewer's listing bounds the rest (docs/security.md).
+ */
+export function eventKeyDatePrefix(thing: string, from: Date, to: Date): string {
+  const [a, b] = [utcDayPath(from), utcDayPath(to)];
+  let n = 0;
+  while (n < a.length && a[n] === b[n]) n++;
+  return `${eventKeyPrefix(thing)}${a.slice(0, n)}`;
+}
+
+/** The key prefix a grant's policy allows: its `key` field up to `${filename}`. */
+export function grantPolicyKeyPrefix(grant: UploadGrant): string {
+  const key = grant.fields['key'] ?? grant.keyPrefix;
+  const at = key.indexOf('${filename}');
+  return at === -1 ? key : key.slice(0, at);
 }
 
 /** `20261127T130205412Z`: sortable, no characters S3 or a file system minds. */
@@ -141,6 +166,12 @@ const META_VALUE = /^[\x20-\x7e]*$/;
 export function grantUploadFields(grant: UploadGrant, key: string, meta: EventMeta): Record<string, string> {
   if (!key.startsWith(grant.keyPrefix) || key.includes('${filename}') || key.length > 1024) {
     throw new Error(`key "${key.slice(0, 200)}" is outside the grant's prefix "${grant.keyPrefix}"`);
+  }
+  // The policy may narrow the prefix to the dates it allows (eventKeyDatePrefix): a key dated outside
+  // them would be refused by S3 with every grant, so it is refused here, for good, instead.
+  const allowed = grantPolicyKeyPrefix(grant);
+  if (!key.startsWith(allowed)) {
+    throw new Error(`key "${key.slice(0, 200)}" is dated outside what the grant allows (keys starting "${allowed}"): is the camera's clock right?`);
   }
   const fields: Record<string, string> = { ...grant.fields, key };
   for (const [name, field] of Object.entries(EVENT_META_FIELDS) as Array<[keyof EventMeta, string]>) {

@@ -112,7 +112,7 @@ export const HTTP_SERVERS: HttpServerUnderTest[] = [
         // A well-formed CreateJob, then DescribeJob of it.
         probe: async () => {
           const jobId = `probe-${++n}`;
-          const created = await fetch(`${control.url}/jobs`, { method: 'POST', body: JSON.stringify({ jobId, things: ['camera-1'], document: { operation: 'cloudcam.restart' } }) });
+          const created = await fetch(`${control.url}/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jobId, things: ['camera-1'], document: { operation: 'cloudcam.restart' } }) });
           expectStatus('POST /jobs', created.status, 201);
           expectStatus('GET /jobs/{id}', (await fetch(`${control.url}/jobs/${jobId}`)).status, 200);
         },

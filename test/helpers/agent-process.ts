@@ -24,7 +24,19 @@ export interface AgentProcess {
 
 /** `nodeArgs`: node's own flags before the script (e.g. --expose-gc for the heap probe). */
 export function spawnAgent(configPath: string, env: Record<string, string> = {}, opts: { nodeArgs?: string[] } = {}): Promise<AgentProcess> {
-  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), CLI, 'agent', '--config', configPath], {
+  return spawnAgentProcess([...(opts.nodeArgs ?? []), CLI, 'agent', '--config', configPath], env);
+}
+
+/**
+ * The agent as it ships: its esbuild bundle run from a packaged layout (appDir: cloudcam.defaults.json,
+ * localdata/cloudcam.json), as the .eap's and the gateway's executable runs it.
+ */
+export function spawnShippedAgent(bundle: string, appDir: string, env: Record<string, string> = {}, opts: { nodeArgs?: string[] } = {}): Promise<AgentProcess> {
+  return spawnAgentProcess([...(opts.nodeArgs ?? []), bundle], { CLOUDCAM_APP_DIR: appDir, ...env });
+}
+
+function spawnAgentProcess(argv: string[], env: Record<string, string>): Promise<AgentProcess> {
+  const child = spawn(process.execPath, argv, {
     env: { ...process.env, CLOUDCAM_LOG_FORMAT: 'json', CLOUDCAM_LOG_LEVEL: 'debug', CLOUDCAM_SCHEDULE_CRON: '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -5,8 +5,10 @@
 import sharp from 'sharp';
 import { Agent } from 'node:http';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { CAMERA_PROFILE_NAMES, CAMERA_PROFILES } from '../../src/devcloud/camera/profiles.js';
 import { startCameraSimulator, type CameraSimulator } from '../../src/devcloud/camera/simulator.js';
-import { VapixClient, VapixError, type VapixErrorKind } from '../../src/protocol/vapix.js';
+import { VapixClient } from '../../src/protocol/vapix/client.js';
+import { VapixError, type VapixErrorKind } from '../../src/protocol/vapix/errors.js';
 import { rejectionOf } from '../helpers/rejection.js';
 
 let cam: CameraSimulator;
@@ -247,4 +249,30 @@ describe('network', () => {
     const err = await expectKind(c.basicDeviceInfo(), 'network', 2500);
     expect(err.message).toMatch(/camera\.url/);
   });
+});
+
+describe('the agent snapshot on every firmware profile (src/devcloud/camera/profiles.ts)', () => {
+  for (const profile of CAMERA_PROFILE_NAMES) {
+    it(`${profile}: JPEGs at a resolution of its list, repeated calls (nonce reuse or stale=true), device info`, async () => {
+      const sim = await startCameraSimulator({ name: `snap-${profile}`, username: 'cloudcam', password: 's3cret pass', profile });
+      const keepAlive = new Agent({ keepAlive: true });
+      try {
+        const c = new VapixClient({ baseUrl: sim.url, username: 'cloudcam', password: 's3cret pass', timeoutMs: 5000, agent: keepAlive });
+        const resolutions = CAMERA_PROFILES[profile].resolutions ?? [];
+        expect(resolutions).toContain('640x480');
+        for (let i = 0; i < 3; i++) {
+          const { jpeg } = await c.captureJpeg({ resolution: '640x480', maxBytes: 2_000_000 });
+          expect(await sharp(jpeg).metadata()).toMatchObject({ width: 640, height: 480, format: 'jpeg' });
+        }
+        expect(sim.stats.snapshots).toBe(3);
+        expect((await c.basicDeviceInfo())['Version']).toBe(CAMERA_PROFILES[profile].identity?.firmware);
+        // A resolution the model does not list is the camera's 400, named.
+        const missing = ['2688x1512', '2592x1944'].find((r) => !resolutions.includes(r))!;
+        expect((await failure(c.captureJpeg({ resolution: missing, maxBytes: 2_000_000 }))).status).toBe(400);
+      } finally {
+        keepAlive.destroy();
+        await sim.stop();
+      }
+    });
+  }
 });

@@ -1,10 +1,23 @@
-/** devcloud's control API: malformed requests get 400, foreign Host headers (DNS rebinding) 403. */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+/**
+ * devcloud's control API: malformed requests get 400, foreign Host headers (DNS rebinding) 403, and a
+ * request a web page can send (CSRF: a foreign Origin, a cross-site Sec-Fetch-Site, a body that is not
+ * JSON) 403 or 415 with no effect. What a page can send without a CORS preflight is the Fetch
+ * standard's "CORS-safelisted" request (text/plain, form types; fetch.spec.whatwg.org); the issue's
+ * reproduction drove this API with `fetch(url, {mode: 'no-cors', method: 'POST', body})`.
+ */
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startTestDevcloud, type TestDevcloud } from '../helpers/devcloud.js';
 import { goodRequest, rawExchange } from '../helpers/raw-http.js';
 import { devcloudJobsAdmin } from '../../src/cloud/jobs-admin.js';
 
 let t: TestDevcloud;
+
+/** A request as a script sends it: JSON content type, no Origin, plus any headers given. */
+function jsonRequest(method: string, path: string, body = '', headers: Record<string, string> = {}): string {
+  const all = { host: '127.0.0.1', 'content-type': 'application/json', connection: 'close', 'content-length': String(Buffer.byteLength(body)), ...headers };
+  const lines = Object.entries(all).flatMap(([name, value]) => (value === '' ? [] : [`${name}: ${value}`]));
+  return `${method} ${path} HTTP/1.1\r\n${lines.join('\r\n')}\r\n\r\n${body}`;
+}
 let port: number;
 
 beforeAll(async () => {
@@ -17,7 +30,7 @@ afterAll(async () => {
 
 describe('devcloud control API', () => {
   it('answers a bad percent-encoding in the path with 400 and keeps serving', async () => {
-    const bad = await rawExchange(port, goodRequest('PUT', '/cameras/%E0%A4%A/faults'));
+    const bad = await rawExchange(port, jsonRequest('PUT', '/cameras/%E0%A4%A/faults'));
     expect(bad.status).toBe(400);
     expect(bad.response).toContain('not valid percent-encoding');
     expect((await rawExchange(port, goodRequest('GET', '/health'))).status).toBe(200);
@@ -51,7 +64,7 @@ describe('devcloud control API', () => {
       expect((await rawExchange(port, request)).status).toBe(403);
     }
     expect((await admin.describeJob('host-check')).status).toBe('IN_PROGRESS');
-    expect((await rawExchange(port, goodRequest('POST', '/jobs/host-check/cancel'))).status).toBe(204);
+    expect((await rawExchange(port, jsonRequest('POST', '/jobs/host-check/cancel'))).status).toBe(204);
     expect((await admin.describeJob('host-check')).status).toBe('CANCELED');
   });
 
@@ -65,5 +78,55 @@ describe('devcloud control API', () => {
     expect((await fetch(`${t.dc.info.control.url}/jobs/x/y/z`)).status).toBe(404);
     expect((await fetch(`${t.dc.info.control.url}/jobs/no-such-job`)).status).toBe(404);
     expect((await fetch(`${t.dc.info.control.url}/health`)).status).toBe(200);
+  });
+
+  describe('a request a web page can send is refused and changes nothing (CSRF)', () => {
+    // Every route that changes something, with a body the route would otherwise accept.
+    const routes = [
+      ['PUT', '/cameras/camera-1/faults', '{"status":503}'],
+      ['POST', '/cameras/camera-1/events', '{"topic":"tns1:VideoSource/MotionAlarm","data":{"State":"1"}}'],
+      ['PUT', '/s3/faults', '{"failNext":{"status":503,"count":5}}'],
+      ['POST', '/things/camera-1/snapshot', ''],
+      ['POST', '/jobs', '{"jobId":"forged","things":["camera-1"],"document":{"operation":"cloudcam.restart"}}'],
+      ['POST', '/jobs/csrf-victim/cancel', ''],
+    ] as const;
+    // What `fetch(url, {mode: 'no-cors', method, body})` from a page elsewhere sends.
+    const page = (origin: string, site: string): Record<string, string> => ({ origin, 'sec-fetch-site': site, 'sec-fetch-mode': 'no-cors', 'content-type': 'text/plain;charset=UTF-8' });
+    const attempts: Array<[string, Record<string, string>, number]> = [
+      ['a page on another site', page('http://attacker.example', 'cross-site'), 403],
+      ['a page on another loopback port', page('http://127.0.0.1:1', 'same-site'), 403],
+      ['a JSON body from a foreign origin (a preflight would have been needed)', { origin: 'http://attacker.example', 'content-type': 'application/json' }, 403],
+      ['a browser that sends no Origin, cross-site', { 'sec-fetch-site': 'cross-site', 'content-type': 'application/json' }, 403],
+      ['text/plain with no Origin at all', { 'content-type': 'text/plain' }, 415],
+      ['a form post', { 'content-type': 'application/x-www-form-urlencoded' }, 415],
+      ['no content type', { 'content-type': '' }, 415],
+    ];
+
+    it.each(attempts)('%s: every control route refuses it', async (_name, headers, status) => {
+      const admin = await devcloudJobsAdmin(t.dir);
+      const victim = 'csrf-victim';
+      if (!t.dc.jobs.job(victim)) await admin.createJob({ jobId: victim, things: ['camera-1'], document: { operation: 'cloudcam.restart' } });
+      const camera = t.dc.cameras.get('camera-1')!;
+      const effects = [vi.spyOn(camera, 'setFaults'), vi.spyOn(camera.events, 'fire'), vi.spyOn(t.dc.s3, 'setFaults'), vi.spyOn(t.dc.handler, 'handle'), vi.spyOn(t.dc.jobs, 'createJob'), vi.spyOn(t.dc.jobs, 'cancelJob')];
+      try {
+        for (const [method, path, body] of routes) {
+          const answer = await rawExchange(port, jsonRequest(method, path, body, headers));
+          expect(answer.status, `${method} ${path}`).toBe(status);
+          expect(answer.response).toMatch(status === 403 ? /does not answer web pages/ : /needs Content-Type: application\/json/);
+        }
+        for (const effect of effects) expect(effect).not.toHaveBeenCalled();
+      } finally {
+        for (const effect of effects) effect.mockRestore();
+      }
+      expect(t.dc.jobs.jobIds()).not.toContain('forged');
+      expect((await admin.describeJob(victim)).status).toBe('IN_PROGRESS');
+    });
+
+    it("the API's own origin and a typed-in address (Sec-Fetch-Site: none) are served", async () => {
+      const own = await rawExchange(port, jsonRequest('PUT', '/s3/faults', '{}', { origin: `http://127.0.0.1:${port}`, host: `127.0.0.1:${port}`, 'sec-fetch-site': 'same-origin' }));
+      expect(own.status).toBe(204);
+      expect((await rawExchange(port, jsonRequest('GET', '/health', '', { 'sec-fetch-site': 'none', 'content-type': '' }))).status).toBe(200);
+      expect((await rawExchange(port, jsonRequest('PUT', '/s3/faults', '{}', { 'content-type': 'application/json; charset=utf-8' }))).status).toBe(204);
+    });
   });
 });

@@ -16,7 +16,7 @@ import { loadAgentConfig } from '../../src/agent/config/index.js';
 import { enrol } from '../../src/agent/provisioning/enrol.js';
 import { ensureIdentity } from '../../src/agent/provisioning/provisioning.js';
 import { createAgentLogger } from '../../src/agent/logging.js';
-import { VapixClient } from '../../src/protocol/vapix.js';
+import { VapixClient } from '../../src/protocol/vapix/client.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';

@@ -11,7 +11,8 @@ import { isLoopback, type AgentStatus } from '../../src/agent/features/local-api
 import { startCameraSimulator, type CameraSimulator } from '../../src/devcloud/camera/simulator.js';
 import { issueCertificate, loadCa, writeCertificate, type CertificateAuthority } from '../../src/devcloud/pki.js';
 import { buildEap } from '../../src/protocol/eap.js';
-import { VapixClient, VapixError } from '../../src/protocol/vapix.js';
+import { VapixClient } from '../../src/protocol/vapix/client.js';
+import { VapixError } from '../../src/protocol/vapix/errors.js';
 import { startTestAgent, startTestDevcloud, waitForConnected, type TestAgent, type TestDevcloud } from '../helpers/devcloud.js';
 import { addArgs, cameraCertificate, fieldIo } from '../helpers/field.js';
 

@@ -46,7 +46,8 @@ describe('cloudcam setup check: a devcloud camera with the real agent behind the
     camera.setAppTarget('cloudcam', agent.agent.localApiUrl());
     const { code, text } = await check(['--version', '0.1.0']);
     expect(text).toMatch(/✓ reachable/);
-    expect(text).toMatch(/✓ credentials/);
+    // devcloud's default profile is AXIS OS 12: Basic over the pinned HTTPS (developer.axis.com/vapix/authentication).
+    expect(text).toMatch(/✓ credentials +accepted; authentication Basic over HTTPS/);
     expect(text).toMatch(/✓ clock/);
     expect(text).toMatch(/✓ NTP +on, servers pool.ntp.org, synced/);
     expect(text).toMatch(/✓ app +cloudcam 0.1.0 running/);

@@ -9,7 +9,8 @@ import { startCameraSimulator } from '../../src/devcloud/camera/simulator.js';
 import { createCa, issueCertificate } from '../../src/devcloud/pki.js';
 import type { CameraTrust } from '../../src/field/camera-store.js';
 import { buildEap } from '../../src/protocol/eap.js';
-import { VapixClient, VapixError } from '../../src/protocol/vapix.js';
+import { VapixClient } from '../../src/protocol/vapix/client.js';
+import { VapixError } from '../../src/protocol/vapix/errors.js';
 import { startFaultProxy } from '../helpers/fault-proxy.js';
 import { addArgs, cameraCertificate, fieldIo, startFieldKit, type FieldKit } from '../helpers/field.js';
 

@@ -4,8 +4,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { cameraAdd } from '../../src/cli/camera-command.js';
 import { install } from '../../src/cli/install-command.js';
 import { buildEap, readEapManifest } from '../../src/protocol/eap.js';
-import { AxisAppError, listApps, uploadApp } from '../../src/protocol/vapix-apps.js';
-import { VapixClient } from '../../src/protocol/vapix.js';
+import { AxisAppError, listApps, uploadApp } from '../../src/protocol/vapix/applications.js';
+import { VapixClient } from '../../src/protocol/vapix/client.js';
 import { addArgs, fieldIo, startFieldKit, type FieldKit } from '../helpers/field.js';
 
 describe('cloudcam install against the camera simulator', () => {
@@ -83,24 +83,25 @@ describe('cloudcam install against the camera simulator', () => {
     expect(kit.camera.apps.get('cloudcam')).toBeUndefined();
   });
 
-  it('explains an upload the camera rejects (Error: 2) with its fix', async () => {
+  // Codes per developer.axis.com/vapix/applications/application-api ("Upload application"): 3 = too large or disk full.
+  it('explains an upload the camera rejects (Error: 3) with its fix', async () => {
     await writeEap('armv7hf');
-    kit.camera.setFaults({ uploadError: '2' });
-    await expect(install(['--dir', eapDir], fieldIo(kit.configHome))).rejects.toThrow(/not enough free space \(reply "Error: 2"\): remove applications/);
+    kit.camera.setFaults({ uploadError: '3' });
+    await expect(install(['--dir', eapDir], fieldIo(kit.configHome))).rejects.toThrow(/storage is full \(reply "Error: 3"\): remove apps you do not use/);
   });
 
-  it('the camera itself refuses another architecture with Error: 10, and an unknown code is quoted, not hidden', async () => {
+  it('the camera itself refuses another architecture with Error: 5 (not compatible), and an unknown code is quoted, not hidden', async () => {
     const client = new VapixClient({ baseUrl: kit.camera.httpUrl, username: 'root', password: kit.camera.password, timeoutMs: 5000 });
     const wrong = buildEap({ appName: 'cloudcam', version: '1.0.0', architecture: 'aarch64' });
     const err = await uploadApp(client, wrong, 'x.eap').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(AxisAppError);
-    expect((err as AxisAppError).code).toBe('10');
-    expect((err as Error).message).toMatch(/another architecture/);
+    expect((err as AxisAppError).code).toBe('5');
+    expect((err as Error).message).toMatch(/not compatible with this camera \(architecture/);
     kit.camera.setFaults({ uploadError: '77' });
     await expect(uploadApp(client, wrong, 'x.eap')).rejects.toThrow(/"Error: 77", a code cloudcam does not know/);
     await expect(uploadApp(client, Buffer.from('not a package'), 'x.eap')).rejects.toThrow(/Error: 77/);
     kit.camera.setFaults({});
-    await expect(uploadApp(client, Buffer.from('not a package'), 'x.eap')).rejects.toThrow(/could not read the package/);
+    await expect(uploadApp(client, Buffer.from('not a package'), 'x.eap')).rejects.toThrow(/not an ACAP package \(\.eap\)/);
     expect(await listApps(client)).toEqual([]);
   });
 

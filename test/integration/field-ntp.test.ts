@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { cameraAdd } from '../../src/cli/camera-command.js';
 import { setupNtpCli } from '../../src/cli/setup-command.js';
-import { VapixClient } from '../../src/protocol/vapix.js';
+import { VapixClient } from '../../src/protocol/vapix/client.js';
 import { addArgs, fieldIo, startFieldKit, type FieldKit } from '../helpers/field.js';
 
 describe('cloudcam setup ntp against the camera simulator', () => {

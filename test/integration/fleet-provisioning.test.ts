@@ -8,7 +8,7 @@ import { loadAgentConfig } from '../../src/agent/config/index.js';
 import { createAgentLogger } from '../../src/agent/logging.js';
 import { ensureIdentity } from '../../src/agent/provisioning/provisioning.js';
 import { createCsr, generateDeviceKey } from '../../src/agent/provisioning/csr.js';
-import { VapixClient } from '../../src/protocol/vapix.js';
+import { VapixClient } from '../../src/protocol/vapix/client.js';
 import { IDENTITY_FILE } from '../../src/agent/provisioning/identity-store.js';
 import { CREATE_FROM_CSR_TOPIC, DEVCLOUD_REQUEST_FIELD, provisionTopic, replyTopics } from '../../src/protocol/fleet-provisioning.js';
 import { MQTT_MATRIX, requestSnapshot, startTestAgent, startTestDevcloud, waitForConnected, waitForReport, type TestAgent, type TestDevcloud } from '../helpers/devcloud.js';

@@ -16,7 +16,7 @@ import { createAgentLogger } from '../../src/agent/logging.js';
 import { IDENTITY_DIR, loadAgentConfig, type AgentConfig } from '../../src/agent/config/index.js';
 import { startAgent } from '../../src/agent/main.js';
 import { ensureIdentity } from '../../src/agent/provisioning/provisioning.js';
-import { VapixClient } from '../../src/protocol/vapix.js';
+import { VapixClient } from '../../src/protocol/vapix/client.js';
 import { allowReenrolCommand } from '../../src/cli/fleet-command.js';
 import { UsageError } from '../../src/cli/command.js';
 import { MQTT_MATRIX, requestSnapshot, startTestAgent, startTestDevcloud, waitForConnected, waitForReport, type TestAgent, type TestDevcloud } from '../helpers/devcloud.js';

@@ -8,7 +8,7 @@ import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestDevcloud, type TestDevcloud } from '../helpers/devcloud.js';
 import { uploadPresignedPost, S3UploadError } from '../../src/protocol/s3-post.js';
-import { eventKey, grantUploadFields, parseUploadGrant, type UploadGrant } from '../../src/protocol/upload-grant.js';
+import { EVENT_KEY_FUTURE_MS, EVENT_KEY_PAST_DAYS, eventKey, eventKeyDatePrefix, grantUploadFields, parseUploadGrant, type UploadGrant } from '../../src/protocol/upload-grant.js';
 import type { S3StoredObject } from '../../src/devcloud/s3/server.js';
 
 const JPEG = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3, 0xff, 0xd9]);
@@ -49,7 +49,8 @@ describe('upload grant', () => {
     expect(parsed).toEqual({ ok: true, value: grant });
     expect(Date.parse(grant.expiresAt) - before).toBeLessThanOrEqual(3600_000 + 1000);
     const policy = JSON.parse(Buffer.from(grant.fields['Policy'] ?? '', 'base64').toString()) as { conditions: unknown[] };
-    expect(policy.conditions).toContainEqual(['starts-with', '$key', `${thing}/events/`]);
+    // Dated keys only, as far as S3's one starts-with prefix can say it: a year back to a day ahead.
+    expect(policy.conditions).toContainEqual(['starts-with', '$key', eventKeyDatePrefix(thing, new Date(before - EVENT_KEY_PAST_DAYS * 86400_000), new Date(Date.parse(grant.expiresAt) + EVENT_KEY_FUTURE_MS))]);
     expect(policy.conditions).toContainEqual(['starts-with', '$x-amz-meta-trigger', '']);
     expect(policy.conditions).toContainEqual(['eq', '$Content-Type', 'image/jpeg']);
   });
@@ -76,7 +77,7 @@ describe('upload grant', () => {
     const grant = await issue();
     for (const key of [`other-thing/events/x.jpg`, `${thing}/2026/12/01/x.jpg`, `${thing}/event/x.jpg`]) {
       const fields = { ...grantUploadFields(grant, eventKey(thing, 'motion', new Date()), META), key };
-      expect(await post(fields, grant.url)).toMatch(/^403 AccessDenied: .*Policy Condition failed: \["starts-with", "\$key", ".*\/events\/"\]/);
+      expect(await post(fields, grant.url)).toMatch(/^403 AccessDenied: .*Policy Condition failed: \["starts-with", "\$key", ".*\/events\/\d*"\]/);
     }
   });
 
@@ -84,5 +85,17 @@ describe('upload grant', () => {
     const grant = await issue();
     const fields = { ...grantUploadFields(grant, eventKey(thing, 'motion', new Date()), META), 'x-amz-meta-owner': 'me' };
     expect(await post(fields, grant.url)).toMatch(/^403 AccessDenied: .*Extra input fields: x-amz-meta-owner/);
+  });
+
+  it('is refused by S3 for an event key dated 2015 or 9999, and the agent refuses to send one (issue 20, item 2)', async () => {
+    const grant = await issue();
+    for (const at of ['2015-01-01T00:00:00.000Z', '9999-06-01T00:00:00.000Z']) {
+      const key = eventKey(thing, 'motion', new Date(at));
+      expect(() => grantUploadFields(grant, key, META)).toThrow(/dated outside what the grant allows/);
+      const fields = { ...grantUploadFields(grant, eventKey(thing, 'motion', new Date()), META), key };
+      expect(await post(fields, grant.url)).toMatch(/^403 AccessDenied: .*Policy Condition failed: \["starts-with", "\$key", ".*\/events\/2\d*"\]/);
+    }
+    // Today's and yesterday's keys (a queue held through midnight) still go.
+    for (const at of [new Date(), new Date(Date.now() - 86400_000)]) expect(await post(grantUploadFields(grant, eventKey(thing, 'motion', at), META), grant.url)).toBe(204);
   });
 });

@@ -5,6 +5,7 @@
  * end: growth under 5 MB. RSS is sampled every cycle and its least-squares slope reported: RSS at one
  * moment cannot tell a leak from garbage-collection timing or malloc keeping freed pages.
  */
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { whyNotRequested } from '../../src/cloud/handler.js';
 import { HAS_MOSQUITTO, startTestDevcloud, type TestDevcloud } from '../helpers/devcloud.js';
@@ -29,17 +30,34 @@ beforeAll(async () => {
     CLOUDCAM_IOT_MQTT_VERSION: HAS_MOSQUITTO ? '5' : '3.1.1',
     CLOUDCAM_SNAPSHOT_CAPTURE_TIMEOUT_MS: '1500',
     [HEAP_PROBE_ENV]: '1',
+    // Measurement runs set the agent's own environment here (e.g. '{"MALLOC_ARENA_MAX":"2"}').
+    ...(JSON.parse(process.env['SOAK_AGENT_ENV'] ?? '{}') as Record<string, string>),
   }, { nodeArgs: ['--expose-gc'] });
 });
 
-/** The agent's live heap (bytes) after a forced full GC. */
-async function liveHeap(): Promise<number> {
+/** Where the agent's memory is, in MB: /proc (RSS, private) and V8 (after a forced full GC). */
+interface MemoryBreakdown {
+  rss: number;
+  private: number;
+  heapUsed: number;
+  heapTotal: number;
+  external: number;
+  arrayBuffers: number;
+}
+
+async function memoryBreakdown(): Promise<MemoryBreakdown> {
   const from = agent.lines.length;
   agent.child.kill(HEAP_PROBE_SIGNAL);
   const line = await agent.waitForLog((l) => l['event'] === 'heap.probe', 10_000, from);
   if (line['gc'] !== true) throw new Error('the heap probe ran without a GC: is --expose-gc passed?');
-  return line['heapUsed'] as number;
+  const mb = (bytes: unknown): number => (bytes as number) / 1048576;
+  // Private_Dirty: the agent's own pages, without the node binary's file pages that RSS also counts.
+  const rollup = readFileSync(`/proc/${agent.pid}/smaps_rollup`, 'utf8');
+  const privateKb = Number(/Private_Dirty:\s+(\d+) kB/.exec(rollup)?.[1] ?? NaN);
+  return { rss: agent.rssKb() / 1024, private: privateKb / 1024, heapUsed: mb(line['heapUsed']), heapTotal: mb(line['heapTotal']), external: mb(line['external']), arrayBuffers: mb(line['arrayBuffers']) };
 }
+
+const describeMemory = (m: MemoryBreakdown): string => (Object.entries(m) as [string, number][]).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ');
 
 /** Least-squares slope of y over x. */
 function slope(points: [number, number][]): number {
@@ -63,7 +81,7 @@ it(`${CYCLES} snapshot cycles with faults: live heap growth under 5 MB, nothing 
   };
   const camera = t.dc.cameras.get(thing)!;
   let startKb = 0;
-  let startHeap = 0;
+  let start: MemoryBreakdown | undefined;
   const rss: [number, number][] = [];
   for (let i = 1; i <= CYCLES + WARMUP; i++) {
     // Faults on a fixed pattern, so runs compare.
@@ -86,18 +104,22 @@ it(`${CYCLES} snapshot cycles with faults: live heap growth under 5 MB, nothing 
     camera.setFaults({});
     if (i === WARMUP) {
       startKb = agent.rssKb();
-      startHeap = await liveHeap();
+      start = await memoryBreakdown();
     }
     if (i >= WARMUP) rss.push([i, agent.rssKb()]);
     if (i % 100 === 0) process.stdout.write(`soak: cycle ${i}, RSS ${agent.rssKb()} KB\n`);
   }
   const endKb = agent.rssKb();
-  const endHeap = await liveHeap();
+  const end = await memoryBreakdown();
+  const startHeap = start!.heapUsed * 1048576;
+  const endHeap = end.heapUsed * 1048576;
   const s = ledger.summary();
   const kbPer100 = slope(rss) * 100;
   process.stdout.write(
     `soak: ${CYCLES} cycles after ${WARMUP} warm-up; live heap after full GC start ${(startHeap / 1048576).toFixed(2)} MB, end ${(endHeap / 1048576).toFixed(2)} MB, growth ${((endHeap - startHeap) / 1048576).toFixed(2)} MB\n` +
       `soak: RSS start ${startKb} KB, end ${endKb} KB, drift ${((endKb - startKb) / 1024).toFixed(1)} MB; least-squares slope ${kbPer100.toFixed(1)} KB per 100 cycles\n` +
+      `soak: memory (MB) after the warm-up: ${describeMemory(start!)}\n` +
+      `soak: memory (MB) at the end:       ${describeMemory(end)}\n` +
       `soak: faults ${JSON.stringify(faults)}; requests ${s.created}, by status ${JSON.stringify(s.byStatus)}, lost ${s.lost.length}, duplicate uploads ${s.duplicateUploads.length}\n`,
   );
   expect(s.lost).toEqual([]);

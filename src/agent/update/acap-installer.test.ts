@@ -13,7 +13,7 @@ import { jobRun, makeReleaseKey, servePackages, updateDocument, type PackageServ
 import { startCameraSimulator, type CameraSimulator } from '../../devcloud/camera/simulator.js';
 import { buildEap } from '../../protocol/eap.js';
 import { loadReleaseKeys } from '../../protocol/release-signature.js';
-import { VapixClient } from '../../protocol/vapix.js';
+import { VapixClient } from '../../protocol/vapix/client.js';
 import { createAcapInstaller, keptPackage } from './acap-installer.js';
 import { createUpdateOperation } from './operation.js';
 import { UpdateRecords } from './records.js';

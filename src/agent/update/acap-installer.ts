@@ -10,8 +10,8 @@
  */
 import { copyFile, mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import type { VapixClient } from '../../protocol/vapix.js';
-import { uploadApp } from '../../protocol/vapix-apps.js';
+import type { VapixClient } from '../../protocol/vapix/client.js';
+import { uploadApp } from '../../protocol/vapix/applications.js';
 import type { Installer } from './installer.js';
 
 export function keptPackage(updateDir: string, version: string): string {

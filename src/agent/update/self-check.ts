@@ -5,7 +5,7 @@
  * (basicdeviceinfo.cgi answers). Anything else is the reason for a rollback.
  */
 import { ShadowClient, type MqttLink } from '../../protocol/shadow-client.js';
-import type { VapixClient } from '../../protocol/vapix.js';
+import type { VapixClient } from '../../protocol/vapix/client.js';
 
 export interface SelfCheckDeps {
   link: MqttLink;

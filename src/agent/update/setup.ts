@@ -9,7 +9,7 @@ import type { AgentConfig } from '../config/index.js';
 import type { JobOperation } from '../features/jobs/operation.js';
 import { loadReleaseKeys, type ReleaseKeys } from '../../protocol/release-signature.js';
 import { agentArchitecture } from '../../protocol/update-document.js';
-import type { VapixClient } from '../../protocol/vapix.js';
+import type { VapixClient } from '../../protocol/vapix/client.js';
 import type { MqttLink } from '../../protocol/shadow-client.js';
 import { createAcapInstaller } from './acap-installer.js';
 import { createGatewayInstaller, GATEWAY_ROOT_ENV } from './gateway-installer.js';

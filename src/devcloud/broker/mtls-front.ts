@@ -34,6 +34,10 @@ export interface MtlsFrontOptions {
   passwordOf(identity: string): string;
   /** A client that has not sent its whole CONNECT by then is dropped (default 10 s). */
   connectTimeoutMs?: number;
+  /** A TCP connection whose TLS handshake has not finished by then (from accept) is dropped (default 10 s). */
+  handshakeTimeoutMs?: number;
+  /** Connections still in their handshake at once; one more is closed at accept (default 512). */
+  maxPendingHandshakes?: number;
   log: Logger;
 }
 
@@ -50,6 +54,56 @@ export interface MtlsFront {
   brokerGone(): Promise<void>;
   /** Stops listening and cuts every connection. */
   close(): Promise<void>;
+}
+
+/**
+ * The connections accepted but not yet through their TLS handshake. Node's own `handshakeTimeout`
+ * did not end a TCP connection that never sent a ClientHello (issue 20: still open after 200 s), and a
+ * tls.Server has no cap of its own: any local process could hold descriptors open for ever. So each
+ * accepted socket gets an absolute deadline (not an idle timeout a trickle of bytes would reset), and
+ * beyond `max` at once a new connection is closed at accept. The TLS socket handed to the listener is
+ * matched to its TCP socket by the remote address and port, unique among a listener's live sockets.
+ */
+function pendingHandshakes(opts: { timeoutMs: number; max: number; log: Logger }): { accepted(socket: Socket): void; finished(client: TLSSocket): void } {
+  const pending = new Map<string, { socket: Socket; timer: NodeJS.Timeout }>();
+  const peer = (s: Socket): string => `${s.remoteAddress ?? ''}|${s.remotePort ?? ''}`;
+  let refusedSinceLog = 0;
+  return {
+    accepted(socket) {
+      if (pending.size >= opts.max) {
+        // Logged once per burst, not per connection: the flood itself must not flood the log.
+        if (refusedSinceLog++ === 0) opts.log.warn({ max: opts.max }, 'MQTT connection refused: too many TLS handshakes in progress');
+        socket.destroy();
+        return;
+      }
+      refusedSinceLog = 0;
+      const key = peer(socket);
+      // Checked one turn of the loop later, like the CONNECT deadline: a loop blocked past the deadline
+      // (500 agents in one process) first finishes the handshakes that arrived meanwhile.
+      const timer = setTimeout(() => {
+        setImmediate(() => {
+          if (pending.get(key)?.socket !== socket) return;
+          pending.delete(key);
+          opts.log.debug({ timeoutMs: opts.timeoutMs }, 'MQTT connection dropped: no TLS handshake in time');
+          socket.destroy();
+        });
+      }, opts.timeoutMs);
+      timer.unref();
+      pending.set(key, { socket, timer });
+      socket.once('close', () => {
+        if (pending.get(key)?.socket !== socket) return;
+        clearTimeout(timer);
+        pending.delete(key);
+      });
+    },
+    finished(client) {
+      const key = peer(client);
+      const entry = pending.get(key);
+      if (entry === undefined) return;
+      clearTimeout(entry.timer);
+      pending.delete(key);
+    },
+  };
 }
 
 export async function startMtlsFront(opts: MtlsFrontOptions): Promise<MtlsFront> {
@@ -135,13 +189,24 @@ export async function startMtlsFront(opts: MtlsFrontOptions): Promise<MtlsFront>
     client.on('error', () => client.destroy());
   };
 
+  const handshakes = pendingHandshakes({
+    timeoutMs: opts.handshakeTimeoutMs ?? 10_000,
+    max: opts.maxPendingHandshakes ?? 512,
+    log,
+  });
   const server = createServer(
     // The same TLS as aedes' listener (Node's): TLS 1.2 and 1.3; a certificate from another CA is
     // dropped after the handshake without an alert (Node checks it in JS).
     { ca: opts.ca, cert: opts.cert, key: opts.key, crl: opts.crl, requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2' },
-    serve,
+    (client) => {
+      handshakes.finished(client);
+      serve(client);
+    },
   );
-  server.on('connection', track);
+  server.on('connection', (socket: Socket) => {
+    track(socket);
+    handshakes.accepted(socket);
+  });
   server.on('tlsClientError', (err) => log.debug({ err: err.message }, 'TLS handshake refused'));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -1,7 +1,8 @@
 /**
  * The simulator's Application API: installed ACAP apps, upload.cgi (multipart `packfil`, the
  * package's manifest checked like AXIS OS checks it), control.cgi and list.cgi, with Axis's reply
- * formats (`OK`, `Error: N`, list XML). Error numbers: src/protocol/vapix-apps.ts APP_ERRORS.
+ * formats (`OK`, `Error: N`, list XML) and error numbers (developer.axis.com/vapix/applications/application-api;
+ * src/protocol/vapix/applications.ts UPLOAD_ERRORS, CONTROL_ERRORS).
  */
 import { EapError, readEapManifest, type EapManifest } from '../../protocol/eap.js';
 
@@ -11,7 +12,7 @@ export interface SimulatedApp {
   installedAt: Date;
 }
 
-/** Largest package the simulated camera takes; a bigger one gets `Error: 2`. */
+/** Largest package the simulated camera takes; a bigger one gets `Error: 3` (too large or disk full). */
 export const MAX_PACKAGE_BYTES = 32 * 1024 * 1024;
 
 function escapeXml(s: string): string {
@@ -49,7 +50,7 @@ export class AppRegistry {
   /** upload.cgi: installs (or replaces) the package; the app is left stopped, as after a real upload. */
   upload(pkg: Buffer | undefined): string {
     if (!pkg || pkg.length === 0) return 'Error: 1';
-    if (pkg.length > MAX_PACKAGE_BYTES) return 'Error: 2';
+    if (pkg.length > MAX_PACKAGE_BYTES) return 'Error: 3';
     let manifest: EapManifest;
     try {
       manifest = readEapManifest(pkg);
@@ -57,7 +58,8 @@ export class AppRegistry {
       if (err instanceof EapError) return 'Error: 1';
       throw err;
     }
-    if (manifest.architecture !== 'all' && manifest.architecture !== this.architecture) return 'Error: 10';
+    // Axis: 5 = not compatible with the device (the system log names the architecture).
+    if (manifest.architecture !== 'all' && manifest.architecture !== this.architecture) return 'Error: 5';
     const old = this.apps.get(manifest.appName);
     this.apps.set(manifest.appName, { manifest, status: old?.status === 'Running' ? 'Running' : 'Stopped', installedAt: new Date() });
     return 'OK';
@@ -82,7 +84,8 @@ export class AppRegistry {
         this.apps.delete(pkg);
         return 'OK';
       default:
-        return 'Error: 3';
+        // No code for an unknown action on Axis's page: the unspecified one.
+        return 'Error: 10';
     }
   }
 

@@ -4,7 +4,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { DigestVerifier } from '../../protocol/digest.js';
 import type { Logger } from '../../lib/log.js';
 import { requestUrl } from '../../lib/request-target.js';
-import { MAX_EVENT_MESSAGE_BYTES, notifyMessage, topicMatches, type CameraEvent } from '../../protocol/vapix-events.js';
+import { MAX_EVENT_MESSAGE_BYTES, notifyMessage, topicMatches, type CameraEvent } from '../../protocol/vapix/events.js';
 
 /**
  * The camera simulator's VAPIX event stream (developer.axis.com, "Event streaming over WebSocket"):

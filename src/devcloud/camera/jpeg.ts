@@ -73,8 +73,8 @@ function sceneSvg(w: number, h: number): string {
 </svg>`;
 }
 
-/** Raw RGB scene with sensor-like noise, cached per resolution. */
-function background(w: number, h: number): Promise<Buffer> {
+/** Raw RGB scene with sensor-like noise, cached per resolution (the live H.264 stream shows it too). */
+export function sceneBackground(w: number, h: number): Promise<Buffer> {
   const key = `${w}x${h}`;
   let p = backgrounds.get(key);
   if (!p) {
@@ -137,7 +137,7 @@ export async function renderFrame(spec: FrameSpec): Promise<Buffer> {
     throw new RangeError(`frame size ${w}x${h} is out of range 16..8192`);
   }
   const quality = Math.min(100, Math.max(1, Math.round(spec.quality)));
-  const bg = await background(w, h);
+  const bg = await sceneBackground(w, h);
   const top = overlaySvg(spec);
   const counter = counterSvg(w, h, spec.seq);
   return sharp(bg, { raw: { width: w, height: h, channels: 3 } })

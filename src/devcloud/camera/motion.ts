@@ -1,4 +1,4 @@
-import type { CameraEvent } from '../../protocol/vapix-events.js';
+import type { CameraEvent } from '../../protocol/vapix/events.js';
 
 /**
  * What the camera simulator "sees" while motion is active: a fired `tns1:VideoSource/MotionAlarm`

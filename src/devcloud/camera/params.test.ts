@@ -12,6 +12,7 @@ const tree = () =>
     resolutions: ['1920x1080', '640x360'],
     defaultResolution: '1920x1080',
     defaultCompression: 30,
+    dhcpNtpServer: '10.0.0.1',
   });
 
 describe('ParamTree', () => {
@@ -24,7 +25,7 @@ describe('ParamTree', () => {
   });
 
   it('matches a group by whole path segments and with * wildcards', () => {
-    expect(tree().list('Time.NTP')).toBe('root.Time.NTP.Server=\n');
+    expect(tree().list('Time.NTP')).toBe('root.Time.NTP.Server=0.0.0.0\nroot.Time.NTP.VolatileServer=10.0.0.1\n');
     expect(tree().list('Time.NT')).toBe("# Error: Error -1 getting param in group 'Time.NT'\n");
     expect(tree().list('Properties.*.Version')).toBe('root.Properties.Firmware.Version=11.11.73\n');
   });
@@ -40,5 +41,21 @@ describe('ParamTree', () => {
     expect(t.update([['Time.NTP.Server', 'a\nb']])).toMatch(/^# Error/);
     expect(t.update([['No.Such', '1']])).toBe("# Error: Error setting 'root.No.Such' to '1'!\n");
     expect(t.update([])).toMatch(/^# Error/);
+  });
+
+  it('has a Time group shaped like a recorded camera reply (Kane610/axis tests/test_param_cgi.py)', () => {
+    const t = tree();
+    expect(t.list('Time').trim().split('\n')).toEqual([
+      'root.Time.DST.Enabled=no',
+      'root.Time.NTP.Server=0.0.0.0',
+      'root.Time.NTP.VolatileServer=10.0.0.1',
+      'root.Time.ObtainFromDHCP=yes',
+      'root.Time.POSIXTimeZone=UTC0',
+      'root.Time.ServerDate=',
+      'root.Time.ServerTime=',
+      'root.Time.SyncSource=NTP',
+    ]);
+    // VolatileServer is what DHCP gave: read-only, as on the camera.
+    expect(t.update([['Time.NTP.VolatileServer', '1.2.3.4']])).toMatch(/^# Error/);
   });
 });

@@ -22,6 +22,8 @@ export interface ParamTreeSeed {
   resolutions: string[];
   defaultResolution: string;
   defaultCompression: number;
+  /** Time.NTP.VolatileServer: what DHCP handed out, 0.0.0.0 when nothing. */
+  dhcpNtpServer: string;
 }
 
 export class ParamTree {
@@ -47,11 +49,17 @@ export class ParamTree {
     rw('Image.I0.Appearance.Compression', String(seed.defaultCompression), (v) => /^\d{1,3}$/.test(v) && Number(v) <= 100);
     rw('Image.I0.Appearance.Resolution', seed.defaultResolution, (v) => seed.resolutions.includes(v));
     rw('Network.HostName', `axis-${seed.serialNumber.toLowerCase()}`, (v) => /^[A-Za-z0-9-]{1,63}$/.test(v));
-    rw('Time.DST.Enabled', 'yes', yesNo);
-    rw('Time.NTP.Server', '', anyText);
+    // The Time group as a camera out of the box lists it (Kane610/axis tests/test_param_cgi.py, a
+    // recorded reply): no static server is 0.0.0.0, DHCP's server is read-only in VolatileServer,
+    // ServerDate/ServerTime are empty unless the time is set by hand.
+    rw('Time.DST.Enabled', 'no', yesNo);
+    rw('Time.NTP.Server', '0.0.0.0', anyText);
+    ro('Time.NTP.VolatileServer', seed.dhcpNtpServer);
     rw('Time.ObtainFromDHCP', 'yes', yesNo);
     rw('Time.POSIXTimeZone', 'UTC0', anyText);
-    rw('Time.SyncSource', 'NTP', (v) => v === 'NTP' || v === 'None');
+    rw('Time.ServerDate', '', (v) => v === '' || /^\d{4}-\d{2}-\d{2}$/.test(v));
+    rw('Time.ServerTime', '', (v) => v === '' || /^\d{2}:\d{2}:\d{2}$/.test(v));
+    rw('Time.SyncSource', 'NTP', (v) => v === 'NTP' || v === 'None' || v === 'PC');
   }
 
   get(key: string): string | undefined {

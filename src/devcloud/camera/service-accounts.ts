@@ -18,7 +18,7 @@ import {
   SERVICE_ACCOUNT_INTERFACE,
   SERVICE_ACCOUNT_OBJECT,
   type DbusMessageBus,
-} from '../../protocol/vapix-service-account.js';
+} from '../../protocol/vapix/service-account.js';
 
 export interface ServiceAccountBus {
   /** D-Bus address, the value for DBUS_SYSTEM_BUS_ADDRESS. */

@@ -13,11 +13,14 @@ import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSelfSignedServerCertificate } from '../pki.js';
+import type { AuthOffer } from './http-auth.js';
+import { RESOLUTIONS_4MP_16_9 } from './profiles.js';
 import { startCameraSimulator, type CameraSimulator } from './simulator.js';
 import { motionBand } from './motion.js';
 import { regionDifference } from '../../../test/helpers/image-diff.js';
 
 const exec = promisify(execFile);
+const BOTH_ALGORITHMS: AuthOffer = { scheme: 'digest', algorithms: ['SHA-256', 'MD5'], opaque: true, algorithmParam: true, singleUseNonce: false };
 
 interface Reply {
   status: number;
@@ -79,7 +82,10 @@ beforeAll(async () => {
     name: 'gate-cam',
     username: 'operator',
     password: 'Circle of Life',
-    identity: { serialNumber: 'B8A44F123456', architecture: 'aarch64', soc: 'Axis Artpec-8' },
+    identity: { serialNumber: 'B8A44F123456', model: 'AXIS M3106-L Mk II', prodNbr: 'M3106-L Mk II', firmware: '11.11.73', architecture: 'aarch64', soc: 'Axis Artpec-8' },
+    // Both algorithms with opaque on both listeners: the general Digest server (profiles.test.ts covers each firmware's shape).
+    auth: { http: BOTH_ALGORITHMS, https: BOTH_ALGORITHMS },
+    resolutions: RESOLUTIONS_4MP_16_9,
   });
 });
 
@@ -276,13 +282,13 @@ describe('param.cgi', () => {
       "# Error: Error setting 'root.Properties.System.Soc' to 'x'!\n# Error: Error setting 'root.Time.ObtainFromDHCP' to 'perhaps'!\n",
     );
     const list = await authed('GET', '/axis-cgi/param.cgi?action=list&group=Time.NTP');
-    expect(list.body.toString()).toBe('root.Time.NTP.Server=10.0.0.1\n');
+    expect(list.body.toString()).toBe('root.Time.NTP.Server=10.0.0.1\nroot.Time.NTP.VolatileServer=0.0.0.0\n');
   });
 });
 
 describe('lifecycle', () => {
   it('counts requests and connections, and stop() ends open keep-alive connections', async () => {
-    const other = await startCameraSimulator({ name: 'tmp', username: 'u', password: 'p' });
+    const other = await startCameraSimulator({ name: 'tmp', username: 'u', password: 'p', auth: { http: BOTH_ALGORITHMS, https: BOTH_ALGORITHMS } });
     const sock = connect(other.port, '127.0.0.1');
     await new Promise((r) => sock.once('connect', r));
     sock.write('GET /axis-cgi/param.cgi HTTP/1.1\r\nHost: x\r\n\r\n');
@@ -341,7 +347,7 @@ describe('camera simulator over HTTPS (curl as the client)', () => {
       expect(cam.httpUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
       const firstPem = path.join(dir, 'first.pem');
       await writeFile(firstPem, first.certPem);
-      const curl = (url: string, ...extra: string[]) => exec('curl', ['-sS', '--digest', '-u', 'root:pw', ...extra, `${url}/axis-cgi/param.cgi?action=list&group=Brand`]);
+      const curl = (url: string, ...extra: string[]) => exec('curl', ['-sS', '--anyauth', '-u', 'root:pw', ...extra, `${url}/axis-cgi/param.cgi?action=list&group=Brand`]);
       expect((await curl(cam.url, '--cacert', firstPem)).stdout).toContain('Brand.ProdShortName=');
       expect((await curl(cam.httpUrl)).stdout).toContain('Brand.ProdShortName=');
       const before = cam.fingerprint256;

@@ -12,10 +12,13 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from '../../lib/log.js';
 import { readBoundedBody } from '../../lib/read-body.js';
 import { BadRequestError, requestUrl } from '../../lib/request-target.js';
-import { createDigestVerifier, type DigestAlgorithm, type DigestCredentials, type DigestVerifier } from '../../protocol/digest.js';
+import type { DigestCredentials, DigestVerifier } from '../../protocol/digest.js';
+import { basicVerifier, createVerifier, type CameraAuthPolicy } from './http-auth.js';
+import { CAMERA_PROFILES, DEFAULT_CAMERA_PROFILE, type CameraProfileName } from './profiles.js';
 import { renderFrame } from './jpeg.js';
 import { createMotionState, motionBox } from './motion.js';
 import { ParamTree } from './params.js';
+import { ntpServerList } from '../../protocol/vapix/time.js';
 import { AppRegistry, MAX_PACKAGE_BYTES, packfilPart } from './apps.js';
 
 export interface CameraFaults {
@@ -27,7 +30,7 @@ export interface CameraFaults {
   truncate?: boolean;
   /** Snapshots never end: chunked bytes until the client goes away. */
   endless?: boolean;
-  /** upload.cgi answers `Error: N` with this N (e.g. '2': no space left), whatever the package. */
+  /** upload.cgi answers `Error: N` with this N (e.g. '3': too large or disk full), whatever the package. */
   uploadError?: string;
 }
 
@@ -54,6 +57,8 @@ export interface CameraSimulator {
   readonly username: string;
   readonly password: string;
   readonly identity: CameraIdentity;
+  /** The firmware profile it copies (profiles.ts). */
+  readonly profile: CameraProfileName;
   /** Replaces the active faults; `{}` clears them. */
   setFaults(f: CameraFaults): void;
   /** The VAPIX WebSocket event stream (event-stream.ts): fire events, drop sessions. */
@@ -110,8 +115,14 @@ export interface CameraSimulatorOptions {
   identity?: Partial<CameraIdentity>;
   /** false: firmware older than AXIS OS 9.10, without ntp.cgi (NTP only through param.cgi). */
   ntpApi?: boolean;
-  /** Digest algorithms offered, preferred first. Default SHA-256 then MD5, like AXIS OS 10+. */
-  algorithms?: DigestAlgorithm[];
+  /** The firmware whose behaviour to copy (profiles.ts); its options apply under the ones given here. Default axis-os-12. */
+  profile?: CameraProfileName;
+  /** How each listener asks for credentials; default the profile's. */
+  auth?: CameraAuthPolicy;
+  /** Properties.Image.Resolution, in the camera's order; default the profile's. */
+  resolutions?: string[];
+  /** The Time group's DHCP side: the NTP server DHCP handed out (Time.NTP.VolatileServer, 0.0.0.0 = none). */
+  dhcpNtpServer?: string;
   host?: string;
   /** The main port (HTTPS when tls is given). */
   port?: number;
@@ -123,24 +134,6 @@ export interface CameraSimulatorOptions {
   serviceAccountAuth?: 'digest' | 'basic';
   log?: Logger;
 }
-
-/** Resolutions of a 16:9 / 4:3 Axis sensor (Properties.Image.Resolution). */
-export const SUPPORTED_RESOLUTIONS = [
-  '2688x1512',
-  '1920x1080',
-  '1280x960',
-  '1280x720',
-  '1024x768',
-  '1024x576',
-  '800x600',
-  '640x480',
-  '640x360',
-  '480x270',
-  '320x240',
-  '320x180',
-  '160x120',
-  '160x90',
-];
 
 const MAX_POST_BYTES = 64 * 1024;
 const ENDLESS_CHUNK = Buffer.alloc(64 * 1024, 0x55);
@@ -172,8 +165,13 @@ function json(res: ServerResponse, body: unknown): void {
 
 const readBody = (req: IncomingMessage, limit = MAX_POST_BYTES): Promise<Buffer | undefined> => readBoundedBody(req, limit);
 
-export async function startCameraSimulator(opts: CameraSimulatorOptions): Promise<CameraSimulator> {
+export async function startCameraSimulator(given: CameraSimulatorOptions): Promise<CameraSimulator> {
+  const profileName = given.profile ?? DEFAULT_CAMERA_PROFILE;
+  const profile = CAMERA_PROFILES[profileName];
+  const opts: CameraSimulatorOptions = { ...profile, ...given, identity: { ...profile.identity, ...given.identity } };
   const identity: CameraIdentity = { ...defaultIdentity(opts.name), ...opts.identity };
+  const resolutions = opts.resolutions ?? ['1920x1080'];
+  const authPolicy: CameraAuthPolicy = opts.auth ?? { http: { scheme: 'basic' }, https: { scheme: 'basic' } };
   const log = opts.log?.child({ camera: opts.name });
   const buildDate = 'Oct 14 2025 10:12';
   const params = new ParamTree({
@@ -187,8 +185,9 @@ export async function startCameraSimulator(opts: CameraSimulatorOptions): Promis
     soc: identity.soc,
     firmware: identity.firmware,
     buildDate,
-    resolutions: SUPPORTED_RESOLUTIONS,
-    defaultResolution: '1920x1080',
+    resolutions,
+    defaultResolution: resolutions.includes('1920x1080') ? '1920x1080' : (resolutions[0] ?? '1920x1080'),
+    dhcpNtpServer: opts.dhcpNtpServer ?? '0.0.0.0',
     defaultCompression: 30,
   });
   const properties: Record<string, string> = {
@@ -221,12 +220,11 @@ export async function startCameraSimulator(opts: CameraSimulatorOptions): Promis
     'WebURL',
   ]);
 
-  const verifier = createDigestVerifier({
-    // Axis cameras use AXIS_<MAC> as the realm.
-    realm: `AXIS_${identity.serialNumber}`,
-    users: { [opts.username]: opts.password, ...Object.fromEntries((opts.users ?? []).map((u) => [u.username, u.password])) },
-    algorithms: opts.algorithms ?? ['SHA-256', 'MD5'],
-  });
+  // Axis cameras use AXIS_<MAC> as the realm.
+  const realm = `AXIS_${identity.serialNumber}`;
+  const users = { [opts.username]: opts.password, ...Object.fromEntries((opts.users ?? []).map((u) => [u.username, u.password])) };
+  const verifier = createVerifier(authPolicy.http, realm, users);
+  const httpsVerifier = createVerifier(authPolicy.https, realm, users);
 
   const roles = new Map<string, CameraRole>([...(opts.users ?? []).map((u) => [u.username, u.role] as const), [opts.username, 'admin']]);
   let faults: CameraFaults = {};
@@ -260,9 +258,7 @@ export async function startCameraSimulator(opts: CameraSimulatorOptions): Promis
   // Service accounts: a realm and a user list of their own, so no credential works on both hosts.
   const serviceUsers: Record<string, string> = {};
   const serviceVerifier =
-    opts.serviceAccountAuth === 'basic'
-      ? basicVerifier(`AXIS_${identity.serialNumber}`, serviceUsers)
-      : createDigestVerifier({ realm: `AXIS_${identity.serialNumber}`, users: serviceUsers, algorithms: opts.algorithms ?? ['SHA-256', 'MD5'] });
+    opts.serviceAccountAuth === 'basic' ? basicVerifier(realm, serviceUsers) : createVerifier(authPolicy.http, realm, serviceUsers);
   let issued = 0;
 
   function unauthorized(res: ServerResponse, stale: boolean, v: DigestVerifier = verifier): void {
@@ -271,7 +267,7 @@ export async function startCameraSimulator(opts: CameraSimulatorOptions): Promis
 
   async function snapshot(url: URL, res: ServerResponse): Promise<void> {
     const resolution = url.searchParams.get('resolution') ?? params.get('Image.I0.Appearance.Resolution') ?? '1920x1080';
-    if (!SUPPORTED_RESOLUTIONS.includes(resolution)) {
+    if (!resolutions.includes(resolution)) {
       text(res, 400, `Error: resolution '${resolution}' is not supported; see Properties.Image.Resolution\n`);
       return;
     }
@@ -402,16 +398,19 @@ export async function startCameraSimulator(opts: CameraSimulatorOptions): Promis
   }
 
   function ntpClient(): Record<string, unknown> {
-    const server = params.get('Time.NTP.Server') ?? '';
-    const staticServers = server === '' ? [] : server.split(',');
+    // As the camera's ntp.cgi reports param.cgi's Time group: 0.0.0.0 is no server; DHCP's is advertisedServers.
+    const staticServers = ntpServerList(params.get('Time.NTP.Server'));
+    const advertisedServers = ntpServerList(params.get('Time.NTP.VolatileServer'));
     const enabled = params.get('Time.SyncSource') === 'NTP';
+    const serversSource = params.get('Time.ObtainFromDHCP') === 'yes' ? 'DHCP' : 'static';
+    const inUse = serversSource === 'DHCP' ? advertisedServers : staticServers;
     return {
       enabled,
-      serversSource: params.get('Time.ObtainFromDHCP') === 'yes' ? 'DHCP' : 'static',
+      serversSource,
       staticServers,
-      advertisedServers: [],
+      advertisedServers,
       NTSEnabled: false,
-      synced: enabled && staticServers.length > 0 && clockOffsetMs === 0,
+      synced: enabled && inUse.length > 0 && clockOffsetMs === 0,
       timeOffset: clockOffsetMs / 1000,
     };
   }
@@ -458,7 +457,7 @@ export async function startCameraSimulator(opts: CameraSimulatorOptions): Promis
       case '/axis-cgi/applications/upload.cgi': {
         if (req.method !== 'POST') return text(res, 405, 'Method Not Allowed\n');
         const body = await readBody(req, MAX_PACKAGE_BYTES + 64 * 1024);
-        if (!body) return text(res, 200, 'Error: 2\n');
+        if (!body) return text(res, 200, 'Error: 3\n');
         if (faults.uploadError) return text(res, 200, `Error: ${faults.uploadError}\n`);
         return text(res, 200, `${apps.upload(packfilPart(body, req.headers['content-type']))}\n`);
       }
@@ -561,7 +560,7 @@ export async function startCameraSimulator(opts: CameraSimulatorOptions): Promis
     };
   const httpServer = createServer(onRequestWith(verifier));
   let tlsCert = opts.tls;
-  const httpsServer = tlsCert ? createHttpsServer({ cert: tlsCert.certPem, key: tlsCert.keyPem }, onRequestWith(verifier)) : undefined;
+  const httpsServer = tlsCert ? createHttpsServer({ cert: tlsCert.certPem, key: tlsCert.keyPem }, onRequestWith(httpsVerifier)) : undefined;
   // HTTPS counts a connection once its handshake is through: a refused handshake made no request.
   httpServer.on('connection', () => {
     stats.connections++;
@@ -620,7 +619,7 @@ export async function startCameraSimulator(opts: CameraSimulatorOptions): Promis
 
   // The service-account host answers with its own verifier, as it does for every other VAPIX path.
   const events = attachEventStream(
-    [...new Set(servers)].map((server) => ({ server, verifier: server === serviceServer ? serviceVerifier : verifier })),
+    [...new Set(servers)].map((server) => ({ server, verifier: server === serviceServer ? serviceVerifier : server === httpsServer ? httpsVerifier : verifier })),
     log,
     (event) => motion.observe(event),
   );
@@ -641,6 +640,7 @@ export async function startCameraSimulator(opts: CameraSimulatorOptions): Promis
     username: opts.username,
     password: opts.password,
     identity,
+    profile: profileName,
     ...(serviceAccounts ? { serviceAccounts } : {}),
     stats,
     setFaults(f) {
@@ -662,22 +662,6 @@ export async function startCameraSimulator(opts: CameraSimulatorOptions): Promis
       const closed = servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve())));
       for (const server of servers) server.closeAllConnections();
       await Promise.all(closed);
-    },
-  };
-}
-
-/** HTTP Basic with the verifier's interface, for a host that offers nothing else. */
-function basicVerifier(realm: string, users: Record<string, string>): DigestVerifier {
-  return {
-    challenges: () => [`Basic realm="${realm}"`],
-    verify(authorization) {
-      const m = /^Basic\s+([A-Za-z0-9+/=]+)$/i.exec(authorization ?? '');
-      if (!m) return { ok: false, stale: false };
-      const text = Buffer.from(m[1] ?? '', 'base64').toString('utf8');
-      const colon = text.indexOf(':');
-      const username = text.slice(0, colon);
-      const expected = colon > 0 && Object.hasOwn(users, username) ? users[username] : undefined;
-      return expected !== undefined && expected === text.slice(colon + 1) ? { ok: true, username } : { ok: false, stale: false };
     },
   };
 }

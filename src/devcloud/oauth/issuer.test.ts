@@ -1,6 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issuerVerifier } from '../../viewer/api/auth.js';
+import { createLogger } from '../../lib/log.js';
 import { startIssuer, type Issuer } from './issuer.js';
 
 /** devcloud's stand-in for Cognito's OAuth endpoints: the code flow with PKCE, and what it refuses. */
@@ -10,8 +12,12 @@ const REDIRECT = 'http://127.0.0.1:9/callback';
 const b64url = (b: Buffer): string => b.toString('base64url');
 
 let issuer: Issuer;
+const logged: string[] = [];
 beforeAll(async () => {
-  issuer = await startIssuer({ clientId: CLIENT, redirectUris: () => [REDIRECT], username: 'viewer', password: 'right-password' });
+  const destination = new PassThrough();
+  destination.on('data', (chunk: Buffer) => logged.push(...chunk.toString('utf8').split('\n').filter(Boolean)));
+  const log = createLogger({ name: 'issuer-test', destination });
+  issuer = await startIssuer({ clientId: CLIENT, redirectUris: () => [REDIRECT], username: 'viewer', password: 'right-password', log });
 });
 afterAll(async () => {
   await issuer.stop();
@@ -88,5 +94,20 @@ describe('devcloud OAuth issuer', () => {
     const asFrom = (origin: string) => fetch(`${issuer.url}/oauth2/token`, { method: 'POST', headers: { origin, 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=authorization_code' });
     expect((await asFrom('http://127.0.0.1:9')).headers.get('access-control-allow-origin')).toBe('http://127.0.0.1:9');
     expect((await asFrom('https://evil.example')).headers.get('access-control-allow-origin')).toBeNull();
+  });
+
+  it('logs a failed sign-in with a count, the client id and the address, never the submitted username', async () => {
+    // What a person types into the username field by mistake is often their password (issue 20, item 7).
+    const typedPassword = 'Tr0ub4dor-typed-as-username';
+    const before = logged.length;
+    expect((await login({ code_challenge: pkce().challenge, username: typedPassword, password: 'also-wrong' })).status).toBe(401);
+    expect((await login({ code_challenge: pkce().challenge, username: typedPassword, password: 'also-wrong' })).status).toBe(401);
+    const lines = logged.slice(before);
+    expect(lines.join('\n')).not.toContain(typedPassword);
+    expect(lines.join('\n')).not.toContain('also-wrong');
+    const refusals = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l['msg'] === 'viewer sign-in refused: wrong username or password');
+    expect(refusals).toHaveLength(2);
+    expect(refusals[1]).toMatchObject({ clientId: CLIENT, remoteAddress: expect.stringMatching(/127\.0\.0\.1/) as unknown });
+    expect(Number(refusals[1]!['failedSignIns'])).toBe(Number(refusals[0]!['failedSignIns']) + 1);
   });
 });

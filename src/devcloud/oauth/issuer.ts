@@ -125,6 +125,9 @@ export async function startIssuer(opts: IssuerOptions): Promise<Issuer> {
   }
   const sendJson = (res: ServerResponse, status: number, body: unknown): void => send(res, status, 'application/json', JSON.stringify(body));
 
+  /** Failed sign-ins since start: the log's only trace of what was submitted. */
+  let failedSignIns = 0;
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const u = new URL(req.url ?? '/', url);
     const route = `${req.method ?? ''} ${u.pathname}`;
@@ -157,7 +160,9 @@ export async function startIssuer(opts: IssuerOptions): Promise<Issuer> {
         const challenge = form.get('code_challenge') ?? '';
         if (form.get('code_challenge_method') !== 'S256' || challenge === '') return send(res, 400, 'text/plain', 'PKCE is required\n');
         if (!sameSecret(form.get('username') ?? '', opts.username) || !sameSecret(form.get('password') ?? '', opts.password)) {
-          opts.log?.warn({ username: form.get('username') }, 'viewer sign-in refused: wrong username or password');
+          // Never the submitted username: a password typed into the wrong field would land in the log.
+          failedSignIns += 1;
+          opts.log?.warn({ failedSignIns, clientId: opts.clientId, remoteAddress: req.socket.remoteAddress }, 'viewer sign-in refused: wrong username or password');
           return send(res, 401, 'text/html; charset=utf-8', loginPage(form, 'Incorrect username or password.'));
         }
         const code = randomBytes(24).toString('base64url');

@@ -58,7 +58,8 @@ export interface S3StandIn {
   /** 'object' (S3StoredObject) after an object is stored; 'request' (S3RequestEvent) after each answer. */
   readonly events: EventEmitter;
   setFaults(f: S3Faults): void;
-  readonly stats: { posts: number; stored: number; rejected: number; connections: number };
+  /** `lists`: ListObjectsV2 requests answered (what a bounded listing is measured by). */
+  readonly stats: { posts: number; stored: number; rejected: number; connections: number; lists: number };
   stop(): Promise<void>;
 }
 
@@ -204,7 +205,7 @@ export async function startS3(opts: StartS3Options): Promise<S3StandIn> {
   const buckets = new Set(opts.buckets);
   const credentials = new Map(opts.credentials.map((c) => [c.accessKeyId, c]));
   const events = new EventEmitter();
-  const stats = { posts: 0, stored: 0, rejected: 0, connections: 0 };
+  const stats = { posts: 0, stored: 0, rejected: 0, connections: 0, lists: 0 };
   const contentTypes = new Map<string, { contentType: string; etag: string; metadata: Record<string, string> }>();
   const stopping = new AbortController();
   let faults: S3Faults = {};
@@ -380,6 +381,7 @@ export async function startS3(opts: StartS3Options): Promise<S3StandIn> {
       knownEtag: (key) => contentTypes.get(`${bucket}/${key}`)?.etag,
     });
     await delay();
+    stats.lists += 1;
     report('GET', rawPath, 200);
     res.writeHead(200, { 'Content-Type': 'application/xml', 'Content-Length': String(Buffer.byteLength(body)) });
     res.end(body);

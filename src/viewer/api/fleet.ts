@@ -1,8 +1,10 @@
 import { GetThingShadowCommand, ResourceNotFoundException, type IoTDataPlaneClient } from '@aws-sdk/client-iot-data-plane';
 import type { SnapshotReport } from '../../protocol/snapshot.js';
 import type { Bucket } from './bucket.js';
-import { parseSnapshotKey, requestedAt, thumbnailKey } from './keys.js';
-import type { CameraSummary, ImageRef } from './types.js';
+import { newestSnapshot } from './history.js';
+import { imageRef } from './image-ref.js';
+import { parseSnapshotKey } from './keys.js';
+import type { CameraSummary } from './types.js';
 
 export type { CameraSummary, ImageRef } from './types.js';
 
@@ -59,42 +61,42 @@ export function dataPlaneShadows(client: IoTDataPlaneClient, shadowName: string)
   };
 }
 
-export async function imageRef(bucket: Bucket, key: string, bytes: number, presignSeconds: number): Promise<ImageRef> {
-  const parts = parseSnapshotKey(key);
-  const at = parts ? requestedAt(parts.id) : undefined;
-  const [imageUrl, thumbnailUrl, downloadUrl] = await Promise.all([
-    bucket.presignGet(key, presignSeconds),
-    bucket.presignGet(thumbnailKey(key), presignSeconds),
-    bucket.presignGet(key, presignSeconds, key.replaceAll('/', '_')),
-  ]);
-  return { key, at: at?.toISOString() ?? null, bytes, imageUrl, thumbnailUrl, downloadUrl };
-}
-
 function isReport(value: unknown): value is SnapshotReport {
   if (typeof value !== 'object' || value === null) return false;
   const r = value as Record<string, unknown>;
   return typeof r['id'] === 'string' && typeof r['status'] === 'string';
 }
 
-/** The newest snapshot key under a camera's prefix; only used when its last request did not upload. */
-async function newestObject(bucket: Bucket, thing: string): Promise<{ key: string; bytes: number } | undefined> {
-  let best: { key: string; bytes: number } | undefined;
-  let next: string | undefined;
-  do {
-    const page = await bucket.list({ prefix: `${thing}/`, maxKeys: 1000, ...(next !== undefined ? { continuation: next } : {}) });
-    for (const o of page.objects) if (parseSnapshotKey(o.key) && (best === undefined || o.key > best.key)) best = o;
-    next = page.next;
-  } while (next !== undefined);
-  return best;
+/**
+ * The picture a camera's report names, if it may: an uploaded snapshot key under the camera's own
+ * prefix. The camera writes `reported.snapshot` itself, so a key of another camera is a camera trying
+ * to show another's picture as its own (issue 20): it is ignored, and `onIgnored` hears of it.
+ */
+function reportedPicture(thing: string, report: SnapshotReport | undefined, onIgnored: ((why: string) => void) | undefined): { key: string; bytes: number } | undefined {
+  if (report?.status !== 'uploaded' || typeof report.key !== 'string') return undefined;
+  const owner = parseSnapshotKey(report.key)?.thing;
+  if (owner === thing) return { key: report.key, bytes: report.bytes };
+  onIgnored?.(owner === undefined ? 'reported.snapshot.key is not a snapshot key' : `reported.snapshot.key is under another camera's prefix (${owner}/)`);
+  return undefined;
 }
 
-export async function summarise(thing: string, deps: { shadows: ShadowReader; bucket: Bucket; presignSeconds: number }): Promise<CameraSummary> {
+export interface SummaryDeps {
+  shadows: ShadowReader;
+  bucket: Bucket;
+  presignSeconds: number;
+  now: Date;
+  onIgnored?: (why: string) => void;
+}
+
+export async function summarise(thing: string, deps: SummaryDeps): Promise<CameraSummary> {
   const doc = await deps.shadows.get(thing);
   const reported = doc?.state?.reported ?? {};
   const connected = reported['connected'];
   const sinceSeconds = doc?.metadata?.reported?.['connected']?.timestamp;
   const report = isReport(reported['snapshot']) ? reported['snapshot'] : undefined;
-  const uploaded = report?.status === 'uploaded' && typeof report.key === 'string' && parseSnapshotKey(report.key) ? { key: report.key, bytes: report.bytes } : await newestObject(deps.bucket, thing);
+  // Without a usable report (the last request failed, or the key was refused): the newest snapshot in
+  // the bucket, found in a bounded number of listings (history.ts), never by listing the whole prefix.
+  const uploaded = reportedPicture(thing, report, deps.onIgnored) ?? (await newestSnapshot(deps.bucket, thing, deps.now));
   return {
     name: thing,
     online: typeof connected === 'boolean' ? connected : null,

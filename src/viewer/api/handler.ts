@@ -4,7 +4,7 @@ import { bearerToken, type Caller, type TokenVerifier } from './auth.js';
 import type { Bucket } from './bucket.js';
 import { summarise, type ShadowReader, type ThingDirectory } from './fleet.js';
 import { eventHistory, history, MAX_HISTORY_PAGE } from './history.js';
-import { parseEventPictureKey, parseSnapshotKey, pictureThing } from './keys.js';
+import { pictureThing } from './keys.js';
 import type { RevocationList } from './revocations.js';
 import { createShareToken, ShareTokenError, verifyShareToken, MIN_SHARE_SECONDS } from './share-token.js';
 
@@ -12,7 +12,7 @@ import { createShareToken, ShareTokenError, verifyShareToken, MIN_SHARE_SECONDS 
  * The viewer's API: one handler, the same code behind API Gateway (lambda.ts) and devcloud
  * (node-adapter.ts). Routes:
  *   GET    /api/cameras?limit=&next=                    the fleet, a page at a time
- *   GET    /api/cameras/{thing}/snapshots?before=&limit= a camera's history, newest first
+ *   GET    /api/cameras/{thing}/snapshots?before=&limit= a camera's history, newest first (bounded S3 listings; history.ts)
  *   GET    /api/cameras/{thing}/events?before=&limit=    its event snapshots with their triggers, newest first
  *   POST   /api/cameras/{thing}/snapshot                "Snapshot now" (the cloud handler)
  *   POST   /api/shares {key, ttlSeconds}                a share link to one snapshot
@@ -51,6 +51,10 @@ export interface ViewerApiDeps {
   /** Life of the presigned GET a share link redirects to: just long enough to load it. */
   shareRedirectSeconds?: number;
   now?: () => Date;
+  /** Event keys dated more than this many days back are not listed (the bucket's retention; default history.ts DEFAULT_EVENT_DAYS). */
+  eventDays?: number;
+  /** Called once per camera with what it reported that the API ignores (never with tokens or URLs). */
+  onIgnored?: (thing: string, why: string) => void;
   /** Called with what went wrong when a route fails unexpectedly (never with tokens or URLs). */
   onError?: (route: string, err: Error) => void;
 }
@@ -105,6 +109,15 @@ export function createViewerApi(deps: ViewerApiDeps): (req: ViewerRequest) => Pr
   const presignSeconds = deps.presignSeconds ?? 900;
   const shareRedirectSeconds = deps.shareRedirectSeconds ?? 60;
 
+  // Once per camera and API instance (a Lambda instance, devcloud's process): a camera that keeps
+  // reporting a foreign key is polled every 2 s and must not flood the log.
+  const ignoredThings = new Set<string>();
+  const ignoredOnce = (thing: string, why: string): void => {
+    if (ignoredThings.has(thing)) return;
+    ignoredThings.add(thing);
+    deps.onIgnored?.(thing, why);
+  };
+
   async function authenticate(req: ViewerRequest): Promise<Caller> {
     const token = bearerToken(req.headers['authorization']);
     if (token === undefined) throw new ApiError(401, 'sign in first: this call needs Authorization: Bearer <access token>');
@@ -150,22 +163,24 @@ export function createViewerApi(deps: ViewerApiDeps): (req: ViewerRequest) => Pr
       const limit = pageSize(req.query.get('limit'), MAX_PAGE, DEFAULT_PAGE);
       const next = req.query.get('next') ?? undefined;
       const page = await deps.directory.list({ limit, ...(next !== undefined ? { next } : {}) });
-      const cameras = await Promise.all(page.things.map((t) => summarise(t, { shadows: deps.shadows, bucket: deps.bucket, presignSeconds })));
+      const at = now();
+      const cameras = await Promise.all(
+        page.things.map((t) => summarise(t, { shadows: deps.shadows, bucket: deps.bucket, presignSeconds, now: at, onIgnored: (why) => ignoredOnce(t, why) })),
+      );
       return json(200, { cameras, next: page.next ?? null });
     }
     if (resource === 'cameras' && id !== undefined && parts.length === 4 && sub === 'snapshots' && req.method === 'GET') {
       const thing = await knownThing(id);
       const before = req.query.get('before') ?? undefined;
-      if (before !== undefined && parseSnapshotKey(before)?.thing !== thing) throw new ApiError(400, `before must be a snapshot key of ${thing}`);
       const limit = pageSize(req.query.get('limit'), MAX_HISTORY_PAGE, 24);
-      return json(200, await history(deps.bucket, { thing, limit, now: now(), presignSeconds, ...(before !== undefined ? { before } : {}) }));
+      // history() checks before (a key of this camera or a day, not later than now): a RangeError, 400.
+      return json(200, await history(deps.bucket, { thing, limit, now: now(), presignSeconds, before }));
     }
     if (resource === 'cameras' && id !== undefined && parts.length === 4 && sub === 'events' && req.method === 'GET') {
       const thing = await knownThing(id);
       const before = req.query.get('before') ?? undefined;
-      if (before !== undefined && parseEventPictureKey(before)?.thing !== thing) throw new ApiError(400, `before must be an event snapshot key of ${thing}`);
       const limit = pageSize(req.query.get('limit'), MAX_HISTORY_PAGE, 24);
-      return json(200, await eventHistory(deps.bucket, { thing, limit, now: now(), presignSeconds, before }));
+      return json(200, await eventHistory(deps.bucket, { thing, limit, now: now(), presignSeconds, before, ...(deps.eventDays !== undefined ? { eventDays: deps.eventDays } : {}) }));
     }
     if (resource === 'cameras' && id !== undefined && parts.length === 4 && sub === 'snapshot' && req.method === 'POST') {
       const thing = await knownThing(id);

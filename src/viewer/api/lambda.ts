@@ -14,14 +14,23 @@ import { bucketRevocations } from './revocations.js';
  * The viewer API as a Lambda behind an API Gateway HTTP API (payload 2.0). Settings from the
  * environment the stack sets: the cloud handler's (bucket, shadow name, ...) plus
  * CLOUDCAM_USER_POOL_ID, CLOUDCAM_VIEWER_CLIENT_ID, CLOUDCAM_SHARE_SECRET_ID, CLOUDCAM_THING_PREFIX,
- * CLOUDCAM_ORIGIN_SECRET_ID (the header CloudFront adds: origin-verify.ts) and CLOUDCAM_VIEWER_ORIGIN
- * (the address viewers use, under which share links are made; API Gateway only sees its own domain).
+ * CLOUDCAM_ORIGIN_SECRET_ID (the header CloudFront adds: origin-verify.ts), CLOUDCAM_VIEWER_ORIGIN
+ * (the address viewers use, under which share links are made; API Gateway only sees its own domain),
+ * and optionally CLOUDCAM_EVENT_DAYS.
  */
 
 function required(name: string): string {
   const value = process.env[name];
   if (!value) throw new Error(`${name} is not set: the viewer API needs it (see infra/viewer.ts)`);
   return value;
+}
+
+/** CLOUDCAM_EVENT_DAYS: the snapshot bucket's retention in days, which bounds the event listing (history.ts). */
+function eventDays(): { eventDays?: number } {
+  const raw = process.env['CLOUDCAM_EVENT_DAYS'];
+  if (raw === undefined || raw === '') return {};
+  if (!/^[1-9]\d{0,4}$/.test(raw)) throw new Error(`CLOUDCAM_EVENT_DAYS is "${raw.slice(0, 20)}": give the bucket's retention as a whole number of days, e.g. 30`);
+  return { eventDays: Number(raw) };
 }
 
 let api: ((req: ViewerRequest) => Promise<ViewerResponse>) | undefined;
@@ -41,6 +50,8 @@ function createApi(): (req: ViewerRequest) => Promise<ViewerResponse> {
     shareSecret: cachedSecret(secrets, required('CLOUDCAM_SHARE_SECRET_ID')),
     revocations: bucketRevocations(bucket),
     onError: (route, err) => console.error(JSON.stringify({ msg: 'viewer API failed', route, err: err.message })),
+    onIgnored: (thing, why) => console.warn(JSON.stringify({ msg: 'viewer API ignores what a camera reported', thing, why })),
+    ...eventDays(),
   });
   return requireOriginSecret(cachedSecret(secrets, required('CLOUDCAM_ORIGIN_SECRET_ID')), viewerApi);
 }

@@ -2,8 +2,8 @@ import { h } from 'preact';
 import { useEffect, useLayoutEffect, useState } from 'preact/hooks';
 import { call, type ImageRef, type Share } from './api.js';
 import { clock, size } from './format.js';
-import { usePolling } from './polling.js';
 import { EventsSection } from './events.js';
+import { usePagedListing } from './paging.js';
 import { Thumb } from './thumb.js';
 
 /** One camera: its history by day (newest first, paged) and a full-size view with download and Share. */
@@ -105,9 +105,6 @@ function groupByDay(items: ImageRef[]): [string, ImageRef[]][] {
 }
 
 export function CameraPage({ thing }: { thing: string }) {
-  const [newest, setNewest] = useState<ImageRef[]>([]);
-  const [older, setOlder] = useState<ImageRef[]>([]);
-  const [next, setNext] = useState<string | null>(null);
   const [open, setOpen] = useState<ImageRef | null>(null);
   const [error, setError] = useState('');
   const now = Date.now();
@@ -116,19 +113,7 @@ export function CameraPage({ thing }: { thing: string }) {
     document.title = `${thing} - cloudcam`;
   }, [thing]);
   // The first page is polled, so new snapshots appear at the top; older pages are fetched on demand.
-  usePolling(
-    async () => {
-      const page = await call<{ items: ImageRef[]; next: string | null }>('GET', `/api/cameras/${encodeURIComponent(thing)}/snapshots`);
-      setNewest(page.items);
-      if (older.length === 0) setNext(page.next);
-      setError('');
-    },
-    3000,
-    [thing, older.length],
-    setError,
-  );
-  const seen = new Set(newest.map((i) => i.key));
-  const items = [...newest, ...older.filter((i) => !seen.has(i.key))];
+  const { items, next, loadOlder } = usePagedListing<ImageRef>(`/api/cameras/${encodeURIComponent(thing)}/snapshots`, { error: setError, polled: () => setError('') });
 
   return h(
     'main',
@@ -138,7 +123,7 @@ export function CameraPage({ thing }: { thing: string }) {
     error ? h('p', { class: 'error', role: 'alert' }, error) : null,
     open ? h(FullView, { thing, image: open, onClose: () => setOpen(null) }) : null,
     h(EventsSection, { thing, now, onOpen: setOpen, onError: setError }),
-    items.length === 0 ? h('p', null, 'No snapshots yet.') : null,
+    items.length === 0 ? h('p', null, next ? 'No snapshots in the days searched so far.' : 'No snapshots yet.') : null,
     groupByDay(items).map(([day, list]) =>
       h(
         'section',
@@ -156,17 +141,7 @@ export function CameraPage({ thing }: { thing: string }) {
     next
       ? h(
           'button',
-          {
-            type: 'button',
-            onClick: () => {
-              call<{ items: ImageRef[]; next: string | null }>('GET', `/api/cameras/${encodeURIComponent(thing)}/snapshots?before=${encodeURIComponent(next)}`)
-                .then((page) => {
-                  setOlder([...older, ...page.items]);
-                  setNext(page.next);
-                })
-                .catch((err: Error) => setError(err.message));
-            },
-          },
+          { type: 'button', onClick: loadOlder },
           'Older snapshots',
         )
       : null,

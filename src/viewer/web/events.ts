@@ -1,26 +1,16 @@
 import { h } from 'preact';
-import { useState } from 'preact/hooks';
-import { call, type EventImageRef, type ImageRef } from './api.js';
+import type { EventImageRef, ImageRef } from './api.js';
 import { clock } from './format.js';
-import { usePolling } from './polling.js';
+import { usePagedListing } from './paging.js';
 import { Thumb } from './thumb.js';
 
 /**
  * A camera's event snapshots (docs/protocol.md §8), newest first, each marked with the trigger that
- * took it ("motion"; "motion · before" for the pre-event frame). Polled like the history.
+ * took it ("motion"; "motion · before" for the pre-event frame). Polled and paged like the history.
  */
 export function EventsSection({ thing, now, onOpen, onError }: { thing: string; now: number; onOpen: (item: ImageRef) => void; onError: (message: string) => void }) {
-  const [items, setItems] = useState<EventImageRef[]>([]);
-  usePolling(
-    async () => {
-      const page = await call<{ items: EventImageRef[]; next: string | null }>('GET', `/api/cameras/${encodeURIComponent(thing)}/events`);
-      setItems(page.items);
-    },
-    3000,
-    [thing],
-    onError,
-  );
-  if (items.length === 0) return null;
+  const { items, next, loadOlder } = usePagedListing<EventImageRef>(`/api/cameras/${encodeURIComponent(thing)}/events`, { error: onError });
+  if (items.length === 0 && next === null) return null;
   return h(
     'section',
     { class: 'events', 'aria-label': 'Event snapshots' },
@@ -40,5 +30,12 @@ export function EventsSection({ thing, now, onOpen, onError }: { thing: string; 
         });
       }),
     ),
+    next
+      ? h(
+          'button',
+          { type: 'button', onClick: loadOlder },
+          'Older event snapshots',
+        )
+      : null,
   );
 }

@@ -4,7 +4,7 @@ import { CloudClock } from '../../../protocol/cloud-clock.js';
 import { ShadowClient } from '../../../protocol/shadow-client.js';
 import { eventsTopic, snapshotRequestTopic } from '../../../protocol/topics.js';
 import { eventKey } from '../../../protocol/upload-grant.js';
-import type { CameraEvent } from '../../../protocol/vapix-events.js';
+import type { CameraEvent } from '../../../protocol/vapix/events.js';
 import type { UploadTargetPolicy } from '../../upload-target.js';
 import type { EventCounters } from '../local-api.js';
 import { createCaptureStep } from '../pipeline/capture.js';

@@ -1,8 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
 import { createLogger } from '../../../lib/log.js';
-import { fixedCredentials } from '../../../protocol/vapix.js';
-import type { CameraEvent } from '../../../protocol/vapix-events.js';
+import { fixedCredentials } from '../../../protocol/vapix/auth.js';
+import type { CameraEvent } from '../../../protocol/vapix/events.js';
 import { startCameraSimulator, type CameraSimulator } from '../../../devcloud/camera/simulator.js';
 import { createEventStream, type EventStream } from './stream.js';
 

@@ -1,8 +1,8 @@
 import type { Agent } from 'node:http';
 import WebSocket from 'ws';
 import { digestAuthorization, parseDigestChallenges, pickChallenge, type DigestCredentials } from '../../../protocol/digest.js';
-import type { VapixCredentialSource } from '../../../protocol/vapix.js';
-import { EVENT_STREAM_PATH, MAX_EVENT_MESSAGE_BYTES, configureMessage, parseEventStreamMessage, type CameraEvent } from '../../../protocol/vapix-events.js';
+import type { VapixCredentialSource } from '../../../protocol/vapix/auth.js';
+import { EVENT_STREAM_PATH, MAX_EVENT_MESSAGE_BYTES, configureMessage, parseEventStreamMessage, type CameraEvent } from '../../../protocol/vapix/events.js';
 import { Backoff } from '../../backoff.js';
 import type { Logger } from '../../../lib/log.js';
 

@@ -1,4 +1,4 @@
-import { topicMatches, type CameraEvent } from '../../../protocol/vapix-events.js';
+import { topicMatches, type CameraEvent } from '../../../protocol/vapix/events.js';
 
 /**
  * Which camera events become event snapshots, and how often. A trigger is a topic filter plus an

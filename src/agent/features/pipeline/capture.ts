@@ -1,4 +1,4 @@
-import type { VapixClient } from '../../../protocol/vapix.js';
+import type { VapixClient } from '../../../protocol/vapix/client.js';
 
 /**
  * The capture step every snapshot path shares (requested and event snapshots): the configured

@@ -1,17 +1,33 @@
 /**
  * Camera time over VAPIX: the NTP API (ntp.cgi, JSON, AXIS OS 9.10+), its param.cgi fallback
- * (Time.NTP.Server, Time.SyncSource, Time.ObtainFromDHCP) for older firmware, and the camera clock
- * (time.cgi getDateTimeInfo, else the HTTP Date header). Sources: docs/protocol-vapix.md.
+ * (Time.NTP.Server, Time.SyncSource, Time.ObtainFromDHCP, Time.NTP.VolatileServer) for older
+ * firmware, and the camera clock (time.cgi getDateTimeInfo, else the HTTP Date header). Sources:
+ * docs/protocol-vapix.md [VAPIX-ntp].
+ *
+ * What real cameras send (recorded replies, not only the documentation): `Time.NTP.Server=0.0.0.0`
+ * when no server is set (Kane610/axis tests/test_param_cgi.py), several servers separated by spaces
+ * on AXIS OS 12, and the server DHCP handed out in the read-only `Time.NTP.VolatileServer`.
  */
-import type { VapixClient } from './vapix.js';
+import type { VapixClient } from './client.js';
 
 export interface NtpClientConfig {
   enabled: boolean;
   /** 'static': staticServers are used; 'DHCP': servers come from the DHCP server. */
   serversSource: 'static' | 'DHCP';
   staticServers: string[];
+  /** The servers DHCP handed out (ntp.cgi advertisedServers, param.cgi Time.NTP.VolatileServer); used when serversSource is DHCP. */
+  dhcpServers: string[];
   /** Only the NTP API reports it. */
   synced?: boolean;
+}
+
+/**
+ * A server list as cameras write it: comma- or space-separated; empty and `0.0.0.0` (what a camera
+ * lists when nothing is set) are no server.
+ */
+export function ntpServerList(raw: string | readonly unknown[] | undefined): string[] {
+  const items = Array.isArray(raw) ? raw.map(String) : typeof raw === 'string' ? raw.split(/[\s,]+/) : [];
+  return items.map((s) => s.trim()).filter((s) => s !== '' && s !== '0.0.0.0' && s !== '::');
 }
 
 /** The NTP API is missing (older firmware): the caller falls back to param.cgi. */
@@ -45,12 +61,13 @@ export async function getNtpClient(camera: VapixClient): Promise<NtpClientConfig
   return {
     enabled: c['enabled'],
     serversSource: c['serversSource'] === 'DHCP' ? 'DHCP' : 'static',
-    staticServers: Array.isArray(c['staticServers']) ? c['staticServers'].map(String) : [],
+    staticServers: ntpServerList(Array.isArray(c['staticServers']) ? c['staticServers'] : undefined),
+    dhcpServers: ntpServerList(Array.isArray(c['advertisedServers']) ? c['advertisedServers'] : undefined),
     ...(typeof c['synced'] === 'boolean' ? { synced: c['synced'] } : {}),
   };
 }
 
-export async function setNtpClient(camera: VapixClient, cfg: NtpClientConfig): Promise<void> {
+export async function setNtpClient(camera: VapixClient, cfg: Pick<NtpClientConfig, 'enabled' | 'serversSource' | 'staticServers'>): Promise<void> {
   await jsonCall(camera, '/axis-cgi/ntp.cgi', 'setNTPClientConfiguration', {
     enabled: cfg.enabled,
     serversSource: cfg.serversSource,
@@ -61,20 +78,26 @@ export async function setNtpClient(camera: VapixClient, cfg: NtpClientConfig): P
 /** The same view from param.cgi on firmware without ntp.cgi. */
 export async function getNtpParams(camera: VapixClient): Promise<NtpClientConfig> {
   const p = await camera.listParams('Time');
-  const server = p['Time.NTP.Server'] ?? '';
   return {
     enabled: (p['Time.SyncSource'] ?? 'NTP') === 'NTP',
     serversSource: p['Time.ObtainFromDHCP'] === 'yes' ? 'DHCP' : 'static',
-    staticServers: server === '' ? [] : server.split(',').map((s) => s.trim()),
+    staticServers: ntpServerList(p['Time.NTP.Server']),
+    dhcpServers: ntpServerList(p['Time.NTP.VolatileServer']),
   };
 }
 
-export async function setNtpParams(camera: VapixClient, cfg: NtpClientConfig): Promise<void> {
+/** Writes the param.cgi view; the server list only when there is one (a camera may refuse an empty one). */
+export async function setNtpParams(camera: VapixClient, cfg: Pick<NtpClientConfig, 'enabled' | 'serversSource' | 'staticServers'>): Promise<void> {
   await camera.updateParams({
     'Time.SyncSource': cfg.enabled ? 'NTP' : 'None',
     'Time.ObtainFromDHCP': cfg.serversSource === 'DHCP' ? 'yes' : 'no',
-    'Time.NTP.Server': cfg.staticServers.join(','),
+    ...(cfg.staticServers.length > 0 ? { 'Time.NTP.Server': cfg.staticServers.join(',') } : {}),
   });
+}
+
+/** The servers the camera uses now: DHCP's or the static ones, as the source says. */
+export function serversInUse(cfg: NtpClientConfig): string[] {
+  return cfg.serversSource === 'DHCP' ? cfg.dhcpServers : cfg.staticServers;
 }
 
 export interface CameraClock {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { configureMessage, notifyMessage, parseEventStreamMessage, topicMatches } from './vapix-events.js';
+import { configureMessage, notifyMessage, parseEventStreamMessage, topicMatches } from './events.js';
 
 /** Shapes as Axis documents them (developer.axis.com, "Event streaming over WebSocket"). */
 const NOTIFY = '{"apiVersion":"1.0","method":"events:notify","params":{"notification":{"topic":"tns1:Device/tnsaxis:IO/VirtualInput","timestamp":1737794941428,"message":{"source":{"port":"1"},"key":{},"data":{"active":"0"}}}}}';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import os from 'node:os';
 import path from 'node:path';
-import { parseCredentials, requestServiceAccountCredentials, ServiceAccountError } from './vapix-service-account.js';
+import { parseCredentials, requestServiceAccountCredentials, ServiceAccountError } from './service-account.js';
 
 describe('GetCredentials reply', () => {
   it('splits "user:password" at the first colon (the password may hold more)', () => {

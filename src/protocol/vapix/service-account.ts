@@ -11,7 +11,7 @@
  * asks at start and again only when the camera refuses the credentials.
  */
 import dbus from '@homebridge/dbus-native';
-import type { DigestCredentials } from './digest.js';
+import type { DigestCredentials } from '../digest.js';
 
 export const SERVICE_ACCOUNT_BUS_NAME = 'com.axis.HTTPConf1';
 export const SERVICE_ACCOUNT_OBJECT = '/com/axis/HTTPConf1/VAPIXServiceAccounts1';

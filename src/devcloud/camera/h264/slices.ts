@@ -1,0 +1,140 @@
+/**
+ * Coded slices of I_PCM and skipped macroblocks, and the capture-time SEI message.
+ *
+ * An I_PCM macroblock carries its samples uncompressed (7.3.5, 8.3.5), so the decoded picture is
+ * exactly the source picture; a P_Skip macroblock copies the co-located macroblock of the previous
+ * frame, because every motion vector in this stream is zero and so is every prediction from it
+ * (8.4.1.1, 8.4.1.3). A P frame therefore costs only its changed macroblocks.
+ */
+import { unescapeRbsp } from '../../../protocol/rtsp/h264.js';
+import { BitWriter, NAL_TYPE, nalUnit } from './bit-writer.js';
+import { LOG2_MAX_FRAME_NUM } from './parameter-sets.js';
+import type { Picture } from './picture.js';
+
+/** mb_type of I_PCM: 25 in I slices (table 7-11), 5 + 25 in P slices (table 7-13 and 7.4.5). */
+const I_PCM_IN_I_SLICE = 25;
+const I_PCM_IN_P_SLICE = 30;
+/** slice_type 7 / 5: all slices of the picture are I / P (table 7-6). */
+const SLICE_TYPE_I_ALL = 7;
+const SLICE_TYPE_P_ALL = 5;
+
+export interface SliceParams {
+  idr: boolean;
+  /** frame_num: 0 for an IDR, then +1 per reference frame modulo MaxFrameNum (7.4.3). */
+  frameNum: number;
+  /** idr_pic_id: differs between two consecutive IDR pictures (7.4.3). */
+  idrPicId: number;
+}
+
+/** slice_header() (7.3.3) for this stream's SPS/PPS. */
+function writeSliceHeader(w: BitWriter, p: SliceParams): void {
+  w.ue(0); // first_mb_in_slice: one slice per picture
+  w.ue(p.idr ? SLICE_TYPE_I_ALL : SLICE_TYPE_P_ALL);
+  w.ue(0); // pic_parameter_set_id
+  w.u(LOG2_MAX_FRAME_NUM, p.frameNum);
+  // frame_mbs_only_flag = 1: no field_pic_flag
+  if (p.idr) w.ue(p.idrPicId);
+  // pic_order_cnt_type = 2: no POC fields; redundant_pic_cnt_present_flag = 0
+  if (!p.idr) {
+    w.u(1, 0); // num_ref_idx_active_override_flag
+    w.u(1, 0); // ref_pic_list_modification_flag_l0 (7.3.3.1)
+  }
+  // dec_ref_pic_marking() (7.3.3.3), every picture is a reference picture
+  if (p.idr) {
+    w.u(1, 0); // no_output_of_prior_pics_flag
+    w.u(1, 0); // long_term_reference_flag
+  } else {
+    w.u(1, 0); // adaptive_ref_pic_marking_mode_flag: sliding window
+  }
+  w.se(0); // slice_qp_delta (irrelevant: no residual is coded)
+  w.ue(1); // disable_deblocking_filter_idc: off, so skipped macroblocks stay bit-exact copies
+}
+
+/** macroblock_layer() of an I_PCM macroblock (7.3.5): mb_type, alignment, 256 luma + 2x64 chroma samples. */
+function writePcmMacroblock(w: BitWriter, pic: Picture, mbx: number, mby: number, mbType: number): void {
+  w.ue(mbType);
+  w.alignZero(); // pcm_alignment_zero_bit
+  for (let row = 0; row < 16; row++) {
+    const o = (mby * 16 + row) * pic.lumaStride + mbx * 16;
+    w.copyFrom(pic.y, o, o + 16);
+  }
+  for (const plane of [pic.u, pic.v]) {
+    for (let row = 0; row < 8; row++) {
+      const o = (mby * 8 + row) * pic.chromaStride + mbx * 8;
+      w.copyFrom(plane, o, o + 8);
+    }
+  }
+}
+
+const PCM_MB_BYTES = 2 + 384;
+
+/** An IDR picture: one I slice with every macroblock I_PCM (7.3.4 without mb_skip_run). */
+export function writeIdrSlice(pic: Picture, p: SliceParams): Buffer {
+  const count = pic.mbWidth * pic.mbHeight;
+  const w = new BitWriter(16 + count * PCM_MB_BYTES);
+  writeSliceHeader(w, { ...p, idr: true, frameNum: 0 });
+  for (let mby = 0; mby < pic.mbHeight; mby++) {
+    for (let mbx = 0; mbx < pic.mbWidth; mbx++) writePcmMacroblock(w, pic, mbx, mby, I_PCM_IN_I_SLICE);
+  }
+  w.trailingBits();
+  return nalUnit(3, NAL_TYPE.idr, w.finish());
+}
+
+/**
+ * A P picture: macroblocks flagged in `changed` (raster order) are I_PCM, every other one is skipped.
+ * CAVLC slice_data() (7.3.4): an mb_skip_run before each coded macroblock, a last run for the
+ * skipped macroblocks after the final coded one.
+ */
+export function writePSlice(pic: Picture, changed: Uint8Array, p: SliceParams): Buffer {
+  let coded = 0;
+  for (const c of changed) coded += c;
+  const w = new BitWriter(32 + coded * (PCM_MB_BYTES + 4));
+  writeSliceHeader(w, { ...p, idr: false });
+  let run = 0;
+  for (let addr = 0; addr < changed.length; addr++) {
+    if (!changed[addr]) {
+      run++;
+      continue;
+    }
+    w.ue(run);
+    run = 0;
+    writePcmMacroblock(w, pic, addr % pic.mbWidth, Math.floor(addr / pic.mbWidth), I_PCM_IN_P_SLICE);
+  }
+  if (run > 0) w.ue(run);
+  w.trailingBits();
+  return nalUnit(2, NAL_TYPE.slice, w.finish());
+}
+
+/**
+ * The capture-time SEI's uuid_iso_iec_11578 (D.2.7, user_data_unregistered): cloudcam's own, so a
+ * receiver can tell this message from other user data.
+ */
+export const CAPTURE_TIME_UUID = Buffer.from('5c1f0a7e3b9d4c21a8e6d0f2c4b61729', 'hex');
+const USER_DATA_UNREGISTERED = 5;
+const CAPTURE_PAYLOAD_BYTES = 16 + 8 + 4;
+
+/**
+ * sei_rbsp() (7.3.2.3) with one user_data_unregistered message: the capture time in microseconds
+ * since the Unix epoch (u64) and the frame counter (u32), both big-endian.
+ */
+export function writeCaptureTimeSei(captureTimeMs: number, seq: number): Buffer {
+  const payload = Buffer.alloc(CAPTURE_PAYLOAD_BYTES);
+  CAPTURE_TIME_UUID.copy(payload, 0);
+  payload.writeBigUInt64BE(BigInt(Math.round(captureTimeMs * 1000)), 16);
+  payload.writeUInt32BE(seq >>> 0, 24);
+  const w = new BitWriter(64);
+  w.u(8, USER_DATA_UNREGISTERED); // last_payload_type_byte (payloadType < 255)
+  w.u(8, CAPTURE_PAYLOAD_BYTES); // last_payload_size_byte
+  w.bytes(payload);
+  w.trailingBits();
+  return nalUnit(0, NAL_TYPE.sei, w.finish());
+}
+
+/** The capture time and counter of a SEI NAL unit written by writeCaptureTimeSei, else undefined. */
+export function readCaptureTimeSei(nal: Buffer): { captureTimeMs: number; seq: number } | undefined {
+  const rbsp = unescapeRbsp(nal.subarray(1));
+  if ((nal[0] ?? 0) % 32 !== NAL_TYPE.sei || rbsp[0] !== USER_DATA_UNREGISTERED || rbsp[1] !== CAPTURE_PAYLOAD_BYTES) return undefined;
+  const payload = rbsp.subarray(2, 2 + CAPTURE_PAYLOAD_BYTES);
+  if (payload.length < CAPTURE_PAYLOAD_BYTES || !payload.subarray(0, 16).equals(CAPTURE_TIME_UUID)) return undefined;
+  return { captureTimeMs: Number(payload.readBigUInt64BE(16)) / 1000, seq: payload.readUInt32BE(24) };
+}
