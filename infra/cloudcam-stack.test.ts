@@ -13,23 +13,9 @@ import { evaluateIotSql } from '../test/helpers/iot-sql.js';
 import { bundleLambdas } from './bundle.js';
 import { CloudcamStack } from './cloudcam-stack.js';
 import { THING_VARIABLE } from './iot-policies.js';
+import { PSEUDO, resolve } from './test-template.js';
 
-/** CloudFormation values resolved for one imaginary account, so policies can be evaluated. */
-const PSEUDO: Record<string, string> = { 'AWS::Partition': 'aws', 'AWS::Region': 'eu-north-1', 'AWS::AccountId': '123456789012', 'AWS::URLSuffix': 'amazonaws.com' };
 const IOT = 'arn:aws:iot:eu-north-1:123456789012';
-
-function resolve(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(resolve);
-  if (typeof value !== 'object' || value === null) return value;
-  const v = value as Record<string, unknown>;
-  if ('Ref' in v) return PSEUDO[String(v['Ref'])] ?? `ref:${String(v['Ref'])}`;
-  if ('Fn::GetAtt' in v) return `getatt:${(v['Fn::GetAtt'] as string[]).join('.')}`;
-  if ('Fn::Join' in v) {
-    const [sep, parts] = v['Fn::Join'] as [string, unknown[]];
-    return parts.map((p) => String(resolve(p))).join(sep);
-  }
-  return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, resolve(x)]));
-}
 
 /** IAM / IoT policy resource matching: `*` any run of characters, `?` one character. */
 function arnMatches(pattern: string, arn: string): boolean {
@@ -69,7 +55,7 @@ beforeAll(async () => {
   const stack = new CloudcamStack(new App(), 'Cloudcam', { lambdaDir, allowedSerials: ['ACCC8E000001', 'ACCC8E000002'] });
   template = Template.fromStack(stack);
   resources = template.toJSON()['Resources'] as typeof resources;
-}, 60_000);
+}, 240_000);
 afterAll(async () => {
   await rm(lambdaDir, { recursive: true, force: true });
 });
@@ -93,16 +79,18 @@ describe('IAM: least privilege', () => {
     for (const [id, r] of roles) expect(r.Properties['ManagedPolicyArns'], id).toBeUndefined();
   });
 
-  it('the handler may write named shadows "cloudcam" of any thing and put objects in its bucket, nothing else', () => {
+  it('the handler may write named shadows "cloudcam" of the fleet\'s things and put objects in its bucket, nothing else', () => {
     const [, policy] = ofType('AWS::IAM::Policy').find(([id]) => id.startsWith('HandlerRole'))!;
     const statements = (resolve(policy.Properties['PolicyDocument']) as { Statement: Statement[] }).Statement;
     const actions = statements.flatMap((s) => asList(s.Action)).sort();
     expect(actions).toEqual(['iot:UpdateThingShadow', 'logs:CreateLogStream', 'logs:PutLogEvents', 's3:PutObject']);
     const shadow = statements.find((s) => asList(s.Action).includes('iot:UpdateThingShadow'))!;
-    expect(asList(shadow.Resource)).toEqual([`${IOT}:thing/*/cloudcam`]);
-    expect(arnMatches(asList(shadow.Resource)[0]!, `${IOT}:thing/camera-1/cloudcam`)).toBe(true);
-    expect(arnMatches(asList(shadow.Resource)[0]!, `${IOT}:thing/camera-1`)).toBe(false); // the classic shadow
-    expect(arnMatches(asList(shadow.Resource)[0]!, `${IOT}:thing/camera-1/other`)).toBe(false);
+    expect(asList(shadow.Resource)).toEqual([`${IOT}:thing/cloudcam-*/cloudcam`]);
+    expect(arnMatches(asList(shadow.Resource)[0]!, `${IOT}:thing/cloudcam-ACCC8E000001/cloudcam`)).toBe(true);
+    // Things outside the fleet's prefix (another application's in the same account): not ours to write.
+    expect(arnMatches(asList(shadow.Resource)[0]!, `${IOT}:thing/camera-1/cloudcam`)).toBe(false);
+    expect(arnMatches(asList(shadow.Resource)[0]!, `${IOT}:thing/cloudcam-ACCC8E000001`)).toBe(false); // the classic shadow
+    expect(arnMatches(asList(shadow.Resource)[0]!, `${IOT}:thing/cloudcam-ACCC8E000001/other`)).toBe(false);
     const put = statements.find((s) => asList(s.Action).includes('s3:PutObject'))!;
     expect(asList(put.Resource)).toEqual([matching(/^getatt:Snapshots[0-9A-F]+\.Arn\/\*$/)]);
   });
@@ -152,13 +140,15 @@ describe('topic rules: what they select is what the handler parses', () => {
     expect(evaluateIotSql(sql, presenceTopic('camera-1'), { state: 'offline', agentVersion: '0.1.0' })).toEqual({ state: { reported: { connected: false, agentVersion: '0.1.0' } } });
     expect(evaluateIotSql(sql, presenceTopic('camera-1'), { state: 'sideways' })).toBeUndefined();
     const action = (shadowRule.payload['Actions'] as { Republish: { Topic: string; RoleArn: unknown } }[])[0]!.Republish;
-    const topic = action.Topic.replace('${topic(2)}', 'camera-1').replace(/^\$\$/, '$');
-    expect(topic).toBe(shadowTopics('camera-1', 'cloudcam').update);
-    // ... and the rule's role may publish exactly there.
+    const topicOf = (thing: string) => action.Topic.replace('${topic(2)}', thing).replace(/^\$\$/, '$');
+    const topic = topicOf('cloudcam-ACCC8E000001');
+    expect(topic).toBe(shadowTopics('cloudcam-ACCC8E000001', 'cloudcam').update);
+    // ... and the rule's role may publish exactly there, for the fleet's things only.
     const [, rolePolicy] = ofType('AWS::IAM::Policy').find(([id]) => id.startsWith('RuleRole'))!;
     const doc = resolve(rolePolicy.Properties['PolicyDocument']) as { Statement: Statement[] };
     expect(iotAllows(doc, '', 'iot:Publish', `${IOT}:topic/${topic}`)).toBe(true);
-    expect(iotAllows(doc, '', 'iot:Publish', `${IOT}:topic/${shadowTopics('camera-1', 'cloudcam').delete}`)).toBe(false);
+    expect(iotAllows(doc, '', 'iot:Publish', `${IOT}:topic/${shadowTopics('cloudcam-ACCC8E000001', 'cloudcam').delete}`)).toBe(false);
+    expect(iotAllows(doc, '', 'iot:Publish', `${IOT}:topic/${topicOf('camera-1')}`)).toBe(false);
   });
 
   it('the handler may be invoked by exactly these two rules of this account', () => {
@@ -179,6 +169,13 @@ describe('the handler Lambda', () => {
     expect(handler().Properties).toMatchObject({ Runtime: 'nodejs24.x', Handler: 'index.handler', Architectures: ['arm64'] });
     expect(handler().Properties['Code']).toMatchObject({ S3Key: matching(/^[0-9a-f]{64}\.zip$/) });
   });
+
+  it('has reserved concurrency (20 by default): always that many for camera events, never more', () => {
+    expect(handler().Properties['ReservedConcurrentExecutions']).toBe(20);
+    const unreserved = Template.fromStack(new CloudcamStack(new App(), 'Unreserved', { lambdaDir, handlerConcurrency: 'off' }));
+    const fn = Object.entries(unreserved.findResources('AWS::Lambda::Function')).find(([id]) => id.startsWith('Handler'))![1] as { Properties: Record<string, unknown> };
+    expect(fn.Properties['ReservedConcurrentExecutions']).toBeUndefined();
+  }, 120_000);
 
   it('its environment is exactly what its config schema reads, and loads', () => {
     const env = (handler().Properties['Environment'] as { Variables: Record<string, unknown> }).Variables;

@@ -18,13 +18,17 @@ import {
 import { CLAIM_CLIENT_ID_PREFIX } from '../src/protocol/fleet-provisioning.js';
 import { DEFAULT_SHADOW_NAME } from '../src/protocol/topics.js';
 import type { LambdaName } from './bundle.js';
+import { AccessLogs, ACCESS_LOG_PREFIXES, SERVER_ACCESS_LOGS_BY_POLICY } from './access-logs.js';
 import { claimPolicy, devicePolicy } from './iot-policies.js';
-import { CloudcamViewer } from './viewer.js';
+import { acknowledgeCdkHelpers, acknowledgeWildcards } from './nag.js';
+import { CloudcamViewer, type ViewerSettings } from './viewer.js';
 
 /**
  * cloudcam's cloud side in one stack: the snapshot bucket, the cloud handler Lambda, the IoT topic
  * rules, the device and claim policies, fleet provisioning, and the outputs a camera needs.
- * Every IAM grant is scoped to the resources it is for (infra/cloudcam-stack.test.ts checks it).
+ * Every IAM grant is scoped to the resources it is for (infra/cloudcam-stack.test.ts checks it), and
+ * the stack passes cdk-nag's AwsSolutions rules with each exception acknowledged where it is made
+ * (infra/nag.test.ts, docs/security.md "The deployed stack").
  */
 export interface CloudcamStackProps extends StackProps {
   /** Where infra/bundle.ts wrote the Lambda bundles (`{dir}/{name}/index.js`). */
@@ -42,9 +46,15 @@ export interface CloudcamStackProps extends StackProps {
   claimClientIdPrefix?: string;
   expiresSeconds?: number;
   maxBytes?: number;
+  /** Reserved concurrency of the cloud handler: always this many available to it, never more; 'off' for none. */
+  handlerConcurrency?: number | 'off';
+  /** S3 and CloudFront access logs are deleted this many days after they are written. */
+  accessLogRetentionDays?: number;
   /** Deploys the viewer (infra/viewer.ts) when given. */
-  viewer?: { webDir: string; cognitoDomainPrefix: string };
+  viewer?: ViewerSettings;
 }
+
+export const STACK_DEFAULTS = { handlerConcurrency: 20, accessLogRetentionDays: 90, snapshotRetentionDays: 30 } as const;
 
 /** The handler's environment, by the names its config schema reads (src/cloud/config.ts). */
 type HandlerEnv = Partial<Record<(typeof cloudConfigSchema)[keyof typeof cloudConfigSchema]['env'], string>>;
@@ -56,11 +66,14 @@ export class CloudcamStack extends Stack {
 
   constructor(scope: Construct, id: string, props: CloudcamStackProps) {
     super(scope, id, props);
+    this.node.setContext(SERVER_ACCESS_LOGS_BY_POLICY, true);
     const shadowName = props.shadowName ?? DEFAULT_SHADOW_NAME;
     const thingNamePrefix = props.thingNamePrefix ?? 'cloudcam-';
     const claimClientIdPrefix = props.claimClientIdPrefix ?? CLAIM_CLIENT_ID_PREFIX; // devcloud's brokers enforce the same (acl.ts)
     const iotArn = `arn:${Aws.PARTITION}:iot:${Aws.REGION}:${Aws.ACCOUNT_ID}`;
     const names = { device: `${this.stackName}-Device`, claim: `${this.stackName}-Claim`, template: `${this.stackName}-Fleet` };
+
+    const accessLogs = new AccessLogs(this, 'AccessLogs', { retentionDays: props.accessLogRetentionDays ?? STACK_DEFAULTS.accessLogRetentionDays }).bucket;
 
     // --- snapshots -----------------------------------------------------------------------------
     this.bucket = new s3.Bucket(this, 'Snapshots', {
@@ -69,11 +82,13 @@ export class CloudcamStack extends Stack {
       enforceSSL: true,
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       lifecycleRules: [
-        { id: 'expire-snapshots', expiration: Duration.days(props.snapshotRetentionDays ?? 30) },
+        { id: 'expire-snapshots', expiration: Duration.days(props.snapshotRetentionDays ?? STACK_DEFAULTS.snapshotRetentionDays) },
         { id: 'abort-incomplete-uploads', abortIncompleteMultipartUploadAfter: Duration.days(1) },
       ],
       cors: [{ allowedMethods: [s3.HttpMethods.GET, s3.HttpMethods.HEAD], allowedOrigins: props.viewerOrigins ?? ['*'], maxAge: 3600 }],
       removalPolicy: RemovalPolicy.RETAIN,
+      serverAccessLogsBucket: accessLogs,
+      serverAccessLogsPrefix: ACCESS_LOG_PREFIXES.snapshots,
     });
 
     // --- releases (update packages for AWS IoT Jobs) ----------------------------------------------
@@ -90,6 +105,8 @@ export class CloudcamStack extends Stack {
         { id: 'abort-incomplete-uploads', abortIncompleteMultipartUploadAfter: Duration.days(1) },
       ],
       removalPolicy: RemovalPolicy.RETAIN,
+      serverAccessLogsBucket: accessLogs,
+      serverAccessLogsPrefix: ACCESS_LOG_PREFIXES.releases,
     });
     // The role Jobs assumes to presign the GETs (presignedUrlConfig.roleArn): read release objects, nothing else.
     const presignRole = new iam.Role(this, 'JobsPresignRole', {
@@ -98,6 +115,7 @@ export class CloudcamStack extends Stack {
       description: 'cloudcam jobs: presign GETs of release packages for job documents',
     });
     presignRole.addToPolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [this.releaseBucket.arnForObjects('*')] }));
+    acknowledgeWildcards(presignRole, [this.releaseBucket.arnForObjects('*')], 'a job may deliver any release package (keys are chosen per release at upload)');
 
     // --- the cloud handler -----------------------------------------------------------------------
     const handlerLogs = new logs.LogGroup(this, 'HandlerLogs', { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
@@ -108,8 +126,12 @@ export class CloudcamStack extends Stack {
     handlerLogs.grantWrite(handlerRole);
     // A presigned POST is signed with the role's credentials: S3 checks s3:PutObject when it arrives.
     handlerRole.addToPolicy(new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [this.bucket.arnForObjects('*')] }));
-    // Named shadow ARN: thing/{thingName}/{shadowName} (IoT Developer Guide, "action resources").
-    handlerRole.addToPolicy(new iam.PolicyStatement({ actions: ['iot:UpdateThingShadow'], resources: [`${iotArn}:thing/*/${shadowName}`] }));
+    // Named shadow ARN: thing/{thingName}/{shadowName} (IoT Developer Guide, "action resources"); the
+    // fleet's things only (provisioning names them prefix + serial number).
+    const fleetShadows = `${iotArn}:thing/${thingNamePrefix}*/${shadowName}`;
+    handlerRole.addToPolicy(new iam.PolicyStatement({ actions: ['iot:UpdateThingShadow'], resources: [fleetShadows] }));
+    acknowledgeWildcards(handlerRole, [this.bucket.arnForObjects('*')], 'presigns uploads of any camera\'s snapshots (keys are per camera and per day)');
+    acknowledgeWildcards(handlerRole, [fleetShadows], 'the named shadow of every camera of the fleet (thing names are the fleet prefix + serial number)');
 
     const environment: HandlerEnv = {
       CLOUDCAM_BUCKET: this.bucket.bucketName,
@@ -117,9 +139,21 @@ export class CloudcamStack extends Stack {
       CLOUDCAM_EXPIRES_SECONDS: String(props.expiresSeconds ?? cloudConfigSchema.expiresSeconds.default),
       CLOUDCAM_MAX_BYTES: String(props.maxBytes ?? cloudConfigSchema.maxBytes.default),
     };
-    this.handler = this.nodeFunction('Handler', 'cloud-handler', props.lambdaDir, handlerRole, handlerLogs, environment);
+    const handlerConcurrency = props.handlerConcurrency ?? STACK_DEFAULTS.handlerConcurrency;
+    this.handler = this.nodeFunction('Handler', 'cloud-handler', props.lambdaDir, handlerRole, handlerLogs, environment, handlerConcurrency === 'off' ? undefined : handlerConcurrency);
+    // The host of the presigned POSTs and GETs (the SDK's regional virtual-hosted style).
+    const bucketHost = `${this.bucket.bucketName}.s3.${Aws.REGION}.${Aws.URL_SUFFIX}`;
     if (props.viewer) {
-      new CloudcamViewer(this, 'Viewer', { ...props.viewer, bucket: this.bucket, shadowName, thingNamePrefix, lambdaDir: props.lambdaDir, handlerEnvironment: environment });
+      new CloudcamViewer(this, 'Viewer', {
+        ...props.viewer,
+        bucket: this.bucket,
+        imagesOrigin: `https://${bucketHost}`,
+        accessLogs,
+        shadowName,
+        thingNamePrefix,
+        lambdaDir: props.lambdaDir,
+        handlerEnvironment: environment,
+      });
     }
 
     // --- topic rules -------------------------------------------------------------------------------
@@ -129,9 +163,9 @@ export class CloudcamStack extends Stack {
       description: 'cloudcam IoT rules: republish presence into the shadow, log rule errors',
     });
     ruleErrors.grantWrite(ruleRole);
-    ruleRole.addToPolicy(
-      new iam.PolicyStatement({ actions: ['iot:Publish'], resources: [`${iotArn}:topic/$aws/things/*/shadow/name/${shadowName}/update`] }),
-    );
+    const presenceRepublish = `${iotArn}:topic/$aws/things/${thingNamePrefix}*/shadow/name/${shadowName}/update`;
+    ruleRole.addToPolicy(new iam.PolicyStatement({ actions: ['iot:Publish'], resources: [presenceRepublish] }));
+    acknowledgeWildcards(ruleRole, [presenceRepublish], "republishes each camera's presence into its own named shadow: one topic per fleet thing");
     // Errors (a throttled Lambda, a rejected republish) land in a log group instead of vanishing.
     const errorAction = { cloudwatchLogs: { logGroupName: ruleErrors.logGroupName, roleArn: ruleRole.roleArn } };
     const invokeRule = (id: string, sql: string, description: string): CfnTopicRule => {
@@ -176,6 +210,10 @@ export class CloudcamStack extends Stack {
         resources: [certs, `${iotArn}:policy/${names.device}`],
       }),
     );
+    const certsWhy = 'certificate ids are made by AWS IoT when a camera enrols: no narrower resource can name them';
+    const thingsWhy = 'every camera of the fleet: thing names are the fleet prefix + serial number';
+    acknowledgeWildcards(provisioningRole, [things], thingsWhy);
+    acknowledgeWildcards(provisioningRole, [certs], certsWhy);
 
     // The pre-provisioning hook (src/cloud/provisioning-hook.ts), always deployed: besides the optional
     // serial allow-list it refuses a serial whose thing already has an active certificate, unless an
@@ -190,6 +228,8 @@ export class CloudcamStack extends Stack {
     hookRole.addToPolicy(new iam.PolicyStatement({ actions: ['iot:DescribeThing', 'iot:ListThingPrincipals', 'iot:UpdateThing'], resources: [things] }));
     // Certificate ids are random, so no narrower resource exists; the hook only deactivates the ones attached to the thing.
     hookRole.addToPolicy(new iam.PolicyStatement({ actions: ['iot:DescribeCertificate', 'iot:UpdateCertificate'], resources: [certs] }));
+    acknowledgeWildcards(hookRole, [things], thingsWhy);
+    acknowledgeWildcards(hookRole, [certs], certsWhy);
     const hookEnv: Record<string, string> = { CLOUDCAM_THING_NAME_PREFIX: thingNamePrefix };
     if (props.allowedSerials !== undefined) hookEnv['CLOUDCAM_ALLOWED_SERIALS'] = props.allowedSerials.join(',');
     const hook = this.nodeFunction('ProvisioningHook', 'provisioning-hook', props.lambdaDir, hookRole, hookLogs, hookEnv);
@@ -204,6 +244,7 @@ export class CloudcamStack extends Stack {
       description: 'cloudcam: cloudcam fleet allow-reenrol (records a one-time re-enrolment permission on a camera thing)',
       statements: [new iam.PolicyStatement({ actions: ['iot:UpdateThing'], resources: [things] })],
     });
+    acknowledgeWildcards(reenrolOperator, [things], thingsWhy);
 
     const template = new CfnProvisioningTemplate(this, 'FleetTemplate', {
       templateName: names.template,
@@ -228,13 +269,14 @@ export class CloudcamStack extends Stack {
       policy: AwsCustomResourcePolicy.fromStatements([new iam.PolicyStatement({ actions: ['iot:DescribeEndpoint'], resources: ['*'] })]),
       installLatestAwsSdk: false,
     });
+    acknowledgeWildcards(endpoint, ['*'], 'iot:DescribeEndpoint has no resource type: IAM accepts only "*" for it');
     new CfnOutput(this, 'IotEndpoint', { value: endpoint.getResponseField('endpointAddress'), description: 'MQTT endpoint for the agent (iot.endpoint)' });
     new CfnOutput(this, 'BucketName', { value: this.bucket.bucketName, description: 'snapshot bucket (CLOUDCAM_BUCKET for the operator commands)' });
     // The host the cloud handler's presigned POSTs name (the SDK's regional virtual-hosted style):
     // the agent's snapshot.allowedUploadHosts. Built here rather than read from GetAtt so that a test
     // can compare it with what @aws-sdk/s3-presigned-post produces.
     new CfnOutput(this, 'UploadHost', {
-      value: `${this.bucket.bucketName}.s3.${Aws.REGION}.${Aws.URL_SUFFIX}`,
+      value: bucketHost,
       description: "the cameras' snapshot.allowedUploadHosts: the one host their presigned uploads may go to",
     });
     new CfnOutput(this, 'ProvisioningTemplateName', { value: template.ref, description: 'fleet provisioning template for the claim flow' });
@@ -255,13 +297,26 @@ export class CloudcamStack extends Stack {
         new iam.PolicyStatement({ actions: ['iam:PassRole'], resources: [presignRole.roleArn], conditions: { StringEquals: { 'iam:PassedToService': 'iot.amazonaws.com' } } }),
       ],
     });
+    acknowledgeWildcards(jobsOperator, [`${iotArn}:job/*`], 'job ids are chosen by the operator per job: the operator may create and follow any job');
+    acknowledgeWildcards(jobsOperator, [things], thingsWhy);
+    acknowledgeWildcards(jobsOperator, [this.releaseBucket.arnForObjects('*')], 'the operator uploads each release package under a key of its own');
     new CfnOutput(this, 'ReleaseBucket', { value: this.releaseBucket.bucketName, description: 'release packages for update jobs (cloudcam fleet update uploads here)' });
     new CfnOutput(this, 'JobsPresignRoleArn', { value: presignRole.roleArn, description: "presignedUrlConfig.roleArn of update jobs (CLOUDCAM_JOBS_PRESIGN_ROLE_ARN)" });
     new CfnOutput(this, 'JobsOperatorPolicyArn', { value: jobsOperator.managedPolicyArn, description: 'attach to whoever runs cloudcam jobs / fleet update' });
     new CfnOutput(this, 'ReenrolOperatorPolicyArn', { value: reenrolOperator.managedPolicyArn, description: 'attach to whoever runs cloudcam fleet allow-reenrol' });
+    new CfnOutput(this, 'AccessLogBucket', { value: accessLogs.bucketName, description: 'S3 and CloudFront access logs (s3/{bucket}/, cloudfront/), expired after accessLogRetentionDays' });
+    acknowledgeCdkHelpers(this);
   }
 
-  private nodeFunction(id: string, name: LambdaName, lambdaDir: string, role: iam.Role, logGroup: logs.LogGroup, environment: Record<string, string>): lambda.Function {
+  private nodeFunction(
+    id: string,
+    name: LambdaName,
+    lambdaDir: string,
+    role: iam.Role,
+    logGroup: logs.LogGroup,
+    environment: Record<string, string>,
+    reservedConcurrentExecutions?: number,
+  ): lambda.Function {
     return new lambda.Function(this, id, {
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
@@ -272,6 +327,7 @@ export class CloudcamStack extends Stack {
       role,
       logGroup,
       environment,
+      ...(reservedConcurrentExecutions !== undefined ? { reservedConcurrentExecutions } : {}),
     });
   }
 }

@@ -16,6 +16,7 @@ import { createViewerApi } from '../viewer/api/handler.js';
 import { sendViewerResponse, toViewerRequest } from '../viewer/api/node-adapter.js';
 import { bucketRevocations } from '../viewer/api/revocations.js';
 import { handleThumbnailEvent, objectCreatedEvent, type ThumbnailOutcome } from '../viewer/thumbnail.js';
+import { viewerContentSecurityPolicy } from '../viewer/csp.js';
 import { bundleWebApp, indexHtml, WEB_CSS } from '../viewer/web-bundle.js';
 import { startIssuer, type Issuer } from './oauth/issuer.js';
 import type { S3StandIn, S3StoredObject } from './s3/server.js';
@@ -119,14 +120,7 @@ export async function startDevcloudViewer(opts: {
   if (opts.thumbnails) opts.s3.events.on('object', onObject);
 
   // The app talks to this origin (API) and the issuer (sign-in); images come from S3.
-  const csp = [
-    "default-src 'self'",
-    `img-src 'self' ${opts.s3.url}`,
-    `connect-src 'self' ${issuer.url}`,
-    `form-action ${issuer.url}`,
-    "frame-ancestors 'none'",
-    "base-uri 'none'",
-  ].join('; ');
+  const csp = viewerContentSecurityPolicy({ images: opts.s3.url, signIn: issuer.url });
   const staticFile = (res: ServerResponse, type: string, body: string): void => {
     res.writeHead(200, { 'content-type': type, 'content-length': String(Buffer.byteLength(body)), 'content-security-policy': csp, 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff' });
     res.end(body);

@@ -4,6 +4,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createShareToken } from '../../src/viewer/api/share-token.js';
+import { viewerContentSecurityPolicy } from '../../src/viewer/csp.js';
 import { MAX_THUMBNAIL_BYTES, THUMBNAIL_WIDTH, type ThumbnailOutcome } from '../../src/viewer/thumbnail.js';
 import type { CameraSummary, ImageRef } from '../../src/viewer/api/fleet.js';
 import { startTestAgent, startTestDevcloud, waitForReport, type TestAgent, type TestDevcloud } from '../helpers/devcloud.js';
@@ -56,6 +57,11 @@ describe('viewer API on devcloud: authentication, fleet, history, snapshot now, 
     const info = JSON.parse(await readFile(path.join(t.dir, 'devcloud.json'), 'utf8')) as { viewer: { url: string; username: string; password: string } };
     expect(info.viewer).toEqual({ url: t.dc.viewer.url, username: 'viewer', password: t.dc.viewer.password });
     expect(info.viewer.password.length).toBeGreaterThanOrEqual(16);
+  });
+
+  it('serves the app with the CSP the AWS stack also sends (one source: src/viewer/csp.ts)', async () => {
+    const res = await fetch(`${t.dc.viewer.url}/`);
+    expect(res.headers.get('content-security-policy')).toBe(viewerContentSecurityPolicy({ images: t.dc.s3.url, signIn: t.dc.viewer.issuer.url }));
   });
 
   it('refuses every API call without a valid access token: none, forged, expired, for another client, an id token', async () => {

@@ -4,8 +4,8 @@ import type { ThingDirectory } from './fleet.js';
 
 /**
  * The AWS side of the viewer's dependencies: the camera list from the IoT registry (iot:ListThings,
- * filtered to the fleet's name prefix; nextToken is the registry's own), and the share-link key from
- * Secrets Manager, fetched once per Lambda instance.
+ * filtered to the fleet's name prefix; nextToken is the registry's own), and secrets (the share-link key,
+ * the CloudFront origin secret) from Secrets Manager, fetched once per Lambda instance.
  */
 
 export function registryDirectory(iot: IoTClient, thingNamePrefix: string): ThingDirectory {
@@ -34,7 +34,8 @@ export function registryDirectory(iot: IoTClient, thingNamePrefix: string): Thin
   };
 }
 
-export function secretShareKey(client: SecretsManagerClient, secretId: string): () => Promise<Buffer> {
+/** A Secrets Manager string (the share-link key, the CloudFront origin secret), fetched once per instance; a failure is retried on the next call. */
+export function cachedSecret(client: SecretsManagerClient, secretId: string): () => Promise<Buffer> {
   let key: Promise<Buffer> | undefined;
   return () => {
     key ??= client.send(new GetSecretValueCommand({ SecretId: secretId })).then((out) => {
