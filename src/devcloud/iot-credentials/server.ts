@@ -35,6 +35,11 @@ export interface IotCredentialsOptions {
   roleAlias?: string;
   /** How long each issued session lasts; tests shorten it below AWS's minimum of 900 s. */
   credentialSeconds?: number;
+  /**
+   * The thing attached to a certificate identity (its CN), or undefined. Default: the brokers' table
+   * (acl.ts). devcloud passes its live map, so a certificate deactivated by re-enrolment gets nothing.
+   */
+  thingOf?: (identity: string) => string | undefined;
   host?: string;
   log: Logger;
 }
@@ -74,7 +79,7 @@ export async function startIotCredentialsProvider(opts: IotCredentialsOptions): 
       return answer(res, 404, { message: `No resource at ${req.method ?? ''} ${path}; ask GET /role-aliases/{alias}/credentials.` }, 'ResourceNotFoundException');
     }
     const identity = certificateCn(req.socket as TLSSocket);
-    const thing = identity === undefined ? undefined : thingOf(identity);
+    const thing = identity === undefined ? undefined : (opts.thingOf ?? thingOf)(identity);
     if (thing === undefined) {
       log.warn({ identity }, 'credentials refused: the certificate belongs to no thing');
       return answer(res, 403, { message: 'Access Denied' }, 'AccessDeniedException');
