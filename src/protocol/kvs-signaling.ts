@@ -140,8 +140,8 @@ export class SignalingClient {
       ws.once('error', fail);
       ws.once('open', () => {
         ws.off('error', fail);
-        // Later errors end in 'close', which onClose reports.
-        ws.on('error', () => undefined);
+        // Later errors (e.g. a frame over maxPayload) end in 'close', which onClose reports.
+        ws.on('error', (err) => opts.onInvalid?.(`connection error: ${err.message}`));
         resolve(new SignalingClient(ws, opts));
       });
     });
