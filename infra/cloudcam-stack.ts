@@ -20,6 +20,7 @@ import { DEFAULT_SHADOW_NAME } from '../src/protocol/topics.js';
 import type { LambdaName } from './bundle.js';
 import { claimPolicy, devicePolicy } from './iot-policies.js';
 import { CloudcamViewer } from './viewer.js';
+import { CloudcamLive } from './live.js';
 
 /**
  * cloudcam's cloud side in one stack: the snapshot bucket, the cloud handler Lambda, the IoT topic
@@ -118,8 +119,11 @@ export class CloudcamStack extends Stack {
       CLOUDCAM_MAX_BYTES: String(props.maxBytes ?? cloudConfigSchema.maxBytes.default),
     };
     this.handler = this.nodeFunction('Handler', 'cloud-handler', props.lambdaDir, handlerRole, handlerLogs, environment);
+    // Live view (infra/live.ts): the role a camera gets through the IoT credentials provider.
+    const live = new CloudcamLive(this, 'Live', { roleAliasName: `${this.stackName}-Live` });
     if (props.viewer) {
-      new CloudcamViewer(this, 'Viewer', { ...props.viewer, bucket: this.bucket, shadowName, thingNamePrefix, lambdaDir: props.lambdaDir, handlerEnvironment: environment });
+      const viewer = new CloudcamViewer(this, 'Viewer', { ...props.viewer, bucket: this.bucket, shadowName, thingNamePrefix, lambdaDir: props.lambdaDir, handlerEnvironment: environment });
+      live.grantViewerApi(viewer.apiRole);
     }
 
     // --- topic rules -------------------------------------------------------------------------------
@@ -158,7 +162,7 @@ export class CloudcamStack extends Stack {
     });
 
     // --- device identity ---------------------------------------------------------------------------
-    new CfnPolicy(this, 'DevicePolicy', { policyName: names.device, policyDocument: devicePolicy(iotArn, shadowName) });
+    new CfnPolicy(this, 'DevicePolicy', { policyName: names.device, policyDocument: live.withAssumeRole(devicePolicy(iotArn, shadowName)) });
     new CfnPolicy(this, 'ClaimPolicy', { policyName: names.claim, policyDocument: claimPolicy(iotArn, names.template, claimClientIdPrefix) });
 
     const provisioningRole = new iam.Role(this, 'ProvisioningRole', {
