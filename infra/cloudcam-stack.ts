@@ -22,6 +22,7 @@ import { AccessLogs, ACCESS_LOG_PREFIXES, SERVER_ACCESS_LOGS_BY_POLICY } from '.
 import { claimPolicy, devicePolicy } from './iot-policies.js';
 import { acknowledgeCdkHelpers, acknowledgeWildcards } from './nag.js';
 import { CloudcamViewer, type ViewerSettings } from './viewer.js';
+import { CloudcamLive } from './live.js';
 
 /**
  * cloudcam's cloud side in one stack: the snapshot bucket, the cloud handler Lambda, the IoT topic
@@ -143,8 +144,10 @@ export class CloudcamStack extends Stack {
     this.handler = this.nodeFunction('Handler', 'cloud-handler', props.lambdaDir, handlerRole, handlerLogs, environment, handlerConcurrency === 'off' ? undefined : handlerConcurrency);
     // The host of the presigned POSTs and GETs (the SDK's regional virtual-hosted style).
     const bucketHost = `${this.bucket.bucketName}.s3.${Aws.REGION}.${Aws.URL_SUFFIX}`;
+    // Live view (infra/live.ts): the role a camera gets through the IoT credentials provider.
+    const live = new CloudcamLive(this, 'Live', { roleAliasName: `${this.stackName}-Live` });
     if (props.viewer) {
-      new CloudcamViewer(this, 'Viewer', {
+      const viewer = new CloudcamViewer(this, 'Viewer', {
         ...props.viewer,
         bucket: this.bucket,
         imagesOrigin: `https://${bucketHost}`,
@@ -154,6 +157,7 @@ export class CloudcamStack extends Stack {
         lambdaDir: props.lambdaDir,
         handlerEnvironment: environment,
       });
+      live.grantViewerApi(viewer.apiRole);
     }
 
     // --- topic rules -------------------------------------------------------------------------------
@@ -192,7 +196,7 @@ export class CloudcamStack extends Stack {
     });
 
     // --- device identity ---------------------------------------------------------------------------
-    new CfnPolicy(this, 'DevicePolicy', { policyName: names.device, policyDocument: devicePolicy(iotArn, shadowName) });
+    new CfnPolicy(this, 'DevicePolicy', { policyName: names.device, policyDocument: live.withAssumeRole(devicePolicy(iotArn, shadowName)) });
     new CfnPolicy(this, 'ClaimPolicy', { policyName: names.claim, policyDocument: claimPolicy(iotArn, names.template, claimClientIdPrefix) });
 
     const provisioningRole = new iam.Role(this, 'ProvisioningRole', {

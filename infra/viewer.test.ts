@@ -69,7 +69,7 @@ describe('the viewer in AWS (template)', () => {
     template.resourceCountIs('AWS::Cognito::UserPoolDomain', 1);
   });
 
-  it('the API Lambda reads shadows of the named shadow only, lists things, and reads the share key and the origin secret; nothing else', () => {
+  it('the API Lambda reads shadows of the named shadow only, lists things, reads the share key and the origin secret, and serves live view\'s signalling channels; nothing else', () => {
     const statements = policyOf('ViewerApiRole');
     const actions = statements.flatMap((s) => asList(s.Action)).sort();
     expect(actions).toEqual([
@@ -77,6 +77,12 @@ describe('the viewer in AWS (template)', () => {
       'iot:GetThingShadow',
       'iot:ListThings',
       'iot:UpdateThingShadow',
+      // live view (infra/live.ts): on cloudcam-* channels, never as MASTER
+      'kinesisvideo:ConnectAsViewer',
+      'kinesisvideo:CreateSignalingChannel',
+      'kinesisvideo:DescribeSignalingChannel',
+      'kinesisvideo:GetIceServerConfig',
+      'kinesisvideo:GetSignalingChannelEndpoint',
       'logs:CreateLogStream',
       'logs:PutLogEvents',
       's3:GetObject',

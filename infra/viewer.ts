@@ -69,6 +69,8 @@ export class CloudcamViewer extends Construct {
   readonly distribution: cloudfront.Distribution;
   readonly userPool: cognito.UserPool;
   readonly api: HttpApi;
+  /** The viewer API Lambda's role (infra/live.ts grants it the signalling channels). */
+  readonly apiRole: iam.Role;
 
   constructor(scope: Construct, id: string, props: ViewerProps) {
     super(scope, id);
@@ -110,7 +112,7 @@ export class CloudcamViewer extends Construct {
       serverAccessLogsPrefix: ACCESS_LOG_PREFIXES.viewerSite,
     });
 
-    const apiRole = new iam.Role(this, 'ApiRole', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'), description: 'cloudcam viewer API' });
+    const apiRole = (this.apiRole = new iam.Role(this, 'ApiRole', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'), description: 'cloudcam viewer API' }));
     const apiLogs = new logs.LogGroup(this, 'ApiLogs', { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
     apiLogs.grantWrite(apiRole);
     const shareKey = new secrets.Secret(this, 'ShareKey', {

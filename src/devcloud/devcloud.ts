@@ -28,6 +28,10 @@ import { createS3Client } from '../cloud/handler.js';
 import { createBucket } from '../viewer/api/bucket.js';
 import { JobStore } from './jobs/store.js';
 import { startJobsService } from './jobs/mqtt-service.js';
+import { isThingName } from './broker/acl.js';
+import { CredentialsRegistry } from './kvs/iam.js';
+import { startKvs, type KvsStandIn } from './kvs/server.js';
+import { startIotCredentialsProvider, type IotCredentialsProvider } from './iot-credentials/server.js';
 
 export const DEVCLOUD_BUCKET = 'cloudcam-snapshots';
 /** Where release packages go; job documents point at them with presigned-URL placeholders (docs/protocol-jobs.md). */
@@ -70,6 +74,8 @@ export interface DevcloudOptions {
    * there are more cameras than entries; default axis-os-12 for all.
    */
   cameraProfiles?: CameraProfileName[];
+  /** Life of the role credentials the IoT credentials provider issues (default 3600 s, the role alias default). */
+  liveCredentialSeconds?: number;
 }
 
 export interface Devcloud {
@@ -94,6 +100,8 @@ export interface Devcloud {
   readonly identity: IdentityService;
   /** The viewer: web app, API, stand-in sign-in issuer, thumbnails (docs/viewer.md). */
   readonly viewer: DevcloudViewer;
+  /** Live view's stand-ins: KVS signalling and the IoT credentials provider, with the key pairs they accept (docs/protocol-live.md). */
+  readonly live: { kvs: KvsStandIn; credentialsProvider: IotCredentialsProvider; iam: CredentialsRegistry };
   stop(): Promise<void>;
 }
 
@@ -293,6 +301,23 @@ export async function startDevcloud(opts: DevcloudOptions): Promise<Devcloud> {
     });
     stack.push(() => viewer.stop());
 
+    // Live view: KVS signalling and the IoT credentials provider share one registry of key pairs. The
+    // viewer API signs with devcloud's one cloud principal; cameras get role sessions for their thing.
+    const iam = new CredentialsRegistry();
+    iam.addLongTerm(credentials, { kind: 'viewer-api' });
+    const [serverCert, serverKey, caPem, crlPem] = await Promise.all([readText(pki.server.certPath), readText(pki.server.keyPath), readText(pki.caCertPath), readText(pki.crlPath)]);
+    const kvs = await startKvs({ region: DEVCLOUD_REGION, registry: iam, tls: { cert: serverCert, key: serverKey }, log: log.child({ part: 'kvs' }) });
+    stack.push(() => kvs.stop());
+    const credentialsProvider = await startIotCredentialsProvider({
+      tls: { cert: serverCert, key: serverKey, ca: caPem, crl: crlPem },
+      registry: iam,
+      // The live map: a certificate deactivated by re-enrolment is no longer any thing's.
+      thingOf: (identity) => (isThingName(identity) ? identity : provisioned[identity]),
+      ...(opts.liveCredentialSeconds !== undefined ? { credentialSeconds: opts.liveCredentialSeconds } : {}),
+      log: log.child({ part: 'iot-credentials' }),
+    });
+    stack.push(() => credentialsProvider.stop());
+
     const releaseKey = await ensureDevReleaseKey(stateDir);
     const agentConfigs = await writeAgentConfigs({ stateDir, things, pki, broker, s3Url: s3.url, cameras, overrides: opts.agentOverrides ?? {}, claim: { cameras: claimNames, templateName: DEVCLOUD_TEMPLATE }, releaseKeyPath: releaseKey.publicKeyPath });
 
@@ -335,6 +360,10 @@ export async function startDevcloud(opts: DevcloudOptions): Promise<Devcloud> {
       provisioning: { templateName: DEVCLOUD_TEMPLATE, thingNamePrefix: THING_NAME_PREFIX, claimCertPath: pki.claim.certPath, claimKeyPath: pki.claim.keyPath },
       claimCameras: Object.fromEntries(claimNames.map((c) => [c, { agentConfigPath: agentConfigs[c]!, serialNumber: cameras.get(c)!.identity.serialNumber }])),
       viewer: { url: viewer.url, username: viewer.username, password: viewer.password },
+      live: {
+        kvs: { controlUrl: kvs.controlUrl, signallingUrl: kvs.signallingUrl, region: DEVCLOUD_REGION },
+        credentialsProvider: { url: credentialsProvider.url, roleAlias: credentialsProvider.roleAlias },
+      },
     };
     await writeFileAtomic(infoFile, JSON.stringify(info, null, 2) + '\n', 0o600);
     stack.push(() => rm(infoFile, { force: true }));
@@ -377,6 +406,7 @@ export async function startDevcloud(opts: DevcloudOptions): Promise<Devcloud> {
       rules,
       identity,
       viewer,
+      live: { kvs, credentialsProvider, iam },
       stop: () => (stopped ??= stopAll()),
     };
   } catch (err) {

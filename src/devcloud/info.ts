@@ -49,6 +49,16 @@ export interface DevcloudInfo {
   claimCameras: Record<string, { agentConfigPath: string; serialNumber: string }>;
   /** The viewer web app and its dev sign-in (docs/viewer.md). */
   viewer: { url: string; username: string; password: string };
+  /**
+   * Live view (docs/protocol-live.md). kvs: the KinesisVideo control plane (`endpoint` of
+   * @aws-sdk/client-kinesis-video; sign with the dataPlane key pair, the viewer API's) and the
+   * signalling HTTPS endpoint; both use devcloud's server certificate (caPath). credentialsProvider:
+   * the `iot:CredentialProvider` endpoint (mutual TLS with a device certificate) and its role alias.
+   */
+  live: {
+    kvs: { controlUrl: string; signallingUrl: string; region: string };
+    credentialsProvider: { url: string; roleAlias: string };
+  };
 }
 
 export const DEVCLOUD_INFO_FILE = 'devcloud.json';

@@ -224,21 +224,25 @@ function requestSignature(
     })
     .join('');
   const canonicalRequest = [req.method, req.rawPath, canonicalQuery(parts.params), canonicalHeaders, parts.signedHeaders, parts.payloadHash].join('\n');
-  const { scope } = parts;
+  return signCanonicalRequest(canonicalRequest, parts.amzDate, parts.scope, parts.secretAccessKey);
+}
+
+/** hex(HMAC(signing key, string to sign)) for a canonical request: the last step of every SigV4 check. */
+export function signCanonicalRequest(canonicalRequest: string, amzDate: string, scope: CredentialScope, secretAccessKey: string): string {
   const stringToSign = [
     ALGORITHM,
-    parts.amzDate,
+    amzDate,
     `${scope.date}/${scope.region}/${scope.service}/aws4_request`,
     createHash('sha256').update(canonicalRequest, 'utf8').digest('hex'),
   ].join('\n');
-  return hmac(signingKey(parts.secretAccessKey, scope.date, scope.region, scope.service), stringToSign).toString('hex');
+  return hmac(signingKey(secretAccessKey, scope.date, scope.region, scope.service), stringToSign).toString('hex');
 }
 
 /** SHA-256 of an empty payload: what a signed GET carries in x-amz-content-sha256. */
 const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 
 /** `AWS4-HMAC-SHA256 Credential=..., SignedHeaders=..., Signature=...` into its three parts, or undefined. */
-function parseAuthorization(value: string): { credential: string; signedHeaders: string; signature: string } | undefined {
+export function parseAuthorization(value: string): { credential: string; signedHeaders: string; signature: string } | undefined {
   if (!value.startsWith(`${ALGORITHM} `)) return undefined;
   const fields = new Map<string, string>();
   for (const part of value.slice(ALGORITHM.length + 1).split(',')) {
