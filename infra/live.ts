@@ -18,6 +18,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import { CfnRoleAlias } from 'aws-cdk-lib/aws-iot';
 import { Construct } from 'constructs';
 import type { PolicyDocument } from './iot-policies.js';
+import { acknowledgeWildcards } from './nag.js';
 
 /** The policy variable the credentials provider fills from `x-amzn-iot-thingname`. */
 export const CREDENTIALS_THING_VARIABLE = '${credentials-iot:ThingName}';
@@ -56,7 +57,11 @@ export class CloudcamLive extends Construct {
       // The role alias's duration must not exceed the role's maximum session.
       maxSessionDuration: Duration.seconds(Math.max(seconds, 3600)),
     });
-    this.role.addToPolicy(new iam.PolicyStatement({ actions: CAMERA_ACTIONS, resources: [`${channels}/${CHANNEL_PREFIX}${CREDENTIALS_THING_VARIABLE}/*`] }));
+    const ownChannel = `${channels}/${CHANNEL_PREFIX}${CREDENTIALS_THING_VARIABLE}/*`;
+    this.role.addToPolicy(new iam.PolicyStatement({ actions: CAMERA_ACTIONS, resources: [ownChannel] }));
+    // A channel ARN ends in its creation time (`channel/{name}/{epoch}`), unknown before the viewer API
+    // creates it; the name part is the camera's own thing name, filled in by the credentials provider.
+    acknowledgeWildcards(this.role, [ownChannel], "a camera's own signalling channel only: the name is cloudcam-${credentials-iot:ThingName}; the trailing * is the channel's creation time in its ARN");
     this.roleAlias = new CfnRoleAlias(this, 'RoleAlias', { roleAlias: props.roleAliasName, roleArn: this.role.roleArn, credentialDurationSeconds: seconds });
     this.roleAliasArn = `arn:${Aws.PARTITION}:iot:${Aws.REGION}:${Aws.ACCOUNT_ID}:rolealias/${props.roleAliasName}`;
   }
@@ -67,8 +72,9 @@ export class CloudcamLive extends Construct {
   }
 
   /** What the viewer API may do on the signalling channels. */
-  grantViewerApi(grantee: iam.IGrantable): void {
+  grantViewerApi(grantee: iam.Role): void {
     const channels = `arn:${Aws.PARTITION}:kinesisvideo:${Aws.REGION}:${Aws.ACCOUNT_ID}:channel/${CHANNEL_PREFIX}*`;
-    grantee.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({ actions: VIEWER_API_ACTIONS, resources: [channels] }));
+    grantee.addToPrincipalPolicy(new iam.PolicyStatement({ actions: VIEWER_API_ACTIONS, resources: [channels] }));
+    acknowledgeWildcards(grantee, [channels], 'the viewer API opens live view on any camera a signed-in user picks: every cloudcam-{thing} channel of the fleet, never ConnectAsMaster');
   }
 }
