@@ -156,6 +156,7 @@ export class CloudcamStack extends Stack {
         thingNamePrefix,
         lambdaDir: props.lambdaDir,
         handlerEnvironment: environment,
+        eventDays: props.snapshotRetentionDays ?? STACK_DEFAULTS.snapshotRetentionDays,
       });
       live.grantViewerApi(viewer.apiRole);
     }

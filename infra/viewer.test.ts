@@ -133,6 +133,16 @@ describe('the viewer in AWS (template)', () => {
       ]),
     );
   });
+
+  it("the API lists event keys only as far back as the bucket keeps snapshots (CLOUDCAM_EVENT_DAYS = the bucket's expiry)", () => {
+    const [, api] = ofType('AWS::Lambda::Function').find(([id]) => id.startsWith('ViewerApi'))!;
+    const env = (api.Properties['Environment'] as { Variables: Record<string, unknown> }).Variables;
+    const rules = (ofType('AWS::S3::Bucket').map(([, b]) => b.Properties['LifecycleConfiguration']) as ({ Rules: { Id?: string; ExpirationInDays?: number }[] } | undefined)[])
+      .flatMap((c) => c?.Rules ?? [])
+      .filter((r) => r.Id === 'expire-snapshots');
+    expect(rules).toHaveLength(1);
+    expect(env['CLOUDCAM_EVENT_DAYS']).toBe(String(rules[0]!.ExpirationInDays));
+  });
 });
 
 describe('the deployed viewer: headers, throttling, concurrency, sign-in, logs (issue 20)', () => {

@@ -63,6 +63,8 @@ export interface ViewerProps extends ViewerSettings {
   lambdaDir: string;
   /** The cloud handler's environment: "Snapshot now" runs its code. */
   handlerEnvironment: Record<string, string>;
+  /** The snapshot bucket's expiry: event keys dated further back are not listed (issue 20). */
+  eventDays?: number;
 }
 
 export class CloudcamViewer extends Construct {
@@ -226,6 +228,7 @@ export class CloudcamViewer extends Construct {
     apiFunction.addEnvironment('CLOUDCAM_THING_PREFIX', props.thingNamePrefix);
     apiFunction.addEnvironment('CLOUDCAM_ORIGIN_SECRET_ID', originSecret.secretArn);
     apiFunction.addEnvironment('CLOUDCAM_VIEWER_ORIGIN', appUrl); // share links are made under the viewer's address
+    if (props.eventDays !== undefined) apiFunction.addEnvironment('CLOUDCAM_EVENT_DAYS', String(props.eventDays));
     for (const [k, v] of Object.entries(props.handlerEnvironment)) apiFunction.addEnvironment(k, v);
 
     const deployment = new s3deploy.BucketDeployment(this, 'App', {
