@@ -69,11 +69,13 @@ export async function startUpdateWatch(opts: WatchOptions): Promise<UpdateWatch>
       const starts = installer.kind === 'acap' ? await records.countStart() : await records.starts();
       const leftMs = p.deadline * 1000 - now();
       log.info({ event: 'update.pending', jobId: p.jobId, version: p.version, starts, secondsLeft: Math.max(0, Math.round(leftMs / 1000)) }, `running update ${p.version} on trial: it must connect and pass its self-check within ${Math.max(0, Math.round(leftMs / 1000))} s`);
+      // One reason whether the deadline passes while this process runs or had passed before it started
+      // (a slow start): operators and the job's statusDetails see the same words either way.
+      const missedDeadline = `the new version did not connect and pass its self-check within ${p.deadline - p.installedAt} s of its install`;
       if (installer.kind === 'acap' && starts > p.maxStarts) void rollback(`the new version started ${starts} times without confirming itself (crash loop)`);
-      else if (leftMs <= 0) void rollback('the new version did not connect and pass its self-check before the deadline');
+      else if (leftMs <= 0) void rollback(missedDeadline);
       else {
-        const bound = p.deadline - p.installedAt;
-        timer = setTimeout(() => void rollback(`the new version did not connect and pass its self-check within ${bound} s of its install`), leftMs);
+        timer = setTimeout(() => void rollback(missedDeadline), leftMs);
         timer.unref();
       }
     }
