@@ -6,6 +6,7 @@ import { PassThrough } from 'node:stream';
 import { createLogger } from '../../src/lib/log.js';
 import { startDevcloud, type Devcloud } from '../../src/devcloud/devcloud.js';
 import type { BrokerKind } from '../../src/devcloud/broker/index.js';
+import type { CameraProfileName } from '../../src/devcloud/camera/profiles.js';
 import { findMosquitto } from '../../src/devcloud/broker/index.js';
 import { loadAgentConfig, type AgentConfig } from '../../src/agent/config/index.js';
 import { startAgent, type RunningAgent } from '../../src/agent/main.js';
@@ -42,6 +43,8 @@ export async function startTestDevcloud(opts: {
   jobsMinuteMs?: number;
   /** Reuse a state dir (a devcloud restart); default: a new temp dir. */
   dir?: string;
+  /** The firmware profile of each camera, in camera order (devcloud's `cameraProfiles`); default axis-os-12. */
+  cameraProfiles?: CameraProfileName[];
 }): Promise<TestDevcloud> {
   const dir = opts.dir ?? (await mkdtemp(path.join(os.tmpdir(), 'cloudcam-dc-')));
   const dc = await startDevcloud({
@@ -56,6 +59,7 @@ export async function startTestDevcloud(opts: {
     ...(opts.serviceAccounts ? { serviceAccounts: true } : {}),
     thumbnails: opts.thumbnails ?? false,
     ...(opts.jobsMinuteMs !== undefined ? { jobsMinuteMs: opts.jobsMinuteMs } : {}),
+    ...(opts.cameraProfiles ? { cameraProfiles: opts.cameraProfiles } : {}),
   });
   return {
     dc,

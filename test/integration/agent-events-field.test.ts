@@ -11,10 +11,13 @@
  * - `timestamp` missing (Axis documents it as optional on
  *   developer.axis.com/vapix/network-video/event-streaming-over-websocket) or from a clock never set
  *   (1970): uploaded with `x-amz-meta-event-time-source: agent`, one warning naming the NTP fix;
- * - firmware without `event-streaming-over-websocket` in API discovery
- *   (developer.axis.com/vapix/network-video/api-discovery-service): `unsupported by this firmware`
- *   in /status and the shadow, and no retry loop.
+ * - every firmware profile (src/devcloud/camera/profiles.ts), one camera each: camera-1 is AXIS OS 12
+ *   (the suite above), an event on AXIS OS 11 (Digest MD5 only, `stale=true` on a reused nonce) reaches
+ *   S3 the same way, and AXIS OS 10 — firmware without `event-streaming-over-websocket` in API
+ *   discovery (developer.axis.com/vapix/network-video/api-discovery-service) — gets
+ *   `unsupported by this firmware` in /status and the shadow, and no retry loop.
  */
+import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestAgent, startTestDevcloud, type TestAgent, type TestDevcloud } from '../helpers/devcloud.js';
 import type { S3StoredObject } from '../../src/devcloud/s3/server.js';
@@ -37,7 +40,7 @@ describe('agent event snapshots with a camera as in the field', () => {
   const streamUps = () => a.logs.filter((l) => l['event'] === 'events.stream-up').length;
 
   beforeAll(async () => {
-    t = await startTestDevcloud({ broker: 'aedes', cameras: 2 });
+    t = await startTestDevcloud({ broker: 'aedes', cameras: 3, cameraProfiles: ['axis-os-12', 'axis-os-11', 'axis-os-10'] });
     cam = t.dc.cameras.get('camera-1')!;
     t.dc.s3.events.on('object', (o: S3StoredObject) => stored.push(o));
     // Already active before the agent subscribes: the camera reports it right after configure.
@@ -144,10 +147,29 @@ describe('agent event snapshots with a camera as in the field', () => {
     expect(String(warnings.find((l) => l['why'] === 'clock-not-set')?.['msg'])).toMatch(/NTP/);
   });
 
-  it('reports firmware without event streaming as unsupported in /status and the shadow, and does not retry', async () => {
-    const old = t.dc.cameras.get('camera-2')!;
-    old.events.options.enabled = false;
+  it('uploads an event of an AXIS OS 11 camera (Digest MD5 only, stale=true on a reused nonce) to S3', async () => {
+    const os11 = t.dc.cameras.get('camera-2')!;
+    expect(os11.profile).toBe('axis-os-11');
     const b = await startTestAgent(t.dc, 'camera-2', (c) => {
+      c.events.triggers = [{ name: 'motion', topic: MOTION, when: { State: '1' }, cooldownSeconds: 0 }];
+    });
+    try {
+      await b.waitForLog((l) => l['event'] === 'events.stream-up');
+      os11.events.fire({ topic: MOTION, at: new Date('2026-12-07T09:00:00.000Z'), source: {}, data: { State: '1' } });
+      await b.waitForLog((l) => l['event'] === 'events.uploaded' && l['trigger'] === 'motion', 20_000);
+      const key = 'camera-2/events/2026/12/07/20261207T090000000Z-motion.jpg';
+      const object = stored.find((o) => o.key === key);
+      expect(object?.metadata['event-topic']).toBe(MOTION);
+      expect((await readFile(object!.path)).subarray(0, 2)).toEqual(Buffer.from([0xff, 0xd8]));
+    } finally {
+      await b.stop();
+    }
+  });
+
+  it('reports AXIS OS 10 firmware (no event streaming) as unsupported in /status and the shadow, and does not retry', async () => {
+    const old = t.dc.cameras.get('camera-3')!;
+    expect(old.profile).toBe('axis-os-10');
+    const b = await startTestAgent(t.dc, 'camera-3', (c) => {
       c.events.triggers = [{ name: 'motion', topic: MOTION, when: { State: '1' }, cooldownSeconds: 0 }];
     });
     try {
@@ -155,7 +177,7 @@ describe('agent event snapshots with a camera as in the field', () => {
       const upgrades = old.events.upgrades;
       const status = (await (await fetch(`${b.agent.localApiUrl()!}/status`)).json()) as AgentStatus;
       expect(status.events?.state).toBe('unsupported by this firmware');
-      await expect.poll(() => (t.dc.store.get({ thing: 'camera-2', shadow: t.dc.info.shadowName }).state.reported as { events?: { state?: string } } | undefined)?.events?.state, { timeout: 10_000 }).toBe('unsupported by this firmware');
+      await expect.poll(() => (t.dc.store.get({ thing: 'camera-3', shadow: t.dc.info.shadowName }).state.reported as { events?: { state?: string } } | undefined)?.events?.state, { timeout: 10_000 }).toBe('unsupported by this firmware');
       // Today's main retried the 404 with backoff from 0.5 s: over 2 s it would have tried again.
       await new Promise((r) => setTimeout(r, 2000));
       expect(old.events.upgrades - upgrades).toBe(0);

@@ -8,7 +8,8 @@ import { cameraAdd } from '../../src/cli/camera-command.js';
 import { install } from '../../src/cli/install-command.js';
 import { setupCertsCli } from '../../src/cli/setup-command.js';
 import { isLoopback, type AgentStatus } from '../../src/agent/features/local-api.js';
-import { startCameraSimulator, type CameraSimulator } from '../../src/devcloud/camera/simulator.js';
+import { CAMERA_PROFILE_NAMES } from '../../src/devcloud/camera/profiles.js';
+import { startCameraSimulator, type CameraSimulator, type CameraSimulatorOptions } from '../../src/devcloud/camera/simulator.js';
 import { issueCertificate, loadCa, writeCertificate, type CertificateAuthority } from '../../src/devcloud/pki.js';
 import { buildEap } from '../../src/protocol/eap.js';
 import { VapixClient } from '../../src/protocol/vapix/client.js';
@@ -75,6 +76,15 @@ describe('cloudcam setup certs installs into the running agent through the camer
     await rm(home, { recursive: true, force: true });
   });
 
+  /** Another camera, HTTPS with its own certificate, whose running cloudcam app is the suite's agent behind its reverse proxy. */
+  const cameraBeforeAgent = async (opts: Partial<CameraSimulatorOptions>): Promise<CameraSimulator> => {
+    const cam = await startCameraSimulator({ name: 'other-cam', username: 'root', password: 'admin pw', ...opts, tls: await cameraCertificate() });
+    expect(cam.apps.upload(eap)).toBe('OK');
+    cam.apps.control('start', 'cloudcam');
+    cam.setAppTarget('cloudcam', agent!.agent.localApiUrl());
+    return cam;
+  };
+
   const files = async (name: string, p: { certPem: string; keyPem: string }) => {
     const w = await writeCertificate(path.join(work, name), 'device', p);
     return ['--cert', w.certPath, '--key', w.keyPath, '--ca', caFile];
@@ -115,12 +125,9 @@ describe('cloudcam setup certs installs into the running agent through the camer
   });
 
   it('a camera user below admin gets 401 from the reverse proxy and the command names the fix', async () => {
-    const cam = await startCameraSimulator({ name: 'roles-cam', username: 'root', password: 'admin pw', users: [{ username: 'op', password: 'op pw', role: 'operator' }], tls: await cameraCertificate() });
+    const cam = await cameraBeforeAgent({ name: 'roles-cam', username: 'root', password: 'admin pw', users: [{ username: 'op', password: 'op pw', role: 'operator' }] });
     const opHome = path.join(home, 'operator');
     try {
-      expect(cam.apps.upload(eap)).toBe('OK');
-      cam.apps.control('start', 'cloudcam');
-      cam.setAppTarget('cloudcam', agent!.agent.localApiUrl());
       const op = new VapixClient({ baseUrl: cam.httpUrl, username: 'op', password: 'op pw', timeoutMs: 5000 });
       const refused = await op.call('GET', '/local/cloudcam/api/status').then(
         () => undefined,
@@ -143,6 +150,29 @@ describe('cloudcam setup certs installs into the running agent through the camer
       await cam.stop();
     }
   });
+
+  // Each firmware's authentication (profiles.ts: 12 Basic over HTTPS, 11 Digest MD5 with stale=true
+  // on a reused nonce, 10 Digest MD5 with algorithm and opaque) carries the challenge and the install
+  // through the reverse proxy to the agent.
+  for (const profile of CAMERA_PROFILE_NAMES) {
+    it(`installs through the reverse proxy of an ${profile} camera`, async () => {
+      const cam = await cameraBeforeAgent({ name: `certs-${profile}`, profile });
+      const profileHome = path.join(home, profile);
+      try {
+        expect(await cameraAdd(addArgs(cam), fieldIo(profileHome, cam.password))).toBe(0);
+        const renewed = await issueCertificate(ca, { commonName: 'camera-1', usage: 'client' });
+        const proxied = cam.stats.proxied;
+        const io = fieldIo(profileHome);
+        expect(await setupCertsCli(await files(profile, renewed), io)).toBe(0);
+        expect(io.stdout()).toContain('✓ agent connected as camera-1 with the new certificate');
+        // The challenge, the install and the confirmation all went through this camera's proxy.
+        expect(cam.stats.proxied - proxied).toBeGreaterThanOrEqual(2);
+        expect((await status()).certificate?.fingerprint256).toBe(new X509Certificate(renewed.certPem).fingerprint256);
+      } finally {
+        await cam.stop();
+      }
+    });
+  }
 
   it('installs a new certificate for the same thing; the agent reconnects with it and keeps it across a restart', async () => {
     const old = (await status()).certificate?.fingerprint256;
