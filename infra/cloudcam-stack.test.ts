@@ -270,7 +270,12 @@ describe('fleet provisioning', () => {
     const [, t] = ofType('AWS::IoT::ProvisioningTemplate')[0]!;
     expect(t.Properties).toMatchObject({ TemplateName: 'Cloudcam-Fleet', Enabled: true });
     const body = JSON.parse(String(t.Properties['TemplateBody'])) as { Parameters: object; Resources: Record<string, { Type: string; Properties: Record<string, unknown> }> };
-    expect(Object.keys(body.Parameters)).toEqual(['SerialNumber', 'Model', 'AWS::IoT::Certificate::Id']);
+    expect(Object.keys(body.Parameters)).toEqual(['SerialNumber', 'Model', 'EnrolledAt', 'AWS::IoT::Certificate::Id']);
+    // EnrolledAt has no default: only the hook's override sets it (a device's own value is replaced).
+    expect(body.Parameters).toMatchObject({ EnrolledAt: { Type: 'String' } });
+    expect(body.Parameters).not.toHaveProperty(['EnrolledAt', 'Default']);
+    // The viewer API reads the attribute to bound a camera's event listing (issue 20).
+    expect(body.Resources['thing']!.Properties['AttributePayload']).toEqual({ serialNumber: { Ref: 'SerialNumber' }, enrolledAt: { Ref: 'EnrolledAt' } });
     expect(body.Resources['thing']!.Properties['ThingName']).toEqual({ 'Fn::Join': ['', ['cloudcam-', { Ref: 'SerialNumber' }]] });
     expect(body.Resources['certificate']!.Properties).toEqual({ CertificateId: { Ref: 'AWS::IoT::Certificate::Id' }, Status: 'ACTIVE' });
     const devicePolicyName = ofType('AWS::IoT::Policy').find(([id]) => id === 'DevicePolicy')![1].Properties['PolicyName'];

@@ -8,6 +8,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { AwsCustomResource, AwsCustomResourcePolicy, PhysicalResourceId } from 'aws-cdk-lib/custom-resources';
 import type { Construct } from 'constructs';
 import { cloudConfigSchema } from '../src/cloud/config.js';
+import { ENROLLED_AT_ATTRIBUTE } from '../src/cloud/enrolment-rules.js';
 import {
   IOT_SQL_VERSION,
   PRESENCE_ONLINE_SQL,
@@ -341,13 +342,16 @@ export class CloudcamStack extends Stack {
  * The fleet provisioning template (AWS IoT Developer Guide, "Provisioning templates"): the thing is
  * `{prefix}{SerialNumber}`, the certificate made from the camera's CSR is activated, and the device
  * policy is attached to it. `Model` is accepted (the agent sends it) but is not an attribute: thing
- * attribute values cannot hold the spaces Axis model names have.
+ * attribute values cannot hold the spaces Axis model names have. `EnrolledAt` has no default: the
+ * pre-provisioning hook always sets it (parameterOverrides replace what the device sent), and without
+ * it the registration fails rather than record a day the device chose.
  */
 export function fleetTemplateBody(thingNamePrefix: string, devicePolicyName: string) {
   return {
     Parameters: {
       SerialNumber: { Type: 'String' },
       Model: { Type: 'String', Default: 'unknown' },
+      EnrolledAt: { Type: 'String' },
       'AWS::IoT::Certificate::Id': { Type: 'String' },
     },
     Resources: {
@@ -356,7 +360,7 @@ export function fleetTemplateBody(thingNamePrefix: string, devicePolicyName: str
         OverrideSettings: { AttributePayload: 'MERGE', ThingTypeName: 'REPLACE', ThingGroups: 'DO_NOTHING' },
         Properties: {
           ThingName: { 'Fn::Join': ['', [thingNamePrefix, { Ref: 'SerialNumber' }]] },
-          AttributePayload: { serialNumber: { Ref: 'SerialNumber' } },
+          AttributePayload: { serialNumber: { Ref: 'SerialNumber' }, [ENROLLED_AT_ATTRIBUTE]: { Ref: 'EnrolledAt' } },
         },
       },
       certificate: {

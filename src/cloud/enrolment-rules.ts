@@ -19,6 +19,30 @@ const SERIAL = /^[0-9A-F]{12}$/;
 export const DEFAULT_THING_NAME_PREFIX = 'cloudcam-';
 /** The thing attribute that records an operator's one-time permission (epoch seconds, a deadline). */
 export const REENROL_ATTRIBUTE = 'reenrolAllowedUntil';
+/**
+ * The thing attribute holding the UTC day (`yyyy-mm-dd`) the camera first enrolled: the provisioning
+ * template writes it from the hook's `EnrolledAt` override; the viewer API lists no event key dated
+ * before it (a camera names its own event keys).
+ */
+export const ENROLLED_AT_ATTRIBUTE = 'enrolledAt';
+const ENROLMENT_DAY = /^\d{4}-\d{2}-\d{2}$/;
+
+/** A recorded enrolment day as a Date (its start, UTC), or undefined when absent or not a valid day. */
+export function parseEnrolmentDay(value: string | undefined): Date | undefined {
+  if (value === undefined || !ENROLMENT_DAY.test(value)) return undefined;
+  const at = new Date(`${value}T00:00:00Z`);
+  return Number.isFinite(at.getTime()) && at.toISOString().startsWith(value) ? at : undefined;
+}
+
+/**
+ * The enrolment day a registration records: the one recorded already, when the thing has a valid one
+ * not in the future (a reset camera that enrols again is the same camera, and its earlier events stay
+ * its own), else today (UTC).
+ */
+export function enrolmentDay(recorded: string | undefined, now: number): string {
+  const at = parseEnrolmentDay(recorded);
+  return recorded !== undefined && at !== undefined && at.getTime() <= now ? recorded : new Date(now).toISOString().slice(0, 10);
+}
 /** How long `cloudcam fleet allow-reenrol` lets a permission stand unless told otherwise. */
 export const DEFAULT_REENROL_WINDOW_MINUTES = 60;
 export const MAX_REENROL_WINDOW_MINUTES = 24 * 60;
@@ -69,6 +93,8 @@ export interface EnrolledThing {
   reenrolAllowedUntil?: number;
   /** The registry's version of the thing, for an atomic use of the permission (AWS: the thing version). */
   version?: number;
+  /** The thing's recorded enrolment day (ENROLLED_AT_ATTRIBUTE), as stored. */
+  enrolledAt?: string;
 }
 
 export interface ThingRegistry {
@@ -85,6 +111,8 @@ export interface ReenrolDecision {
   why: string;
   /** Certificates deactivated because an operator allowed this re-enrolment. */
   deactivated: string[];
+  /** The enrolment day to record when allowed (enrolmentDay: the thing's own, else today). */
+  enrolledAt?: string;
 }
 
 /** Rule 2. Deactivates the old certificates only when it allows a re-enrolment. */
@@ -96,8 +124,9 @@ export async function decideReenrolment(
   now: number,
 ): Promise<ReenrolDecision> {
   const thing = await registry.lookup(thingName, newCertificate);
+  const enrolledAt = enrolmentDay(thing?.enrolledAt, now);
   if (!thing || thing.activeCertificates.length === 0) {
-    return { allow: true, why: thing ? `thing ${thingName} has no active certificate` : `thing ${thingName} is new`, deactivated: [] };
+    return { allow: true, why: thing ? `thing ${thingName} has no active certificate` : `thing ${thingName} is new`, deactivated: [], enrolledAt };
   }
   const until = thing.reenrolAllowedUntil;
   if (until === undefined || until <= now) {
@@ -112,5 +141,5 @@ export async function decideReenrolment(
     return { allow: false, why: `thing ${thingName}: the operator's re-enrolment permission was used by another registration at the same time`, deactivated: [] };
   }
   for (const certificate of thing.activeCertificates) await registry.deactivate(certificate);
-  return { allow: true, why: `re-enrolment of ${thingName} allowed by an operator; its old certificate is deactivated`, deactivated: [...thing.activeCertificates] };
+  return { allow: true, why: `re-enrolment of ${thingName} allowed by an operator; its old certificate is deactivated`, deactivated: [...thing.activeCertificates], enrolledAt };
 }

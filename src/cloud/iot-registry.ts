@@ -16,7 +16,7 @@ import {
   VersionConflictException,
   type IoTClient,
 } from '@aws-sdk/client-iot';
-import { REENROL_ATTRIBUTE, type EnrolledThing, type ThingRegistry } from './enrolment-rules.js';
+import { ENROLLED_AT_ATTRIBUTE, REENROL_ATTRIBUTE, type EnrolledThing, type ThingRegistry } from './enrolment-rules.js';
 
 /** The one method of IoTClient used here, so tests can hand in a recorder. */
 export type IotSender = Pick<IoTClient, 'send'>;
@@ -55,7 +55,13 @@ export function awsThingRegistry(iot: IotSender): ThingRegistry {
         if (certificateDescription?.status === 'ACTIVE') active.push(certificateId);
       }
       const seconds = Number(attributes[REENROL_ATTRIBUTE]);
-      return { activeCertificates: active, ...(Number.isFinite(seconds) && seconds > 0 ? { reenrolAllowedUntil: seconds * 1000 } : {}), ...(version !== undefined ? { version } : {}) };
+      const enrolledAt = attributes[ENROLLED_AT_ATTRIBUTE];
+      return {
+        activeCertificates: active,
+        ...(Number.isFinite(seconds) && seconds > 0 ? { reenrolAllowedUntil: seconds * 1000 } : {}),
+        ...(version !== undefined ? { version } : {}),
+        ...(enrolledAt ? { enrolledAt } : {}),
+      };
     },
 
     async useReenrolPermission(thingName, version) {

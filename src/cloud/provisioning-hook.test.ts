@@ -61,10 +61,10 @@ describe('pre-provisioning hook (AWS call shapes)', () => {
     expect(hookSettings({ CLOUDCAM_ALLOWED_SERIALS: 'accc8e100001', CLOUDCAM_THING_NAME_PREFIX: 'x-' }).allowedSerials).toEqual(new Set(['ACCC8E100001']));
   });
 
-  it('a new serial: DescribeThing says not found, allowed, SerialNumber pinned upper-case', async () => {
+  it('a new serial: DescribeThing says not found, allowed, SerialNumber pinned upper-case, EnrolledAt today (UTC)', async () => {
     const { iot, calls } = fakeIot(undefined);
     const out = await decideProvisioning(event('accc8e100001'), settings, awsThingRegistry(iot), now);
-    expect(out.decision).toEqual({ allowProvisioning: true, parameterOverrides: { SerialNumber: 'ACCC8E100001' } });
+    expect(out.decision).toEqual({ allowProvisioning: true, parameterOverrides: { SerialNumber: 'ACCC8E100001', EnrolledAt: '2026-12-01' } });
     expect(calls).toEqual([{ command: 'DescribeThing', input: { thingName: 'cloudcam-ACCC8E100001' } }]);
   });
 
@@ -93,6 +93,23 @@ describe('pre-provisioning hook (AWS call shapes)', () => {
     // Another registration that read the thing before the permission was used loses the race.
     const racer = await awsThingRegistry(iot).useReenrolPermission('cloudcam-ACCC8E100001', 7);
     expect(racer).toBe(false);
+  });
+
+  it("a device's own EnrolledAt parameter is overridden: a claim holder cannot date its enrolment back", async () => {
+    const { iot } = fakeIot(undefined);
+    const early = { ...event('ACCC8E100001'), parameters: { SerialNumber: 'ACCC8E100001', EnrolledAt: '2015-01-01' } };
+    const out = await decideProvisioning(early, settings, awsThingRegistry(iot), now);
+    expect(out.decision.parameterOverrides).toMatchObject({ EnrolledAt: '2026-12-01' });
+  });
+
+  it('re-enrolment keeps the recorded enrolment day; an invalid or future one is replaced by today', async () => {
+    const permitted = (enrolledAt: string) => fakeIot({ attributes: { enrolledAt, reenrolAllowedUntil: String(now / 1000 + 600) }, version: 1, principals: { [OLD]: 'ACTIVE' } });
+    const kept = await decideProvisioning(event('ACCC8E100001'), settings, awsThingRegistry(permitted('2025-03-04').iot), now);
+    expect(kept.decision).toEqual({ allowProvisioning: true, parameterOverrides: { SerialNumber: 'ACCC8E100001', EnrolledAt: '2025-03-04' } });
+    for (const bad of ['2027-01-01', '2025-02-30', 'yesterday']) {
+      const out = await decideProvisioning(event('ACCC8E100001'), settings, awsThingRegistry(permitted(bad).iot), now);
+      expect(out.decision.parameterOverrides).toMatchObject({ EnrolledAt: '2026-12-01' });
+    }
   });
 
   it('an expired permission is refused without writing anything', async () => {

@@ -8,10 +8,13 @@
  * (the certificate being registered) and parameters; the answer is {allowProvisioning,
  * parameterOverrides}. A refusal (or a hook that fails or takes over 5 s) makes RegisterThing fail
  * with ACCESS_DENIED; the reason only reaches the hook's log, so the agent's message names every fix.
- * parameterOverrides pins SerialNumber to its upper-case form, so `accc8e…` cannot make a second thing.
+ * parameterOverrides pins SerialNumber to its upper-case form, so `accc8e…` cannot make a second thing,
+ * and sets EnrolledAt (the template writes it as the thing attribute enrolledAt: the thing's recorded
+ * day, kept on re-enrolment, else today), so a device's own EnrolledAt parameter never counts: AWS adds
+ * the overrides to the request's parameters, replacing the device's.
  */
 import { IoTClient } from '@aws-sdk/client-iot';
-import { DEFAULT_THING_NAME_PREFIX, decideReenrolment, decideSerial, parseAllowList, type ThingRegistry } from './enrolment-rules.js';
+import { DEFAULT_THING_NAME_PREFIX, decideReenrolment, enrolmentDay, decideSerial, parseAllowList, type ThingRegistry } from './enrolment-rules.js';
 import { awsThingRegistry } from './iot-registry.js';
 
 export interface HookDecision {
@@ -51,7 +54,7 @@ export async function decideProvisioning(event: unknown, settings: HookSettings,
   const thingName = `${settings.thingNamePrefix}${serial}`;
   const byThing = await decideReenrolment(registry, thingName, serial, certificateId, now);
   return {
-    decision: byThing.allow ? { allowProvisioning: true, parameterOverrides: { SerialNumber: serial } } : refused,
+    decision: byThing.allow ? { allowProvisioning: true, parameterOverrides: { SerialNumber: serial, EnrolledAt: byThing.enrolledAt ?? enrolmentDay(undefined, now) } } : refused,
     serial,
     thingName,
     why: byThing.allow ? `${bySerial.why}; ${byThing.why}` : byThing.why,

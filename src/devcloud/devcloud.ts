@@ -9,6 +9,7 @@ import { DEFAULT_SHADOW_NAME } from '../protocol/topics.js';
 import { ensurePki, ensureSelfSignedServerCertificate, loadCa, CLAIM_IDENTITY, CLOUD_IDENTITY, type DevPki } from './pki.js';
 import { startIdentityService, type IdentityService, type Registration } from './identity/mqtt-service.js';
 import { devcloudThingRegistry } from './identity/registry.js';
+import { writeEnrolment } from './identity/enrolments.js';
 import { startBroker, type Broker, type BrokerKind } from './broker/index.js';
 import { ShadowStore } from './shadow/store.js';
 import { startShadowService, type ShadowService } from './shadow/mqtt-service.js';
@@ -205,7 +206,9 @@ export async function startDevcloud(opts: DevcloudOptions): Promise<Devcloud> {
       thingNamePrefix: THING_NAME_PREFIX,
       ...(opts.allowedSerials ? { allowedSerials: new Set(opts.allowedSerials.map((s) => s.toUpperCase())) } : {}),
       registry: devcloudThingRegistry({ stateDir, crlPath: pki.crlPath, ca, attached: provisioned, persist: persistProvisioned, broker: () => broker }),
-      onRegistered: (r: Registration) => {
+      onRegistered: async (r: Registration) => {
+        // What the deployed template does: the thing attribute enrolledAt (the viewer API's event floor).
+        await writeEnrolment(stateDir, r.thingName, r.enrolledAt);
         provisioned[r.identity] = r.thingName;
         return persistProvisioned();
       },

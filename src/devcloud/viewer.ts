@@ -12,6 +12,7 @@ import { createS3Client, type CloudHandler } from '../cloud/handler.js';
 import { issuerVerifier } from '../viewer/api/auth.js';
 import { createBucket } from '../viewer/api/bucket.js';
 import { dataPlaneShadows, staticDirectory } from '../viewer/api/fleet.js';
+import { readEnrolment } from './identity/enrolments.js';
 import { createViewerApi } from '../viewer/api/handler.js';
 import { sendViewerResponse, toViewerRequest } from '../viewer/api/node-adapter.js';
 import { bucketRevocations } from '../viewer/api/revocations.js';
@@ -96,7 +97,7 @@ export async function startDevcloudViewer(opts: {
   const bucket = createBucket(s3Client, opts.bucket);
   const api = createViewerApi({
     verifier: issuerVerifier({ issuer: issuer.url, clientId: VIEWER_CLIENT_ID, jwksUri: issuer.jwksUri }),
-    directory: staticDirectory(opts.things),
+    directory: staticDirectory(opts.things, (thing) => readEnrolment(opts.stateDir, thing)),
     shadows: dataPlaneShadows(iotData, opts.shadowName),
     bucket,
     requestSnapshot: (thing) => opts.handler.handle({ kind: 'snapshot', thing, reason: 'viewer' }),

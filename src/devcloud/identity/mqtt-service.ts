@@ -14,7 +14,7 @@
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import { randomBytes } from 'node:crypto';
-import { decideReenrolment, decideSerial, type ThingRegistry } from '../../cloud/enrolment-rules.js';
+import { decideReenrolment, decideSerial, enrolmentDay, type ThingRegistry } from '../../cloud/enrolment-rules.js';
 import type { IClientPublishOptions, MqttClient } from 'mqtt';
 import type { Logger } from '../../lib/log.js';
 import {
@@ -38,6 +38,8 @@ export interface Registration {
   thingName: string;
   certificateId: string;
   serialNumber: string;
+  /** The enrolment day the template records (the thing attribute enrolledAt): the rules' day, never the device's EnrolledAt parameter. */
+  enrolledAt: string;
 }
 
 export interface IdentityServiceOptions {
@@ -148,7 +150,8 @@ export async function startIdentityService(opts: IdentityServiceOptions): Promis
       if (byThing.deactivated.length > 0) log?.warn({ thingName, deactivated: byThing.deactivated }, 'operator-allowed re-enrolment: old certificates deactivated');
       if (!tokens.delete(req.certificateOwnershipToken)) throw reject(400, 'InvalidCertificateOwnershipToken', 'Certificate ownership token is invalid or was already used.'); // single use
       await opts.attach(token.identity, thingName);
-      const registration: Registration = { identity: token.identity, thingName, certificateId: token.certificateId, serialNumber: serial };
+      const enrolledAt = byThing.enrolledAt ?? enrolmentDay(undefined, now());
+      const registration: Registration = { identity: token.identity, thingName, certificateId: token.certificateId, serialNumber: serial, enrolledAt };
       registrations.push(registration);
       await opts.onRegistered?.(registration);
       log?.info({ thingName, certificateId: token.certificateId }, 'thing registered');

@@ -4,6 +4,7 @@
  *  - a thing's ACTIVE certificates: the provisioned certificates attached to it (devcloud's live
  *    `provisioned.json` map, CN -> thing); a certificate is named by its CN `cert-{serial}`;
  *  - the operator's permission: reenrol-permits.ts;
+ *  - the thing's enrolment day (AWS: the attribute enrolledAt): enrolments.ts;
  *  - deactivation (AWS: UpdateCertificate INACTIVE): the serial goes on the CRL, the certificate is
  *    detached from the thing, and the broker re-reads the CRL and disconnects it.
  */
@@ -12,6 +13,7 @@ import type { Broker } from '../broker/types.js';
 import { PROVISIONED_PREFIX } from '../broker/acl.js';
 import { revokeSerial } from '../crl.js';
 import type { CertificateAuthority } from '../pki.js';
+import { readEnrolment } from './enrolments.js';
 import { readReenrolPermit, useReenrolPermit } from './reenrol-permits.js';
 
 export interface DevcloudRegistryOptions {
@@ -39,8 +41,8 @@ export function devcloudThingRegistry(o: DevcloudRegistryOptions): ThingRegistry
       const active = Object.entries(o.attached)
         .filter(([identity, thing]) => thing === thingName && identity !== newCertificate)
         .map(([identity]) => identity);
-      const until = await readReenrolPermit(o.stateDir, thingName);
-      return { activeCertificates: active, ...(until !== undefined ? { reenrolAllowedUntil: until } : {}) };
+      const [until, enrolledAt] = await Promise.all([readReenrolPermit(o.stateDir, thingName), readEnrolment(o.stateDir, thingName)]);
+      return { activeCertificates: active, ...(until !== undefined ? { reenrolAllowedUntil: until } : {}), ...(enrolledAt !== undefined ? { enrolledAt } : {}) };
     },
     useReenrolPermission: (thingName) => useReenrolPermit(o.stateDir, thingName),
     async deactivate(identity) {

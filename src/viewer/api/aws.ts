@@ -1,10 +1,12 @@
 import { DescribeThingCommand, IoTClient, ListThingsCommand, ResourceNotFoundException } from '@aws-sdk/client-iot';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import type { ThingDirectory } from './fleet.js';
+import { ENROLLED_AT_ATTRIBUTE } from '../../cloud/enrolment-rules.js';
+import { knownThing, type ThingDirectory } from './fleet.js';
 
 /**
  * The AWS side of the viewer's dependencies: the camera list from the IoT registry (iot:ListThings,
- * filtered to the fleet's name prefix; nextToken is the registry's own), and secrets (the share-link key,
+ * filtered to the fleet's name prefix; nextToken is the registry's own; one thing's enrolment day from
+ * DescribeThing, the call that also says it exists), and secrets (the share-link key,
  * the CloudFront origin secret) from Secrets Manager, fetched once per Lambda instance.
  */
 
@@ -21,13 +23,13 @@ export function registryDirectory(iot: IoTClient, thingNamePrefix: string): Thin
       } while (things.length === 0 && token !== undefined);
       return token !== undefined ? { things, next: token } : { things };
     },
-    async has(thing) {
-      if (!thing.startsWith(thingNamePrefix)) return false;
+    async describe(thing) {
+      if (!thing.startsWith(thingNamePrefix)) return undefined;
       try {
-        await iot.send(new DescribeThingCommand({ thingName: thing }));
-        return true;
+        const out = await iot.send(new DescribeThingCommand({ thingName: thing }));
+        return knownThing(out.attributes?.[ENROLLED_AT_ATTRIBUTE]);
       } catch (err) {
-        if (err instanceof ResourceNotFoundException) return false;
+        if (err instanceof ResourceNotFoundException) return undefined;
         throw err;
       }
     },

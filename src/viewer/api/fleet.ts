@@ -1,4 +1,5 @@
 import { GetThingShadowCommand, ResourceNotFoundException, type IoTDataPlaneClient } from '@aws-sdk/client-iot-data-plane';
+import { parseEnrolmentDay } from '../../cloud/enrolment-rules.js';
 import type { SnapshotReport } from '../../protocol/snapshot.js';
 import type { Bucket } from './bucket.js';
 import { newestSnapshot } from './history.js';
@@ -16,14 +17,30 @@ export type { CameraSummary, ImageRef } from './types.js';
  * indexing's SearchIndex would return a page of shadows in one call; docs/viewer.md.)
  */
 
+/** What the registry says of one thing. */
+export interface KnownThing {
+  /** Start (UTC) of the day it enrolled by claim (the thing attribute enrolledAt); absent for things made by hand or before it was recorded. */
+  enrolledAt?: Date;
+}
+
 export interface ThingDirectory {
   /** Thing names in a stable order, a page at a time; `next` is opaque. */
   list(opts: { limit: number; next?: string }): Promise<{ things: string[]; next?: string }>;
-  has(thing: string): Promise<boolean>;
+  /** undefined when there is no such thing (AWS: one DescribeThing). */
+  describe(thing: string): Promise<KnownThing | undefined>;
 }
 
-/** A fixed list of things (devcloud's cameras, or a test's). */
-export function staticDirectory(names: () => readonly string[]): ThingDirectory {
+/** The `enrolledAt` of a KnownThing from the attribute's stored value (ignored when it is not a valid day). */
+export function knownThing(enrolledAt: string | undefined): KnownThing {
+  const at = parseEnrolmentDay(enrolledAt);
+  return at !== undefined ? { enrolledAt: at } : {};
+}
+
+/**
+ * A fixed list of things (devcloud's cameras, or a test's); `enrolment` reads a thing's recorded
+ * enrolment day (devcloud: identity/enrolments.ts).
+ */
+export function staticDirectory(names: () => readonly string[], enrolment: (thing: string) => Promise<string | undefined> = async () => undefined): ThingDirectory {
   return {
     async list({ limit, next }) {
       const all = [...names()].sort();
@@ -32,8 +49,8 @@ export function staticDirectory(names: () => readonly string[]): ThingDirectory 
       const last = things[things.length - 1];
       return start !== -1 && start + limit < all.length && last !== undefined ? { things, next: last } : { things };
     },
-    async has(thing) {
-      return names().includes(thing);
+    async describe(thing) {
+      return names().includes(thing) ? knownThing(await enrolment(thing)) : undefined;
     },
   };
 }

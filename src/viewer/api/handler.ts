@@ -2,7 +2,7 @@ import { THING_NAME_PATTERN } from '../../protocol/topics.js';
 import { whyNotRequested, type HandleResult } from '../../cloud/handler.js';
 import { bearerToken, type Caller, type TokenVerifier } from './auth.js';
 import type { Bucket } from './bucket.js';
-import { summarise, type ShadowReader, type ThingDirectory } from './fleet.js';
+import { summarise, type KnownThing, type ShadowReader, type ThingDirectory } from './fleet.js';
 import { eventHistory, history, MAX_HISTORY_PAGE } from './history.js';
 import { pictureThing } from './keys.js';
 import type { RevocationList } from './revocations.js';
@@ -129,15 +129,17 @@ export function createViewerApi(deps: ViewerApiDeps): (req: ViewerRequest) => Pr
     }
   }
 
-  async function knownThing(raw: string): Promise<string> {
+  /** The camera a path names and what the registry says of it (one DescribeThing in AWS), else 404. */
+  async function knownThing(raw: string): Promise<{ thing: string; known: KnownThing }> {
     let thing: string;
     try {
       thing = decodeURIComponent(raw);
     } catch {
       throw new ApiError(400, 'the camera name is not valid percent-encoding');
     }
-    if (!THING_NAME_PATTERN.test(thing) || !(await deps.directory.has(thing))) throw new ApiError(404, `no camera named ${thing}`);
-    return thing;
+    const known = THING_NAME_PATTERN.test(thing) ? await deps.directory.describe(thing) : undefined;
+    if (known === undefined) throw new ApiError(404, `no camera named ${thing}`);
+    return { thing, known };
   }
 
   async function openShare(token: string): Promise<ViewerResponse> {
@@ -170,20 +172,21 @@ export function createViewerApi(deps: ViewerApiDeps): (req: ViewerRequest) => Pr
       return json(200, { cameras, next: page.next ?? null });
     }
     if (resource === 'cameras' && id !== undefined && parts.length === 4 && sub === 'snapshots' && req.method === 'GET') {
-      const thing = await knownThing(id);
+      const { thing } = await knownThing(id);
       const before = req.query.get('before') ?? undefined;
       const limit = pageSize(req.query.get('limit'), MAX_HISTORY_PAGE, 24);
       // history() checks before (a key of this camera or a day, not later than now): a RangeError, 400.
       return json(200, await history(deps.bucket, { thing, limit, now: now(), presignSeconds, before }));
     }
     if (resource === 'cameras' && id !== undefined && parts.length === 4 && sub === 'events' && req.method === 'GET') {
-      const thing = await knownThing(id);
+      const { thing, known } = await knownThing(id);
       const before = req.query.get('before') ?? undefined;
       const limit = pageSize(req.query.get('limit'), MAX_HISTORY_PAGE, 24);
-      return json(200, await eventHistory(deps.bucket, { thing, limit, now: now(), presignSeconds, before, ...(deps.eventDays !== undefined ? { eventDays: deps.eventDays } : {}) }));
+      const bounds = { ...(deps.eventDays !== undefined ? { eventDays: deps.eventDays } : {}), ...(known.enrolledAt !== undefined ? { enrolledAt: known.enrolledAt } : {}) };
+      return json(200, await eventHistory(deps.bucket, { thing, limit, now: now(), presignSeconds, before, ...bounds }));
     }
     if (resource === 'cameras' && id !== undefined && parts.length === 4 && sub === 'snapshot' && req.method === 'POST') {
-      const thing = await knownThing(id);
+      const { thing } = await knownThing(id);
       const result = await deps.requestSnapshot(thing);
       if (result.action !== 'requested') throw new ApiError(409, `no snapshot requested: ${whyNotRequested(result)}`);
       return json(202, { id: result.request.id, key: result.key });
@@ -194,7 +197,7 @@ export function createViewerApi(deps: ViewerApiDeps): (req: ViewerRequest) => Pr
       const ttl = body['ttlSeconds'] ?? MIN_SHARE_SECONDS;
       const owner = typeof key === 'string' ? pictureThing(key) : undefined;
       if (typeof key !== 'string' || owner === undefined) throw new ApiError(400, 'key must be a snapshot key ({thing}/yyyy/mm/dd/{id}.jpg or {thing}/events/...)');
-      if (!(await deps.directory.has(owner))) throw new ApiError(404, `no camera owns ${key}`);
+      if ((await deps.directory.describe(owner)) === undefined) throw new ApiError(404, `no camera owns ${key}`);
       let made;
       try {
         made = createShareToken({ secret: await deps.shareSecret(), key, ttlSeconds: Number(ttl), now: now() });

@@ -16,8 +16,8 @@ import type { EventImageRef, ImageRef } from './types.js';
  * the page ends early and `next` says where to go on.
  *
  * The days searched are bounded too: from the camera's oldest key (snapshots: keys only the cloud
- * handler makes) or the event window (`eventDays` back, the bucket's retention: the camera chooses its
- * event keys; the registry keeps no enrolment date to bound them by) up to the ceiling (today; for events a day ahead, for a camera clock a
+ * handler makes) or the event floor (the later of `eventDays` back, the bucket's retention, and the
+ * camera's enrolment day: the camera chooses its event keys) up to the ceiling (today; for events a day ahead, for a camera clock a
  * little fast). A `before` cursor is a key of the listing or a day (`yyyy-mm-dd`: everything older
  * than that day, what `next` is when a page ends on a day boundary); one later than the ceiling is a
  * RangeError (the API answers 400).
@@ -241,15 +241,18 @@ export async function history(bucket: Bucket, opts: HistoryOptions): Promise<His
 
 /**
  * A camera's event snapshots, newest first, each with its trigger and frame (read from its key). Only
- * keys dated from `eventDays` back (default DEFAULT_EVENT_DAYS) to a day ahead are listed: the camera
- * names its own event keys, and one dated 2015 or 9999 must not make every page search the years in
- * between, nor show as its newest event.
+ * keys dated from the floor to a day ahead are listed: the floor is `eventDays` back (default
+ * DEFAULT_EVENT_DAYS) or the camera's enrolment day (`enrolledAt`, when the registry recorded one),
+ * whichever is later. The camera names its own event keys: one dated 2015 or 9999 must not make every
+ * page search the years in between, show as its newest event, nor pass for a picture taken before the
+ * camera was this thing (a reset or second-hand camera's old dates, a stolen identity's backdating).
  */
-export async function eventHistory(bucket: Bucket, opts: HistoryOptions & { eventDays?: number }): Promise<HistoryPage<EventImageRef>> {
+export async function eventHistory(bucket: Bucket, opts: HistoryOptions & { eventDays?: number; enrolledAt?: Date }): Promise<HistoryPage<EventImageRef>> {
   const { thing, limit } = opts;
   const layout = eventLayout(thing);
   const budget = new ListingBudget(bucket, opts.maxListings ?? MAX_LISTINGS_PER_PAGE);
-  const floor = dayNumber(new Date(opts.now.getTime() - (opts.eventDays ?? DEFAULT_EVENT_DAYS) * DAY_MS));
+  const windowFloor = dayNumber(new Date(opts.now.getTime() - (opts.eventDays ?? DEFAULT_EVENT_DAYS) * DAY_MS));
+  const floor = opts.enrolledAt !== undefined ? Math.max(windowFloor, dayNumber(opts.enrolledAt)) : windowFloor;
   const ceiling = new Date(opts.now.getTime() + EVENT_KEY_FUTURE_MS);
   const search = searchFor(layout, { before: opts.before, ceiling, lo: floor, want: limit }, `event snapshot key of ${thing}`);
   const lo = await oldestDay(budget, layout, floor);
