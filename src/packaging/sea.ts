@@ -58,13 +58,21 @@ export function makeSeaExecutable(target: Target, runtime: NodeRuntime, bundle: 
 
   const blob = path.join(workDir, 'sea-prep.blob');
   const seaConfig = path.join(workDir, 'sea-config.json');
-  fs.writeFileSync(seaConfig, JSON.stringify({ main: bundle, output: blob, disableExperimentalSEAWarning: true, useCodeCache: false, useSnapshot: false }));
+  // The blob records `main` as written in the config: a path relative to workDir (the bundle copied
+  // there under a fixed name) keeps the executable byte-identical whichever folder the build ran in
+  // (make test-package builds twice, in build/package-work and build/package-again-work).
+  fs.copyFileSync(bundle, path.join(workDir, SEA_MAIN));
+  fs.writeFileSync(seaConfig, JSON.stringify({ main: SEA_MAIN, output: 'sea-prep.blob', disableExperimentalSEAWarning: true, useCodeCache: false, useSnapshot: false }));
   const cmd = emulatedCommand(target, runtime.binary, ['--experimental-sea-config', seaConfig]);
-  execFileSync(cmd.file, cmd.args, { stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync(cmd.file, cmd.args, { cwd: workDir, stdio: ['ignore', 'ignore', 'inherit'] });
 
   const postject = path.resolve('node_modules', 'postject', 'dist', 'cli.js');
   // postject warns "Can't find string offset for section name '.note'" on stripped binaries: harmless.
   execFileSync(process.execPath, [postject, outExe, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', SEA_FUSE], { stdio: 'ignore' });
   fs.rmSync(blob);
   fs.rmSync(seaConfig);
+  fs.rmSync(path.join(workDir, SEA_MAIN));
 }
+
+/** The bundle's name inside the SEA blob (relative to the blob's work dir). */
+const SEA_MAIN = 'agent.cjs';
