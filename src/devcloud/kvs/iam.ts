@@ -10,6 +10,9 @@
  *   MASTER (only a camera does).
  */
 import { randomBytes } from 'node:crypto';
+import { channelNameOf } from '../../protocol/live-request.js';
+
+export { channelNameOf };
 
 export type KvsAction =
   | 'CreateSignalingChannel'
@@ -19,11 +22,6 @@ export type KvsAction =
   | 'GetIceServerConfig'
   | 'ConnectAsMaster'
   | 'ConnectAsViewer';
-
-/** The channel a thing's live view uses (docs/protocol-live.md). */
-export function channelNameOf(thing: string): string {
-  return `cloudcam-${thing}`;
-}
 
 /**
  * thing: the `x-amzn-iot-thingname` the camera passed to the credentials provider; without it AWS
