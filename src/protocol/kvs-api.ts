@@ -92,7 +92,7 @@ export async function describeChannelArn(controlEndpoint: string, channelName: s
   const out = await callKvs(controlEndpoint, '/describeSignalingChannel', { ChannelName: channelName }, opts);
   const info = out['ChannelInfo'] as { ChannelARN?: unknown; ChannelStatus?: unknown } | undefined;
   if (typeof info?.ChannelARN !== 'string') throw new KvsApiError('DescribeSignalingChannel answered without ChannelInfo.ChannelARN', 200, 'BadAnswer');
-  if (info.ChannelStatus !== undefined && info.ChannelStatus !== 'ACTIVE') throw new KvsApiError(`channel ${channelName} is ${String(info.ChannelStatus)}, not ACTIVE`, 200, 'ChannelNotActive');
+  if (info.ChannelStatus !== undefined && info.ChannelStatus !== 'ACTIVE') throw new KvsApiError(`channel ${channelName} is ${JSON.stringify(info.ChannelStatus)}, not ACTIVE`, 200, 'ChannelNotActive');
   return info.ChannelARN;
 }
 

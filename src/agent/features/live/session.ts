@@ -8,7 +8,6 @@
  */
 import type { Logger } from '../../../lib/log.js';
 import type { RoleCredentialsSource } from '../../../protocol/iot-credentials.js';
-import type { RtcIceServer } from '../../../protocol/kvs-api.js';
 import type { SignalingMessage } from '../../../protocol/kvs-signaling.js';
 import type { LiveState } from '../../../protocol/live-request.js';
 import type { RtspCredentialSource } from '../../../protocol/rtsp/connection.js';
@@ -46,6 +45,8 @@ interface Viewer {
   unsubscribe?: () => void;
   /** Candidates that came before the peer existed. */
   early: IceCandidateInit[];
+  /** The agent's own candidates, held until the answer is sent (a browser cannot add one before it). */
+  outgoing?: IceCandidateInit[];
   connectTimer?: NodeJS.Timeout;
 }
 
@@ -117,12 +118,14 @@ export function createLiveSession(opts: LiveSessionOptions): LiveSession {
   }
 
   async function connectSignalling(): Promise<void> {
-    let fresh: MasterLink | undefined;
-    fresh = await connectAsMaster(opts.link, opts.credentials, {
+    // The close handler may run before connectAsMaster returns (it then finds no link yet).
+    const made: { link?: MasterLink } = {};
+    const fresh = await connectAsMaster(opts.link, opts.credentials, {
       onMessage: (m) => onMessage(m),
       onInvalid: (why) => log.debug({ event: 'live.signalling-invalid', why }, 'signalling message dropped'),
-      onClose: (code) => onSignallingClosed(fresh, code),
+      onClose: (code) => onSignallingClosed(made.link, code),
     });
+    made.link = fresh;
     if (closing) {
       fresh.client.close();
       return;
@@ -213,7 +216,7 @@ export function createLiveSession(opts: LiveSessionOptions): LiveSession {
       log.warn({ event: 'live.viewer-refused', clientId, viewers: viewers.size, maxViewers: opts.maxViewers }, `viewer ${clientId} refused: live.maxViewers is ${opts.maxViewers} and ${viewers.size} are watching`);
       return;
     }
-    const viewer: Viewer = { clientId, connected: false, early: [] };
+    const viewer: Viewer = { clientId, connected: false, early: [], outgoing: [] };
     viewers.set(clientId, viewer);
     clearTimeout(idleTimer);
     idleTimer = undefined;
@@ -226,7 +229,10 @@ export function createLiveSession(opts: LiveSessionOptions): LiveSession {
         iceServers: link?.iceServers ?? [],
         cameraProfileLevelId: profile,
         additionalHostAddresses: opts.additionalHostAddresses,
-        onCandidate: (c) => send('ICE_CANDIDATE', c, clientId),
+        onCandidate: (c) => {
+          if (viewer.outgoing) viewer.outgoing.push(c);
+          else send('ICE_CANDIDATE', c, clientId);
+        },
         onState: (s, why) => onPeerState(viewer, s, why),
         onKeyframeWanted: () => source?.requestKeyframe(),
       });
@@ -237,9 +243,9 @@ export function createLiveSession(opts: LiveSessionOptions): LiveSession {
       viewer.peer = peer;
       viewer.unsubscribe = source!.subscribe((p) => peer.forward(p));
       send('SDP_ANSWER', { type: 'answer', sdp: peer.answerSdp }, clientId);
+      for (const c of viewer.outgoing?.splice(0) ?? []) send('ICE_CANDIDATE', c, clientId);
+      viewer.outgoing = undefined;
       for (const c of viewer.early.splice(0)) await peer.addCandidate(c).catch(() => undefined);
-      // A new viewer starts at the next keyframe: ask for one now rather than wait for the camera's GOP.
-      source!.requestKeyframe();
       viewer.connectTimer = setTimeout(() => {
         if (!viewer.connected) void release(viewer, `did not connect within ${(opts.connectTimeoutMs ?? 30_000) / 1000} s`);
       }, opts.connectTimeoutMs ?? 30_000);
@@ -302,7 +308,7 @@ export function createLiveSession(opts: LiveSessionOptions): LiveSession {
       clearTimeout(v.connectTimer);
       v.unsubscribe?.();
     }
-    await Promise.all(all.map((v) => v.peer?.close()));
+    await Promise.all(all.map((v) => v.peer?.close() ?? Promise.resolve()));
     const l = link;
     link = undefined;
     l?.client.close();

@@ -44,6 +44,12 @@ export class OfferError extends Error {
 
 /** How long a peer may sit in `disconnected` before it counts as gone (ICE may recover within it). */
 const DISCONNECTED_GRACE_MS = 8000;
+/**
+ * A receiving peer sends RTCP receiver reports every second or so (RFC 3550 §6.2; chromium and werift
+ * both do); this long without any RTCP means the viewer is gone (a closed tab, a lost network), which
+ * neither KVS signalling nor ICE tells the master promptly.
+ */
+export const RTCP_SILENCE_MS = 5000;
 
 export async function createViewerPeer(opts: ViewerPeerOptions): Promise<ViewerPeer> {
   const choice = chooseH264Answer(opts.offerSdp, opts.cameraProfileLevelId);
@@ -62,11 +68,16 @@ export async function createViewerPeer(opts: ViewerPeerOptions): Promise<ViewerP
     iceUseIpv6: false,
   });
   let gone = false;
+  /** RTP written before DTLS is up is dropped by werift: forwarding starts once connected. */
+  let connected = false;
   let graceTimer: NodeJS.Timeout | undefined;
+  let lastRtcp = 0;
+  let silenceTimer: NodeJS.Timeout | undefined;
   const finish = (why: string): void => {
     if (gone) return;
     gone = true;
     clearTimeout(graceTimer);
+    clearInterval(silenceTimer);
     opts.onState('gone', why);
   };
   pc.onIceCandidate.subscribe((c: RTCIceCandidate | undefined) => {
@@ -76,7 +87,19 @@ export async function createViewerPeer(opts: ViewerPeerOptions): Promise<ViewerP
     if (state === 'connected') {
       clearTimeout(graceTimer);
       graceTimer = undefined;
-      if (!gone) opts.onState('connected', state);
+      if (gone) return;
+      const first = !connected;
+      connected = true;
+      opts.onState('connected', state);
+      // The viewer can start only at a keyframe: ask for one now rather than wait for the camera's GOP.
+      if (first) {
+        opts.onKeyframeWanted();
+        lastRtcp = Date.now();
+        silenceTimer = setInterval(() => {
+          if (Date.now() - lastRtcp > RTCP_SILENCE_MS) finish(`no RTCP from the viewer for ${RTCP_SILENCE_MS / 1000} s`);
+        }, 1000);
+        silenceTimer.unref();
+      }
     } else if (state === 'failed' || state === 'closed') {
       finish(state);
     } else if (state === 'disconnected' && !graceTimer) {
@@ -93,8 +116,15 @@ export async function createViewerPeer(opts: ViewerPeerOptions): Promise<ViewerP
     transceiver.setDirection('sendonly');
     await transceiver.sender.replaceTrack(track);
     transceiver.sender.onPictureLossIndication.subscribe(() => opts.onKeyframeWanted());
+    transceiver.sender.onRtcp.subscribe(() => {
+      lastRtcp = Date.now();
+    });
     const answer = await pc.createAnswer();
     await pc.setLocalDescription(answer);
+    // A browser closing its peer connection sends a DTLS close_notify: the viewer is gone at once.
+    transceiver.dtlsTransport?.onStateChange.subscribe((s) => {
+      if (s === 'closed' || s === 'failed') finish(`DTLS ${s}`);
+    });
   } catch (err) {
     await pc.close().catch(() => undefined);
     throw err instanceof OfferError ? err : new OfferError(`cannot answer the offer: ${(err as Error).message}`);
@@ -109,7 +139,7 @@ export async function createViewerPeer(opts: ViewerPeerOptions): Promise<ViewerP
       await pc.addIceCandidate({ candidate: c.candidate, sdpMid: c.sdpMid ?? undefined, sdpMLineIndex: c.sdpMLineIndex ?? undefined });
     },
     forward: (packet) => {
-      if (gone) return;
+      if (gone || !connected) return;
       // A decoder can start only at a keyframe: what comes before it would be dropped by the viewer anyway.
       if (!started) {
         if (!packet.keyframe) return;
