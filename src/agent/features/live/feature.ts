@@ -55,7 +55,7 @@ export function createLiveFeature(ctx: FeatureContext): LiveFeature {
     if (session) return Promise.resolve(session);
     loading ??= (async () => {
       try {
-        const [{ createLiveSession }, { RoleCredentialsSource }, tls] = await Promise.all([import('./session.js'), import('../../../protocol/iot-credentials.js'), readTls()]);
+        const [{ createLiveSession, RoleCredentialsSource }, tls] = await Promise.all([import('./lazy.js'), readTls()]);
         if (stopped) return undefined;
         const credentials = new RoleCredentialsSource({ endpoint: endpoints.credentialsEndpoint, roleAlias: endpoints.roleAlias, thingName: thing, tls: { cert: tls.cert, key: tls.key, ca: tls.providerCa } });
         session = createLiveSession({
