@@ -88,9 +88,12 @@ export async function startAgent(
   const live: LiveFeature | undefined = config.live.enabled ? createLiveFeature(context) : undefined;
   const localApi = createLocalApiFeature(context, { trial, eventCounters: () => events?.stats, liveReport: () => live?.report() });
   // Also the order of onConnected: snapshot reads its shadow before presence says online.
+  // Live subscribes to its request topic before presence says online: the viewer API asks a camera
+  // to go live as soon as presence says it is online.
   const features: Feature[] = [
     localApi,
     createSnapshotFeature(context, { journal, events: opts.events }),
+    ...(live ? [live] : []),
     createPresenceFeature(context),
     createScheduleFeature(context),
   ];
@@ -100,7 +103,6 @@ export async function startAgent(
     const { createEventsFeature } = await import('./features/events/feature.js');
     features.push((events = createEventsFeature(context)));
   }
-  if (live) features.push(live);
   cloud.now = { link: connection, thing: config.thingName };
   if (config.jobs.enabled) features.push(createAgentJobsFeature(context, { connection, requestRestart, extraOperations: [updater.operation] }));
   for (const f of features) await f.start();

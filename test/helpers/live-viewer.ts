@@ -12,7 +12,8 @@ import mqtt from 'mqtt';
 import { CreateSignalingChannelCommand, DescribeSignalingChannelCommand, GetSignalingChannelEndpointCommand, KinesisVideoClient } from '@aws-sdk/client-kinesis-video';
 import { RTCPeerConnection, RTCRtpCodecParameters, type MediaStreamTrack } from 'werift';
 import type { Devcloud } from '../../src/devcloud/devcloud.js';
-import { channelNameOf, liveRequestTopic } from '../../src/protocol/live-request.js';
+import { channelNameOf, liveRequestTopic, type LiveReport } from '../../src/protocol/live-request.js';
+import type { UpdateResult } from '../../src/devcloud/shadow/store.js';
 import { presignSignalingUrl } from '../../src/protocol/kvs-presign.js';
 import { connectPeer, type TestPeer } from './signaling-peer.js';
 
@@ -173,4 +174,29 @@ export async function connectViewer(dc: Devcloud, thing: string, clientId = `vie
       await pc.close();
     },
   };
+}
+
+/** Resolves with the stored reported.live after the first shadow update whose report satisfies `match`. */
+export function waitForLiveReport(dc: Devcloud, thing: string, match: (r: LiveReport) => boolean, timeoutMs = 20_000): Promise<LiveReport> {
+  let now: LiveReport | undefined;
+  try {
+    now = (dc.store.get({ thing, shadow: dc.info.shadowName }) as { state?: { reported?: { live?: LiveReport } } }).state?.reported?.live;
+  } catch {
+    // no shadow yet
+  }
+  if (now && match(now)) return Promise.resolve(now);
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      dc.store.off('updated', on);
+      reject(new Error(`no matching reported.live within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const on = (key: { thing: string }, result: UpdateResult): void => {
+      const live = (result.documents.current.state.reported as { live?: LiveReport } | undefined)?.live;
+      if (key.thing !== thing || !live || !match(live)) return;
+      clearTimeout(timer);
+      dc.store.off('updated', on);
+      resolve(live);
+    };
+    dc.store.on('updated', on);
+  });
 }

@@ -6,41 +6,13 @@
  * wait is for an event (a frame, a shadow update, the camera's RTSP session count, a log line).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LiveReport } from '../../src/protocol/live-request.js';
-import type { UpdateResult } from '../../src/devcloud/shadow/store.js';
-import { startTestAgent, startTestDevcloud, waitForConnected, type TestAgent, type TestDevcloud } from '../helpers/devcloud.js';
+import { startTestAgent, startTestDevcloud, type TestAgent, type TestDevcloud } from '../helpers/devcloud.js';
 import { RTCP_SILENCE_MS } from '../../src/agent/features/live/viewer-peer.js';
-import { connectViewer, ensureChannel, requestLive, type TestViewer } from '../helpers/live-viewer.js';
+import { connectViewer, ensureChannel, requestLive, waitForLiveReport, type TestViewer } from '../helpers/live-viewer.js';
 
 const thing = 'camera-1';
 const IDLE_SECONDS = 2;
 const MAX_VIEWERS = 2;
-
-/** Resolves with the stored reported.live after the first shadow update whose report satisfies `match`. */
-function waitForLiveReport(t: TestDevcloud, match: (r: LiveReport) => boolean, timeoutMs = 20_000): Promise<LiveReport> {
-  const { dc } = t;
-  let now: LiveReport | undefined;
-  try {
-    now = (dc.store.get({ thing, shadow: dc.info.shadowName }) as { state?: { reported?: { live?: LiveReport } } }).state?.reported?.live;
-  } catch {
-    // no shadow yet
-  }
-  if (now && match(now)) return Promise.resolve(now);
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      dc.store.off('updated', on);
-      reject(new Error(`no matching reported.live within ${timeoutMs} ms`));
-    }, timeoutMs);
-    const on = (key: { thing: string }, result: UpdateResult): void => {
-      const live = (result.documents.current.state.reported as { live?: LiveReport } | undefined)?.live;
-      if (key.thing !== thing || !live || !match(live)) return;
-      clearTimeout(timer);
-      dc.store.off('updated', on);
-      resolve(live);
-    };
-    dc.store.on('updated', on);
-  });
-}
 
 describe('agent live view against devcloud', () => {
   let t: TestDevcloud;
@@ -54,8 +26,7 @@ describe('agent live view against devcloud', () => {
       c.live.idleSeconds = IDLE_SECONDS;
       c.live.maxViewers = MAX_VIEWERS;
     });
-    await waitForConnected(a);
-    await waitForLiveReport(t, (r) => r.state === 'off');
+    await waitForLiveReport(t.dc, thing, (r) => r.state === 'off');
   });
   afterAll(async () => {
     for (const v of viewers) await v.close().catch(() => undefined);
@@ -67,7 +38,7 @@ describe('agent live view against devcloud', () => {
     const rtsp = t.dc.cameras.get(thing)!.rtsp;
     expect(rtsp.sessions).toBe(0);
     await requestLive(t.dc, thing);
-    await waitForLiveReport(t, (r) => r.state === 'on');
+    await waitForLiveReport(t.dc, thing, (r) => r.state === 'on');
 
     const first = await connectViewer(t.dc, thing, 'viewer-one');
     viewers.push(first);
@@ -76,14 +47,14 @@ describe('agent live view against devcloud', () => {
     expect(answer).toMatch(/packetization-mode=1/);
     await first.frames(15);
     expect(first.keyframePackets).toBeGreaterThan(0);
-    await waitForLiveReport(t, (r) => r.state === 'on' && r.viewers === 1);
+    await waitForLiveReport(t.dc, thing, (r) => r.state === 'on' && r.viewers === 1);
 
     const second = await connectViewer(t.dc, thing, 'viewer-two');
     viewers.push(second);
     await second.answer();
     await second.frames(15);
     expect(rtsp.sessions).toBe(1);
-    expect(await waitForLiveReport(t, (r) => r.viewers === 2)).toMatchObject({ state: 'on', viewers: 2, maxViewers: MAX_VIEWERS });
+    expect(await waitForLiveReport(t.dc, thing, (r) => r.viewers === 2)).toMatchObject({ state: 'on', viewers: 2, maxViewers: MAX_VIEWERS });
 
     const third = await connectViewer(t.dc, thing, 'viewer-three');
     viewers.push(third);
@@ -102,6 +73,6 @@ describe('agent live view against devcloud', () => {
     const leftAt = Date.parse(String(lastLeft['time']));
     await rtsp.untilSessions((n) => n === 0, (IDLE_SECONDS + 2) * 1000);
     expect(Date.now() - leftAt).toBeLessThan((IDLE_SECONDS + 2) * 1000);
-    expect(await waitForLiveReport(t, (r) => r.state === 'off')).toMatchObject({ state: 'off', viewers: 0 });
+    expect(await waitForLiveReport(t.dc, thing, (r) => r.state === 'off')).toMatchObject({ state: 'off', viewers: 0 });
   });
 });

@@ -51,6 +51,8 @@ interface Viewer {
 }
 
 const MAX_EARLY_CANDIDATES = 32;
+/** An answered viewer holds one of maxViewers slots; one that has not connected by then gives it back. */
+const VIEWER_CONNECT_TIMEOUT_MS = 15_000;
 const RECONNECT_DELAYS_MS = [500, 2000, 5000, 10_000];
 
 export function createLiveSession(opts: LiveSessionOptions): LiveSession {
@@ -247,8 +249,8 @@ export function createLiveSession(opts: LiveSessionOptions): LiveSession {
       viewer.outgoing = undefined;
       for (const c of viewer.early.splice(0)) await peer.addCandidate(c).catch(() => undefined);
       viewer.connectTimer = setTimeout(() => {
-        if (!viewer.connected) void release(viewer, `did not connect within ${(opts.connectTimeoutMs ?? 30_000) / 1000} s`);
-      }, opts.connectTimeoutMs ?? 30_000);
+        if (!viewer.connected) void release(viewer, `did not connect within ${(opts.connectTimeoutMs ?? VIEWER_CONNECT_TIMEOUT_MS) / 1000} s`);
+      }, opts.connectTimeoutMs ?? VIEWER_CONNECT_TIMEOUT_MS);
       viewer.connectTimer.unref();
       if (!peer.cameraProfile) log.info({ event: 'live.profile-fallback', clientId, cameraProfileLevelId: profile }, `viewer ${clientId} did not offer the camera's H.264 profile ${profile}: answered with its Constrained Baseline entry`);
     } catch (err) {

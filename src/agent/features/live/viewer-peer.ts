@@ -72,6 +72,7 @@ export async function createViewerPeer(opts: ViewerPeerOptions): Promise<ViewerP
   let connected = false;
   let graceTimer: NodeJS.Timeout | undefined;
   let lastRtcp = 0;
+  let lastForward = 0;
   let silenceTimer: NodeJS.Timeout | undefined;
   const finish = (why: string): void => {
     if (gone) return;
@@ -96,7 +97,10 @@ export async function createViewerPeer(opts: ViewerPeerOptions): Promise<ViewerP
         opts.onKeyframeWanted();
         lastRtcp = Date.now();
         silenceTimer = setInterval(() => {
-          if (Date.now() - lastRtcp > RTCP_SILENCE_MS) finish(`no RTCP from the viewer for ${RTCP_SILENCE_MS / 1000} s`);
+          const now = Date.now();
+          // Reports are expected only while video flows (a reopening camera stream is not the viewer leaving).
+          if (now - lastForward > 1000) lastRtcp = now;
+          else if (now - lastRtcp > RTCP_SILENCE_MS) finish(`no RTCP from the viewer for ${RTCP_SILENCE_MS / 1000} s`);
         }, 1000);
         silenceTimer.unref();
       }
@@ -145,6 +149,7 @@ export async function createViewerPeer(opts: ViewerPeerOptions): Promise<ViewerP
         if (!packet.keyframe) return;
         started = true;
       }
+      lastForward = Date.now();
       track.writeRtp(packet.packet);
     },
     close: async () => {
