@@ -8,6 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestAgent, startTestDevcloud, type TestAgent, type TestDevcloud } from '../helpers/devcloud.js';
 import { RTCP_SILENCE_MS } from '../../src/agent/features/live/viewer-peer.js';
+import { LIVE_REQUEST_MAX_AGE_MS } from '../../src/protocol/live-request.js';
 import { connectViewer, ensureChannel, requestLive, waitForLiveReport, type TestViewer } from '../helpers/live-viewer.js';
 
 const thing = 'camera-1';
@@ -19,8 +20,18 @@ describe('agent live view against devcloud', () => {
   let a: TestAgent;
   const viewers: TestViewer[] = [];
 
+  /** Every role session devcloud's credentials provider issued (to look for their secrets in the logs). */
+  const issued: { secretAccessKey: string; sessionToken: string }[] = [];
+
   beforeAll(async () => {
     t = await startTestDevcloud({ broker: 'aedes' });
+    const iam = t.dc.live.iam;
+    const issue = iam.issueSession.bind(iam);
+    iam.issueSession = (...args) => {
+      const c = issue(...args);
+      issued.push(c);
+      return c;
+    };
     await ensureChannel(t.dc, thing);
     a = await startTestAgent(t.dc, thing, (c) => {
       c.live.idleSeconds = IDLE_SECONDS;
@@ -32,6 +43,14 @@ describe('agent live view against devcloud', () => {
     for (const v of viewers) await v.close().catch(() => undefined);
     await a?.stop();
     await t?.cleanup();
+  });
+
+  it('ignores a live request older than LIVE_REQUEST_MAX_AGE_MS by the cloud’s clock', async () => {
+    const requestId = await requestLive(t.dc, thing, new Date(Date.now() - LIVE_REQUEST_MAX_AGE_MS - 30_000));
+    const stale = await a.waitForLog((l) => l['event'] === 'live.request-stale' && l['requestId'] === requestId);
+    expect(Number(stale['ageMs'])).toBeGreaterThan(LIVE_REQUEST_MAX_AGE_MS);
+    expect(a.logs.some((l) => l['event'] === 'live.request')).toBe(false);
+    expect(t.dc.cameras.get(thing)!.rtsp.sessions).toBe(0);
   });
 
   it('streams the camera to two viewers over one RTSP session, refuses the third, and stops within idleSeconds + 2 s after they leave', async () => {
@@ -74,5 +93,22 @@ describe('agent live view against devcloud', () => {
     await rtsp.untilSessions((n) => n === 0, (IDLE_SECONDS + 2) * 1000);
     expect(Date.now() - leftAt).toBeLessThan((IDLE_SECONDS + 2) * 1000);
     expect(await waitForLiveReport(t.dc, thing, (r) => r.state === 'off')).toMatchObject({ state: 'off', viewers: 0 });
+
+    // The camera's RTSP account is used only on the camera-agent hop: nothing the viewers received
+    // over signalling (answers, candidates) names it or the stream's address.
+    const camera = t.dc.info.cameras[thing]!;
+    const signalled = [first, second, third].flatMap((v) => v.received).join('\n');
+    expect(signalled).toContain('SDP_ANSWER');
+    for (const secret of [camera.password, `${camera.username}:`, 'rtsp://', 'axis-media']) expect(signalled).not.toContain(secret);
+  });
+
+  it('never logs the role credentials, a signature or the camera password (debug level, a whole session)', () => {
+    expect(issued.length).toBeGreaterThan(0);
+    const text = a.logs.map((l) => JSON.stringify(l)).join('\n');
+    expect(text).toContain('live.started');
+    const camera = t.dc.info.cameras[thing]!;
+    for (const secret of [...issued.flatMap((c) => [c.secretAccessKey, c.sessionToken]), camera.password, 'X-Amz-Signature', 'X-Amz-Security-Token', 'X-Amz-Credential']) {
+      expect(text).not.toContain(secret);
+    }
   });
 });
