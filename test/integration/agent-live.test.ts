@@ -9,6 +9,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestAgent, startTestDevcloud, type TestAgent, type TestDevcloud } from '../helpers/devcloud.js';
 import { RTCP_SILENCE_MS } from '../../src/agent/features/live/viewer-peer.js';
 import { LIVE_REQUEST_MAX_AGE_MS } from '../../src/protocol/live-request.js';
+import { readFile } from 'node:fs/promises';
+import { fetchRoleCredentials } from '../../src/protocol/iot-credentials.js';
+import { presignSignalingUrl } from '../../src/protocol/kvs-presign.js';
+import { connectPeer } from '../helpers/signaling-peer.js';
 import { connectViewer, ensureChannel, requestLive, waitForLiveReport, type TestViewer } from '../helpers/live-viewer.js';
 
 const thing = 'camera-1';
@@ -101,6 +105,36 @@ describe('agent live view against devcloud', () => {
     expect(signalled).toContain('SDP_ANSWER');
     for (const secret of [camera.password, `${camera.username}:`, 'rtsp://', 'axis-media']) expect(signalled).not.toContain(secret);
   });
+
+  it('reconnects to signalling after GO_AWAY while a viewer watches, and keeps streaming', async () => {
+    await requestLive(t.dc, thing);
+    await waitForLiveReport(t.dc, thing, (r) => r.state === 'on');
+    const viewer = await connectViewer(t.dc, thing, 'viewer-stays');
+    viewers.push(viewer);
+    await viewer.answer();
+    await viewer.frames(5);
+    // A newer MASTER takes precedence (KVS developer guide): devcloud sends the agent GO_AWAY. Here the
+    // newer master is the camera's own identity (as a copy of it would be; docs/security.md).
+    const channelArn = await ensureChannel(t.dc, thing);
+    const device = t.dc.info.devices[thing]!;
+    const ca = await readFile(t.dc.info.caPath);
+    const credentials = await fetchRoleCredentials({ endpoint: t.dc.info.live.credentialsProvider.url, roleAlias: t.dc.info.live.credentialsProvider.roleAlias, thingName: thing, tls: { cert: await readFile(device.certPath), key: await readFile(device.keyPath), ca } });
+    const endpoint = new URL('/master', t.dc.info.live.kvs.signallingUrl.replace(/^https:/, 'wss:')).toString();
+    const intruder = await connectPeer(await presignSignalingUrl({ endpoint, channelArn, role: 'MASTER', region: t.dc.info.live.kvs.region, credentials }), ca);
+    await a.waitForLog((l) => l['event'] === 'live.signalling-reconnect' && l['why'] === 'signalling sent GO_AWAY');
+    // The agent's new connection takes the channel back: the intruder gets GO_AWAY in turn.
+    expect((await intruder.next(15_000)).messageType).toBe('GO_AWAY');
+    const before = viewer.frameCount;
+    await viewer.frames(before + 10);
+    // And a new viewer is answered over the new connection.
+    const late = await connectViewer(t.dc, thing, 'viewer-late');
+    viewers.push(late);
+    await late.answer();
+    await late.frames(5);
+    await viewer.close();
+    await late.close();
+    await waitForLiveReport(t.dc, thing, (r) => r.state === 'off', 30_000);
+  }, 60_000);
 
   it('never logs the role credentials, a signature or the camera password (debug level, a whole session)', () => {
     expect(issued.length).toBeGreaterThan(0);
