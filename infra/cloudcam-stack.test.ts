@@ -8,6 +8,7 @@ import { cloudConfigSchema, loadCloudConfig } from '../src/cloud/config.js';
 import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import { createS3Client, parseCloudEvent } from '../src/cloud/handler.js';
 import { eventsTopic, presenceTopic, shadowTopics, snapshotRequestTopic } from '../src/protocol/topics.js';
+import { liveRequestTopic } from '../src/protocol/live-request.js';
 import { jobsTopics, replyTopics } from '../src/protocol/jobs.js';
 import { evaluateIotSql } from '../test/helpers/iot-sql.js';
 import { bundleLambdas } from './bundle.js';
@@ -209,9 +210,11 @@ describe('the device policy: a camera reaches only its own topics and shadow', (
         s.updateDelta,
         j.notify,
         j.notifyNext,
+        liveRequestTopic(thing),
         ...[j.getPending, j.startNext, j.describe('$next'), j.update('job-1')].flatMap((t) => Object.values(replyTopics(t))),
       ],
-      never: [s.delete, classic.update, classic.get, s.updateDocuments, `${eventsTopic(thing)}/x`],
+      // The live request is the cloud's to publish (issue 22): a camera only subscribes to and receives its own.
+      never: [s.delete, classic.update, classic.get, s.updateDocuments, `${eventsTopic(thing)}/x`, liveRequestTopic(thing)],
     };
   };
   // "camera-1" is a prefix of "camera-10": a policy ending in `${thing}*` would leak between them.
@@ -242,7 +245,7 @@ describe('the device policy: a camera reaches only its own topics and shadow', (
       expect(iotAllows(doc, me, 'iot:Subscribe', `${IOT}:topicfilter/${topic}`), topic).toBe(false);
     }
     // Wildcard filters that would cover other things are refused too.
-    for (const filter of ['cloudcam/+/presence', 'cloudcam/#', '$aws/things/+/shadow/name/cloudcam/update/delta', '$aws/things/+/jobs/notify-next', '$aws/things/+/jobs/#', '$aws/things/#', '#']) {
+    for (const filter of ['cloudcam/+/presence', 'cloudcam/+/live/request', 'cloudcam/#', '$aws/things/+/shadow/name/cloudcam/update/delta', '$aws/things/+/jobs/notify-next', '$aws/things/+/jobs/#', '$aws/things/#', '#']) {
       expect(iotAllows(doc, me, 'iot:Subscribe', `${IOT}:topicfilter/${filter}`), filter).toBe(false);
     }
   });

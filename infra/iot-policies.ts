@@ -31,6 +31,8 @@ function shadowTopicsOfVariable(shadowName: string) {
 export function devicePolicy(iotArn: string, shadowName: string): PolicyDocument {
   const shadow = shadowTopicsOfVariable(shadowName);
   const own = [`cloudcam/${THING_VARIABLE}/presence`, `cloudcam/${THING_VARIABLE}/snapshot/request`, `cloudcam/${THING_VARIABLE}/events`];
+  // Published by the cloud only (the viewer API's go-live request, issue 22): subscribe and receive, no publish.
+  const fromCloud = [`cloudcam/${THING_VARIABLE}/live/request`];
   // The thing's own Jobs topics (the Jobs MQTT API: requests, replies, notify, notify-next), as AWS's
   // Jobs policy examples write them; `/jobs/` after the variable keeps camera-1 out of camera-10's.
   const jobs = `$aws/things/${THING_VARIABLE}/jobs/*`;
@@ -45,8 +47,8 @@ export function devicePolicy(iotArn: string, shadowName: string): PolicyDocument
         Condition: { Bool: { 'iot:Connection.Thing.IsAttached': 'true' } },
       },
       { Effect: 'Allow', Action: ['iot:Publish'], Resource: [...own, ...shadow.publish, jobs].map((t) => `${iotArn}:topic/${t}`) },
-      { Effect: 'Allow', Action: ['iot:Subscribe'], Resource: [...shadow.receive, jobs].map((t) => `${iotArn}:topicfilter/${t}`) },
-      { Effect: 'Allow', Action: ['iot:Receive'], Resource: [...shadow.receive, jobs].map((t) => `${iotArn}:topic/${t}`) },
+      { Effect: 'Allow', Action: ['iot:Subscribe'], Resource: [...shadow.receive, jobs, ...fromCloud].map((t) => `${iotArn}:topicfilter/${t}`) },
+      { Effect: 'Allow', Action: ['iot:Receive'], Resource: [...shadow.receive, jobs, ...fromCloud].map((t) => `${iotArn}:topic/${t}`) },
     ],
   };
 }

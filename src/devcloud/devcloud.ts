@@ -322,7 +322,10 @@ export async function startDevcloud(opts: DevcloudOptions): Promise<Devcloud> {
     stack.push(() => credentialsProvider.stop());
 
     const releaseKey = await ensureDevReleaseKey(stateDir);
-    const agentConfigs = await writeAgentConfigs({ stateDir, things, pki, broker, s3Url: s3.url, cameras, overrides: opts.agentOverrides ?? {}, claim: { cameras: claimNames, templateName: DEVCLOUD_TEMPLATE }, releaseKeyPath: releaseKey.publicKeyPath });
+    const agentConfigs = await writeAgentConfigs({ stateDir, things, pki, broker, s3Url: s3.url, cameras, overrides: opts.agentOverrides ?? {}, claim: { cameras: claimNames, templateName: DEVCLOUD_TEMPLATE },
+      releaseKeyPath: releaseKey.publicKeyPath,
+      live: { kvsUrl: kvs.controlUrl, credentialsUrl: credentialsProvider.url, roleAlias: credentialsProvider.roleAlias, region: DEVCLOUD_REGION },
+    });
 
     const info: DevcloudInfo = {
       schema: 1,
@@ -346,6 +349,8 @@ export async function startDevcloud(opts: DevcloudOptions): Promise<Devcloud> {
             {
               url: c.url,
               httpUrl: c.httpUrl,
+              rtspPort: c.rtsp.port,
+              rtspUrl: c.rtsp.url,
               fingerprint256: c.fingerprint256 ?? '',
               certPath: cameraCerts[i]!.certPath,
               username: c.username,

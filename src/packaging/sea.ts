@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { build } from 'esbuild';
 import { emulatedCommand } from './emulation.js';
+import { lazyChunkPlugin } from './lazy-chunks.js';
 import type { NodeRuntime } from './node-runtime.js';
 import type { Target } from './targets.js';
 
@@ -18,18 +19,8 @@ const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 
 /** One minified CommonJS file with every dependency the agent needs; returns its size per input package. */
 export async function bundleAgent(entry: string, outFile: string, version: string, nodeTarget: string): Promise<Record<string, number>> {
-  const result = await build({
-    entryPoints: [entry],
-    outfile: outFile,
-    bundle: true,
-    platform: 'node',
-    format: 'cjs',
+  const shared = {
     target: nodeTarget,
-    minify: true,
-    legalComments: 'none',
-    sourcemap: false,
-    metafile: true,
-    logLevel: 'warning',
     define: {
       __CLOUDCAM_VERSION__: JSON.stringify(version),
       // node-cron's ESM build reads import.meta.url (only for its background-task daemon, which we
@@ -37,10 +28,27 @@ export async function bundleAgent(entry: string, outFile: string, version: strin
       'import.meta.url': '__cloudcam_import_meta_url',
     },
     banner: { js: 'var __cloudcam_import_meta_url=require("node:url").pathToFileURL(process.execPath).href;' },
+  };
+  // The repository root: the entry is src/agent/bin.ts.
+  const lazy = await lazyChunkPlugin(path.resolve(path.dirname(entry), '..', '..'), shared);
+  const result = await build({
+    ...shared,
+    entryPoints: [entry],
+    outfile: outFile,
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    minify: true,
+    legalComments: 'none',
+    sourcemap: false,
+    metafile: true,
+    logLevel: 'warning',
+    plugins: [lazy.plugin],
   });
   const sizes: Record<string, number> = {};
-  for (const output of Object.values(result.metafile.outputs)) {
-    for (const [file, info] of Object.entries(output.inputs)) {
+  for (const inputs of [...Object.values(result.metafile.outputs).map((o) => o.inputs), lazy.inputs]) {
+    for (const [file, info] of Object.entries(inputs)) {
+      if (file.startsWith('cloudcam-lazy:')) continue; // the embedded chunk: its own inputs are counted
       const parts = file.split('/');
       const key = parts[0] === 'node_modules' ? parts.slice(1, parts[1]?.startsWith('@') ? 3 : 2).join('/') : '(cloudcam)';
       sizes[key] = (sizes[key] ?? 0) + info.bytesInOutput;

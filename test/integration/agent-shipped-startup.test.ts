@@ -14,6 +14,7 @@ import { DEFAULTS_FILE, SITE_FILE } from '../../src/agent/packaged-app.js';
 import { HEAP_PROBE_ENV, HEAP_PROBE_SIGNAL } from '../../src/agent/heap-probe.js';
 import { HAS_MOSQUITTO, startTestDevcloud, waitForReport, type TestDevcloud } from '../helpers/devcloud.js';
 import { spawnShippedAgent, type AgentProcess } from '../helpers/agent-process.js';
+import { connectViewer, ensureChannel, requestLive } from '../helpers/live-viewer.js';
 import type { SnapshotRequest } from '../../src/protocol/snapshot.js';
 
 const thing = 'camera-1';
@@ -103,6 +104,27 @@ describe('the shipped agent', () => {
     const eventful = await startUntilFirstSnapshot(withTrigger, { [HEAP_PROBE_ENV]: '1' });
     expect(await idleBuiltins(eventful)).toContain('zlib');
     await stopped(eventful);
+  }, 90_000);
+
+  it('compiles the live-view code only on the first live request, and the bundled chunk serves a viewer', async () => {
+    // The chunk is brotli-packed (node:zlib unpacks it) and werift requires node:timers/promises; the
+    // idle agent without event triggers loads neither, so they tell whether the live chunk
+    // (src/packaging/lazy-chunks.ts) was compiled.
+    const agent = await startUntilFirstSnapshot(await appDir('idle-live'), { [HEAP_PROBE_ENV]: '1' });
+    const idle = await idleBuiltins(agent);
+    expect(idle).not.toContain('zlib');
+    expect(idle).not.toContain('timers/promises');
+    await ensureChannel(t.dc, thing);
+    await requestLive(t.dc, thing);
+    const viewer = await connectViewer(t.dc, thing);
+    try {
+      await viewer.answer();
+      await viewer.frames(5);
+    } finally {
+      await viewer.close();
+    }
+    expect(await idleBuiltins(agent)).toEqual(expect.arrayContaining(['zlib', 'timers/promises']));
+    await stopped(agent);
   }, 90_000);
 
   it('still reports an unusable release key at start, before anything connects', async () => {

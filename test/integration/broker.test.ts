@@ -250,6 +250,31 @@ describe.each(kinds)('$kind broker', ({ kind, skip }) => {
       await expect(pub.publishAsync('cloudcam/cam-2/presence', 'forged', { qos: 1 })).rejects.toMatchObject({ code: 0x87 });
     });
 
+    // Live view (issue 22): the cloud publishes cloudcam/{thing}/live/request; the device policy lets a
+    // camera subscribe to and receive its own (infra/iot-policies.ts), never another's, and never publish one.
+    it('delivers the cloud’s live request to its own camera only, and refuses the other camera’s subscription', async () => {
+      const cam1 = await device('cam-1');
+      const cam2 = await device('cam-2');
+      expect(await subackCodes(cam1, ['cloudcam/cam-1/live/request'])).toEqual([1]);
+      expect(await subackCodes(cam2, ['cloudcam/cam-1/live/request', 'cloudcam/+/live/request'])).toEqual([128, 128]);
+      const got = collectUntil(cam1, 'cloudcam/cam-1/live/request');
+      const pub = await cloud();
+      await pub.publishAsync('cloudcam/cam-1/live/request', '{"requestId":"r1","at":"2026-12-07T00:00:00Z"}', { qos: 1 });
+      expect((await got).map((m) => m.topic)).toEqual(['cloudcam/cam-1/live/request']);
+    });
+
+    it('drops a camera’s publish of a live request, even on its own topic', async () => {
+      const sub = await cloud();
+      await sub.subscribeAsync(['cloudcam/#'], { qos: 1 });
+      const received = collectUntil(sub, 'cloudcam/cam-1/presence');
+      const pub = await device('cam-1');
+      await pub.publishAsync('cloudcam/cam-1/live/request', 'forged', { qos: 1 });
+      await pub.publishAsync('cloudcam/cam-2/live/request', 'forged', { qos: 1 });
+      // Positive control from the same connection: it arrives after the forged ones would have.
+      await pub.publishAsync('cloudcam/cam-1/presence', 'control', { qos: 1 });
+      expect(await received).toEqual([{ topic: 'cloudcam/cam-1/presence', payload: 'control' }]);
+    });
+
     it('takes the identity from the certificate, not from the MQTT username', async () => {
       const client = await device('cam-1', { username: 'cloudcam-devcloud' });
       expect(await subackCodes(client, ['cloudcam/cam-2/presence', 'cloudcam/cam-1/presence'])).toEqual([128, 1]);

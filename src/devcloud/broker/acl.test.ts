@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CLOUD_IDENTITY, assertThingName, attachThing, clientIdRefusal, dynsecClient, filterCovers, grantsFor, isAllowed, isThingName, mosquittoSecurity, ruleFor } from './acl.js';
+import { CLOUD_IDENTITY, assertThingName, attachThing, clientIdRefusal, dynsecClient, filterCovers, grantsFor, isAllowed, isThingName, mayPublish, mosquittoSecurity, ruleFor } from './acl.js';
 
 describe('filterCovers', () => {
   it.each([
@@ -30,6 +30,10 @@ describe('roles', () => {
     expect(grantsFor('cam-1')).toEqual(['$aws/things/cam-1/shadow/#', '$aws/things/cam-1/jobs/#', 'cloudcam/cam-1/#']);
     expect(isAllowed('cam-1', '$aws/things/cam-1/shadow/name/cloudcam/update')).toBe(true);
     expect(isAllowed('cam-1', 'cloudcam/cam-1/presence')).toBe(true);
+    expect(isAllowed('cam-1', 'cloudcam/cam-1/live/request')).toBe(true);
+    expect(mayPublish('cam-1', 'cloudcam/cam-1/live/request')).toBe(false);
+    expect(mayPublish('cam-1', 'cloudcam/cam-1/presence')).toBe(true);
+    expect(mayPublish(CLOUD_IDENTITY, 'cloudcam/cam-1/live/request')).toBe(true);
     expect(isAllowed('cam-1', '$aws/things/cam-2/shadow/update')).toBe(false);
     expect(isAllowed('cam-1', 'cloudcam/cam-2/presence')).toBe(false);
     expect(isAllowed('cam-1', '$aws/things/+/shadow/#')).toBe(false);
@@ -97,11 +101,13 @@ describe('mosquittoSecurity', () => {
       [CLOUD_IDENTITY, 'cloud', [{ rolename: CLOUD_IDENTITY }]],
     ]);
     const cam = config.roles.find((r) => r.rolename === 'cam-1');
-    expect(cam?.acls).toEqual(
-      ['$aws/things/cam-1/shadow/#', '$aws/things/cam-1/jobs/#', 'cloudcam/cam-1/#'].flatMap((topic) =>
+    expect(cam?.acls).toEqual([
+      // The live request is the cloud's to send: a higher-priority deny of the camera's publish.
+      { acltype: 'publishClientSend', topic: 'cloudcam/cam-1/live/request', allow: false, priority: 10 },
+      ...['$aws/things/cam-1/shadow/#', '$aws/things/cam-1/jobs/#', 'cloudcam/cam-1/#'].flatMap((topic) =>
         ['publishClientSend', 'publishClientReceive', 'subscribePattern'].map((acltype) => ({ acltype, topic, allow: true })),
       ),
-    );
+    ]);
     const claim = config.roles.find((r) => r.rolename === 'claim-x');
     expect(new Set(claim?.acls.map((a) => a.topic))).toEqual(new Set(['$aws/certificates/create-from-csr/#', '$aws/provisioning-templates/#']));
   });

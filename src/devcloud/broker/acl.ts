@@ -50,10 +50,20 @@ export interface RoleRule {
   readonly clientId: ClientIdRule;
   /** Topic filters granted for publish, subscribe and receive; `%u` stands for the identity, `%t` for its attached thing. */
   readonly topics: readonly string[];
+  /**
+   * Topics inside `topics` the identity may subscribe to and receive but never publish: what only the
+   * cloud sends it (AWS device policy: iot:Subscribe and iot:Receive on them, no iot:Publish).
+   */
+  readonly receiveOnly?: readonly string[];
 }
 
 function thingTopics(variable: '%u' | '%t'): string[] {
   return [`$aws/things/${variable}/shadow/#`, `$aws/things/${variable}/jobs/#`, `cloudcam/${variable}/#`];
+}
+
+/** The cloud's requests to a camera (live view, issue 22): a camera that could publish one could make itself or its peers go live. */
+function cloudOnlyTopics(variable: '%u' | '%t'): string[] {
+  return [`cloudcam/${variable}/live/request`];
 }
 
 /** First matching rule wins. To give a role more topics, or to add a role, add one line here. */
@@ -73,8 +83,14 @@ export const ACL_RULES: readonly RoleRule[] = [
   // AWS device policy: iot:Connect on client/${iot:Connection.Thing.ThingName} only.
   // A thing's own shadow and Jobs topics (the device policy's `$aws/things/${iot:Connection.Thing.ThingName}/...`
   // resources, infra/iot-policies.ts), no other `$aws/things` subtree, and its own cloudcam topics.
-  { role: 'provisioned', matches: (id) => id.startsWith(PROVISIONED_PREFIX) && NAME_CHARS.test(id), clientId: { kind: 'thing' }, topics: thingTopics('%t') },
-  { role: 'thing', matches: (id) => isThingName(id), clientId: { kind: 'thing' }, topics: thingTopics('%u') },
+  {
+    role: 'provisioned',
+    matches: (id) => id.startsWith(PROVISIONED_PREFIX) && NAME_CHARS.test(id),
+    clientId: { kind: 'thing' },
+    topics: thingTopics('%t'),
+    receiveOnly: cloudOnlyTopics('%t'),
+  },
+  { role: 'thing', matches: (id) => isThingName(id), clientId: { kind: 'thing' }, topics: thingTopics('%u'), receiveOnly: cloudOnlyTopics('%u') },
 ];
 
 export function isThingName(name: string): boolean {
@@ -123,9 +139,17 @@ export function clientIdRefusal(identity: string, clientId: string): string | un
 /** The topic filters an identity may use, `%u` substituted; empty for an unknown identity. */
 export function grantsFor(identity: string): string[] {
   const rule = ruleFor(identity);
-  if (!rule) return [];
+  return rule ? substitute(identity, rule.topics) : [];
+}
+
+/** The topics an identity may receive but not publish (see RoleRule.receiveOnly). */
+export function receiveOnlyFor(identity: string): string[] {
+  return substitute(identity, ruleFor(identity)?.receiveOnly ?? []);
+}
+
+function substitute(identity: string, topics: readonly string[]): string[] {
   const thing = attachedThing(identity);
-  return rule.topics.filter((t) => thing !== undefined || !t.includes('%t')).map((t) => t.replaceAll('%u', identity).replaceAll('%t', thing ?? ''));
+  return topics.filter((t) => thing !== undefined || !t.includes('%t')).map((t) => t.replaceAll('%u', identity).replaceAll('%t', thing ?? ''));
 }
 
 /**
@@ -159,12 +183,17 @@ export function isAllowed(identity: string, topicOrFilter: string): boolean {
   return grantsFor(identity).some((grant) => filterCovers(grant, topicOrFilter));
 }
 
+/** Publish only: isAllowed, and not one of the identity's receive-only topics. */
+export function mayPublish(identity: string, topic: string): boolean {
+  return isAllowed(identity, topic) && !receiveOnlyFor(identity).some((t) => filterCovers(t, topic));
+}
+
 /** mosquitto dynamic-security plugin config (2.0 format); see mosquittoSecurity(). */
 export interface DynsecConfig {
   defaultACLAccess: Record<'publishClientSend' | 'publishClientReceive' | 'subscribe' | 'unsubscribe', boolean>;
   clients: { username: string; clientid?: string; textname: string; roles: { rolename: string }[]; password?: string; salt?: string; iterations?: number }[];
   groups: never[];
-  roles: { rolename: string; acls: { acltype: string; topic: string; allow: boolean }[] }[];
+  roles: { rolename: string; acls: { acltype: string; topic: string; allow: boolean; priority?: number }[] }[];
 }
 
 /**
@@ -203,8 +232,10 @@ export function dynsecClient(identity: string): DynsecConfig['clients'][number] 
 export function dynsecRole(identity: string): DynsecConfig['roles'][number] {
   return {
     rolename: identity,
-    acls: grantsFor(identity).flatMap((topic) =>
-      ['publishClientSend', 'publishClientReceive', 'subscribePattern'].map((acltype) => ({ acltype, topic, allow: true })),
-    ),
+    acls: [
+      // Checked first (dynsec: higher priority first): the receive-only topics refuse a publish.
+      ...receiveOnlyFor(identity).map((topic) => ({ acltype: 'publishClientSend', topic, allow: false, priority: 10 })),
+      ...grantsFor(identity).flatMap((topic) => ['publishClientSend', 'publishClientReceive', 'subscribePattern'].map((acltype) => ({ acltype, topic, allow: true }))),
+    ],
   };
 }

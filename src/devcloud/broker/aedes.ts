@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import type { AddressInfo, Socket } from 'node:net';
 import { createServer, TLSSocket } from 'node:tls';
 import { Aedes, type AuthenticateError, type AuthErrorCode, type Client } from 'aedes';
-import { attachThing, clientIdRefusal, isAllowed } from './acl.js';
+import { attachThing, clientIdRefusal, isAllowed, mayPublish } from './acl.js';
 import { BROKER_HOST, type Broker, type BrokerOptions } from './types.js';
 import type { Logger } from '../../lib/log.js';
 
@@ -54,7 +54,7 @@ export async function startAedes(opts: BrokerOptions & { log: Logger }): Promise
     },
     authorizePublish(client, packet, done) {
       const identity = client ? identities.get(client) : undefined;
-      if (identity === undefined || !isAllowed(identity, packet.topic)) {
+      if (identity === undefined || !mayPublish(identity, packet.topic)) {
         log.warn({ identity, topic: packet.topic }, 'publish denied by ACL, dropped');
         packet.topic = DROPPED_TOPIC;
         packet.retain = false;

@@ -1,0 +1,63 @@
+/**
+ * Code the agent loads only when a feature is first used (live view: werift, signalling, the RTSP
+ * session) is bundled on its own and carried inside the agent bundle as source text, compiled on the
+ * first import(). esbuild's own lazy wrapping of an import() (format cjs, no code splitting) defers
+ * running a module but not compiling it: V8 still parses every function of the one script at start,
+ * which cost the idle agent ~10 MB of RSS for werift's ~850 KB (measured, docs/benchmarks.md). A
+ * string literal inside a function that never runs is only scanned. One file stays one file, so the
+ * single executable and the Debian layout need nothing more.
+ */
+import path from 'node:path';
+import { brotliCompressSync, constants as zlibConstants } from 'node:zlib';
+import { build, type BuildOptions, type Metafile, type Plugin } from 'esbuild';
+
+export interface LazyChunk {
+  /** The module feature code imports with import() (relative specifier as written in the importer). */
+  specifier: string;
+  /** The importer, relative to the repository root. */
+  importer: string;
+  /** The chunk's entry, relative to the repository root. */
+  entry: string;
+  /** The file name its code reports in stack traces. */
+  name: string;
+}
+
+export const LAZY_CHUNKS: readonly LazyChunk[] = [{ specifier: './lazy.js', importer: 'src/agent/features/live/feature.ts', entry: 'src/agent/features/live/lazy.ts', name: 'cloudcam-live.cjs' }];
+
+/** The chunks built with the agent bundle's own options, and the plugin that embeds them; `inputs` for the license and size report. */
+export async function lazyChunkPlugin(root: string, options: Pick<BuildOptions, 'target' | 'define' | 'banner'>): Promise<{ plugin: Plugin; inputs: Metafile['outputs'][string]['inputs'] }> {
+  const chunks = new Map<string, { code: string; chunk: LazyChunk }>();
+  const inputs: Metafile['outputs'][string]['inputs'] = {};
+  for (const chunk of LAZY_CHUNKS) {
+    const result = await build({ ...options, entryPoints: [path.join(root, chunk.entry)], bundle: true, platform: 'node', format: 'cjs', minify: true, legalComments: 'none', write: false, metafile: true, logLevel: 'warning' });
+    const code = result.outputFiles[0]!.text;
+    if (/\bimport\(/.test(code.replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`(?:[^`\\]|\\.)*`/g, ''))) {
+      throw new Error(`lazy chunk ${chunk.entry} contains import(): vm-compiled code cannot import; bundle it statically`);
+    }
+    chunks.set(path.join(root, chunk.importer), { code, chunk });
+    for (const output of Object.values(result.metafile.outputs)) Object.assign(inputs, output.inputs);
+  }
+  const plugin: Plugin = {
+    name: 'cloudcam-lazy-chunks',
+    setup(b) {
+      b.onResolve({ filter: /^\.\/[\w.-]+\.js$/ }, (args) => {
+        const hit = chunks.get(args.importer);
+        return hit && args.path === hit.chunk.specifier ? { path: hit.chunk.entry, namespace: 'cloudcam-lazy', pluginData: hit } : undefined;
+      });
+      b.onLoad({ filter: /.*/, namespace: 'cloudcam-lazy' }, (args) => {
+        const { code, chunk } = args.pluginData as { code: string; chunk: LazyChunk };
+        // Runs once, on the first import() (esbuild wraps this CommonJS module lazily); `require` is
+        // the bundle's (built-ins only inside a single executable, all a bundled chunk needs).
+        const packed = brotliCompressSync(Buffer.from(code, 'utf8'), { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 11, [zlibConstants.BROTLI_PARAM_SIZE_HINT]: code.length } }).toString('base64');
+        const contents = `const src = require('node:zlib').brotliDecompressSync(Buffer.from(${JSON.stringify(packed)}, 'base64')).toString('utf8');
+const fn = require('node:vm').runInThisContext(require('node:module').wrap(src), { filename: ${JSON.stringify(chunk.name)} });
+const m = { exports: {} };
+fn.call(m.exports, m.exports, require, m, ${JSON.stringify(chunk.name)}, '.');
+module.exports = m.exports;
+`;
+        return { contents, loader: 'js' };
+      });
+    },
+  };
+  return { plugin, inputs };
+}
