@@ -19,7 +19,7 @@ import { parseArgs } from 'node:util';
 import { pct, printTable, root, rssOf, shippedAgent, startProcess, stopAgent } from './bench-lib.mjs';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-const { values } = parseArgs({ options: { runs: { type: 'string', default: '10' }, frames: { type: 'string', default: '45' }, 'idle-seconds': { type: 'string', default: '1' } } });
+const { values } = parseArgs({ options: { runs: { type: 'string', default: '10' }, frames: { type: 'string', default: '45' }, 'idle-seconds': { type: 'string', default: '3' } } });
 const RUNS = Number(values.runs);
 const FRAMES = Number(values.frames);
 const IDLE_S = Number(values['idle-seconds']);
@@ -94,6 +94,7 @@ let failures = 0;
 try {
   for (let i = 0; i < RUNS; i++) {
     await camera.rtsp.untilSessions((n) => n === 0, (IDLE_S + 30) * 1000); // not streaming before Live is pressed
+    await browser.prepare(1); // the tab is open before Live is pressed, as in the viewer
     const t0 = Date.now();
     const target = await viewerTarget(info, thing);
     await goLive(info, thing);
@@ -112,6 +113,7 @@ try {
 
   // One viewer, steady: CPU and RSS.
   await camera.rtsp.untilSessions((n) => n === 0, (IDLE_S + 30) * 1000);
+  await browser.prepare(4);
   await goLive(info, thing);
   const one = await browser.watch(await viewerTarget(info, thing), FRAMES, 15_000);
   if (one.firstFrameAt === undefined) throw new Error(`one viewer: ${one.error}`);
@@ -122,8 +124,8 @@ try {
   const watching = more.filter((r) => r.firstFrameAt !== undefined).length + 1;
   const cpu4 = await cpuOver(agent.pid, 5000);
   const rss4 = await rssOf(agent.pid);
-  await browser.stopAll();
   const stoppedIn = Date.now();
+  await browser.stopAll();
   await camera.rtsp.untilSessions((n) => n === 0, (IDLE_S + 30) * 1000);
   const stopMs = Date.now() - stoppedIn;
 

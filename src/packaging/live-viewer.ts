@@ -112,10 +112,9 @@ async function spkiOf(url: string, ca: Buffer): Promise<string> {
 const PAGE = `<!doctype html><meta charset="utf-8"><title>live</title><body>
 <script>
 const WORKER = \`
-onrtctransform = (e) => {
-  const t = e.transformer;
-  t.readable.pipeThrough(new TransformStream({ transform(frame, c) { report(frame); c.enqueue(frame); } })).pipeTo(t.writable);
-};
+const pipe = (readable, writable) => readable.pipeThrough(new TransformStream({ transform(frame, c) { report(frame); c.enqueue(frame); } })).pipeTo(writable);
+onrtctransform = (e) => pipe(e.transformer.readable, e.transformer.writable);
+onmessage = (e) => pipe(e.data.readable, e.data.writable);
 const UUID = '5c1f0a7e3b9d4c21a8e6d0f2c4b61729';
 function report(frame) {
   const d = new Uint8Array(frame.data);
@@ -141,14 +140,17 @@ window.watch = (target, want, timeoutMs) => new Promise((resolve) => {
   const captured = new Map();
   const worker = new Worker(URL.createObjectURL(new Blob([WORKER], { type: 'text/javascript' })));
   worker.onmessage = (m) => { captured.set(m.data.rtpTimestamp, m.data.captureMs); if (captured.size > 600) captured.delete(captured.keys().next().value); };
-  const pc = new RTCPeerConnection({ iceServers: target.iceServers });
+  // Encoded frames (for the SEI): chromium's createEncodedStreams where it has it (RTCRtpScriptTransform
+  // exists in chromium 156 but its transformer saw no frames here), the standard script transform elsewhere.
+  const legacy = typeof RTCRtpReceiver.prototype.createEncodedStreams === 'function';
+  const pc = new RTCPeerConnection({ iceServers: target.iceServers, ...(legacy ? { encodedInsertableStreams: true } : {}) });
   const ws = new WebSocket(target.signalingUrl);
+  window.stopLive = () => { pc.close(); ws.close(); worker.terminate(); };
   let done = false;
   const finish = (error) => {
     if (done) return;
     done = true;
     if (error) out.error = error;
-    window.stopLive = () => { pc.close(); ws.close(); worker.terminate(); };
     resolve(out);
   };
   setTimeout(() => finish(out.frames === 0 ? 'no frame within ' + timeoutMs + ' ms' : undefined), timeoutMs);
@@ -156,7 +158,12 @@ window.watch = (target, want, timeoutMs) => new Promise((resolve) => {
   pc.addTransceiver('video', { direction: 'recvonly' });
   pc.onicecandidate = (e) => { if (e.candidate && ws.readyState === 1) send('ICE_CANDIDATE', e.candidate.toJSON()); };
   pc.ontrack = (e) => {
-    e.receiver.transform = new RTCRtpScriptTransform(worker, {});
+    if (legacy) {
+      const { readable, writable } = e.receiver.createEncodedStreams();
+      worker.postMessage({ readable, writable }, [readable, writable]);
+    } else {
+      e.receiver.transform = new RTCRtpScriptTransform(worker, {});
+    }
     const video = document.createElement('video');
     video.muted = true; video.autoplay = true; video.playsInline = true;
     document.body.append(video);
@@ -189,7 +196,9 @@ window.watch = (target, want, timeoutMs) => new Promise((resolve) => {
 </script>`;
 
 export interface LiveBrowser {
-  /** Opens a page and watches until `frames` frames were decoded or `timeoutMs` passed; the peer stays open until close(). */
+  /** Loads `n` viewer pages ahead, so a timed watch does not include opening a tab. */
+  prepare(n: number): Promise<void>;
+  /** Watches on a prepared page (or a new one) until `frames` frames were decoded or `timeoutMs` passed; the peer stays open until stopAll(). */
   watch(target: LiveTarget, frames: number, timeoutMs: number): Promise<WatchResult>;
   /** Closes every viewer's peer connection and signalling (the pages stay). */
   stopAll(): Promise<void>;
@@ -214,15 +223,29 @@ export async function openLiveBrowser(info: DevcloudInfo): Promise<LiveBrowser> 
     throw e;
   }
   const pages: Page[] = [];
+  const ready: Page[] = [];
+  const load = async (): Promise<Page> => {
+    const page = await browser.newPage();
+    pages.push(page);
+    await page.goto(pageUrl);
+    return page;
+  };
   return {
+    async prepare(n) {
+      ready.push(...(await Promise.all(Array.from({ length: n }, load))));
+    },
     async watch(target, frames, timeoutMs) {
-      const page = await browser.newPage();
-      pages.push(page);
-      await page.goto(pageUrl);
+      const page = ready.shift() ?? (await load());
       return page.evaluate(([t, n, ms]) => (globalThis as unknown as { watch: (t: unknown, n: number, ms: number) => Promise<WatchResult> }).watch(t, n, ms), [target, frames, timeoutMs] as const);
     },
     async stopAll() {
-      await Promise.all(pages.map((p) => p.evaluate(() => (globalThis as unknown as { stopLive?: () => void }).stopLive?.())));
+      const used = pages.filter((p) => !ready.includes(p));
+      await Promise.all(used.map(async (p) => {
+        // pc.close() first: the agent sees the viewer leave at once (DTLS close), not after ICE consent expires.
+        await p.evaluate(() => (globalThis as unknown as { stopLive?: () => void }).stopLive?.());
+        await p.close();
+      }));
+      pages.splice(0, pages.length, ...ready);
     },
     async close() {
       await browser.close();
