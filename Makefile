@@ -56,7 +56,7 @@ package: build
 # checks its runtime is the one its notes claim, then builds again elsewhere and checks the .eap files
 # are byte-identical.
 test-package: package
-	bash scripts/system-packages.sh dbus
+	bash scripts/system-packages.sh dbus chromium
 	ARCH=$(ARCH) node dist/packaging/test-package.js
 	ARCH=$(ARCH) PACKAGE_DIR=build/package-again node dist/packaging/cli.js >/dev/null
 	@for f in build/package/*.eap; do \
