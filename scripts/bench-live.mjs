@@ -113,6 +113,7 @@ try {
 
   // One viewer, steady: CPU and RSS.
   await camera.rtsp.untilSessions((n) => n === 0, (IDLE_S + 30) * 1000);
+  const phaseStart = Date.now();
   await browser.prepare(4);
   await goLive(info, thing);
   const one = await browser.watch(await viewerTarget(info, thing), FRAMES, 15_000);
@@ -152,6 +153,9 @@ try {
     ['agent live log lines', String(liveLines), ''],
     ['node (agent / bench)', `${node} / ${process.version}`, `${os.cpus().length} cores, loopback`],
   ]);
+  // What the agent said during the 1- and 4-viewer phase, to read the CPU and RSS figures against.
+  const phase = lines.filter((e) => typeof e.event === 'string' && e.event.startsWith('live.') && Date.parse(e.time) >= phaseStart);
+  console.log(`\nagent live events, 1/4-viewer phase: ${phase.map((e) => `${e.event}${e.viewers === undefined ? '' : `(${e.viewers})`}${e.why ? ` [${e.why}]` : ''}`).join(', ')}`);
 } finally {
   await browser.close();
   await stopAgent(agent);
