@@ -3,7 +3,7 @@ SHELL := /bin/bash
 NODE_MODULES_STAMP := node_modules/.stamp
 STATE_DIR ?= .devcloud
 
-.PHONY: all install build lint typecheck test run devcloud bench soak fleet docs cloud-synth clean package test-package screenshot bench-viewer bench-h264 lambda-sharp
+.PHONY: all install build lint typecheck test run devcloud bench soak fleet docs cloud-synth clean package test-package screenshot bench-viewer bench-h264 bench-live lambda-sharp
 
 all: build
 
@@ -56,7 +56,7 @@ package: build
 # checks its runtime is the one its notes claim, then builds again elsewhere and checks the .eap files
 # are byte-identical.
 test-package: package
-	bash scripts/system-packages.sh dbus
+	bash scripts/system-packages.sh dbus chromium
 	ARCH=$(ARCH) node dist/packaging/test-package.js
 	ARCH=$(ARCH) PACKAGE_DIR=build/package-again node dist/packaging/cli.js >/dev/null
 	@for f in build/package/*.eap; do \
@@ -86,6 +86,14 @@ fleet: build
 # RTSP server + agent client in real time (docs/protocol-rtsp.md).
 bench-h264: build
 	node scripts/bench-h264.mjs --resolution $${BENCH_RESOLUTION:-1280x720} --fps $${BENCH_FPS:-15}
+
+# A benchmark, not a test: live view end to end (the shipped x64 agent, devcloud's camera and KVS
+# stand-ins, chromium decoding): time to first frame and glass-to-glass latency p50/p95, the agent's
+# CPU per viewer and RSS with live off, 1 and 4 viewers (docs/benchmarks.md).
+bench-live: build
+	bash scripts/system-packages.sh mosquitto chromium
+	ARCH=x64 PACKAGE_DIR=build/bench-package node dist/packaging/cli.js
+	node scripts/bench-live.mjs --runs $${BENCH_LIVE_RUNS:-10}
 
 # The viewer with 500 simulated cameras: API p50/p95 per page, time to the first page's thumbnails.
 bench-viewer: build

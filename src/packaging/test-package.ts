@@ -26,12 +26,16 @@ import { treeSize } from './archive.js';
 import type { BuildInfo } from './build.js';
 import { APP_NAME, buildPackages } from './build.js';
 import { launcherScript, LAUNCHER_NAME } from '../agent/update/gateway-launcher.js';
+import { AgentEvents, type LogEvent } from './agent-events.js';
+import { checkPackageLive, PackageLiveViewer } from './package-live.js';
 
 const CONNECT_TIMEOUT_MS = 120_000;
 const ROUNDTRIP_TIMEOUT_MS = 60_000;
 
 interface Result {
   flavour: string;
+  /** The live check's second run: connect, then Live asked → first frame in chromium (ms). */
+  live: { connectMs: number; firstFrameMs: number; size: string };
   eapBytes: number;
   unpackedBytes: number;
   node: string;
@@ -43,7 +47,6 @@ interface Result {
   hwmMb: number;
 }
 
-type LogEvent = Record<string, unknown>;
 
 /** Starts `cloudcam devcloud` as its own process and resolves when devcloud.json appears. */
 async function startDevcloud(dir: string, cameras: number): Promise<{ info: DevcloudInfo; proc: ChildProcess }> {
@@ -79,49 +82,6 @@ async function startDevcloud(dir: string, cameras: number): Promise<{ info: Devc
   return { info: JSON.parse(fs.readFileSync(infoFile, 'utf8')) as DevcloudInfo, proc };
 }
 
-/** Every JSON event the agent writes (syslog-stdout: `<N>{json}`), to wait on. */
-class AgentEvents {
-  readonly events: LogEvent[] = [];
-  private waiters: { match: (e: LogEvent) => boolean; resolve: (e: LogEvent) => void }[] = [];
-  constructor(proc: ChildProcess) {
-    if (!proc.stdout) throw new Error('agent stdout is not piped');
-    readline.createInterface({ input: proc.stdout }).on('line', (line) => {
-      const json = line.replace(/^<\d>/, '');
-      let e: LogEvent;
-      try {
-        e = JSON.parse(json) as LogEvent;
-      } catch {
-        return;
-      }
-      this.events.push(e);
-      this.waiters = this.waiters.filter((w) => (w.match(e) ? (w.resolve(e), false) : true));
-    });
-  }
-  wait(what: string, match: (e: LogEvent) => boolean, timeoutMs: number, proc: ChildProcess): Promise<LogEvent> {
-    const seen = this.events.find(match);
-    if (seen) return Promise.resolve(seen);
-    return new Promise((resolve, reject) => {
-      const onExit = (code: number | null): void => {
-        clearTimeout(timer);
-        reject(new Error(`the agent exited (${code}) while waiting for ${what}`));
-      };
-      const timer = setTimeout(() => {
-        proc.off('exit', onExit);
-        reject(new Error(`no ${what} within ${timeoutMs / 1000} s`));
-      }, timeoutMs);
-      proc.once('exit', onExit);
-      this.waiters.push({
-        match,
-        resolve: (e) => {
-          clearTimeout(timer);
-          proc.off('exit', onExit);
-          resolve(e);
-        },
-      });
-    });
-  }
-}
-
 function readInfo(packageDir: string, id: string): BuildInfo & { eap: string } {
   const info = JSON.parse(fs.readFileSync(path.join(packageDir, `build-info-${id}.json`), 'utf8')) as BuildInfo;
   if (!info.eap) throw new Error(`${id}: build-info-${id}.json names no .eap`);
@@ -155,7 +115,7 @@ function checkGlibcFloor(flavour: Flavour, appDir: string): void {
   if (!/GLIBC_2\.3[4-9]' not found/.test(r.stderr)) throw new Error(`${flavour.id}: on glibc 2.36 node failed, but not for its glibc version: ${r.stderr}`);
 }
 
-async function testFlavour(flavour: Flavour, dc: DevcloudInfo, thing: string, packageDir: string, work: string): Promise<Result> {
+async function testFlavour(flavour: Flavour, dc: DevcloudInfo, thing: string, packageDir: string, work: string, viewer: PackageLiveViewer): Promise<Result> {
   const info = readInfo(packageDir, flavour.id);
   const appDir = path.join(work, flavour.id, APP_NAME);
   fs.mkdirSync(appDir, { recursive: true });
@@ -240,7 +200,8 @@ async function testFlavour(flavour: Flavour, dc: DevcloudInfo, thing: string, pa
     if (code !== 0) throw new Error(`${arch}: the agent exited with ${code} on SIGTERM, expected 0`);
     const flagError = /unrecognized flag.*|not allowed in NODE_OPTIONS.*/i.exec(stderr);
     if (flagError) throw new Error(`${arch}: node ${node.node} rejected a V8 flag (src/agent/runtime-tuning.ts or the launcher's NODE_OPTIONS): ${flagError[0]}`);
-    return { flavour: flavour.id, eapBytes: info.eapBytes, unpackedBytes, node: node.node, origin: node.origin, connectMs, roundtripMs, bytes, hwmMb };
+    const live = await checkPackageLive({ launcher, appDir, dc, thing, viewer, label: arch });
+    return { flavour: flavour.id, live, eapBytes: info.eapBytes, unpackedBytes, node: node.node, origin: node.origin, connectMs, roundtripMs, bytes, hwmMb };
   } finally {
     if (proc.exitCode === null) proc.kill('SIGKILL');
   }
@@ -349,15 +310,17 @@ async function main(): Promise<number> {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'cloudcam-test-package-'));
   const flavours = flavoursFor(arches).filter((f) => f.axisOs);
   const { info, proc } = await startDevcloud(path.join(work, 'devcloud'), flavours.length);
+  const viewer = new PackageLiveViewer(info);
   const results: Result[] = [];
   let failed = false;
   try {
     for (const [i, flavour] of flavours.entries()) {
       const thing = `camera-${i + 1}`;
       try {
-        const r = await testFlavour(flavour, info, thing, packageDir, work);
+        const r = await testFlavour(flavour, info, thing, packageDir, work, viewer);
         results.push(r);
         console.log(`${flavour.id}: node ${r.node} (${r.origin} build) as its notes claim; first snapshot roundtrip OK (${r.bytes} bytes in ${r.roundtripMs} ms under emulation)`);
+        console.log(`${flavour.id}: live view OK: a ${r.live.size} frame decoded in chromium ${(r.live.firstFrameMs / 1000).toFixed(1)} s after Live was asked (second run with the camera account, connected in ${(r.live.connectMs / 1000).toFixed(1)} s)`);
         // A measuring run (TEST_PACKAGE_NODE_OPTIONS) compares first snapshots only.
         if (flavour.gateway && !process.env['TEST_PACKAGE_NODE_OPTIONS']) {
           const u = await testGatewayUpdate(flavour, info, thing, packageDir, work);
@@ -369,6 +332,7 @@ async function main(): Promise<number> {
       }
     }
   } finally {
+    await viewer.close();
     const exited = new Promise((resolve) => proc.once('exit', resolve));
     proc.kill('SIGTERM');
     await exited;
@@ -376,10 +340,10 @@ async function main(): Promise<number> {
     fs.rmSync(work, { recursive: true, force: true });
   }
   const mb = (n: number): string => `${(n / 1024 / 1024).toFixed(1)} MB`;
-  console.log('\npackage            .eap size  installed  node               connected (qemu)  first snapshot  peak RSS (qemu)');
+  console.log('\npackage            .eap size  installed  node               connected (qemu)  first snapshot  peak RSS (qemu)  live first frame (qemu)');
   for (const r of results) {
     console.log(
-      `${r.flavour.padEnd(18)} ${mb(r.eapBytes).padStart(9)}  ${mb(r.unpackedBytes).padStart(9)}  ${`${r.node} ${r.origin}`.padEnd(17)}  ${`${(r.connectMs / 1000).toFixed(1)} s`.padStart(16)}  ${`${r.roundtripMs} ms`.padStart(14)}  ${r.hwmMb.toFixed(0)} MB`,
+      `${r.flavour.padEnd(18)} ${mb(r.eapBytes).padStart(9)}  ${mb(r.unpackedBytes).padStart(9)}  ${`${r.node} ${r.origin}`.padEnd(17)}  ${`${(r.connectMs / 1000).toFixed(1)} s`.padStart(16)}  ${`${r.roundtripMs} ms`.padStart(14)}  ${`${r.hwmMb.toFixed(0)} MB`.padStart(15)}  ${`${(r.live.firstFrameMs / 1000).toFixed(1)} s`.padStart(22)}`,
     );
   }
   return failed ? 1 : 0;

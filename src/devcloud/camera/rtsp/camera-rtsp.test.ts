@@ -84,6 +84,13 @@ describe('camera simulator RTSP', () => {
     expect(cam.rtsp.sessions).toBe(0);
   });
 
+  it('refuses service-account credentials: they are valid on the local virtual host only (Axis ACAP docs; acap-documentation#113)', async () => {
+    const cam = await camera({ serviceAccountHost: '127.0.0.12' });
+    const account = cam.serviceAccounts!.issue('cloudcam');
+    const s = await openRtspStream({ url: cam.rtsp.url, credentials: { current: () => Promise.resolve(account) }, onRtp: () => undefined }).catch((e: unknown) => e);
+    expect(s).toMatchObject({ kind: 'auth', status: 401 });
+  });
+
   it('a camera set to Basic authentication asks for Basic on RTSP too', async () => {
     const cam = await camera({ auth: { http: { scheme: 'basic' }, https: { scheme: 'basic' } } });
     await expect(open(cam)).rejects.toThrow(/without a Digest challenge/);
