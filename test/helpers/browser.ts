@@ -1,3 +1,4 @@
+import { createHash, X509Certificate } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chromium, type Browser } from 'playwright-core';
 
@@ -9,9 +10,25 @@ import { chromium, type Browser } from 'playwright-core';
 export const CHROMIUM = '/usr/bin/chromium';
 export const HAS_CHROMIUM = existsSync(CHROMIUM);
 
-export function launchChromium(): Promise<Browser> {
+/**
+ * `trustCertificates`: PEM server certificates chromium accepts although no CA it knows signed them
+ * (devcloud's KVS signalling WSS), by their public key only (`--ignore-certificate-errors-spki-list`,
+ * honoured with a user data dir, which playwright always passes): every other certificate is
+ * still checked.
+ */
+export function launchChromium(opts: { trustCertificates?: (string | Buffer)[] } = {}): Promise<Browser> {
+  const spki = (opts.trustCertificates ?? []).map((pem) => createHash('sha256').update(new X509Certificate(pem).publicKey.export({ type: 'spki', format: 'der' })).digest('base64'));
   return chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      ...(spki.length > 0 ? [`--ignore-certificate-errors-spki-list=${spki.join(',')}`] : []),
+    ],
   });
 }
