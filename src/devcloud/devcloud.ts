@@ -349,6 +349,8 @@ export async function startDevcloud(opts: DevcloudOptions): Promise<Devcloud> {
             {
               url: c.url,
               httpUrl: c.httpUrl,
+              rtspPort: c.rtsp.port,
+              rtspUrl: c.rtsp.url,
               fingerprint256: c.fingerprint256 ?? '',
               certPath: cameraCerts[i]!.certPath,
               username: c.username,

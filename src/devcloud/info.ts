@@ -38,6 +38,12 @@ export interface DevcloudInfo {
       architecture: string;
       /** The firmware profile the simulator copies (`--camera-profile`; docs/devcloud.md). */
       profile: string;
+      /**
+       * The camera's RTSP server (`rtsp://127.0.0.1:{rtspPort}/axis-media/media.amp?videocodec=h264`,
+       * the same accounts as its HTTP side); the agent config's `live.rtspPort` points at it.
+       */
+      rtspPort: number;
+      rtspUrl: string;
       /** With --service-accounts: the camera's D-Bus (DBUS_SYSTEM_BUS_ADDRESS) and its local virtual host (camera.serviceAccountUrl). */
       serviceAccount?: { busAddress: string; url: string };
     }

@@ -32,6 +32,8 @@ export interface RtspServerOptions {
   maxSessions?: number;
   /** Bytes queued for a slow client before frames are dropped until the next keyframe. Default 8 MiB. */
   maxQueuedBytes?: number;
+  /** The camera's resolutions (Properties.Image.Resolution); asking for another gets 400 naming it. Default: any. */
+  resolutions?: readonly string[];
 }
 
 export interface RtspServer {
@@ -40,6 +42,11 @@ export interface RtspServer {
   readonly url: string;
   /** Sessions set up and not torn down or timed out. */
   readonly sessions: number;
+  /**
+   * Resolves with the session count once `predicate` holds for it (at once if it holds now); rejects
+   * after `timeoutMs` naming the count it saw, so a test waits on the event instead of polling.
+   */
+  untilSessions(predicate: (count: number) => boolean, timeoutMs: number): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -65,6 +72,16 @@ export async function startRtspServer(opts: RtspServerOptions): Promise<RtspServ
   const sessions = new Map<string, Session>();
   const sockets = new Set<net.Socket>();
   const log = opts.log?.child({ component: 'rtsp' });
+  const formatOf = (q: URLSearchParams): StreamFormat | { problem: string } => {
+    const format = formatFromQuery(q);
+    // The default stream (no resolution= asked) is DEFAULT_FORMAT whatever the still resolutions are.
+    if ('problem' in format || !opts.resolutions || !q.has('resolution') || opts.resolutions.includes(`${format.width}x${format.height}`)) return format;
+    return { problem: `resolution=${format.width}x${format.height} is not one of this camera's; see Properties.Image.Resolution` };
+  };
+  const waiters = new Set<() => void>();
+  const sessionsChanged = (): void => {
+    for (const w of [...waiters]) w();
+  };
 
   const server = net.createServer((socket) => {
     sockets.add(socket);
@@ -156,7 +173,7 @@ export async function startRtspServer(opts: RtspServerOptions): Promise<RtspServ
 
     async function describe(cseq: string, m: RtspRequest, url: URL | undefined): Promise<void> {
       if (!url || url.pathname !== MEDIA_PATH) return reply(cseq, '404 Not Found');
-      const format = formatFromQuery(url.searchParams);
+      const format = formatOf(url.searchParams);
       if ('problem' in format) return reply(cseq, '400 Bad Request', [], `${format.problem}\r\n`);
       if (!/application\/sdp|^\*\/\*|^$/.test(header(m.headers, 'accept') ?? '')) return reply(cseq, '406 Not Acceptable');
       const source = await opts.source(format);
@@ -175,7 +192,7 @@ export async function startRtspServer(opts: RtspServerOptions): Promise<RtspServ
         return reply(cseq, '461 Unsupported Transport');
       }
       if (sessions.size >= maxSessions) return reply(cseq, '453 Not Enough Bandwidth');
-      const query = url.searchParams.size > 0 ? formatFromQuery(url.searchParams) : described;
+      const query = url.searchParams.size > 0 ? formatOf(url.searchParams) : described;
       if (!query) return reply(cseq, '455 Method Not Valid in This State'); // SETUP before DESCRIBE, no format in the URL
       if ('problem' in query) return reply(cseq, '400 Bad Request', [], `${query.problem}\r\n`);
       const source = await opts.source(query);
@@ -184,6 +201,7 @@ export async function startRtspServer(opts: RtspServerOptions): Promise<RtspServ
       const id = randomBytes(8).toString('hex');
       sessions.set(id, { id, format: query, source, packetizer, channel, lastSeen: Date.now(), waitingForKeyframe: true });
       own.add(id);
+      sessionsChanged();
       log?.info({ session: id, format: query }, 'rtsp session set up');
       const ssrc = packetizer.ssrc.toString(16).toUpperCase().padStart(8, '0');
       reply(cseq, '200 OK', [
@@ -243,6 +261,7 @@ export async function startRtspServer(opts: RtspServerOptions): Promise<RtspServ
     s.unsubscribe?.();
     sessions.delete(id);
     log?.info({ session: id, why }, 'rtsp session ended');
+    sessionsChanged();
   }
 
   // Sessions that saw no request within their timeout end, and so does their connection's stream.
@@ -269,6 +288,22 @@ export async function startRtspServer(opts: RtspServerOptions): Promise<RtspServ
     url,
     get sessions() {
       return sessions.size;
+    },
+    untilSessions(predicate, timeoutMs) {
+      return new Promise<number>((resolve, reject) => {
+        const check = (): void => {
+          if (!predicate(sessions.size)) return;
+          waiters.delete(check);
+          clearTimeout(timer);
+          resolve(sessions.size);
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(check);
+          reject(new Error(`RTSP sessions: still ${sessions.size} after ${timeoutMs} ms`));
+        }, timeoutMs);
+        waiters.add(check);
+        check();
+      });
     },
     async close() {
       clearInterval(reaper);
