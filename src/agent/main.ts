@@ -20,6 +20,7 @@ import { AGENT_VERSION } from './version.js';
 import { tuneRuntimeForDevice } from './runtime-tuning.js';
 import { waitForStopSignal } from '../lib/signals.js';
 import type { EventsFeature } from './features/events/feature.js';
+import { createLiveFeature, type LiveFeature } from './features/live/feature.js';
 import { VapixClient } from '../protocol/vapix/client.js';
 import { chooseCameraAccess } from './camera-access.js';
 import { presenceTopic } from '../protocol/topics.js';
@@ -83,7 +84,9 @@ export async function startAgent(
   if (installed.onTrial) trial.begin(connection.tlsFiles, certificateIdOf(readFileSync(config.iot.certPath, 'utf8')));
   const context: FeatureContext = { config, thing: config.thingName, connection, camera, cameraAccess: access, version: AGENT_VERSION, log, now: opts.now ?? (() => new Date()) };
   let events: EventsFeature | undefined;
-  const localApi = createLocalApiFeature(context, { trial, eventCounters: () => events?.stats });
+  // The live feature itself is small; werift and the rest load on the first live request (features/live/).
+  const live: LiveFeature | undefined = config.live.enabled ? createLiveFeature(context) : undefined;
+  const localApi = createLocalApiFeature(context, { trial, eventCounters: () => events?.stats, liveReport: () => live?.report() });
   // Also the order of onConnected: snapshot reads its shadow before presence says online.
   const features: Feature[] = [
     localApi,
@@ -97,6 +100,7 @@ export async function startAgent(
     const { createEventsFeature } = await import('./features/events/feature.js');
     features.push((events = createEventsFeature(context)));
   }
+  if (live) features.push(live);
   cloud.now = { link: connection, thing: config.thingName };
   if (config.jobs.enabled) features.push(createAgentJobsFeature(context, { connection, requestRestart, extraOperations: [updater.operation] }));
   for (const f of features) await f.start();

@@ -37,6 +37,8 @@ export async function writeAgentConfigs(opts: {
   claim?: { cameras: string[]; templateName: string };
   /** devcloud's dev release key (public half): trusted by these agents only, through their config. */
   releaseKeyPath?: string;
+  /** Live view's stand-ins (KVS control plane, IoT credentials provider), signed by devcloud's CA. */
+  live?: { kvsUrl: string; credentialsUrl: string; roleAlias: string; region: string };
 }): Promise<Record<string, string>> {
   const dir = path.join(opts.stateDir, 'agents');
   await mkdir(dir, { recursive: true, mode: 0o700 });
@@ -67,6 +69,20 @@ export async function writeAgentConfigs(opts: {
         stateDir: path.join(dir, `${thing}.state`),
         // Many agents on one machine: each takes a free port (the camera simulator is told which).
         localApi: { port: 0 },
+        // Live view through devcloud's KVS and credentials provider (devcloud's CA signed both), from
+        // this camera's own RTSP port.
+        ...(opts.live
+          ? {
+              live: {
+                credentialsEndpoint: opts.live.credentialsUrl,
+                roleAlias: opts.live.roleAlias,
+                region: opts.live.region,
+                kvsEndpoint: opts.live.kvsUrl,
+                caPath: opts.pki.caCertPath,
+                rtspPort: camera.rtsp.port,
+              },
+            }
+          : {}),
       },
       opts.overrides,
     );

@@ -325,7 +325,10 @@ export async function startDevcloud(opts: DevcloudOptions): Promise<Devcloud> {
     stack.push(() => credentialsProvider.stop());
 
     const releaseKey = await ensureDevReleaseKey(stateDir);
-    const agentConfigs = await writeAgentConfigs({ stateDir, things, pki, broker, s3Url: s3.url, cameras, overrides: opts.agentOverrides ?? {}, claim: { cameras: claimNames, templateName: DEVCLOUD_TEMPLATE }, releaseKeyPath: releaseKey.publicKeyPath });
+    const agentConfigs = await writeAgentConfigs({ stateDir, things, pki, broker, s3Url: s3.url, cameras, overrides: opts.agentOverrides ?? {}, claim: { cameras: claimNames, templateName: DEVCLOUD_TEMPLATE },
+      releaseKeyPath: releaseKey.publicKeyPath,
+      live: { kvsUrl: kvs.controlUrl, credentialsUrl: credentialsProvider.url, roleAlias: credentialsProvider.roleAlias, region: DEVCLOUD_REGION },
+    });
 
     const info: DevcloudInfo = {
       schema: 1,

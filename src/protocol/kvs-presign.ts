@@ -32,7 +32,7 @@ const CLIENT_ID = /^(?!AWS_)[a-zA-Z0-9_.-]{1,256}$/i;
 const DEFAULT_EXPIRES_SECONDS = 300;
 
 /** SHA-256 (and HMAC-SHA-256 with a secret) from node:crypto, in the shape the smithy signer takes. */
-class NodeSha256 {
+export class NodeSha256 {
   private hash: Hash | Hmac;
   constructor(private readonly secret?: string | ArrayBuffer | ArrayBufferView) {
     this.hash = this.fresh();

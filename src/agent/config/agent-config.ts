@@ -49,6 +49,23 @@ export interface AgentConfig {
   };
   /** AWS IoT Jobs (features/jobs/): remote operations (restart, diagnostics snapshot, update), one at a time. */
   jobs: { enabled: boolean; stepTimeoutMinutes: number };
+  /**
+   * Live view (features/live/, docs/protocol-live.md): on a live request the agent becomes the WebRTC
+   * master of its KVS signalling channel and forwards the camera's RTSP H.264 to at most maxViewers.
+   * The endpoints '' are derived (region from iot.endpoint, KVS from the region) or, for the
+   * credentials endpoint and role alias, leave every live request failing with the fix.
+   */
+  live: {
+    enabled: boolean;
+    maxViewers: number;
+    idleSeconds: number;
+    rtspPort: number;
+    credentialsEndpoint: string;
+    roleAlias: string;
+    region: string;
+    kvsEndpoint: string;
+    caPath: string;
+  };
   stateDir: string;
   log: { level: LogLevel; format: LogFormat; syslog: { url: string; facility: Facility; appName: string } };
   shadowName: string;

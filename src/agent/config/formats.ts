@@ -134,6 +134,37 @@ const FORMATS = {
       if (u.username || u.password) throw new Error('must not carry credentials: put them in camera.username and camera.password');
     },
   },
+  'cloudcam-max-viewers': intRange(1, 10, 'whole number 1-10 (KVS allows 10 viewers on a channel)'),
+  'cloudcam-idle-seconds': intRange(1, 3600, 'whole seconds 1-3600'),
+  'cloudcam-optional-https-url': {
+    doc: 'https:// URL (scheme and host, optional port), "" = not set',
+    validate: (v) => {
+      if (v === '') return;
+      if (typeof v !== 'string') throw new Error(`must be an https:// URL, got ${show(v)}`);
+      let u: URL;
+      try {
+        u = new URL(v);
+      } catch {
+        throw new Error(`is not a URL, e.g. "https://c2abc.credentials.iot.eu-west-1.amazonaws.com", got ${show(v)}`);
+      }
+      if (u.protocol !== 'https:') throw new Error(`must use https:, got ${show(u.protocol)}`);
+      if (u.username || u.password || (u.pathname !== '/' && u.pathname !== '') || u.search) throw new Error(`must be only scheme, host and port, got ${show(v)}`);
+    },
+  },
+  'cloudcam-optional-role-alias': {
+    doc: 'AWS IoT role alias: 1-128 of a-z A-Z 0-9 = , @ _ -, "" = not set',
+    validate: (v) => {
+      if (v === '') return;
+      if (typeof v !== 'string' || !/^[\w=,@-]{1,128}$/.test(v)) throw new Error(`must be 1-128 characters from a-z A-Z 0-9 = , @ _ - (AWS role-alias rules), got ${show(v)}`);
+    },
+  },
+  'cloudcam-optional-region': {
+    doc: 'AWS region such as eu-west-1, "" = derived from iot.endpoint',
+    validate: (v) => {
+      if (v === '') return;
+      if (typeof v !== 'string' || !/^[a-z]{2}(-[a-z]+)+-\d{1,2}$/.test(v)) throw new Error(`must be an AWS region such as "eu-west-1", got ${show(v)}`);
+    },
+  },
   'cloudcam-resolution': {
     doc: 'WIDTHxHEIGHT, e.g. 1920x1080',
     validate: (v) => {

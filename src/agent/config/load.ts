@@ -9,7 +9,7 @@ import { claimModeSchema, configSchema } from './schema.js';
 // Registers the custom formats with convict; a schema naming them can only be loaded after that.
 import './formats.js';
 
-const PATH_KEYS = ['iot.caPath', 'iot.certPath', 'iot.keyPath', 'stateDir', 'provisioning.claimCertPath', 'provisioning.claimKeyPath', 'update.releaseKeysDir', 'update.extraReleaseKeyPath'] as const;
+const PATH_KEYS = ['iot.caPath', 'iot.certPath', 'iot.keyPath', 'stateDir', 'provisioning.claimCertPath', 'provisioning.claimKeyPath', 'update.releaseKeysDir', 'update.extraReleaseKeyPath', 'live.caPath'] as const;
 /** Where a provisioned identity goes when iot.certPath/keyPath are not set (relative to stateDir). */
 export const IDENTITY_DIR = 'identity';
 

@@ -208,6 +208,53 @@ export const configSchema: ConfigSchema<RawConfig> = {
       default: 15,
     },
   },
+  live: {
+    enabled: {
+      doc: 'Answer live requests (cloudcam/{thing}/live/request from the viewer API): the agent then becomes the WebRTC master of its KVS signalling channel cloudcam-{thing} and forwards the camera\'s own H.264 (one RTSP session, no transcoding) to each viewer. false: the agent never subscribes to the request topic.',
+      format: 'cloudcam-boolean',
+      default: true,
+    },
+    maxViewers: {
+      doc: 'Most viewers at once; an offer beyond it gets no answer and a warning in the log, and the viewer API refuses new viewers once the shadow\'s reported.live.viewers reaches it. Each viewer costs the camera CPU for encryption.',
+      format: 'cloudcam-max-viewers',
+      default: 4,
+    },
+    idleSeconds: {
+      doc: 'Seconds after the last viewer leaves (or after a live request nobody joins) before the agent closes the camera\'s RTSP session and the signalling connection.',
+      format: 'cloudcam-idle-seconds',
+      default: 30,
+    },
+    rtspPort: {
+      doc: 'The camera\'s RTSP port on the host of camera.url (or of the service account\'s virtual host): the stream is rtsp://HOST:PORT/axis-media/media.amp?videocodec=h264, authenticated with the VAPIX credentials.',
+      format: 'port',
+      default: 554,
+    },
+    credentialsEndpoint: {
+      doc: 'AWS IoT credentials provider, https://HOST (aws iot describe-endpoint --endpoint-type iot:CredentialProvider); the agent trades its device certificate for short-lived KVS credentials there. "" = live view not set up: live requests fail with this fix.',
+      format: 'cloudcam-optional-https-url',
+      default: '',
+    },
+    roleAlias: {
+      doc: 'The role alias whose role lets a camera be master of its own channel only (the stack output LiveRoleAlias; devcloud writes its own). "" = live view not set up.',
+      format: 'cloudcam-optional-role-alias',
+      default: '',
+    },
+    region: {
+      doc: 'AWS region of the KVS signalling channels; "" = the region in iot.endpoint (…iot.REGION.amazonaws.com).',
+      format: 'cloudcam-optional-region',
+      default: '',
+    },
+    kvsEndpoint: {
+      doc: 'Kinesis Video Streams control plane, https://HOST[:PORT]; "" = https://kinesisvideo.REGION.amazonaws.com.',
+      format: 'cloudcam-optional-https-url',
+      default: '',
+    },
+    caPath: {
+      doc: 'CA certificate (PEM) that signed the credentials provider\'s and the KVS endpoints\' certificates; "" = iot.caPath for the credentials provider and the system\'s CAs for KVS (AWS). devcloud writes its own CA here.',
+      format: 'cloudcam-optional-path',
+      default: '',
+    },
+  },
   stateDir: {
     doc: 'Writable directory for persistent agent state (handled request ids). Relative paths start at the config file.',
     format: 'cloudcam-dir',

@@ -27,6 +27,7 @@ import type { IdentityStatus, IdentityTrial } from '../provisioning/identity-tri
 import { createCertInstaller } from './cert-install.js';
 import type { VapixAccess } from '../camera-access.js';
 import { defaultPeerUids, peerUid } from './local-api/peer-uid.js';
+import type { LiveReport } from '../../protocol/live-request.js';
 import { contentTypeProblem, hostProblem, isLoopback, requestPath, type Refusal } from './local-api/request-checks.js';
 
 export { isLoopback };
@@ -46,6 +47,8 @@ export interface AgentStatus {
   vapixAccess?: VapixAccess;
   /** Event snapshots' counters (features/events/), when triggers are configured: what was dropped and why. */
   events?: EventCounters;
+  /** Live view (features/live/), when live.enabled: the same LiveReport the shadow's reported.live holds. */
+  live?: LiveReport;
 }
 
 export interface EventCounters {
@@ -71,6 +74,8 @@ export function createLocalApiFeature(
     trial: IdentityTrial;
     /** The event snapshots' counters, read at each GET /status. */
     eventCounters?: () => EventCounters | undefined;
+    /** Live view's report, read at each GET /status. */
+    liveReport?: () => LiveReport | undefined;
     /** How fast a taken port is retried (the default: 1 s, growing to 1 min). */
     bindRetry?: { minMs: number; maxMs: number };
   },
@@ -93,6 +98,8 @@ export function createLocalApiFeature(
     if (lastDisconnectReason !== undefined) out.lastDisconnectReason = lastDisconnectReason;
     const events = opts.eventCounters?.();
     if (events) out.events = events;
+    const live = opts.liveReport?.();
+    if (live) out.live = live;
     const { certPath } = connection.tlsFiles;
     try {
       const cert = new X509Certificate(await readFile(certPath));
