@@ -7,7 +7,7 @@
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { HAS_CHROMIUM, launchChromium } from '../helpers/browser.js';
+import { HAS_CHROMIUM, launchChromium, signInToViewer } from '../helpers/browser.js';
 import { startTestAgent, startTestDevcloud, type TestAgent, type TestDevcloud } from '../helpers/devcloud.js';
 import { readFile } from 'node:fs/promises';
 import { DEFAULT_FORMAT } from '../../src/devcloud/camera/rtsp/stream-url.js';
@@ -45,11 +45,7 @@ describe.skipIf(!HAS_CHROMIUM)('live view in chromium with the agent and the sim
   async function viewer(): Promise<Page> {
     const p = await (await browser.newContext()).newPage();
     open.push(p);
-    await p.goto(t.dc.viewer.url);
-    await p.getByLabel('Username').fill(t.dc.viewer.username);
-    await p.getByLabel('Password').fill(t.dc.viewer.password);
-    await p.getByRole('button', { name: 'Sign in' }).click();
-    await p.getByRole('heading', { name: 'Cameras' }).waitFor();
+    await signInToViewer(p, t.dc.viewer);
     await p.goto(`${t.dc.viewer.url}/#/camera/camera-1`);
     await p.getByRole('heading', { name: 'camera-1', level: 1 }).waitFor();
     return p;

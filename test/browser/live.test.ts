@@ -14,7 +14,7 @@ import { fetchRoleCredentials } from '../../src/protocol/iot-credentials.js';
 import { presignSignalingUrl } from '../../src/protocol/kvs-presign.js';
 import { channelNameOf, type LiveReport } from '../../src/protocol/live-request.js';
 import { DEFAULT_SHADOW_NAME } from '../../src/protocol/topics.js';
-import { HAS_CHROMIUM, launchChromium } from '../helpers/browser.js';
+import { HAS_CHROMIUM, launchChromium, signInToViewer } from '../helpers/browser.js';
 import { startTestAgent, startTestDevcloud, waitForReport, type TestAgent, type TestDevcloud } from '../helpers/devcloud.js';
 import { connectPeer, type TestPeer } from '../helpers/signaling-peer.js';
 
@@ -33,13 +33,7 @@ describe.skipIf(!HAS_CHROMIUM)('camera page in chromium: status, Snapshot now, L
     t.dc.store.update({ thing, shadow: DEFAULT_SHADOW_NAME }, JSON.stringify({ state: { reported } }));
   };
 
-  async function signIn(p: Page): Promise<void> {
-    await p.goto(t.dc.viewer.url);
-    await p.getByLabel('Username').fill(t.dc.viewer.username);
-    await p.getByLabel('Password').fill(t.dc.viewer.password);
-    await p.getByRole('button', { name: 'Sign in' }).click();
-    await p.getByRole('heading', { name: 'Cameras' }).waitFor();
-  }
+  const signIn = (p: Page): Promise<void> => signInToViewer(p, t.dc.viewer);
 
   async function openCamera(p: Page, thing: string): Promise<void> {
     await p.goto(`${t.dc.viewer.url}/#/camera/${thing}`);

@@ -1,6 +1,6 @@
 import { createHash, X509Certificate } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 
 /**
  * Debian's chromium driven by playwright-core (playwright's own browser download does not work here).
@@ -31,4 +31,13 @@ export function launchChromium(opts: { trustCertificates?: (string | Buffer)[] }
       ...(spki.length > 0 ? [`--ignore-certificate-errors-spki-list=${spki.join(',')}`] : []),
     ],
   });
+}
+
+/** Signs in to devcloud's viewer through the issuer's page (code flow with PKCE) and waits for the fleet page. */
+export async function signInToViewer(page: Page, viewer: { url: string; username: string; password: string }): Promise<void> {
+  await page.goto(viewer.url);
+  await page.getByLabel('Username').fill(viewer.username);
+  await page.getByLabel('Password').fill(viewer.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Cameras' }).waitFor();
 }
