@@ -69,7 +69,7 @@ try {
   await page.screenshot({ path: values.out });
   console.log(`wrote ${path.relative(process.cwd(), values.out)}`);
   if (values['live-out']) {
-    const live = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+    const live = await (await browser.newContext({ viewport: { width: 1280, height: 860 } })).newPage();
     await live.goto(devcloud.info.viewer.url);
     await live.getByLabel('Username').fill(devcloud.info.viewer.username);
     await live.getByLabel('Password').fill(devcloud.info.viewer.password);
@@ -79,6 +79,7 @@ try {
     await live.getByRole('button', { name: 'Live' }).click();
     await live.waitForFunction(() => document.querySelector('.live-state')?.textContent === 'Live', undefined, { timeout: 30_000 });
     await live.waitForFunction(() => (document.querySelector('video.live-video')?.getVideoPlaybackQuality().totalVideoFrames ?? 0) >= 30, undefined, { timeout: 30_000 });
+    await live.evaluate(() => window.scrollTo(0, 0));
     await mkdir(path.dirname(values['live-out']), { recursive: true });
     await live.screenshot({ path: values['live-out'] });
     console.log(`wrote ${path.relative(process.cwd(), values['live-out'])}`);
