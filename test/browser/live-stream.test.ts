@@ -3,7 +3,10 @@
  * camera's RTSP) and the real agent's live feature. Sign in, open camera-1, press Live: frames decode
  * at the camera's size and the picture moves (the simulator draws a clock and a frame counter); two
  * viewers share the camera's one RTSP session; closing both ends that session within idleSeconds + 2 s;
- * a viewer past the camera's maxViewers is told "Too many viewers". docs/viewer.md "Live".
+ * a viewer past the camera's maxViewers is told "Too many viewers"; a hidden tab ends the camera's
+ * session too; a camera that goes away is "Reconnecting…", then "Camera offline". docs/viewer.md "Live".
+ * The 5 s bound is the issue's; under heavy load (load average over 10 on 2 cores) it was seen at 5.2-5.4 s:
+ * rerun alone before believing it.
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -114,5 +117,32 @@ describe.skipIf(!HAS_CHROMIUM)('live view in chromium with the agent and the sim
     await expect.poll(() => late.locator('.presence').textContent(), POLL).toContain(`${MAX_VIEWERS} of ${MAX_VIEWERS} live viewers`);
     await late.getByRole('button', { name: 'Live' }).click();
     await expect.poll(() => stateText(late), POLL).toMatch(/^Too many viewers/);
+  }, 40_000);
+
+  it('a hidden tab stops watching: the camera ends its RTSP session within idleSeconds + 2 s', async () => {
+    const rtsp = t.dc.cameras.get('camera-1')!.rtsp;
+    await rtsp.untilSessions((n) => n === 0, (IDLE_SECONDS + 5) * 1000);
+    const page = await viewer();
+    await page.getByRole('button', { name: 'Live' }).click();
+    await expect.poll(() => frames(page), POLL).toBeGreaterThanOrEqual(1);
+    expect(rtsp.sessions).toBe(1);
+    await page.evaluate(`Object.defineProperty(document, 'visibilityState', { value: 'hidden', configurable: true }); document.dispatchEvent(new Event('visibilitychange'))`);
+    const hidden = Date.now();
+    await rtsp.untilSessions((n) => n === 0, (IDLE_SECONDS + 2) * 1000);
+    expect(Date.now() - hidden).toBeLessThanOrEqual((IDLE_SECONDS + 2) * 1000);
+    expect(await stateText(page)).toBe('Stopped while the page was hidden; press Live to watch again.');
+  }, 30_000);
+
+  it('the camera going away while watched: "Reconnecting…", then "Camera offline"', async () => {
+    const page = await viewer();
+    await page.getByRole('button', { name: 'Live' }).click();
+    await expect.poll(() => frames(page), POLL).toBeGreaterThanOrEqual(1);
+    // Every state the page shows, in order ("Reconnecting…" may last only as long as one API call).
+    await page.evaluate(`window.states = []; new MutationObserver(() => window.states.push(document.querySelector('.live-state').textContent)).observe(document.querySelector('.live-state'), { subtree: true, childList: true, characterData: true })`);
+    await agent.stop();
+    await expect.poll(() => stateText(page), { timeout: 20_000, interval: 100 }).toMatch(/^Camera offline/);
+    const states = (await page.evaluate<string[]>(`window.states`)).map((text) => text.split(' — ')[0]);
+    expect(states.filter((x, i) => x !== states[i - 1])).toEqual(['Reconnecting…', 'Camera offline']);
+    expect(await page.locator('video.live-video').isHidden()).toBe(true);
   }, 40_000);
 });
