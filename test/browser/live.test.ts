@@ -62,7 +62,9 @@ describe.skipIf(!HAS_CHROMIUM)('camera page in chromium: status, Snapshot now, L
         if (r.action === 'requested' && r.thing === 'camera-1') resolve(r.request.id);
       });
     });
-    for (const thing of ['camera-1', 'camera-2']) agents.set(thing, await startTestAgent(t.dc, thing));
+    // These tests play the camera's side of signalling themselves (cameraMaster): the agents' own live
+    // feature is off, or it would become the channel's master and take the offers (test/browser/live-stream.test.ts plays it).
+    for (const thing of ['camera-1', 'camera-2']) agents.set(thing, await startTestAgent(t.dc, thing, (c) => void (c.live.enabled = false)));
     await waitForReport(t.dc, 'camera-1', await first);
     // camera-2 was online once and is offline now.
     await agents.get('camera-2')!.stop();

@@ -36,6 +36,8 @@ export class LivePlayer {
   private timer: ReturnType<typeof setTimeout> | undefined;
   private running = false;
   private attempts = 0;
+  /** Bumped by every start and end: an API answer that arrives after Stop (or after Stop + Live) is dropped. */
+  private generation = 0;
 
   constructor(
     private readonly thing: string,
@@ -49,6 +51,7 @@ export class LivePlayer {
   start(): void {
     if (this.running) return;
     this.running = true;
+    this.generation++;
     this.attempts = 0;
     this.events.phase('connecting', '');
     void this.connect();
@@ -61,17 +64,18 @@ export class LivePlayer {
 
   private async connect(): Promise<void> {
     this.attempts++;
+    const generation = this.generation;
     let grant: LiveGrant;
     try {
       grant = await call<LiveGrant>('POST', `/api/cameras/${encodeURIComponent(this.thing)}/live`);
     } catch (err) {
-      if (!this.running) return;
+      if (generation !== this.generation) return;
       if (err instanceof SignedOut) return location.reload();
       if (err instanceof ApiCallError && err.reason === 'offline') return this.end('offline', err.message);
       if (err instanceof ApiCallError && err.reason === 'too-many-viewers') return this.end('too-many', err.message);
       return this.retry(`the viewer API did not answer: ${(err as Error).message}`);
     }
-    if (!this.running) return;
+    if (generation !== this.generation) return;
     this.peer = new LivePeer(grant, {
       stream: (s) => this.events.stream(s),
       connected: () => {
@@ -101,6 +105,7 @@ export class LivePlayer {
 
   private end(phase: LivePhase, detail: string): void {
     this.running = false;
+    this.generation++;
     this.release();
     this.events.stream(null);
     this.events.phase(phase, detail);
