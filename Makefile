@@ -42,7 +42,7 @@ devcloud: build
 # The README's picture: the viewer's fleet page on a devcloud with real agents, taken by chromium.
 screenshot: build
 	bash scripts/system-packages.sh mosquitto chromium
-	node scripts/screenshot.mjs --out docs/images/viewer.png
+	node scripts/screenshot.mjs --out docs/images/viewer.png --live-out docs/images/viewer-live.png
 
 # Self-contained packages (docs/packaging.md): build/package/cloudcam_{version}_armv7hf.eap (AXIS OS 12,
 # Debian trixie's nodejs, downloaded once into build/debian-node/), cloudcam_{version}_armv7hf-axisos11[-eol].eap,

@@ -76,6 +76,7 @@ describe('the viewer in AWS (template)', () => {
       'iot:DescribeThing',
       'iot:GetThingShadow',
       'iot:ListThings',
+      'iot:Publish', // the go-live request only (below)
       'iot:UpdateThingShadow',
       // live view (infra/live.ts): on cloudcam-* channels, never as MASTER
       'kinesisvideo:ConnectAsViewer',
@@ -97,6 +98,10 @@ describe('the viewer in AWS (template)', () => {
     const shadow = statements.find((s) => asList(s.Action).includes('iot:GetThingShadow'))!;
     // The fleet's things only (prefix + serial), like DescribeThing: not every thing in the account.
     expect(resolve(shadow.Resource)).toBe('arn:aws:iot:eu-north-1:123456789012:thing/cloudcam-*/cloudcam');
+    // Live view asks a camera to go live on its own request topic (src/protocol/live-request.ts) and may publish nowhere else.
+    const publish = statements.find((s) => asList(s.Action).includes('iot:Publish'))!;
+    expect(asList(publish.Action)).toEqual(['iot:Publish']);
+    expect(resolve(publish.Resource)).toBe('arn:aws:iot:eu-north-1:123456789012:topic/cloudcam/cloudcam-*/live/request');
   });
 
   it('the thumbnail Lambda runs on arm64, reads snapshots and may write under thumbnails/ only', () => {
@@ -158,6 +163,7 @@ describe('the deployed viewer: headers, throttling, concurrency, sign-in, logs (
     const expected = viewerContentSecurityPolicy({
       images: `https://ref:${idOf('AWS::S3::Bucket', 'Snapshots')}.s3.eu-north-1.amazonaws.com`,
       signIn: `https://ref:${idOf('AWS::Cognito::UserPoolDomain', 'ViewerUsersDomain')}.auth.eu-north-1.amazoncognito.com`,
+      signalling: 'wss://*.kinesisvideo.eu-north-1.amazonaws.com',
     });
     expect(resolve(headers['ContentSecurityPolicy']!['ContentSecurityPolicy'])).toBe(expected);
     expect(expected).toContain("frame-ancestors 'none'");

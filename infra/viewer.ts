@@ -16,6 +16,7 @@ import * as secrets from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { THUMBNAIL_PREFIX } from '../src/viewer/api/keys.js';
 import { ORIGIN_VERIFY_HEADER } from '../src/viewer/api/origin-verify.js';
+import { kvsSignallingOrigin } from '../src/viewer/csp.js';
 import { ACCESS_LOG_PREFIXES } from './access-logs.js';
 import { acknowledge, acknowledgeWildcards } from './nag.js';
 import { customDomainSettings, rateLimitWebAcl, securityHeadersPolicy, type ViewerDomain } from './viewer-edge.js';
@@ -144,7 +145,10 @@ export class CloudcamViewer extends Construct {
     // ListThings has no resource type (Service Authorization Reference): IAM accepts only "*".
     apiRole.addToPolicy(new iam.PolicyStatement({ actions: ['iot:ListThings'], resources: ['*'] }));
     acknowledgeWildcards(apiRole, [bucket.arnForObjects('*')], "object keys are per camera and per day: the API reads any camera's pictures and presigns uploads for them");
-    acknowledgeWildcards(apiRole, [shadows, things], 'every camera of the fleet (thing names are the fleet prefix + serial number), its named shadow only');
+    // Live view's go-live request (src/protocol/live-request.ts): published on each camera's own request topic, nothing else.
+    const liveRequests = `${iotArn}:topic/cloudcam/${props.thingNamePrefix}*/live/request`;
+    apiRole.addToPolicy(new iam.PolicyStatement({ actions: ['iot:Publish'], resources: [liveRequests] }));
+    acknowledgeWildcards(apiRole, [shadows, things, liveRequests], 'every camera of the fleet (thing names are the fleet prefix + serial number): its named shadow, its thing, its live-request topic only');
     acknowledgeWildcards(apiRole, ['*'], 'iot:ListThings has no resource type: IAM accepts only "*" for it');
 
     const apiConcurrency = props.apiConcurrency ?? VIEWER_DEFAULTS.apiConcurrency;
@@ -172,7 +176,9 @@ export class CloudcamViewer extends Construct {
     });
     const apiDomain = `${this.api.apiId}.execute-api.${Aws.REGION}.${Aws.URL_SUFFIX}`;
 
-    const headers = securityHeadersPolicy(this, 'SecurityHeaders', { images: props.imagesOrigin, signIn: domain.baseUrl() });
+    // Live view's signalling: GetSignalingChannelEndpoint gives each channel a host under the region's
+    // kinesisvideo domain, so the CSP names that domain's wss:// hosts (docs/security.md, "Live view").
+    const headers = securityHeadersPolicy(this, 'SecurityHeaders', { images: props.imagesOrigin, signIn: domain.baseUrl(), signalling: kvsSignallingOrigin(Aws.REGION) });
     const apiBehavior: cloudfront.BehaviorOptions = {
       origin: new origins.HttpOrigin(apiDomain, { customHeaders: { [ORIGIN_VERIFY_HEADER]: originSecret.secretValue.unsafeUnwrap() } }),
       allowedMethods: cloudfront.AllowedMethods.ALLOW_ALL,

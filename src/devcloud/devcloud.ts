@@ -32,6 +32,7 @@ import { startJobsService } from './jobs/mqtt-service.js';
 import { isThingName } from './broker/acl.js';
 import { CredentialsRegistry } from './kvs/iam.js';
 import { startKvs, type KvsStandIn } from './kvs/server.js';
+import { liveRequestTopic } from '../protocol/live-request.js';
 import { startIotCredentialsProvider, type IotCredentialsProvider } from './iot-credentials/server.js';
 
 export const DEVCLOUD_BUCKET = 'cloudcam-snapshots';
@@ -288,6 +289,13 @@ export async function startDevcloud(opts: DevcloudOptions): Promise<Devcloud> {
     const control = await startControlApi({ cameras, s3, handler, jobs, log: log.child({ part: 'control' }) });
     stack.push(() => control.stop());
 
+    // Live view: KVS signalling and the IoT credentials provider share one registry of key pairs. The
+    // viewer API signs with devcloud's one cloud principal; cameras get role sessions for their thing.
+    const iam = new CredentialsRegistry();
+    iam.addLongTerm(credentials, { kind: 'viewer-api' });
+    const [serverCert, serverKey, caPem, crlPem] = await Promise.all([readText(pki.server.certPath), readText(pki.server.keyPath), readText(pki.caCertPath), readText(pki.crlPath)]);
+    const kvs = await startKvs({ region: DEVCLOUD_REGION, registry: iam, tls: { cert: serverCert, key: serverKey }, log: log.child({ part: 'kvs' }) });
+    stack.push(() => kvs.stop());
     const viewer = await startDevcloudViewer({
       stateDir,
       s3,
@@ -300,17 +308,12 @@ export async function startDevcloud(opts: DevcloudOptions): Promise<Devcloud> {
       thumbnails: opts.thumbnails ?? true,
       // Things enrolled by claim appear as they register.
       things: () => [...things, ...Object.values(provisioned)],
+      // The go-live request: devcloud's cloud client stands in for the IoT data plane's Publish.
+      live: { kvsControlUrl: kvs.controlUrl, signallingUrl: kvs.signallingUrl, ca: caPem, publish: async (thing, request) => void (await cloudClient.publishAsync(liveRequestTopic(thing), JSON.stringify(request), { qos: 1 })) },
       log: log.child({ part: 'viewer' }),
     });
     stack.push(() => viewer.stop());
 
-    // Live view: KVS signalling and the IoT credentials provider share one registry of key pairs. The
-    // viewer API signs with devcloud's one cloud principal; cameras get role sessions for their thing.
-    const iam = new CredentialsRegistry();
-    iam.addLongTerm(credentials, { kind: 'viewer-api' });
-    const [serverCert, serverKey, caPem, crlPem] = await Promise.all([readText(pki.server.certPath), readText(pki.server.keyPath), readText(pki.caCertPath), readText(pki.crlPath)]);
-    const kvs = await startKvs({ region: DEVCLOUD_REGION, registry: iam, tls: { cert: serverCert, key: serverKey }, log: log.child({ part: 'kvs' }) });
-    stack.push(() => kvs.stop());
     const credentialsProvider = await startIotCredentialsProvider({
       tls: { cert: serverCert, key: serverKey, ca: caPem, crl: crlPem },
       registry: iam,

@@ -19,6 +19,9 @@ import { bucketRevocations } from '../viewer/api/revocations.js';
 import { handleThumbnailEvent, objectCreatedEvent, type ThumbnailOutcome } from '../viewer/thumbnail.js';
 import { viewerContentSecurityPolicy } from '../viewer/csp.js';
 import { bundleWebApp, indexHtml, WEB_CSS } from '../viewer/web-bundle.js';
+import { kvsViewerSide } from '../viewer/api/kvs.js';
+import type { LivePublisher } from '../viewer/api/live.js';
+import { Agent as HttpsAgent } from 'node:https';
 import { startIssuer, type Issuer } from './oauth/issuer.js';
 import type { S3StandIn, S3StoredObject } from './s3/server.js';
 
@@ -77,6 +80,8 @@ export async function startDevcloudViewer(opts: {
   accessTokenSeconds?: number;
   /** Run the thumbnail handler on every stored object (as the S3 notification does in AWS). */
   thumbnails: boolean;
+  /** Live view: devcloud's KVS stand-in (signed with `credentials`, the viewer API's principal) and the cloud MQTT client's publish. */
+  live: { kvsControlUrl: string; signallingUrl: string; ca: Buffer | string; publish: LivePublisher };
 }): Promise<DevcloudViewer> {
   const { log } = opts;
   const secrets = await ensureViewerSecrets(opts.stateDir);
@@ -95,6 +100,8 @@ export async function startDevcloudViewer(opts: {
   const s3Client = createS3Client({ region: opts.region, credentials: opts.credentials, s3Endpoint: opts.s3.url });
   const iotData = new IoTDataPlaneClient({ region: opts.region, credentials: opts.credentials, endpoint: opts.dataPlaneUrl });
   const bucket = createBucket(s3Client, opts.bucket);
+  const kvsAgent = new HttpsAgent({ ca: opts.live.ca, keepAlive: true });
+  const kvs = kvsViewerSide({ region: opts.region, endpoint: opts.live.kvsControlUrl, credentials: opts.credentials, requestHandler: { httpsAgent: kvsAgent } });
   const api = createViewerApi({
     verifier: issuerVerifier({ issuer: issuer.url, clientId: VIEWER_CLIENT_ID, jwksUri: issuer.jwksUri }),
     directory: staticDirectory(opts.things, (thing) => readEnrolment(opts.stateDir, thing)),
@@ -103,6 +110,7 @@ export async function startDevcloudViewer(opts: {
     requestSnapshot: (thing) => opts.handler.handle({ kind: 'snapshot', thing, reason: 'viewer' }),
     shareSecret: async () => shareKey,
     revocations: bucketRevocations(bucket),
+    live: { signalling: kvs, publish: opts.live.publish },
     onError: (route, err) => log.error({ route, err: err.message }, 'viewer API failed'),
     onIgnored: (thing, why) => log.warn({ thing, why }, 'viewer API ignores what a camera reported'),
   });
@@ -120,8 +128,8 @@ export async function startDevcloudViewer(opts: {
   };
   if (opts.thumbnails) opts.s3.events.on('object', onObject);
 
-  // The app talks to this origin (API) and the issuer (sign-in); images come from S3.
-  const csp = viewerContentSecurityPolicy({ images: opts.s3.url, signIn: issuer.url });
+  // The app talks to this origin (API), the issuer (sign-in) and the KVS signalling WSS; images come from S3.
+  const csp = viewerContentSecurityPolicy({ images: opts.s3.url, signIn: issuer.url, signalling: opts.live.signallingUrl.replace(/^https:/, 'wss:') });
   const staticFile = (res: ServerResponse, type: string, body: string): void => {
     res.writeHead(200, { 'content-type': type, 'content-length': String(Buffer.byteLength(body)), 'content-security-policy': csp, 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff' });
     res.end(body);
@@ -176,6 +184,8 @@ export async function startDevcloudViewer(opts: {
       await issuer.stop();
       s3Client.destroy();
       iotData.destroy();
+      kvs.destroy();
+      kvsAgent.destroy();
     },
   });
 }

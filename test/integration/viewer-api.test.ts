@@ -61,7 +61,7 @@ describe('viewer API on devcloud: authentication, fleet, history, snapshot now, 
 
   it('serves the app with the CSP the AWS stack also sends (one source: src/viewer/csp.ts)', async () => {
     const res = await fetch(`${t.dc.viewer.url}/`);
-    expect(res.headers.get('content-security-policy')).toBe(viewerContentSecurityPolicy({ images: t.dc.s3.url, signIn: t.dc.viewer.issuer.url }));
+    expect(res.headers.get('content-security-policy')).toBe(viewerContentSecurityPolicy({ images: t.dc.s3.url, signIn: t.dc.viewer.issuer.url, signalling: t.dc.info.live.kvs.signallingUrl.replace(/^https:/, 'wss:') }));
   });
 
   it('refuses every API call without a valid access token: none, forged, expired, for another client, an id token', async () => {

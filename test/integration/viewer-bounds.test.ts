@@ -25,6 +25,8 @@ import { startTestDevcloud, type TestDevcloud } from '../helpers/devcloud.js';
 import { uploadEventPictures } from '../helpers/event-upload.js';
 
 const DAY = 24 * 3600 * 1000;
+const refuse = (): Promise<never> => Promise.reject(new Error('not in this test'));
+const notInThisTest = { ensureChannel: refuse, viewerEndpoints: refuse, iceServers: refuse, presignViewer: refuse };
 const devBucket = () => createBucket(createS3Client({ region: t.dc.info.s3.region, s3Endpoint: t.dc.info.s3.url, credentials: t.dc.info.s3 }), t.dc.info.s3.bucket);
 const JPEG = Buffer.from([0xff, 0xd8, 0xff, 0xd9]);
 
@@ -159,6 +161,7 @@ describe('fleet page', () => {
       requestSnapshot: () => Promise.reject(new Error('not in this test')),
       shareSecret: async () => Buffer.alloc(32, 1),
       revocations: bucketRevocations(devBucket()),
+      live: { signalling: notInThisTest, publish: () => Promise.reject(new Error('not in this test')) },
       onIgnored: (thing, why) => ignored.push([thing, why]),
     });
     for (let poll = 0; poll < 3; poll++) {

@@ -1,5 +1,8 @@
 import { DescribeThingCommand, IoTClient, ListThingsCommand, ResourceNotFoundException } from '@aws-sdk/client-iot';
+import { PublishCommand, type IoTDataPlaneClient } from '@aws-sdk/client-iot-data-plane';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { liveRequestTopic } from '../../protocol/live-request.js';
+import type { LivePublisher } from './live.js';
 import { ENROLLED_AT_ATTRIBUTE } from '../../cloud/enrolment-rules.js';
 import { knownThing, type ThingDirectory } from './fleet.js';
 
@@ -46,6 +49,13 @@ export function cachedSecret(client: SecretsManagerClient, secretId: string): ()
     });
     key.catch(() => (key = undefined));
     return key;
+  };
+}
+
+/** The go-live request through the IoT data plane's Publish (QoS 1; the role may publish on cloudcam/+/live/request only). */
+export function dataPlanePublisher(client: IoTDataPlaneClient): LivePublisher {
+  return async (thing, request) => {
+    await client.send(new PublishCommand({ topic: liveRequestTopic(thing), qos: 1, payload: Buffer.from(JSON.stringify(request)) }));
   };
 }
 

@@ -5,6 +5,7 @@ import type { Bucket } from './bucket.js';
 import { newestSnapshot } from './history.js';
 import { imageRef } from './image-ref.js';
 import { parseSnapshotKey } from './keys.js';
+import { liveReportOf } from './live.js';
 import type { CameraSummary } from './types.js';
 
 export type { CameraSummary, ImageRef } from './types.js';
@@ -105,6 +106,11 @@ export interface SummaryDeps {
   onIgnored?: (why: string) => void;
 }
 
+function liveSummary(value: unknown): CameraSummary['live'] {
+  const live = liveReportOf(value);
+  return live ? { state: live.state, viewers: live.viewers, maxViewers: live.maxViewers, since: live.since } : null;
+}
+
 export async function summarise(thing: string, deps: SummaryDeps): Promise<CameraSummary> {
   const doc = await deps.shadows.get(thing);
   const reported = doc?.state?.reported ?? {};
@@ -121,5 +127,6 @@ export async function summarise(thing: string, deps: SummaryDeps): Promise<Camer
     agentVersion: typeof reported['agentVersion'] === 'string' ? reported['agentVersion'] : null,
     lastRequest: report ? { id: report.id, status: report.status, error: report.error ?? null, at: typeof report.at === 'string' ? report.at : null } : null,
     latest: uploaded ? await imageRef(deps.bucket, uploaded.key, uploaded.bytes, deps.presignSeconds) : null,
+    live: liveSummary(reported['live']),
   };
 }

@@ -5,6 +5,7 @@ import type { Bucket } from './bucket.js';
 import { summarise, type KnownThing, type ShadowReader, type ThingDirectory } from './fleet.js';
 import { eventHistory, history, MAX_HISTORY_PAGE } from './history.js';
 import { pictureThing } from './keys.js';
+import { grantLive, LiveRefusal, type LivePublisher, type LiveSignalling } from './live.js';
 import type { RevocationList } from './revocations.js';
 import { createShareToken, ShareTokenError, verifyShareToken, MIN_SHARE_SECONDS } from './share-token.js';
 
@@ -14,7 +15,9 @@ import { createShareToken, ShareTokenError, verifyShareToken, MIN_SHARE_SECONDS 
  *   GET    /api/cameras?limit=&next=                    the fleet, a page at a time
  *   GET    /api/cameras/{thing}/snapshots?before=&limit= a camera's history, newest first (bounded S3 listings; history.ts)
  *   GET    /api/cameras/{thing}/events?before=&limit=    its event snapshots with their triggers, newest first
+ *   GET    /api/cameras/{thing}                         one camera's summary (the camera page's status)
  *   POST   /api/cameras/{thing}/snapshot                "Snapshot now" (the cloud handler)
+ *   POST   /api/cameras/{thing}/live                    a presigned KVS VIEWER URL and ICE servers; asks the camera to go live (live.ts)
  *   POST   /api/shares {key, ttlSeconds}                a share link to one snapshot
  *   DELETE /api/shares/{id}                             revokes a share link
  *   GET    /s/{token}                                   a share link: 302 to a fresh, short presigned GET
@@ -46,6 +49,8 @@ export interface ViewerApiDeps {
   requestSnapshot: (thing: string) => Promise<HandleResult>;
   shareSecret: () => Promise<Buffer>;
   revocations: RevocationList;
+  /** Live view: the KVS calls (kvs.ts) and the go-live publish (QoS 1 on cloudcam/{thing}/live/request). */
+  live: { signalling: LiveSignalling; publish: LivePublisher; urlSeconds?: number };
   /** Life of the presigned GETs the API hands out (image and thumbnail URLs). */
   presignSeconds?: number;
   /** Life of the presigned GET a share link redirects to: just long enough to load it. */
@@ -67,6 +72,8 @@ class ApiError extends Error {
   constructor(
     readonly status: number,
     message: string,
+    /** A machine-readable why, for answers a client acts on (the live route's 409s). */
+    readonly reason?: string,
   ) {
     super(message);
   }
@@ -171,6 +178,19 @@ export function createViewerApi(deps: ViewerApiDeps): (req: ViewerRequest) => Pr
       );
       return json(200, { cameras, next: page.next ?? null });
     }
+    if (resource === 'cameras' && id !== undefined && parts.length === 3 && req.method === 'GET') {
+      const { thing } = await knownThing(id);
+      return json(200, await summarise(thing, { shadows: deps.shadows, bucket: deps.bucket, presignSeconds, now: now(), onIgnored: (why) => ignoredOnce(thing, why) }));
+    }
+    if (resource === 'cameras' && id !== undefined && parts.length === 4 && sub === 'live' && req.method === 'POST') {
+      const { thing } = await knownThing(id);
+      try {
+        return json(200, await grantLive(thing, caller, { shadows: deps.shadows, ...deps.live, now }));
+      } catch (err) {
+        if (err instanceof LiveRefusal) throw new ApiError(409, err.message, err.reason);
+        throw err;
+      }
+    }
     if (resource === 'cameras' && id !== undefined && parts.length === 4 && sub === 'snapshots' && req.method === 'GET') {
       const { thing } = await knownThing(id);
       const before = req.query.get('before') ?? undefined;
@@ -220,7 +240,8 @@ export function createViewerApi(deps: ViewerApiDeps): (req: ViewerRequest) => Pr
       return await route(req);
     } catch (err) {
       if (err instanceof ApiError) {
-        return json(err.status, { message: err.message }, err.status === 401 ? { 'www-authenticate': 'Bearer error="invalid_token"' } : {});
+        const body = err.reason !== undefined ? { message: err.message, reason: err.reason } : { message: err.message };
+        return json(err.status, body, err.status === 401 ? { 'www-authenticate': 'Bearer error="invalid_token"' } : {});
       }
       if (err instanceof RangeError) return json(400, { message: err.message });
       const error = err instanceof Error ? err : new Error(String(err));

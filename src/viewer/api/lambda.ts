@@ -2,7 +2,8 @@ import { IoTDataPlaneClient } from '@aws-sdk/client-iot-data-plane';
 import { createCloudHandler, createS3Client } from '../../cloud/handler.js';
 import { loadCloudConfig } from '../../cloud/config.js';
 import { cognitoVerifier } from './auth.js';
-import { IoTClient, registryDirectory, SecretsManagerClient, cachedSecret } from './aws.js';
+import { IoTClient, registryDirectory, SecretsManagerClient, cachedSecret, dataPlanePublisher } from './aws.js';
+import { kvsStunUrl, kvsViewerSide } from './kvs.js';
 import { createBucket } from './bucket.js';
 import { dataPlaneShadows } from './fleet.js';
 import { createViewerApi, type ViewerRequest, type ViewerResponse } from './handler.js';
@@ -41,14 +42,17 @@ function createApi(): (req: ViewerRequest) => Promise<ViewerResponse> {
   const bucket = createBucket(s3, config.bucket);
   const cloud = createCloudHandler(config);
   const secrets = new SecretsManagerClient({ region: config.region });
+  const iotData = new IoTDataPlaneClient({ region: config.region });
   const viewerApi = createViewerApi({
     verifier: cognitoVerifier({ userPoolId: required('CLOUDCAM_USER_POOL_ID'), clientId: required('CLOUDCAM_VIEWER_CLIENT_ID') }),
     directory: registryDirectory(new IoTClient({ region: config.region }), process.env['CLOUDCAM_THING_PREFIX'] ?? ''),
-    shadows: dataPlaneShadows(new IoTDataPlaneClient({ region: config.region }), config.shadowName),
+    shadows: dataPlaneShadows(iotData, config.shadowName),
     bucket,
     requestSnapshot: (thing) => cloud.handle({ kind: 'snapshot', thing, reason: 'viewer' }),
     shareSecret: cachedSecret(secrets, required('CLOUDCAM_SHARE_SECRET_ID')),
     revocations: bucketRevocations(bucket),
+    // The browser also gets the region's KVS STUN server, as the KVS WebRTC SDK's viewer adds it.
+    live: { signalling: kvsViewerSide({ region: config.region, stunUrls: [kvsStunUrl(config.region)] }), publish: dataPlanePublisher(iotData) },
     onError: (route, err) => console.error(JSON.stringify({ msg: 'viewer API failed', route, err: err.message })),
     onIgnored: (thing, why) => console.warn(JSON.stringify({ msg: 'viewer API ignores what a camera reported', thing, why })),
     ...eventDays(),

@@ -28,7 +28,23 @@ export interface CameraSummary {
   agentVersion: string | null;
   lastRequest: { id: string; status: string; error: string | null; at: string | null } | null;
   latest: ImageRef | null;
+  /** What the camera last reported of live view (`reported.live`, src/protocol/live-request.ts LiveReport); null when it never did. */
+  live: { state: 'off' | 'starting' | 'on' | 'failed'; viewers: number; maxViewers: number; since: string } | null;
 }
+
+/** `POST /api/cameras/{thing}/live`: what a browser needs to connect as a KVS VIEWER. */
+export interface LiveGrant {
+  channelArn: string;
+  /** Presigned ConnectAsViewer WSS URL; a connection must start before expiresAt. */
+  signalingUrl: string;
+  clientId: string;
+  /** RTCIceServer entries (GetIceServerConfig). */
+  iceServers: { urls: string[]; username?: string; credential?: string }[];
+  expiresAt: string;
+}
+
+/** A 409 from the live route: why there is no stream to join. */
+export type LiveRefusalReason = 'offline' | 'too-many-viewers';
 
 export interface Share {
   id: string;

@@ -1,8 +1,19 @@
 import { accessToken, signOut } from './auth.js';
 
-export type { CameraSummary, EventImageRef, ImageRef, Share } from '../api/types.js';
+export type { CameraSummary, EventImageRef, ImageRef, LiveGrant, LiveRefusalReason, Share } from '../api/types.js';
 
 export class SignedOut extends Error {}
+
+/** An API answer that is not 2xx: its status and, where the API gives one, its machine-readable reason. */
+export class ApiCallError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly reason: string | undefined,
+  ) {
+    super(message);
+  }
+}
 
 let base = '';
 export function setApiBase(url: string): void {
@@ -21,7 +32,7 @@ export async function call<T>(method: string, path: string, body?: unknown): Pro
     signOut();
     throw new SignedOut('signed out');
   }
-  const data = (await res.json()) as T & { message?: string };
-  if (!res.ok) throw new Error(data.message ?? `HTTP ${res.status}`);
+  const data = (await res.json()) as T & { message?: string; reason?: string };
+  if (!res.ok) throw new ApiCallError(data.message ?? `HTTP ${res.status}`, res.status, data.reason);
   return data;
 }

@@ -2,11 +2,12 @@ import { h } from 'preact';
 import { useEffect, useLayoutEffect, useState } from 'preact/hooks';
 import { call, type ImageRef, type Share } from './api.js';
 import { clock, size } from './format.js';
+import { CameraHome } from './camera-home.js';
 import { EventsSection } from './events.js';
 import { usePagedListing } from './paging.js';
 import { Thumb } from './thumb.js';
 
-/** One camera: its history by day (newest first, paged) and a full-size view with download and Share. */
+/** One camera: its home (status, Snapshot now, the newest picture or Live), its event pictures, its history by day (newest first, paged) and a full-size view with download and Share. */
 
 const SHARE_CHOICES: [number, string][] = [
   [3600, '1 hour'],
@@ -121,6 +122,7 @@ export function CameraPage({ thing }: { thing: string }) {
     h('p', null, h('a', { href: '#/' }, '← All cameras')),
     h('h1', null, thing),
     error ? h('p', { class: 'error', role: 'alert' }, error) : null,
+    h(CameraHome, { thing, onError: setError }),
     open ? h(FullView, { thing, image: open, onClose: () => setOpen(null) }) : null,
     h(EventsSection, { thing, now, onOpen: setOpen, onError: setError }),
     items.length === 0 ? h('p', null, next ? 'No snapshots in the days searched so far.' : 'No snapshots yet.') : null,
