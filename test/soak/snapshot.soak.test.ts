@@ -20,7 +20,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { whyNotRequested } from '../../src/cloud/handler.js';
 import { HAS_MOSQUITTO, startTestDevcloud, type TestDevcloud } from '../helpers/devcloud.js';
 import { spawnAgent, spawnPackagedAgent, type AgentProcess } from '../helpers/agent-process.js';
-import { HEAP_PROBE_ENV, HEAP_PROBE_SIGNAL } from '../../src/agent/heap-probe.js';
+import { HEAP_PROBE_ENV, HEAP_PROBE_FORCE_GC, HEAP_PROBE_SIGNAL } from '../../src/agent/heap-probe.js';
 import { RequestLedger } from '../helpers/request-ledger.js';
 
 const CYCLES = Number(process.env['SOAK_CYCLES'] ?? 1000);
@@ -64,7 +64,7 @@ beforeAll(async () => {
     CLOUDCAM_IOT_RECONNECT_MAX_MS: '400',
     CLOUDCAM_IOT_MQTT_VERSION: HAS_MOSQUITTO ? '5' : '3.1.1',
     CLOUDCAM_SNAPSHOT_CAPTURE_TIMEOUT_MS: '1500',
-    [HEAP_PROBE_ENV]: '1',
+    [HEAP_PROBE_ENV]: HEAP_PROBE_FORCE_GC,
     // Measurement runs set the agent's own environment here (e.g. '{"MALLOC_ARENA_MAX":"2"}'; the
     // launcher sets NODE_OPTIONS itself: SOAK_NODE_OPTIONS).
     ...(JSON.parse(process.env['SOAK_AGENT_ENV'] ?? '{}') as Record<string, string>),
@@ -98,7 +98,7 @@ async function memoryBreakdown(): Promise<MemoryBreakdown> {
   const from = agent.lines.length;
   agent.child.kill(HEAP_PROBE_SIGNAL);
   const line = await agent.waitForLog((l) => l['event'] === 'heap.probe', 10_000, from);
-  if (line['gc'] !== true) throw new Error('the heap probe ran without a GC: is --expose-gc passed?');
+  if (line['gc'] !== true) throw new Error('the heap probe ran without a GC: the runtime refused --expose-gc');
   const mb = (bytes: unknown): number => (bytes as number) / 1048576;
   // Private_Dirty: the agent's own pages, without the node binary's file pages that RSS also counts.
   const rollup = readFileSync(`/proc/${agent.pid}/smaps_rollup`, 'utf8');
