@@ -101,9 +101,10 @@ for (let r = 0; r < REPEAT; r++) {
     if (idle.builtins?.length) builtins = idle.builtins;
     const ms = (await snapshots(dc, thing, N)).map((rep) => rep.ms);
     const after = await rssOf(child.pid);
+    const afterSmaps = await smapsBreakdown(child.pid);
     await stopAgent(child);
     await rm(appDir, { recursive: true, force: true });
-    c.runs.push({ ...idle, peak: after.hwm, rssAfter: after.rss, p50: median(ms) });
+    c.runs.push({ ...idle, peak: after.hwm, rssAfter: after.rss, afterSmaps, p50: median(ms) });
     process.stderr.write(`bench-memory: ${c.node} ${c.label} run ${r + 1}: idle RSS ${idle.rss.toFixed(1)} MB, private ${idle.private.toFixed(1)} MB, peak ${after.hwm.toFixed(1)} MB, p50 ${median(ms)} ms\n`);
   }
 }
@@ -163,6 +164,10 @@ const describeSmaps = (s) => {
   return `  RSS by mapping: ${names.join('; ')}\n  largest private regions: ${largest.join('; ')}`;
 };
 console.log('\nsmaps of the last run of each:');
-for (const c of configs) console.log(`${c.node} ${c.label}\n${describeSmaps(c.runs.at(-1).smaps)}\n  V8 spaces (resident MB): ${Object.entries(c.runs.at(-1).spaces).map(([k, v]) => `${k} ${f1(v / 1048576)}`).join(', ')}`);
+for (const c of configs) {
+  const last = c.runs.at(-1);
+  console.log(`${c.node} ${c.label}, idle\n${describeSmaps(last.smaps)}\n  V8 spaces (resident MB): ${Object.entries(last.spaces).map(([k, v]) => `${k} ${f1(v / 1048576)}`).join(', ')}`);
+  console.log(`${c.node} ${c.label}, after ${N} snapshots (RSS ${f1(last.rssAfter)})\n${describeSmaps(last.afterSmaps)}`);
+}
 for (const f of floors) console.log(`${f.node} ${f.label}\n${describeSmaps(f.smaps)}`);
 if (values.json) await writeFile(values.json, JSON.stringify({ configs, floors, loadavg: os.loadavg() }, null, 2));
