@@ -3,7 +3,7 @@ SHELL := /bin/bash
 NODE_MODULES_STAMP := node_modules/.stamp
 STATE_DIR ?= .devcloud
 
-.PHONY: all install build lint typecheck test run devcloud bench soak fleet docs cloud-synth clean package test-package screenshot bench-viewer bench-h264 bench-live lambda-sharp
+.PHONY: all install build lint typecheck test run devcloud bench bench-memory bench-package soak fleet docs cloud-synth clean package test-package screenshot bench-viewer bench-h264 bench-live lambda-sharp
 
 all: build
 
@@ -67,11 +67,23 @@ test-package: package
 # A benchmark, not a test: latency of the snapshot path against its floor, and the memory of the agent
 # as it ships (this machine's x64 package, built here: official Node of the newest LTS line as a
 # single executable, started by its launcher); then event snapshots: event → object in S3 against its
-# floor, memory without and with the pre-event buffer.
-bench: build
-	ARCH=x64 PACKAGE_DIR=build/bench-package node dist/packaging/cli.js
+# floor, memory without and with the pre-event buffer; then bench-memory.
+bench: build bench-package
 	node scripts/bench.mjs --n $${BENCH_N:-100}
 	node scripts/bench-events.mjs --n $${BENCH_EVENTS_N:-50}
+	$(BENCH_MEMORY)
+
+# Where the shipped agent's memory goes, per runtime (the newest LTS line, as aarch64 ships; Node 20,
+# the line armv7hf ships) with the launcher's settings, against the empty runtime's own floor: median
+# of BENCH_REPEAT runs each (docs/benchmarks.md). Other runtimes and settings: scripts/bench-memory.mjs.
+BENCH_NODE20 ?= 20.20.2
+BENCH_MEMORY = node scripts/bench-memory.mjs --repeat $${BENCH_REPEAT:-3} --n $${BENCH_N:-100} --node lts --node $(BENCH_NODE20) --floor
+bench-memory: build bench-package
+	$(BENCH_MEMORY)
+
+# This machine's package (x64, not shipped): what bench and soak run.
+bench-package: build
+	ARCH=x64 PACKAGE_DIR=build/bench-package node dist/packaging/cli.js
 
 # devcloud and FLEET_N real agents in one process (half enrol by claim), FLEET_SNAPSHOTS snapshot
 # requests each, the broker killed half-way; a table, then `fleet: N cameras, ...` (docs/fleet.md).
@@ -123,10 +135,12 @@ lambda-sharp:
 	printf '{"private":true}\n' > build/sharp-arm64/package.json
 	cd build/sharp-arm64 && npm install --no-save --no-package-lock --no-audit --no-fund --os=linux --cpu=arm64 --libc=glibc sharp@0.34.5
 
-# 1,000 snapshot cycles through the agent process with faults sprinkled in; prints RSS at start and
-# end (target drift < 5 MB). Not part of `make test` (a few minutes). SOAK_CYCLES=N to change.
-soak: build
+# 1,000 snapshot cycles through the agent as it ships (this machine's package and its launcher;
+# SOAK_AGENT=dev: the development entry) with faults sprinkled in; prints the memory breakdown at
+# start, after the warm-up and at the end (targets: live heap growth < 5 MB, asserted; RSS at the end
+# ≤ idle + 15 MB, printed). Not part of `make test` (~5 minutes). SOAK_CYCLES=N to change.
+soak: build bench-package
 	SOAK=1 npx vitest run test/soak
 
 clean:
-	rm -rf dist build/package build/package-again build/package-work build/package-again-work build/bench-package build/bench-package-work coverage
+	rm -rf dist build/package build/package-again build/package-work build/package-again-work build/bench-package build/bench-package-work build/bench-node-* build/bench-floor coverage

@@ -6,7 +6,8 @@
 //   the agent process's RSS, private memory (smaps_rollup) and V8 heap when idle, and its peak (VmHWM).
 // The agent measured is the one that ships, built for this machine: the x64 package (`make bench`
 // builds it: the official Node single executable of the newest LTS line, as aarch64 ships) started by
-// its launcher, with the launcher's V8/libuv settings. For comparison, idle only: the same bundle run
+// its launcher, with the launcher's V8/libuv/malloc settings, its executable's pages read from disk
+// (bench-lib.mjs dropFromPageCache). Per runtime and settings, with the breakdown: bench-memory.mjs. For comparison, idle only: the same bundle run
 // by this machine's node without the launcher (`node bundle`), and `node dist/cli.js agent` (the
 // development entry, unbundled).
 import { spawn } from 'node:child_process';
@@ -14,8 +15,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import readline from 'node:readline';
-import { bundledAgent, pct, printTable, root, rssOf, shippedAgent, startProcess, stopAgent } from './bench-lib.mjs';
+import { bundledAgent, pct, printTable, root, rssOf, shippedAgent, snapshots, startIdle, stopAgent } from './bench-lib.mjs';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const { values } = parseArgs({ options: { n: { type: 'string', default: '100' }, broker: { type: 'string' }, resolution: { type: 'string', default: '1920x1080' } } });
@@ -41,64 +41,21 @@ const devcloudReadyMs = performance.now() - tStart;
 const thing = 'camera-1';
 const info = dc.info;
 
-const reportFor = (id) =>
-  new Promise((resolve) => {
-    const on = (key, result) => {
-      const rep = result.accepted.state?.reported?.snapshot;
-      if (key.thing === thing && rep?.id === id) {
-        dc.store.off('updated', on);
-        resolve(rep);
-      }
-    };
-    dc.store.on('updated', on);
-  });
-
-// Idle: connected, its first snapshot (requested on connect) done, then 2 s with nothing in flight.
-// The V8 heap comes from the agent's heap probe (SIGUSR2, heap-probe.ts), read from its log.
-const startIdle = async (agent) => {
-  const handled = new Promise((resolve) => dc.rules.once('handled', (r) => resolve(r)));
-  const child = startProcess(agent, { CLOUDCAM_TEST_HEAP_PROBE: '1', CLOUDCAM_LOG_LEVEL: 'info' }, 'pipe');
-  const probes = [];
-  readline.createInterface({ input: child.stdout }).on('line', (line) => {
-    try {
-      const e = JSON.parse(line.replace(/^<\d>/, ''));
-      if (e.event === 'heap.probe') probes.push(e);
-    } catch {
-      // not a JSON line
-    }
-  });
-  const first = await handled;
-  const report = await reportFor(first.request.id);
-  if (report.status !== 'uploaded') throw new Error(`first snapshot ${report.status}: ${report.error}`);
-  await new Promise((r) => setTimeout(r, 2000));
-  const idle = await rssOf(child.pid);
-  child.kill('SIGUSR2');
-  const until = Date.now() + 5000;
-  while (probes.length === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
-  return { child, idle: { ...idle, heapUsed: probes[0] ? probes[0].heapUsed / 1024 / 1024 : NaN } };
-};
-
 // The development entry first, idle only.
-const cli = await startIdle({ command: process.execPath, argv: [path.join(root, 'dist/cli.js'), 'agent', '--config', info.devices[thing].agentConfigPath], env: {} });
+const cli = await startIdle(dc, thing, { command: process.execPath, argv: [path.join(root, 'dist/cli.js'), 'agent', '--config', info.devices[thing].agentConfigPath], env: {} });
 await stopAgent(cli.child);
 
 // The same bundle run by this machine's node, no launcher: the figure `make bench` reported before.
-const bundled = await startIdle(await bundledAgent(path.join(dir, 'bundle'), info.devices[thing].agentConfigPath));
+const bundled = await startIdle(dc, thing, await bundledAgent(path.join(dir, 'bundle'), info.devices[thing].agentConfigPath));
 await stopAgent(bundled.child);
 
 // The shipped agent: the x64 package and its launcher, settings in localdata/cloudcam.json.
 const shipped = await shippedAgent(path.join(dir, 'app'), info.devices[thing].agentConfigPath);
-const { child: agent, idle } = await startIdle(shipped);
+const { child: agent, idle } = await startIdle(dc, thing, shipped);
 
-const agentMs = [];
-let bytes = 0;
-for (let i = 0; i < N; i++) {
-  const r = await dc.handler.handle({ kind: 'snapshot', thing, reason: 'bench' });
-  const rep = await reportFor(r.request.id);
-  if (rep.status !== 'uploaded') throw new Error(`snapshot ${i} ${rep.status}: ${rep.error}`);
-  agentMs.push(rep.ms);
-  bytes += rep.bytes;
-}
+const reports = await snapshots(dc, thing, N);
+const agentMs = reports.map((r) => r.ms);
+const bytes = reports.reduce((a, r) => a + r.bytes, 0);
 const peak = await rssOf(agent.pid);
 
 // The floor: the same work without MQTT or the shadow, in its own process like the agent.
@@ -136,7 +93,7 @@ const rows = [
   ['agent p50 / floor p50', `${(p50 / f50).toFixed(2)}x`, p50 <= 1.5 * f50 ? 'target ≤ 1.5x: met' : 'target ≤ 1.5x: MISSED'],
   ['shipped agent RSS idle', `${idle.rss.toFixed(1)} MB`, `x64 single executable + launcher; ${idle.rss <= 52 ? 'target ≤ 52 MB: met' : 'target ≤ 52 MB: MISSED'}`],
   ['shipped agent private memory idle', `${idle.private.toFixed(1)} MB`, `Private_Dirty (smaps_rollup); ${idle.private <= 16 ? 'target ≤ 16 MB: met' : 'target ≤ 16 MB: MISSED'}`],
-  ['shipped agent V8 heap used idle', `${idle.heapUsed.toFixed(1)} MB`, 'heap probe, no forced GC'],
+  ['shipped agent V8 heap used / total idle', `${idle.heapUsed.toFixed(1)} / ${idle.heapTotal.toFixed(1)} MB`, `heap probe (no forced GC: it would move the peak); code space ${idle.codeSpace.toFixed(1)} MB, external ${idle.external.toFixed(1)} MB`],
   ['shipped agent RSS peak (VmHWM)', `${peak.hwm.toFixed(1)} MB`, `after ${N} snapshots; ${peak.hwm <= 65 ? 'target ≤ 65 MB: met' : 'target ≤ 65 MB: MISSED'}`],
   ['node bundle RSS idle', `${bundled.idle.rss.toFixed(1)} MB`, `private ${bundled.idle.private.toFixed(1)} MB, V8 heap ${bundled.idle.heapUsed.toFixed(1)} MB; node ${process.version}, no launcher (the figure before)`],
   ['dev entry RSS idle (dist/cli.js agent)', `${cli.idle.rss.toFixed(1)} MB`, 'unbundled; not what ships'],

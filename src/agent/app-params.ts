@@ -10,7 +10,7 @@
  * the site file; the agent's own validation names a bad value and the parameter it came from.
  */
 import type { VapixClient } from '../protocol/vapix/client.js';
-import { nodeOptionsProblem, runtimeEnvFile, uvThreadpoolSizeProblem } from './runtime-settings.js';
+import { mallocArenaMaxProblem, nodeOptionsProblem, runtimeEnvFile, uvThreadpoolSizeProblem } from './runtime-settings.js';
 
 /** One parameter: its manifest definition and the agent setting it feeds. */
 export interface AppParam {
@@ -69,6 +69,7 @@ export function paramsToConfig(appName: string, params: Record<string, string>):
 export const RUNTIME_PARAMS = [
   { name: 'NodeOptions', type: 'string', default: '', check: nodeOptionsProblem },
   { name: 'UvThreadpoolSize', type: 'string', default: '', check: uvThreadpoolSizeProblem },
+  { name: 'MallocArenaMax', type: 'string', default: '', check: mallocArenaMaxProblem },
 ] as const;
 
 export interface AppParamsRead {
@@ -88,15 +89,15 @@ export async function readAppParams(camera: Pick<VapixClient, 'listParams'>, app
 
 /** The runtime parameters as runtime.env text; a refused one is left out (its default applies) and named. */
 export function runtimeParams(appName: string, params: Record<string, string>): Omit<AppParamsRead, 'config'> {
-  const set: { nodeOptions?: string; uvThreadpoolSize?: string } = {};
+  const set: { nodeOptions?: string; uvThreadpoolSize?: string; mallocArenaMax?: string } = {};
+  const keys = { NodeOptions: 'nodeOptions', UvThreadpoolSize: 'uvThreadpoolSize', MallocArenaMax: 'mallocArenaMax' } as const;
   const runtimeProblems: string[] = [];
   for (const p of RUNTIME_PARAMS) {
     const value = params[`${appName}.${p.name}`]?.trim() ?? '';
     if (value === '') continue;
     const problem = p.check(value);
     if (problem) runtimeProblems.push(`parameter ${p.name}: ${problem}; the default stays`);
-    else if (p.name === 'NodeOptions') set.nodeOptions = value;
-    else set.uvThreadpoolSize = value;
+    else set[keys[p.name]] = value;
   }
   return { runtimeEnv: Object.keys(set).length > 0 ? runtimeEnvFile(set) : undefined, runtimeProblems };
 }

@@ -28,7 +28,7 @@ async function main(argv: string[]): Promise<number> {
   const log = createAgentLogger({ level: config.log.level, format: config.log.format, thing: config.thingName });
   const runtime = packagedRuntimeNotes(layout.appDir);
   log.info(
-    { event: 'agent.runtime', node: running.node, arch: running.arch, origin: running.origin, source: runtime?.source, nodeOptions: process.env['NODE_OPTIONS'] ?? '', uvThreadpoolSize: process.env['UV_THREADPOOL_SIZE'], endOfLife: runtime?.endOfLife, appDir: layout.appDir },
+    { event: 'agent.runtime', node: running.node, arch: running.arch, origin: running.origin, source: runtime?.source, nodeOptions: process.env['NODE_OPTIONS'] ?? '', uvThreadpoolSize: process.env['UV_THREADPOOL_SIZE'], mallocArenaMax: process.env['MALLOC_ARENA_MAX'], endOfLife: runtime?.endOfLife, appDir: layout.appDir },
     `cloudcam agent ${AGENT_VERSION} on node ${running.node} ${running.arch} (${running.origin} build)`,
   );
   if (pastEndOfLife(runtime)) log.warn({ event: 'agent.runtime' }, runtimeNotesText(runtime).trim());

@@ -110,7 +110,7 @@ function applyRuntimeEnv(layout: AppLayout, text: string | undefined): string[] 
   } catch (err) {
     return [`runtime settings not saved to ${file}: ${(err as Error).message}`];
   }
-  return [`runtime settings (NodeOptions, UvThreadpoolSize) changed: saved to ${file}; they apply when the app next starts (restart it)`];
+  return [`runtime settings (NodeOptions, UvThreadpoolSize, MallocArenaMax) changed: saved to ${file}; they apply when the app next starts (restart it)`];
 }
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { nodeOptionsProblem, runtimeEnvFile, uvThreadpoolSizeProblem } from './runtime-settings.js';
+import { mallocArenaMaxProblem, nodeOptionsProblem, runtimeEnvFile, uvThreadpoolSizeProblem } from './runtime-settings.js';
 import { manifestParamConfig, runtimeParams } from './app-params.js';
 
 describe('runtime settings', () => {
@@ -21,7 +21,16 @@ describe('runtime settings', () => {
     expect(uvThreadpoolSizeProblem('0')).toMatch(/from 1 to 1024/);
   });
 
+  it('bounds the malloc arenas', () => {
+    expect(mallocArenaMaxProblem('1')).toBeUndefined();
+    expect(mallocArenaMaxProblem('0')).toMatch(/from 1 to 64/);
+    expect(mallocArenaMaxProblem('65')).toMatch(/from 1 to 64/);
+    expect(mallocArenaMaxProblem('2; rm -rf /')).toMatch(/must be a whole number/);
+  });
+
   it('writes runtime.env with only the settings given', () => {
+    expect(runtimeEnvFile({ mallocArenaMax: '2' })).toMatch(/^#.*\nMALLOC_ARENA_MAX=2\n$/);
+    expect(() => runtimeEnvFile({ mallocArenaMax: '0' })).toThrow(/MallocArenaMax "0"/);
     expect(runtimeEnvFile({ uvThreadpoolSize: '2' })).toMatch(/^#.*\nUV_THREADPOOL_SIZE=2\n$/);
     expect(runtimeEnvFile({ nodeOptions: ' --jitless   --v8-pool-size=2 ' })).toContain('\nNODE_OPTIONS=--jitless --v8-pool-size=2\n');
     expect(() => runtimeEnvFile({ nodeOptions: '--require x' })).toThrow(/NodeOptions "--require"/);
@@ -30,9 +39,10 @@ describe('runtime settings', () => {
 
 describe('the runtime app parameters', () => {
   it('are in the manifest, empty by default', () => {
-    expect(manifestParamConfig().slice(-2)).toEqual([
+    expect(manifestParamConfig().slice(-3)).toEqual([
       { name: 'NodeOptions', default: '', type: 'string' },
       { name: 'UvThreadpoolSize', default: '', type: 'string' },
+      { name: 'MallocArenaMax', default: '', type: 'string' },
     ]);
   });
 
@@ -43,5 +53,7 @@ describe('the runtime app parameters', () => {
     expect(bad.runtimeProblems).toEqual([expect.stringMatching(/^parameter NodeOptions: "--inspect" is not allowed.*; the default stays$/)]);
     expect(bad.runtimeEnv).toMatch(/\nUV_THREADPOOL_SIZE=2\n$/);
     expect(bad.runtimeEnv).not.toContain('NODE_OPTIONS');
+    expect(runtimeParams('cloudcam', { 'cloudcam.MallocArenaMax': '2' }).runtimeEnv).toMatch(/\nMALLOC_ARENA_MAX=2\n$/);
+    expect(runtimeParams('cloudcam', { 'cloudcam.MallocArenaMax': 'x' }).runtimeProblems).toEqual([expect.stringMatching(/^parameter MallocArenaMax: "x" must be/)]);
   });
 });

@@ -16,7 +16,7 @@ afterEach(() => {
   for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
 });
 
-const PRINT = '#!/bin/sh\nprintf "NODE_OPTIONS=%s\\nUV_THREADPOOL_SIZE=%s\\nPWD=%s\\nLD_LIBRARY_PATH=%s\\nAPP_DIR=%s\\nARGS=%s\\n" "$NODE_OPTIONS" "$UV_THREADPOOL_SIZE" "$(pwd)" "${LD_LIBRARY_PATH:-}" "$CLOUDCAM_APP_DIR" "$*"\n';
+const PRINT = '#!/bin/sh\nprintf "NODE_OPTIONS=%s\\nUV_THREADPOOL_SIZE=%s\\nMALLOC_ARENA_MAX=%s\\nPWD=%s\\nLD_LIBRARY_PATH=%s\\nAPP_DIR=%s\\nARGS=%s\\n" "$NODE_OPTIONS" "$UV_THREADPOOL_SIZE" "$MALLOC_ARENA_MAX" "$(pwd)" "${LD_LIBRARY_PATH:-}" "$CLOUDCAM_APP_DIR" "$*"\n';
 
 function app(runtime: RuntimeKind, runtimeEnv?: string, defaults = RUNTIME_DEFAULTS): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cloudcam-launcher-'));
@@ -38,8 +38,8 @@ function start(dir: string, env: NodeJS.ProcessEnv = {}): { out: Record<string, 
 describe('the ACAP launcher', () => {
   it('starts the single executable with the measured settings, from the package directory, passing arguments', () => {
     const dir = app('sea');
-    const { out, stderr } = start(dir, { NODE_OPTIONS: '--require /tmp/evil.js' });
-    expect(out).toMatchObject({ NODE_OPTIONS: '--jitless --max-semi-space-size=1 --v8-pool-size=1', UV_THREADPOOL_SIZE: '1', PWD: fs.realpathSync(dir), APP_DIR: fs.realpathSync(dir), ARGS: '--version' });
+    const { out, stderr } = start(dir, { NODE_OPTIONS: '--require /tmp/evil.js', MALLOC_ARENA_MAX: '8' });
+    expect(out).toMatchObject({ NODE_OPTIONS: '--jitless --max-semi-space-size=1 --v8-pool-size=1', UV_THREADPOOL_SIZE: '1', MALLOC_ARENA_MAX: '1', PWD: fs.realpathSync(dir), APP_DIR: fs.realpathSync(dir), ARGS: '--version' });
     expect(out['NODE_OPTIONS']).toBe(RUNTIME_DEFAULTS.nodeOptions);
     expect(stderr).toBe('');
   });
@@ -57,8 +57,8 @@ describe('the ACAP launcher', () => {
   });
 
   it('takes the settings from localdata/runtime.env', () => {
-    const { out, stderr } = start(app('sea', '# from the app parameters\nNODE_OPTIONS=--max-semi-space-size=4 --max-old-space-size=96\nUV_THREADPOOL_SIZE=4\n'));
-    expect(out).toMatchObject({ NODE_OPTIONS: '--max-semi-space-size=4 --max-old-space-size=96', UV_THREADPOOL_SIZE: '4' });
+    const { out, stderr } = start(app('sea', '# from the app parameters\nNODE_OPTIONS=--max-semi-space-size=4 --max-old-space-size=96\nUV_THREADPOOL_SIZE=4\nMALLOC_ARENA_MAX=2\n'));
+    expect(out).toMatchObject({ NODE_OPTIONS: '--max-semi-space-size=4 --max-old-space-size=96', UV_THREADPOOL_SIZE: '4', MALLOC_ARENA_MAX: '2' });
     expect(stderr).toBe('');
   });
 
@@ -82,6 +82,12 @@ describe('the ACAP launcher', () => {
     const { out, stderr } = start(app('sea', `UV_THREADPOOL_SIZE=${value}\n`));
     expect(out['UV_THREADPOOL_SIZE']).toBe('1');
     expect(stderr).toContain(`UV_THREADPOOL_SIZE=${value} refused`);
+  });
+
+  it.each(['0', '65', '2 x', '-1'])('refuses MALLOC_ARENA_MAX=%s', (value) => {
+    const { out, stderr } = start(app('sea', `MALLOC_ARENA_MAX=${value}\n`));
+    expect(out['MALLOC_ARENA_MAX']).toBe('1');
+    expect(stderr).toContain(`MALLOC_ARENA_MAX=${value} refused`);
   });
 
   it('ignores other lines, such as an attempt to set another variable', () => {

@@ -57,8 +57,18 @@ export async function bundleAgent(entry: string, outFile: string, version: strin
   return sizes;
 }
 
+/**
+ * Options of the blob (nodejs.org/api/single-executable-applications.html): the defaults are what
+ * ships; others are for measuring (`scripts/bench-memory.mjs`, docs/benchmarks.md). `execArgv`
+ * (Node 24.6+ only) passes node and V8 options that NODE_OPTIONS refuses.
+ */
+export interface SeaOptions {
+  useCodeCache?: boolean;
+  execArgv?: string[];
+}
+
 /** Strips a copy of the target's Node, makes the blob with that Node under qemu, injects it. */
-export function makeSeaExecutable(target: Target, runtime: NodeRuntime, bundle: string, outExe: string, workDir: string): void {
+export function makeSeaExecutable(target: Target, runtime: NodeRuntime, bundle: string, outExe: string, workDir: string, options: SeaOptions = {}): void {
   fs.mkdirSync(workDir, { recursive: true });
   fs.copyFileSync(runtime.binary, outExe);
   fs.chmodSync(outExe, 0o755);
@@ -70,7 +80,8 @@ export function makeSeaExecutable(target: Target, runtime: NodeRuntime, bundle: 
   // there under a fixed name) keeps the executable byte-identical whichever folder the build ran in
   // (make test-package builds twice, in build/package-work and build/package-again-work).
   fs.copyFileSync(bundle, path.join(workDir, SEA_MAIN));
-  fs.writeFileSync(seaConfig, JSON.stringify({ main: SEA_MAIN, output: 'sea-prep.blob', disableExperimentalSEAWarning: true, useCodeCache: false, useSnapshot: false }));
+  const extra = options.execArgv?.length ? { execArgv: options.execArgv } : {};
+  fs.writeFileSync(seaConfig, JSON.stringify({ main: SEA_MAIN, output: 'sea-prep.blob', disableExperimentalSEAWarning: true, useCodeCache: options.useCodeCache ?? false, useSnapshot: false, ...extra }));
   const cmd = emulatedCommand(target, runtime.binary, ['--experimental-sea-config', seaConfig]);
   execFileSync(cmd.file, cmd.args, { cwd: workDir, stdio: ['ignore', 'ignore', 'inherit'] });
 

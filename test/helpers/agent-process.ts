@@ -1,4 +1,8 @@
-/** The real agent as a child process (`node dist/cli.js agent --config FILE`), with its JSON log lines. */
+/**
+ * The real agent as a child process, with its JSON log lines: the development entry
+ * (`node dist/cli.js agent --config FILE`), its bundle in a packaged layout, or the package itself
+ * through its launcher.
+ */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -24,7 +28,7 @@ export interface AgentProcess {
 
 /** `nodeArgs`: node's own flags before the script (e.g. --expose-gc for the heap probe). */
 export function spawnAgent(configPath: string, env: Record<string, string> = {}, opts: { nodeArgs?: string[] } = {}): Promise<AgentProcess> {
-  return spawnAgentProcess([...(opts.nodeArgs ?? []), CLI, 'agent', '--config', configPath], env);
+  return spawnAgentProcess(process.execPath, [...(opts.nodeArgs ?? []), CLI, 'agent', '--config', configPath], env);
 }
 
 /**
@@ -32,11 +36,21 @@ export function spawnAgent(configPath: string, env: Record<string, string> = {},
  * localdata/cloudcam.json), as the .eap's and the gateway's executable runs it.
  */
 export function spawnShippedAgent(bundle: string, appDir: string, env: Record<string, string> = {}, opts: { nodeArgs?: string[] } = {}): Promise<AgentProcess> {
-  return spawnAgentProcess([...(opts.nodeArgs ?? []), bundle], { CLOUDCAM_APP_DIR: appDir, ...env });
+  return spawnAgentProcess(process.execPath, [...(opts.nodeArgs ?? []), bundle], { CLOUDCAM_APP_DIR: appDir, ...env });
 }
 
-function spawnAgentProcess(argv: string[], env: Record<string, string>): Promise<AgentProcess> {
-  const child = spawn(process.execPath, argv, {
+/**
+ * The package itself, as a camera starts it: `appDir/cloudcam` (the launcher, which sets the runtime
+ * settings and execs the single executable beside it: the pid is the agent's), settings in
+ * appDir/localdata/cloudcam.json. The launcher sets NODE_OPTIONS and UV_THREADPOOL_SIZE itself (from
+ * its defaults and localdata/runtime.env); the rest of `env` reaches the agent.
+ */
+export function spawnPackagedAgent(appDir: string, env: Record<string, string> = {}): Promise<AgentProcess> {
+  return spawnAgentProcess('sh', [path.join(appDir, 'cloudcam')], env);
+}
+
+function spawnAgentProcess(command: string, argv: string[], env: Record<string, string>): Promise<AgentProcess> {
+  const child = spawn(command, argv, {
     env: { ...process.env, CLOUDCAM_LOG_FORMAT: 'json', CLOUDCAM_LOG_LEVEL: 'debug', CLOUDCAM_SCHEDULE_CRON: '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
