@@ -45,6 +45,10 @@ export const APP_PARAMS: readonly AppParam[] = [
   { name: 'AllowedUploadHosts', type: 'string', default: '', key: 'snapshot.allowedUploadHosts', parse: list },
   { name: 'ScheduleCron', type: 'string', default: '', key: 'schedule.cron', parse: text },
   { name: 'LogLevel', type: 'string', default: '', key: 'log.level', parse: text },
+  // Written by `cloudcam setup live` (src/field/live-account.ts), not by hand: the camera account live
+  // view opens RTSP with, since an ACAP service account cannot (acap-documentation#113).
+  { name: 'LiveRtspUsername', type: 'string', default: '', key: 'live.rtspUsername', parse: text },
+  { name: 'LiveRtspPassword', type: 'string', default: '', key: 'live.rtspPassword', parse: text },
 ];
 
 /**

@@ -106,7 +106,7 @@ export function testConfig(paths: { caPath: string; certPath: string; keyPath: s
     schedule: { cron: '' },
     events: { triggers: [], capPerMinute: 30, queue: { maxCount: 100, maxBytes: 20 * 1024 * 1024 }, preBuffer: { frames: 0, fps: 2, maxBytes: 4 * 1024 * 1024, resolution: '1280x720' } },
     jobs: { enabled: false, stepTimeoutMinutes: 15 },
-    live: { enabled: false, maxViewers: 4, idleSeconds: 30, rtspPort: 554, credentialsEndpoint: '', roleAlias: '', region: '', kvsEndpoint: '', caPath: '' },
+    live: { enabled: false, maxViewers: 4, idleSeconds: 30, rtspPort: 554, credentialsEndpoint: '', roleAlias: '', region: '', kvsEndpoint: '', caPath: '', rtspUsername: '', rtspPassword: '' },
     stateDir: overrides.stateDir ?? '/nonexistent',
     log: { level: 'debug', format: 'json', syslog: { url: '', facility: 'daemon', appName: 'cloudcam' } },
     shadowName: 'cloudcam',

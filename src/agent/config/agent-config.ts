@@ -65,6 +65,9 @@ export interface AgentConfig {
     region: string;
     kvsEndpoint: string;
     caPath: string;
+    /** A camera account for RTSP ('' = the VAPIX credentials); set by `cloudcam setup live`. */
+    rtspUsername: string;
+    rtspPassword: string;
   };
   stateDir: string;
   log: { level: LogLevel; format: LogFormat; syslog: { url: string; facility: Facility; appName: string } };

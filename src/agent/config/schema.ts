@@ -249,6 +249,17 @@ export const configSchema: ConfigSchema<RawConfig> = {
       format: 'cloudcam-optional-https-url',
       default: '',
     },
+    rtspUsername: {
+      doc: 'Camera account for the RTSP stream of live view (viewer group; made by `cloudcam setup live`, which stores it in the app parameter LiveRtspUsername). "" = the VAPIX credentials, which an ACAP service account cannot use on RTSP (the camera answers 401; AxisCommunications/acap-documentation#113).',
+      format: String,
+      default: '',
+    },
+    rtspPassword: {
+      doc: 'Password of live.rtspUsername (app parameter LiveRtspPassword, set by `cloudcam setup live`; never logged).',
+      format: String,
+      default: '',
+      sensitive: true,
+    },
     caPath: {
       doc: 'CA certificate (PEM) that signed the credentials provider\'s and the KVS endpoints\' certificates; "" = iot.caPath for the credentials provider and the system\'s CAs for KVS (AWS). devcloud writes its own CA here.',
       format: 'cloudcam-optional-path',

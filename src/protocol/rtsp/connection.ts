@@ -133,7 +133,7 @@ export class RtspConnection {
 
   private refused(cred: DigestCredentials): RtspError {
     this.digest = undefined;
-    return new RtspError('auth', `camera at ${this.url.host} refused the RTSP credentials of user "${cred.username}" (401): check the user and password of the camera account`, 401);
+    return new RtspError('auth', `camera at ${this.url.host} refused the RTSP credentials of user "${cred.username}" (401): check the user and password of the camera account`, 401, cred.username);
   }
 
   private authorization(method: string, uri: string, cred: DigestCredentials): string | undefined {

@@ -26,6 +26,8 @@ export class RtspError extends Error {
     readonly kind: RtspErrorKind,
     message: string,
     readonly status?: number,
+    /** Set when the camera refused this user's credentials (not merely an unsupported scheme): the fix is another account. */
+    readonly refusedUser?: string,
   ) {
     super(message);
   }

@@ -10,6 +10,7 @@ import type { Feature, FeatureContext } from '../../feature.js';
 import { CloudClock } from '../../../protocol/cloud-clock.js';
 import { LIVE_REQUEST_MAX_AGE_MS, liveRequestTopic, parseLiveRequest, type LiveReport } from '../../../protocol/live-request.js';
 import { createLiveReporter } from './reporter.js';
+import { chooseRtspAccount, rtspRefusalFix } from './rtsp-account.js';
 import { liveEndpoints } from './settings.js';
 import type { LiveSession } from './session.js';
 
@@ -57,11 +58,13 @@ export function createLiveFeature(ctx: FeatureContext): LiveFeature {
       try {
         const [{ createLiveSession, RoleCredentialsSource }, tls] = await Promise.all([import('./lazy.js'), readTls()]);
         if (stopped) return undefined;
+        const rtsp = chooseRtspAccount(config.live, ctx.cameraAccess);
+        log.info({ event: 'live.rtsp-account', source: rtsp.source }, `live view opens the camera's RTSP stream with the ${rtsp.source === 'live-account' ? 'live view account (live.rtspUsername)' : rtsp.source === 'service-account' ? 'ACAP service account' : 'configured camera account'}`);
         const credentials = new RoleCredentialsSource({ endpoint: endpoints.credentialsEndpoint, roleAlias: endpoints.roleAlias, thingName: thing, tls: { cert: tls.cert, key: tls.key, ca: tls.providerCa } });
         session = createLiveSession({
           link: { thing, region: endpoints.region, kvsEndpoint: endpoints.kvsEndpoint, ...(tls.kvsCa ? { kvsCa: tls.kvsCa } : {}) },
           credentials,
-          rtsp: { url: endpoints.rtspUrl, credentials: ctx.cameraAccess.credentials, basicOnLoopback: ctx.cameraAccess.credentials.basicOnLoopback === true },
+          rtsp: { url: endpoints.rtspUrl, credentials: rtsp.credentials, basicOnLoopback: rtsp.basicOnLoopback, refusalFix: (err) => rtspRefusalFix(err, rtsp.source) },
           maxViewers: config.live.maxViewers,
           idleMs: config.live.idleSeconds * 1000,
           additionalHostAddresses: endpoints.additionalHostAddresses,

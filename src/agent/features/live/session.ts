@@ -18,7 +18,13 @@ import { createViewerPeer, type IceCandidateInit, type ViewerPeer } from './view
 export interface LiveSessionOptions {
   link: MasterLinkSettings;
   credentials: RoleCredentialsSource;
-  rtsp: { url: string; credentials: RtspCredentialSource; basicOnLoopback: boolean };
+  rtsp: {
+    url: string;
+    credentials: RtspCredentialSource;
+    basicOnLoopback: boolean;
+    /** The operator's next step when the camera refuses the account (rtsp-account.ts); undefined: not a refusal. */
+    refusalFix?(err: unknown): string | undefined;
+  };
   maxViewers: number;
   idleMs: number;
   /** Host candidates werift adds (devcloud: 127.0.0.1). */
@@ -255,7 +261,12 @@ export function createLiveSession(opts: LiveSessionOptions): LiveSession {
       if (!peer.cameraProfile) log.info({ event: 'live.profile-fallback', clientId, cameraProfileLevelId: profile }, `viewer ${clientId} did not offer the camera's H.264 profile ${profile}: answered with its Constrained Baseline entry`);
     } catch (err) {
       const why = (err as Error).message;
-      log.warn({ event: 'live.viewer-failed', clientId, why }, `cannot serve viewer ${clientId}: ${why}`);
+      const fix = opts.rtsp.refusalFix?.(err);
+      if (fix) {
+        // The viewer sees a failed connection; the operator needs the reason where they look: the shadow and the log.
+        log.error({ event: 'live.rtsp-refused', clientId, why, fix }, `live view cannot open the camera's stream: ${why}; ${fix}`);
+        report(state, `${why}; ${fix}`);
+      } else log.warn({ event: 'live.viewer-failed', clientId, why }, `cannot serve viewer ${clientId}: ${why}`);
       await release(viewer, why);
     }
   }
