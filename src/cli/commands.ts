@@ -7,7 +7,7 @@ import { snapshotLatestCommand, snapshotRequestCommand } from './snapshot-comman
 import { cameraAddCommand, cameraListCommand, cameraRemoveCommand } from './camera-command.js';
 import { installCommand } from './install-command.js';
 import { jobsCancelCommand, jobsCreateCommand, jobsDescribeCommand } from './jobs-command.js';
-import { setupCertsCommand, setupCheckCommand, setupNtpCommand } from './setup-command.js';
+import { setupCertsCommand, setupCheckCommand, setupLiveCommand, setupNtpCommand } from './setup-command.js';
 
 /** Every `cloudcam` subcommand; each lives in its own module and imports its heavy parts lazily. */
 export const commands: Command[] = [
@@ -27,4 +27,5 @@ export const commands: Command[] = [
   setupNtpCommand,
   setupCheckCommand,
   setupCertsCommand,
+  setupLiveCommand,
 ];

@@ -8,6 +8,13 @@ function seconds(name: string, v: string | undefined): number | undefined {
   return n * 1000;
 }
 
+function port(name: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new UsageError(`--${name} must be a TCP port (1-65535), got "${v}"`);
+  return n;
+}
+
 export async function setupNtpCli(argv: string[], io: FieldIo): Promise<number> {
   const { values } = parseCommandArgs(argv, { camera: { type: 'string' }, server: { type: 'string', multiple: true }, dhcp: { type: 'boolean' }, 'max-skew': { type: 'string' } });
   const maxSkewMs = seconds('max-skew', values['max-skew']);
@@ -27,8 +34,9 @@ export async function setupNtpCli(argv: string[], io: FieldIo): Promise<number> 
 }
 
 export async function setupCheckCli(argv: string[], io: FieldIo): Promise<number> {
-  const { values } = parseCommandArgs(argv, { camera: { type: 'string' }, app: { type: 'string' }, version: { type: 'string' }, 'max-skew': { type: 'string' } });
+  const { values } = parseCommandArgs(argv, { camera: { type: 'string' }, app: { type: 'string' }, version: { type: 'string' }, 'max-skew': { type: 'string' }, 'rtsp-port': { type: 'string' } });
   const maxSkewMs = seconds('max-skew', values['max-skew']);
+  const rtspPort = port('rtsp-port', values['rtsp-port']);
   const { CameraStore, defaultStorePath } = await import('../field/camera-store.js');
   const { vapixFor, trustOf } = await import('../field/camera-client.js');
   const { runChecks, formatCheck } = await import('../field/check.js');
@@ -38,6 +46,7 @@ export async function setupCheckCli(argv: string[], io: FieldIo): Promise<number
     ...(values.app ? { appName: values.app } : {}),
     ...(values.version ? { version: values.version } : {}),
     ...(maxSkewMs === undefined ? {} : { maxSkewMs }),
+    ...(rtspPort === undefined ? {} : { rtspPort }),
   });
   io.out.write(`${formatCheck(lines)}\n`);
   return lines.every((l) => l.ok === true) ? 0 : 1;
@@ -62,9 +71,10 @@ computer's. Exit 1 when the clock is off by more than --max-skew (default 60 s).
 export const setupCheckCommand: Command = {
   path: ['setup', 'check'],
   summary: 'preflight report of a camera: ✓/✗ per check with the fix',
-  help: `Usage: cloudcam setup check [--camera ADDRESS] [--app NAME] [--version V] [--max-skew SECONDS]
+  help: `Usage: cloudcam setup check [--camera ADDRESS] [--app NAME] [--version V] [--max-skew SECONDS] [--rtsp-port PORT]
 
-Checks: camera certificate (pinned with its fingerprint, CA-verified, or insecure HTTP), reachable, credentials, clock, NTP, app installed/running/version, certificates valid, agent
+Checks: camera certificate (pinned with its fingerprint, CA-verified, or insecure HTTP), reachable, credentials, clock, NTP, app installed/running/version, live view's
+RTSP account (set, and accepted by one DESCRIBE on --rtsp-port, default 554), certificates valid, agent
 connected (the last two from the agent's status endpoint, /local/NAME/api/status, admin only).
 Exit 0 only when every check passes.
 `,
@@ -181,4 +191,51 @@ a CA from this command: it trusts the broker through its configured iot.caPath o
 Exit 1 with one ✗ line per problem and what to do.
 `,
   run: (argv) => setupCertsCli(argv, processIo()),
+};
+
+export async function setupLiveCli(argv: string[], io: FieldIo): Promise<number> {
+  const { values } = parseCommandArgs(argv, { camera: { type: 'string' }, app: { type: 'string' }, 'rtsp-port': { type: 'string' } });
+  const rtspPort = port('rtsp-port', values['rtsp-port']);
+  const appName = values.app ?? 'cloudcam';
+  const { CameraStore, defaultStorePath } = await import('../field/camera-store.js');
+  const { requireHttps, vapixFor } = await import('../field/camera-client.js');
+  const { setupLiveAccount, LiveAccountError } = await import('../field/live-account.js');
+  const { liveAccountLine } = await import('../field/live-check.js');
+  const stored = await new CameraStore(defaultStorePath(io.env)).find(values.camera);
+  // Before any connection: the new password must not cross the camera's network in clear.
+  requireHttps(stored, 'a camera account password');
+  const camera = vapixFor(stored);
+  try {
+    const r = await setupLiveAccount(camera, appName);
+    io.out.write(`✓ ${r.action === 'created' ? 'created' : 'new password for'} viewer account ${r.username}; stored in the app parameters ${appName}.LiveRtspUsername/LiveRtspPassword\n`);
+  } catch (err) {
+    if (!(err instanceof LiveAccountError)) throw err;
+    io.out.write(`✗ ${err.message}\n  fix: ${err.fix}\n`);
+    return 1;
+  }
+  const line = await liveAccountLine(camera, appName, rtspPort);
+  if (line) io.out.write(`${line.ok ? '✓' : '✗'} ${line.detail}\n${line.fix && !line.ok ? `  fix: ${line.fix}\n` : ''}`);
+  io.out.write('  the agent reads it at its next start: restart the app (cloudcam install restarts it) or wait for its next restart\n');
+  return line?.ok === false ? 1 : 0;
+}
+
+export const setupLiveCommand: Command = {
+  path: ['setup', 'live'],
+  summary: "give live view a viewer-only camera account for RTSP (an ACAP service account cannot open RTSP); again: new password",
+  help: `Usage: cloudcam setup live [--camera ADDRESS] [--app NAME] [--rtsp-port PORT]
+
+On AXIS OS the app's service account opens VAPIX but not the camera's RTSP server (Axis:
+AxisCommunications/acap-documentation#113), so live view needs a camera account. This creates one,
+${'`'}cloudcamlive${'`'}, in the viewer group only (it can watch the camera, nothing else), with a random
+32-character password, through VAPIX pwdgrp.cgi with the stored administrator account, and stores user
+and password in the app's parameters LiveRtspUsername/LiveRtspPassword (live.rtspUsername and
+live.rtspPassword for the agent). Run again, it gives the account a new password (the account first,
+then the parameters) and brings it back to the viewer group. Then checks the account with one RTSP
+DESCRIBE. Refused for a camera added with --insecure-http: the password never crosses the network in
+clear. Nobody types or sees the password.
+
+  --app NAME        the app's name on the camera (default cloudcam)
+  --rtsp-port PORT  the camera's RTSP port for the check (default 554)
+`,
+  run: (argv) => setupLiveCli(argv, processIo()),
 };

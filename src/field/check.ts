@@ -2,6 +2,7 @@
  * `cloudcam setup check`: one preflight report, a line per check, each ✗ with its fix. A check that
  * cannot run because an earlier one failed is shown as skipped, never as passed.
  */
+import { liveAccountLine } from './live-check.js';
 import type { VapixClient } from '../protocol/vapix/client.js';
 import { VapixError } from '../protocol/vapix/errors.js';
 import { describeAuthScheme } from '../protocol/vapix/auth.js';
@@ -30,6 +31,8 @@ export interface CheckOptions {
   minCertLifeMs?: number;
   /** How the camera's HTTPS certificate is trusted: reported as its own line. */
   trust?: CameraTrust;
+  /** The camera's RTSP port, for the live account's DESCRIBE (default 554). */
+  rtspPort?: number;
 }
 
 /** The camera certificate line: how this computer knows it talks to the camera and not to an impostor. */
@@ -140,6 +143,8 @@ export async function runChecks(camera: VapixClient, opts: CheckOptions = {}): P
   } catch (err) {
     lines.push({ name: 'app', ok: false, detail: (err as Error).message, fix: 'the camera needs ACAP support (Application API)' });
   }
+  const live = await liveAccountLine(camera, appName, opts.rtspPort);
+  if (live) lines.push(live);
   if (!running) return skip('certificates', 'agent connected');
 
   // agent status through the camera's reverse proxy (admin only)

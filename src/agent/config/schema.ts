@@ -225,7 +225,7 @@ export const configSchema: ConfigSchema<RawConfig> = {
       default: 30,
     },
     rtspPort: {
-      doc: 'The camera\'s RTSP port on the host of camera.url (or of the service account\'s virtual host): the stream is rtsp://HOST:PORT/axis-media/media.amp?videocodec=h264, authenticated with the VAPIX credentials.',
+      doc: 'The camera\'s RTSP port on the host of camera.url (never the service account\'s virtual host): the stream is rtsp://HOST:PORT/axis-media/media.amp?videocodec=h264, authenticated with live.rtspUsername, else the VAPIX credentials.',
       format: 'port',
       default: 554,
     },

@@ -62,6 +62,14 @@ export class ParamTree {
     rw('Time.SyncSource', 'NTP', (v) => v === 'NTP' || v === 'None' || v === 'PC');
   }
 
+  /**
+   * An installed app's parameters (its manifest's paramConfig) under root.{appName}: writable text, as
+   * AXIS OS keeps string parameters, so param.cgi update reaches them (`cloudcam setup live` does).
+   */
+  defineApp(appName: string, defs: readonly { name: string; default: string }[]): void {
+    for (const d of defs) this.params.set(`${appName}.${d.name}`, { value: d.default, accept: anyText });
+  }
+
   get(key: string): string | undefined {
     return this.params.get(stripRoot(key))?.value;
   }

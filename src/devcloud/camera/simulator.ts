@@ -44,6 +44,9 @@ export async function startCameraSimulator(given: CameraSimulatorOptions): Promi
     identity: cam.identity,
     profile: cam.profile,
     serviceAccounts: listeners.serviceAccounts,
+    defineAppParams: (appName, defs) => cam.params.defineApp(appName, defs),
+    param: (key) => cam.params.get(key),
+    accountRole: (username) => (Object.hasOwn(cam.users, username) ? cam.roles.get(username) : undefined),
     stats: cam.stats,
     setFaults(f) {
       cam.faults = { ...f };

@@ -65,6 +65,12 @@ export interface CameraSimulator {
   setAppTarget(appName: string, url: string | undefined): void;
   /** The local virtual host for service accounts, when started with serviceAccountHost. */
   readonly serviceAccounts?: ServiceAccounts;
+  /** An app's parameters as its installed manifest's paramConfig would define them (root.{appName}.*). */
+  defineAppParams(appName: string, defs: readonly { name: string; default: string }[]): void;
+  /** The value param.cgi would list for `key` (e.g. `cloudcam.LiveRtspUsername`). */
+  param(key: string): string | undefined;
+  /** The role of a camera account (made by pwdgrp.cgi or the options), undefined when there is none. */
+  accountRole(username: string): CameraRole | undefined;
   /** openStreams: endless-fault replies still being written (0 once their clients have gone). */
   readonly stats: { requests: number; snapshots: number; connections: number; openStreams: number; proxied: number };
   stop(): Promise<void>;

@@ -42,7 +42,9 @@ export function createLiveFeature(ctx: FeatureContext): LiveFeature {
       log.info({ event: 'live.request-stale', requestId, ageMs }, `live request ${requestId} ignored: asked ${Math.round(ageMs / 1000)} s ago (by the cloud's clock)`);
       return;
     }
-    const endpoints = liveEndpoints(config, ctx.cameraAccess.baseUrl);
+    // camera.url's host, not the service account's virtual host: that one is for VAPIX with service
+    // credentials (which RTSP refuses anyway); the camera's RTSP server takes its accounts on its own address.
+    const endpoints = liveEndpoints(config, config.camera.url);
     if (!endpoints.ok) {
       log.error({ event: 'live.not-configured', requestId, why: endpoints.error }, endpoints.error);
       reporter.set({ state: 'failed', viewers: 0, error: endpoints.error });

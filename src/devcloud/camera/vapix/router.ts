@@ -11,6 +11,7 @@ import { applications, reverseProxy } from './applications.js';
 import { basicDeviceInfo } from './device-info.js';
 import { snapshot } from './image.js';
 import { paramCgi } from './param-cgi.js';
+import { pwdgrpCgi } from './pwdgrp.js';
 import { json, readBody, text, unauthorized } from './reply.js';
 import { jsonApi, ntpMethods, timeMethods } from './time.js';
 
@@ -59,6 +60,8 @@ async function handle(cam: CameraState, router: VapixRouterOptions, req: Incomin
       return basicDeviceInfo(cam, req, res);
     case '/axis-cgi/param.cgi':
       return paramCgi(cam, req, url, res);
+    case '/axis-cgi/pwdgrp.cgi':
+      return pwdgrpCgi(cam, req, url, res, auth.username, v);
     case '/axis-cgi/ntp.cgi':
       if (!ntpApi) return text(res, 404, 'Not Found\n');
       return jsonApi(req, res, ntpMethods(cam));
