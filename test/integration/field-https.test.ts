@@ -4,7 +4,7 @@ import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { cameraAdd, cameraList } from '../../src/cli/camera-command.js';
 import { install } from '../../src/cli/install-command.js';
-import { setupCertsCli, setupCheckCli, setupNtpCli } from '../../src/cli/setup-command.js';
+import { setupCertsCli, setupCheckCli, setupLiveCli, setupNtpCli } from '../../src/cli/setup-command.js';
 import { startCameraSimulator } from '../../src/devcloud/camera/simulator.js';
 import { createCa, issueCertificate } from '../../src/devcloud/pki.js';
 import type { CameraTrust } from '../../src/field/camera-store.js';
@@ -153,7 +153,7 @@ describe('field tools over HTTPS: the camera certificate is pinned on first cont
     expect(kit.camera.stats.requests).toBe(0);
   });
 
-  it('--insecure-http works for reading, but setup certs and install refuse before a byte of key or package is sent', async () => {
+  it('--insecure-http works for reading, but setup certs, setup live and install refuse before a byte of key, password or package is sent', async () => {
     const proxy = await startFaultProxy({ host: '127.0.0.1', port: Number(new URL(kit.camera.httpUrl).port) });
     try {
       const address = `127.0.0.1:${proxy.port}`;
@@ -171,6 +171,7 @@ describe('field tools over HTTPS: the camera certificate is pinned on first cont
       await expect(install([eapFile], fieldIo(kit.configHome))).rejects.toThrow(/refusing to send an app package to http:\/\/127\.0\.0\.1:\d+ over plain HTTP.*nothing was sent/);
       await expect(setupCertsCli(certArgs, fieldIo(kit.configHome))).rejects.toThrow(/refusing to send a private key to http:\/\/127\.0\.0\.1:\d+ over plain HTTP/);
       await expect(setupCertsCli([...certArgs, '--dry-run'], fieldIo(kit.configHome))).rejects.toThrow(/refusing to send a private key/);
+      await expect(setupLiveCli([], fieldIo(kit.configHome))).rejects.toThrow(/refusing to send a camera account password to http:\/\/127\.0\.0\.1:\d+ over plain HTTP/);
       expect(proxy.connections).toBe(connections);
       expect(proxy.clientBytes).toBe(bytes);
       expect(kit.camera.apps.get('cloudcam')).toBeUndefined();
