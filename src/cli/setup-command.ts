@@ -215,7 +215,13 @@ export async function setupLiveCli(argv: string[], io: FieldIo): Promise<number>
   }
   const line = await liveAccountLine(camera, appName, rtspPort);
   if (line) io.out.write(`${line.ok ? '✓' : '✗'} ${line.detail}\n${line.fix && !line.ok ? `  fix: ${line.fix}\n` : ''}`);
-  io.out.write('  the agent reads it at its next start: restart the app (cloudcam install restarts it) or wait for its next restart\n');
+  // The agent reads its parameters at start: restart it so live view uses the account now.
+  const { listApps, controlApp } = await import('../protocol/vapix/applications.js');
+  const app = (await listApps(camera)).find((a) => a.name === appName);
+  if (app?.status === 'Running') {
+    await controlApp(camera, 'restart', appName);
+    io.out.write(`✓ restarted ${appName} so that the agent reads the account\n`);
+  } else io.out.write(`  ${appName} is not running: the agent reads the account when it starts\n`);
   return line?.ok === false ? 1 : 0;
 }
 
@@ -231,7 +237,7 @@ ${'`'}cloudcamlive${'`'}, in the viewer group only (it can watch the camera, not
 and password in the app's parameters LiveRtspUsername/LiveRtspPassword (live.rtspUsername and
 live.rtspPassword for the agent). Run again, it gives the account a new password (the account first,
 then the parameters) and brings it back to the viewer group. Then checks the account with one RTSP
-DESCRIBE. Refused for a camera added with --insecure-http: the password never crosses the network in
+DESCRIBE, and restarts the app when it runs (the agent reads its parameters at start). Refused for a camera added with --insecure-http: the password never crosses the network in
 clear. Nobody types or sees the password.
 
   --app NAME        the app's name on the camera (default cloudcam)

@@ -7,13 +7,15 @@
  * admin only, action=add|update, grp=users, sgrp=viewer) and stores it in the app parameters, after
  * which a werift viewer gets frames. Its password never reaches a log, the shadow, /status or signalling.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { manifestParamConfig, readAppParams } from '../../src/agent/app-params.js';
 import type { AgentConfig } from '../../src/agent/config/index.js';
 import { cameraAdd } from '../../src/cli/camera-command.js';
+import { install } from '../../src/cli/install-command.js';
+import { buildEap } from '../../src/protocol/eap.js';
 import { setupCheckCli, setupLiveCli } from '../../src/cli/setup-command.js';
 import { dbusDaemonAvailable } from '../../src/devcloud/camera/service-accounts.js';
 import type { CameraSimulator } from '../../src/devcloud/camera/simulator.js';
@@ -44,6 +46,9 @@ describe.skipIf(!HAS_DBUS)('live view on an ACAP camera: the RTSP account made b
     await ensureChannel(t.dc, thing);
     home = await mkdtemp(path.join(os.tmpdir(), 'cloudcam-live-account-'));
     expect(await cameraAdd(addArgs(camera), fieldIo(home, camera.password))).toBe(0);
+    const eap = path.join(home, 'cloudcam.eap');
+    await writeFile(eap, buildEap({ appName: 'cloudcam', version: '0.1.0', architecture: camera.identity.architecture, apiPath: 'api' }));
+    expect(await install([eap], fieldIo(home))).toBe(0);
   });
   afterEach(async () => {
     for (const v of viewers.splice(0)) await v.close().catch(() => undefined);
@@ -107,6 +112,7 @@ describe.skipIf(!HAS_DBUS)('live view on an ACAP camera: the RTSP account made b
     expect(made.code).toBe(0);
     expect(made.text).toContain('created viewer account cloudcamlive');
     expect(made.text).toMatch(/✓ cloudcamlive opens the camera's RTSP stream/);
+    expect(made.text).toContain('✓ restarted cloudcam so that the agent reads the account');
     expect(camera.accountRole('cloudcamlive')).toBe('viewer');
     expect(camera.param('cloudcam.LiveRtspUsername')).toBe('cloudcamlive');
     expect(livePassword()).toMatch(/^[A-Za-z0-9_-]{32}$/);
