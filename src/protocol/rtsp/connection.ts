@@ -5,7 +5,8 @@
  * Every failure ends the connection with one RtspError; nothing a camera sends can throw past it.
  */
 import net from 'node:net';
-import { digestAuthorization, parseDigestChallenges, pickChallenge, type DigestChallenge, type DigestCredentials } from '../digest.js';
+import { ChallengeAuth, type AuthRefusal } from '../auth-negotiation.js';
+import type { DigestCredentials } from '../digest.js';
 import { RtspError } from './errors.js';
 import { DEFAULT_LIMITS, RtspStreamParser, header, serializeMessage, type RtspLimits, type RtspMessage, type RtspResponse } from './message.js';
 
@@ -39,8 +40,7 @@ export class RtspConnection {
   private cseq = 0;
   private waiting: { cseq: number; resolve: (r: RtspResponse) => void; reject: (e: RtspError) => void; timer: NodeJS.Timeout } | undefined;
   private queue: Promise<unknown> = Promise.resolve();
-  private digest: { challenge: DigestChallenge; nc: number } | undefined;
-  private basic = false;
+  private readonly auth = new ChallengeAuth();
   private readonly timeoutMs: number;
   onFrame: (channel: number, payload: Buffer) => void = () => undefined;
 
@@ -101,50 +101,33 @@ export class RtspConnection {
   }
 
   private async authenticated(method: string, uri: string, headers: [string, string][], body: string | undefined): Promise<RtspResponse> {
-    const cred = await this.opts.credentials.current();
-    let fresh = false;
-    let staleRetried = false;
+    const call = this.auth.begin(await this.opts.credentials.current());
+    // Basic only where the VAPIX client allows it too: to a loopback host, never across a network.
+    const basicOver = this.opts.basicOnLoopback === true && LOOPBACK.test(this.url.hostname) ? 'loopback' : undefined;
     for (;;) {
-      const auth = this.authorization(method, uri, cred);
+      let auth: string | undefined;
+      try {
+        auth = call.authorization(method, uri);
+      } catch (e) {
+        throw new RtspError('auth', `camera at ${this.url.host}: ${(e as Error).message}`, 401);
+      }
       const res = await this.send(method, uri, auth ? [...headers, ['Authorization', auth]] : headers, body);
       if (res.status !== 401) return res;
       const www = res.headers.get('www-authenticate') ?? [];
-      const offered = parseDigestChallenges(www);
-      const challenge = pickChallenge(offered);
-      if (!challenge) {
-        this.digest = undefined;
-        if (!this.basic && this.opts.basicOnLoopback === true && LOOPBACK.test(this.url.hostname) && www.some((h) => /^\s*basic\b/i.test(h))) {
-          this.basic = true;
-          continue;
-        }
-        if (this.basic) throw this.refused(cred);
-        throw new RtspError(
-          'auth',
-          `camera at ${this.url.host} answered ${method} with 401 without a Digest challenge this client supports (WWW-Authenticate: ${JSON.stringify(www.join(' | ').slice(0, 120))}): enable Digest authentication on the camera`,
-          401,
-        );
-      }
-      if (fresh && !(challenge.stale === true && !staleRetried)) throw this.refused(cred);
-      if (fresh) staleRetried = true;
-      fresh = true;
-      this.digest = { challenge, nc: 0 };
+      const verdict = await call.unauthorized(www, basicOver);
+      if (!verdict.retry) throw this.refused(verdict.refusal, method, www, call.credentials);
     }
   }
 
-  private refused(cred: DigestCredentials): RtspError {
-    this.digest = undefined;
-    return new RtspError('auth', `camera at ${this.url.host} refused the RTSP credentials of user "${cred.username}" (401): check the user and password of the camera account`, 401, cred.username);
-  }
-
-  private authorization(method: string, uri: string, cred: DigestCredentials): string | undefined {
-    if (this.basic) return `Basic ${Buffer.from(`${cred.username}:${cred.password}`, 'utf8').toString('base64')}`;
-    if (!this.digest) return undefined;
-    this.digest.nc += 1;
-    try {
-      return digestAuthorization(this.digest.challenge, cred, { method, uri }, this.digest.nc);
-    } catch (e) {
-      throw new RtspError('auth', `camera at ${this.url.host}: ${(e as Error).message}`, 401);
+  private refused(refusal: AuthRefusal, method: string, www: string[], cred: DigestCredentials): RtspError {
+    if (refusal === 'credentials') {
+      return new RtspError('auth', `camera at ${this.url.host} refused the RTSP credentials of user "${cred.username}" (401): check the user and password of the camera account`, 401, cred.username);
     }
+    return new RtspError(
+      'auth',
+      `camera at ${this.url.host} answered ${method} with 401 without a Digest challenge this client supports (WWW-Authenticate: ${JSON.stringify(www.join(' | ').slice(0, 120))}): enable Digest authentication on the camera`,
+      401,
+    );
   }
 
   private send(method: string, uri: string, headers: [string, string][], body: string | undefined): Promise<RtspResponse> {

@@ -9,7 +9,8 @@
  * accepted scheme, so later calls send Authorization up front; each call negotiates through one
  * AuthAttempt.
  */
-import { digestAuthorization, parseDigestChallenges, pickChallenge, type DigestChallenge, type DigestCredentials } from '../digest.js';
+import { ChallengeAuth, type AuthRefusal } from '../auth-negotiation.js';
+import type { DigestChallenge, DigestCredentials } from '../digest.js';
 import { VapixError } from './errors.js';
 
 /**
@@ -78,10 +79,7 @@ export interface AuthAttempt {
 }
 
 export class VapixAuth {
-  /** Last accepted challenge, reused (with the next nonce count) to save a round trip per call. */
-  private session?: { challenge: DigestChallenge; nc: number };
-  /** The camera offered only Basic where Basic is safe: send it up front. */
-  private basic?: 'verified HTTPS' | 'loopback';
+  private readonly negotiation = new ChallengeAuth();
 
   /**
    * tlsVerifying: the client's https agent refuses certificates it cannot verify (rejectUnauthorized
@@ -95,83 +93,40 @@ export class VapixAuth {
 
   /** The scheme in use now: the one the camera accepted last, or none yet. */
   get scheme(): AuthScheme {
-    if (this.basic) return { scheme: 'basic', over: this.basic };
-    if (this.session) return { scheme: 'digest', algorithm: this.session.challenge.algorithm, qop: this.session.challenge.qop !== undefined };
+    const { digest, basicOver } = this.negotiation.scheme;
+    if (basicOver === 'verified HTTPS' || basicOver === 'loopback') return { scheme: 'basic', over: basicOver };
+    if (digest) return { scheme: 'digest', algorithm: digest.algorithm, qop: digest.qop !== undefined };
     return { scheme: 'none' };
   }
 
   /** Starts the negotiation of one call with the source's current credentials. */
   async begin(): Promise<AuthAttempt> {
-    let cred = await this.credentials.current();
-    let fresh = false; // the last request answered a challenge from the 401 just before it
-    let staleRetried = false;
-    let renewed = false;
-    const refusedError = () =>
-      new VapixError('auth', `camera at ${this.base.origin} refused the credentials of user "${cred.username}" (HTTP 401): ${this.credentials.refusedHint}`, { status: 401 });
-    /** Fresh credentials once per call; false when the source has none other than `cred`. */
-    const renew = async (): Promise<boolean> => {
-      if (renewed) return false;
-      renewed = true;
-      const next = await this.credentials.renew(cred);
-      if (next.username === cred.username && next.password === cred.password) return false;
-      cred = next;
-      return true;
-    };
+    const call = this.negotiation.begin(await this.credentials.current(), (refused) => this.credentials.renew(refused));
     return {
       get username() {
-        return cred.username;
+        return call.credentials.username;
       },
-      authorization: (method, uri) => this.header(method, uri, cred),
+      authorization: (method, uri) => call.authorization(method, uri),
       refused: async (www, connection) => {
-        const challenge = pickChallenge(parseDigestChallenges(www));
-        const basicOffered = www.some((h) => /^\s*basic\b/i.test(h));
-        if (!challenge && basicOffered) {
-          this.session = undefined;
-          const over = this.basicSafeOver(connection);
-          if (over === undefined) {
-            this.basic = undefined;
-            throw new VapixError('auth', `camera at ${this.base.origin} ${this.basicRefusal()}`, { status: 401 });
-          }
-          if (this.basic === undefined) {
-            this.basic = over;
-            return;
-          }
-          if (await renew()) return;
-          throw refusedError();
-        }
-        this.basic = undefined;
-        if (!challenge) {
-          this.session = undefined;
-          throw new VapixError(
-            'auth',
-            `camera at ${this.base.origin} answered 401 without a challenge this client can answer ` +
-              `(WWW-Authenticate: ${(www.length > 0 ? www.join(', ') : 'none').slice(0, 160)}): set the camera's HTTP authentication policy to Digest (Network.HTTP.AuthenticationPolicy), or reach it over HTTPS`,
-            { status: 401 },
-          );
-        }
-        if (fresh && !(challenge.stale && !staleRetried)) {
-          // Asked again, answering the challenge just received: one more round trip, not two.
-          if (await renew()) {
-            this.session = { challenge, nc: 0 };
-            staleRetried = false;
-            return;
-          }
-          this.session = undefined;
-          throw refusedError();
-        }
-        if (fresh) staleRetried = true;
-        fresh = true;
-        this.session = { challenge, nc: 0 };
+        const verdict = await call.unauthorized(www, this.basicSafeOver(connection));
+        if (verdict.retry) return;
+        throw new VapixError('auth', `camera at ${this.base.origin} ${this.refusal(verdict.refusal, www, call.credentials.username)}`, { status: 401 });
       },
     };
   }
 
-  private header(method: string, uri: string, cred: DigestCredentials): string | undefined {
-    if (this.basic) return `Basic ${Buffer.from(`${cred.username}:${cred.password}`, 'utf8').toString('base64')}`;
-    const s = this.session;
-    if (!s) return undefined;
-    s.nc += 1;
-    return digestAuthorization(s.challenge, cred, { method, uri }, s.nc);
+  private refusal(refusal: AuthRefusal, www: string[], username: string): string {
+    switch (refusal) {
+      case 'credentials':
+        return `refused the credentials of user "${username}" (HTTP 401): ${this.credentials.refusedHint}`;
+      case 'basic-unsafe':
+        return this.basicRefusal();
+      case 'no-challenge':
+        return (
+          `answered 401 without a challenge this client can answer ` +
+          `(WWW-Authenticate: ${(www.length > 0 ? www.join(', ') : 'none').slice(0, 160)}): set the camera's HTTP authentication policy to Digest (Network.HTTP.AuthenticationPolicy), or reach it over HTTPS`
+        );
+    }
   }
 
   /**
