@@ -11,7 +11,6 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
-import { chromium } from 'playwright-core';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -27,6 +26,7 @@ const { createCloudHandler, createS3Client, newRequestId, snapshotKey } = await 
 const { createBucket } = await load('viewer/api/bucket.js');
 const { THUMBNAIL_WIDTH } = await load('viewer/thumbnail.js');
 const { createLogger } = await import(path.join(root, 'dist/lib/log.js'));
+const { launchChromium } = await import(path.join(root, 'dist/packaging/chromium.js'));
 
 const dir = await mkdtemp(path.join(os.tmpdir(), 'cloudcam-bench-viewer-'));
 const log = createLogger({ name: 'bench', level: 'warn' });
@@ -78,10 +78,7 @@ for (const limit of [50, 100]) {
   console.log(`GET /api/cameras?limit=${limit}: p50 ${pct(ms, 50).toFixed(1)} ms, p95 ${pct(ms, 95).toFixed(1)} ms over ${REQUESTS} requests (${pages.length} pages)`);
 }
 
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-});
+const browser = await launchChromium();
 try {
   const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
   await page.goto(viewer.url);
