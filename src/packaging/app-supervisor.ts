@@ -74,6 +74,13 @@ export class AppSupervisor {
     return this.stopRun(run);
   }
 
+  /** On the way out after a failure: no more restarts, SIGKILL whatever still runs. */
+  kill(): void {
+    this.stopping = true;
+    clearInterval(this.timer);
+    for (const run of this.runs) if (run.proc.exitCode === null && run.proc.signalCode === null) run.proc.kill('SIGKILL');
+  }
+
   private spawnRun(): SupervisedRun {
     // A minimal environment, as systemd gives an ACAP app; the cwd is not the package directory.
     const proc = spawn('sh', [this.opts.launcher], { cwd: os.tmpdir(), env: this.opts.env, stdio: ['ignore', 'pipe', 'inherit'] });

@@ -60,7 +60,7 @@ export class PackageLiveViewer {
 }
 
 export interface PackageLiveResult extends LiveCheck {
-  /** control.cgi restart (by `cloudcam setup live`) to the restarted agent's MQTT connection (ms). */
+  /** `cloudcam setup live` started (account, parameters, control.cgi restart) → the restarted agent's MQTT connection (ms). */
   restartMs: number;
 }
 
@@ -108,7 +108,7 @@ export async function checkPackageLive(opts: {
     if (code !== 0) throw new Error(`${label}: the agent exited with ${code} on SIGTERM after live view, expected 0`);
     return { ...live, restartMs };
   } finally {
-    await supervisor.stop();
+    supervisor.kill();
   }
 }
 

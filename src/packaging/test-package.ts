@@ -34,7 +34,7 @@ const ROUNDTRIP_TIMEOUT_MS = 60_000;
 
 interface Result {
   flavour: string;
-  /** The live check: `cloudcam setup live`'s restart → connected again, then Live asked → first frame in chromium (ms). */
+  /** The live check: `cloudcam setup live` started → the restarted agent connected, then Live asked → first frame in chromium (ms). */
   live: { restartMs: number; firstFrameMs: number; size: string };
   eapBytes: number;
   unpackedBytes: number;
@@ -317,7 +317,7 @@ async function main(): Promise<number> {
         const r = await testFlavour(flavour, info, thing, packageDir, work, viewer);
         results.push(r);
         console.log(`${flavour.id}: node ${r.node} (${r.origin} build) as its notes claim; first snapshot roundtrip OK (${r.bytes} bytes in ${r.roundtripMs} ms under emulation)`);
-        console.log(`${flavour.id}: live view OK: a ${r.live.size} frame decoded in chromium ${(r.live.firstFrameMs / 1000).toFixed(1)} s after Live was asked (the account from \`cloudcam setup live\`; its restart to connected ${(r.live.restartMs / 1000).toFixed(1)} s)`);
+        console.log(`${flavour.id}: live view OK: a ${r.live.size} frame decoded in chromium ${(r.live.firstFrameMs / 1000).toFixed(1)} s after Live was asked (the account from \`cloudcam setup live\`; setup live to the restarted agent connected ${(r.live.restartMs / 1000).toFixed(1)} s)`);
         // A measuring run (TEST_PACKAGE_NODE_OPTIONS) compares first snapshots only.
         if (flavour.gateway && !process.env['TEST_PACKAGE_NODE_OPTIONS']) {
           const u = await testGatewayUpdate(flavour, info, thing, packageDir, work);
