@@ -38,7 +38,10 @@ const store = new ShadowStore({});
 const dataPlane = await startDataPlaneApi({ store });
 const handler = createCloudHandler({ region, bucket: bucketName, shadowName: 'cloudcam', expiresSeconds: 300, maxBytes: 5 << 20, s3Endpoint: s3.url, iotDataEndpoint: dataPlane.url, credentials });
 const things = Array.from({ length: CAMERAS }, (_, i) => `camera-${String(i + 1).padStart(3, '0')}`);
-const viewer = await startDevcloudViewer({ stateDir: dir, s3, bucket: bucketName, region, credentials, dataPlaneUrl: dataPlane.url, shadowName: 'cloudcam', handler, things: () => things, log, thumbnails: true });
+// The bench measures the fleet page: nobody presses Live, so the viewer's live side points at nothing
+// (a closed port) and refuses to publish, rather than starting KVS stand-ins the numbers do not need.
+const noLive = { kvsControlUrl: 'https://127.0.0.1:9', signallingUrl: 'https://127.0.0.1:9', ca: '', publish: async () => Promise.reject(new Error('make bench-viewer runs no live view')) };
+const viewer = await startDevcloudViewer({ stateDir: dir, s3, bucket: bucketName, region, credentials, dataPlaneUrl: dataPlane.url, shadowName: 'cloudcam', handler, things: () => things, log, thumbnails: true, live: noLive });
 // The viewer makes thumbnails as objects land; the bench waits for them all.
 let thumbs = 0;
 const allThumbs = new Promise((resolve) => viewer.on('thumbnail', (r) => r.thumbnail && ++thumbs === CAMERAS && resolve()));
