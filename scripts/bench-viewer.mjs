@@ -11,7 +11,6 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
-import { chromium } from 'playwright-core';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -27,6 +26,7 @@ const { createCloudHandler, createS3Client, newRequestId, snapshotKey } = await 
 const { createBucket } = await load('viewer/api/bucket.js');
 const { THUMBNAIL_WIDTH } = await load('viewer/thumbnail.js');
 const { createLogger } = await import(path.join(root, 'dist/lib/log.js'));
+const { launchChromium } = await import(path.join(root, 'dist/packaging/chromium.js'));
 
 const dir = await mkdtemp(path.join(os.tmpdir(), 'cloudcam-bench-viewer-'));
 const log = createLogger({ name: 'bench', level: 'warn' });
@@ -38,7 +38,10 @@ const store = new ShadowStore({});
 const dataPlane = await startDataPlaneApi({ store });
 const handler = createCloudHandler({ region, bucket: bucketName, shadowName: 'cloudcam', expiresSeconds: 300, maxBytes: 5 << 20, s3Endpoint: s3.url, iotDataEndpoint: dataPlane.url, credentials });
 const things = Array.from({ length: CAMERAS }, (_, i) => `camera-${String(i + 1).padStart(3, '0')}`);
-const viewer = await startDevcloudViewer({ stateDir: dir, s3, bucket: bucketName, region, credentials, dataPlaneUrl: dataPlane.url, shadowName: 'cloudcam', handler, things: () => things, log, thumbnails: true });
+// The bench measures the fleet page: nobody presses Live, so the viewer's live side points at nothing
+// (a closed port) and refuses to publish, rather than starting KVS stand-ins the numbers do not need.
+const noLive = { kvsControlUrl: 'https://127.0.0.1:9', signallingUrl: 'https://127.0.0.1:9', ca: '', publish: async () => Promise.reject(new Error('make bench-viewer runs no live view')) };
+const viewer = await startDevcloudViewer({ stateDir: dir, s3, bucket: bucketName, region, credentials, dataPlaneUrl: dataPlane.url, shadowName: 'cloudcam', handler, things: () => things, log, thumbnails: true, live: noLive });
 // The viewer makes thumbnails as objects land; the bench waits for them all.
 let thumbs = 0;
 const allThumbs = new Promise((resolve) => viewer.on('thumbnail', (r) => r.thumbnail && ++thumbs === CAMERAS && resolve()));
@@ -78,10 +81,7 @@ for (const limit of [50, 100]) {
   console.log(`GET /api/cameras?limit=${limit}: p50 ${pct(ms, 50).toFixed(1)} ms, p95 ${pct(ms, 95).toFixed(1)} ms over ${REQUESTS} requests (${pages.length} pages)`);
 }
 
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-});
+const browser = await launchChromium();
 try {
   const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
   await page.goto(viewer.url);

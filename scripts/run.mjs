@@ -50,6 +50,14 @@ const thing = 'camera-1';
 const s3Dir = devcloud.info.s3.dir;
 console.log(`devcloud up in ${Date.now() - t0} ms: MQTT ${devcloud.info.mqtt.url} (${devcloud.info.mqtt.broker}), S3 ${devcloud.info.s3.url}, camera ${devcloud.info.cameras[thing].url} (HTTP ${devcloud.info.cameras[thing].httpUrl} for the agent)`);
 console.log(`viewer: ${devcloud.info.viewer.url}  (sign in as ${devcloud.info.viewer.username} / ${devcloud.info.viewer.password})`);
+// Live: the viewer's Live button signals over a WSS whose certificate devcloud's own CA signed, which
+// no browser trusts (in AWS the endpoint has a public certificate). Say how to watch, before anyone presses it.
+const help = devcloud.viewer.liveBrowserHelp;
+if (help) {
+  console.log(`live view: the Live button needs a browser that trusts devcloud's signalling certificate; your usual browser does not. A chromium with a profile of its own that trusts that certificate's key only:`);
+  console.log(`  ${help.command}`);
+  console.log(`  (or import ${show(help.caPath)} as an authority in your browser and remove it when done: meanwhile it trusts whatever devcloud's CA signs)`);
+}
 
 const requestedAt = new Map(); // request id -> time the cloud handler wrote it
 const storedAt = new Map(); // key -> { at, size, path }

@@ -10,7 +10,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
 import sharp from 'sharp';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -18,7 +17,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({ options: { out: { type: 'string', default: path.join(root, 'docs/images/viewer.png') }, 'live-out': { type: 'string' } } });
 const { startDevcloud } = await import(path.join(root, 'dist/devcloud/devcloud.js'));
 const { createLogger } = await import(path.join(root, 'dist/lib/log.js'));
-const { X509Certificate, createHash } = await import('node:crypto');
+const { launchChromium } = await import(path.join(root, 'dist/packaging/chromium.js'));
 const { readFile } = await import('node:fs/promises');
 
 const stateDir = await mkdtemp(path.join(os.tmpdir(), 'cloudcam-screenshot-'));
@@ -40,22 +39,8 @@ const agents = online.map((thing) =>
 let browser;
 try {
   await allThumbnails;
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      // The signalling WSS has devcloud's server certificate: trust its key alone (test/helpers/browser.ts does the same).
-      `--ignore-certificate-errors-spki-list=${createHash('sha256')
-        .update(new X509Certificate(await readFile(devcloud.pki.server.certPath)).publicKey.export({ type: 'spki', format: 'der' }))
-        .digest('base64')}`,
-    ],
-  });
+  // The signalling WSS has devcloud's server certificate: chromium trusts its key alone.
+  browser = await launchChromium({ trustCertificates: [await readFile(devcloud.pki.server.certPath)] });
   const page = await (await browser.newContext({ viewport: { width: 1280, height: 760 } })).newPage();
   await page.goto(devcloud.info.viewer.url);
   await page.getByLabel('Username').fill(devcloud.info.viewer.username);

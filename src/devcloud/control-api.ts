@@ -8,6 +8,7 @@ import type { CloudHandler } from '../cloud/handler.js';
 import type { CameraFaults, CameraSimulator } from './camera/simulator.js';
 import type { S3Faults, S3StandIn } from './s3/server.js';
 import { parseEventStreamMessage } from '../protocol/vapix/events.js';
+import { EapError, parseEapManifest } from '../protocol/eap.js';
 import type { JobStore } from './jobs/store.js';
 import { routeJobs } from './jobs/control-routes.js';
 
@@ -22,6 +23,11 @@ import { routeJobs } from './jobs/control-routes.js';
  *   PUT  /cameras/{thing}/faults   body: CameraFaults ({} clears)
  *   POST /cameras/{thing}/events   body: {"topic": "tns1:VideoSource/MotionAlarm", "data": {"State": "1"}, "source"?: {...}}
  *                                  fires one event on the camera's VAPIX event stream; replies {sessions}
+ *   GET  /cameras/{thing}/apps     the camera's installed apps: {apps: [{name, version, status, runs}]};
+ *                                  runs grows at each control.cgi start/restart (test-package's systemd watches it)
+ *   POST /cameras/{thing}/apps     body: {"manifest": <manifest.json>}: an app installed on the host (test-package
+ *                                  unpacks the .eap as AXIS OS would); the camera records it as running and
+ *                                  creates its paramConfig parameters, as at an upload.cgi installation
  *   PUT  /s3/faults                body: S3Faults ({} clears)
  *   POST /things/{thing}/snapshot  runs the cloud handler once; replies with its result
  *   POST /jobs, GET /jobs/{jobId}, POST /jobs/{jobId}/cancel   the Jobs control plane (jobs/control-routes.ts)
@@ -91,6 +97,24 @@ export async function startControlApi(opts: {
           return reply(res, 400, { message: `not an event (${checked.kind === 'invalid' ? checked.why : checked.kind}): send {"topic": "tns1:VideoSource/MotionAlarm", "data": {"State": "1"}}` });
         }
         return reply(res, 200, { sessions: camera.events.fire(checked.event) });
+      }
+      case 'GET cameras/:id/apps': {
+        const camera = cameras.get(parts[1]!);
+        if (!camera) return reply(res, 404, { message: `no simulated camera named ${parts[1]}` });
+        return reply(res, 200, { apps: camera.apps.list().map((a) => ({ name: a.manifest.appName, version: a.manifest.version, status: a.status, runs: a.runs })) });
+      }
+      case 'POST cameras/:id/apps': {
+        const camera = cameras.get(parts[1]!);
+        if (!camera) return reply(res, 404, { message: `no simulated camera named ${parts[1]}` });
+        const body = (await readJson(req)) as { manifest?: unknown };
+        try {
+          // No architecture check: the host runs the package for any architecture under qemu.
+          camera.apps.install(parseEapManifest(body.manifest, 'the manifest'), 'Running');
+        } catch (err) {
+          if (err instanceof EapError) return reply(res, 400, { message: `${err.message}; send {"manifest": <the package's manifest.json>}` });
+          throw err;
+        }
+        return reply(res, 204);
       }
       case 'PUT s3/faults':
         s3.setFaults((await readJson(req)) as S3Faults);

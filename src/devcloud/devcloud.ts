@@ -309,7 +309,13 @@ export async function startDevcloud(opts: DevcloudOptions): Promise<Devcloud> {
       // Things enrolled by claim appear as they register.
       things: () => [...things, ...Object.values(provisioned)],
       // The go-live request: devcloud's cloud client stands in for the IoT data plane's Publish.
-      live: { kvsControlUrl: kvs.controlUrl, signallingUrl: kvs.signallingUrl, ca: caPem, publish: async (thing, request) => void (await cloudClient.publishAsync(liveRequestTopic(thing), JSON.stringify(request), { qos: 1 })) },
+      live: {
+        kvsControlUrl: kvs.controlUrl,
+        signallingUrl: kvs.signallingUrl,
+        ca: caPem,
+        publish: async (thing, request) => void (await cloudClient.publishAsync(liveRequestTopic(thing), JSON.stringify(request), { qos: 1 })),
+        browserTrust: { signallingCertificate: serverCert, caPath: pki.caCertPath },
+      },
       log: log.child({ part: 'viewer' }),
     });
     stack.push(() => viewer.stop());

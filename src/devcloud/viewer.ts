@@ -20,6 +20,7 @@ import { handleThumbnailEvent, objectCreatedEvent, type ThumbnailOutcome } from 
 import { viewerContentSecurityPolicy } from '../viewer/csp.js';
 import { bundleWebApp, indexHtml, WEB_CSS } from '../viewer/web-bundle.js';
 import { kvsViewerSide } from '../viewer/api/kvs.js';
+import { liveBrowserHelp, type LiveBrowserHelp } from './live-browser-help.js';
 import type { LivePublisher } from '../viewer/api/live.js';
 import { Agent as HttpsAgent } from 'node:https';
 import { startIssuer, type Issuer } from './oauth/issuer.js';
@@ -45,6 +46,8 @@ export interface DevcloudViewer extends EventEmitter<{ thumbnail: [ThumbnailOutc
   readonly username: string;
   readonly password: string;
   readonly issuer: Issuer;
+  /** How to watch live in one's own browser (devcloud's CA is no browser's): `make run` prints it, the page shows it when signalling fails. */
+  readonly liveBrowserHelp: LiveBrowserHelp | undefined;
   stop(): Promise<void>;
 }
 
@@ -81,7 +84,14 @@ export async function startDevcloudViewer(opts: {
   /** Run the thumbnail handler on every stored object (as the S3 notification does in AWS). */
   thumbnails: boolean;
   /** Live view: devcloud's KVS stand-in (signed with `credentials`, the viewer API's principal) and the cloud MQTT client's publish. */
-  live: { kvsControlUrl: string; signallingUrl: string; ca: Buffer | string; publish: LivePublisher };
+  live: {
+    kvsControlUrl: string;
+    signallingUrl: string;
+    ca: Buffer | string;
+    publish: LivePublisher;
+    /** The signalling endpoint's certificate and devcloud's CA file: what a person's browser must accept (live-browser-help.ts). */
+    browserTrust?: { signallingCertificate: string | Buffer; caPath: string };
+  };
 }): Promise<DevcloudViewer> {
   const { log } = opts;
   const secrets = await ensureViewerSecrets(opts.stateDir);
@@ -152,7 +162,8 @@ export async function startDevcloudViewer(opts: {
     if (pathname === '/app.js') return staticFile(res, 'text/javascript; charset=utf-8', web.js);
     if (pathname === '/app.css') return staticFile(res, 'text/css; charset=utf-8', css);
     if (pathname === '/config.json') {
-      return staticFile(res, 'application/json', JSON.stringify({ authorizeUrl: `${issuer.url}/oauth2/authorize`, tokenUrl: `${issuer.url}/oauth2/token`, clientId: VIEWER_CLIENT_ID, apiUrl: '' }));
+      const config = { authorizeUrl: `${issuer.url}/oauth2/authorize`, tokenUrl: `${issuer.url}/oauth2/token`, clientId: VIEWER_CLIENT_ID, apiUrl: '' };
+      return staticFile(res, 'application/json', JSON.stringify(help ? { ...config, liveSignallingHelp: { text: help.text, command: help.command } } : config));
     }
     return staticFile(res, 'text/html; charset=utf-8', indexHtml());
   }
@@ -170,6 +181,8 @@ export async function startDevcloudViewer(opts: {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const trust = opts.live.browserTrust;
+  const help = trust ? liveBrowserHelp({ viewerUrl: url, signallingUrl: opts.live.signallingUrl, signallingCertificate: trust.signallingCertificate, caPath: trust.caPath, stateDir: opts.stateDir }) : undefined;
   log.info({ url, appGzipBytes: web.gzipBytes }, 'viewer listening');
 
   return Object.assign(emitter, {
@@ -177,6 +190,7 @@ export async function startDevcloudViewer(opts: {
     username: VIEWER_USERNAME,
     password: secrets.password,
     issuer,
+    liveBrowserHelp: help,
     stop: async () => {
       opts.s3.events.off('object', onObject);
       server.closeAllConnections();

@@ -4,7 +4,7 @@ import type { EapManifest } from '../protocol/eap.js';
 
 /** The packages `make package` builds (docs/packaging.md), as their manifests read. */
 function pkg(file: string, architecture: EapManifest['architecture'], ranges: EapManifest['compatibleOsVersions'], version = '1.4.0'): PackageFile {
-  return { file, bytes: Buffer.alloc(0), manifest: { appName: 'cloudcam', version, architecture, friendlyName: 'cloudcam', vendor: 'cloudcam', reverseProxy: [], compatibleOsVersions: ranges } };
+  return { file, bytes: Buffer.alloc(0), manifest: { appName: 'cloudcam', version, architecture, friendlyName: 'cloudcam', vendor: 'cloudcam', reverseProxy: [], paramConfig: [], compatibleOsVersions: ranges } };
 }
 const debian = pkg('cloudcam_1.4.0_armv7hf.eap', 'armv7hf', [{ min: '12.0', max: '13' }]);
 const axisOs11 = pkg('cloudcam_1.4.0_armv7hf-axisos11-eol.eap', 'armv7hf', [{ min: '11.11', max: '11' }]);

@@ -8,7 +8,7 @@
  * (an encoded-frame transform keyed by RTP timestamp) and the decode time from
  * requestVideoFrameCallback, so glass-to-glass latency is measured in the browser that decodes.
  */
-import { randomBytes, X509Certificate, createHash } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
@@ -17,12 +17,11 @@ import tls from 'node:tls';
 import { CreateSignalingChannelCommand, DescribeSignalingChannelCommand, GetSignalingChannelEndpointCommand, KinesisVideoClient } from '@aws-sdk/client-kinesis-video';
 import { GetIceServerConfigCommand, KinesisVideoSignalingClient } from '@aws-sdk/client-kinesis-video-signaling';
 import mqtt from 'mqtt';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import type { DevcloudInfo } from '../devcloud/info.js';
 import { channelNameOf, liveRequestTopic, type LiveRequest } from '../protocol/live-request.js';
 import { presignSignalingUrl } from '../protocol/kvs-presign.js';
-
-export const CHROMIUM = '/usr/bin/chromium';
+import { launchChromium } from './chromium.js';
 
 export interface LiveTarget {
   signalingUrl: string;
@@ -95,18 +94,16 @@ export async function goLive(info: DevcloudInfo, thing: string): Promise<void> {
   }
 }
 
-/** SHA-256 of the SPKI of the certificate a TLS endpoint presents (chromium's --ignore-certificate-errors-spki-list). */
-async function spkiOf(url: string, ca: Buffer): Promise<string> {
+/** The certificate a TLS endpoint presents (DER), checked against `ca`: the one chromium must trust by its key. */
+async function certificateOf(url: string, ca: Buffer): Promise<Buffer> {
   const u = new URL(url);
-  const cert = await new Promise<tls.PeerCertificate>((resolve, reject) => {
+  return new Promise<Buffer>((resolve, reject) => {
     const socket = tls.connect({ host: u.hostname, port: Number(u.port), ca, servername: u.hostname === '127.0.0.1' ? undefined : u.hostname }, () => {
-      resolve(socket.getPeerCertificate());
+      resolve(socket.getPeerCertificate().raw);
       socket.end();
     });
     socket.on('error', reject);
   });
-  const x509 = new X509Certificate(cert.raw);
-  return createHash('sha256').update(x509.publicKey.export({ type: 'spki', format: 'der' })).digest('base64');
 }
 
 const PAGE = `<!doctype html><meta charset="utf-8"><title>live</title><body>
@@ -208,16 +205,14 @@ export interface LiveBrowser {
 /** Headless Debian chromium trusting devcloud's signalling certificate (pinned by SPKI), with a local page (a secure context). */
 export async function openLiveBrowser(info: DevcloudInfo): Promise<LiveBrowser> {
   const ca = await readFile(info.caPath);
-  const spki = await spkiOf(info.live.kvs.signallingUrl, ca);
+  const signallingCertificate = await certificateOf(info.live.kvs.signallingUrl, ca);
   const server = http.createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end(PAGE));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const pageUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
   let browser: Browser;
   try {
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', `--ignore-certificate-errors-spki-list=${spki}`, '--autoplay-policy=no-user-gesture-required'],
-    });
+    // Autoplay without a gesture: the page plays what arrives, nobody clicks.
+    browser = await launchChromium({ trustCertificates: [signallingCertificate], extraArgs: ['--autoplay-policy=no-user-gesture-required'] });
   } catch (e) {
     server.close();
     throw e;

@@ -19,6 +19,8 @@ export interface EapManifest {
   reverseProxy: { apiPath: string; target: string; access: string }[];
   /** setup.compatibleOsVersions (schema 2.x): the AXIS OS ranges the package installs on; empty = not declared. */
   compatibleOsVersions: { min?: string; max?: string }[];
+  /** configuration.paramConfig: the app's parameters, which AXIS OS creates under root.{appName} at installation. */
+  paramConfig: { name: string; default: string; type: string }[];
 }
 
 export class EapError extends Error {
@@ -102,7 +104,12 @@ export function readEapManifest(eap: Buffer, what = 'the package'): EapManifest 
   } catch (err) {
     throw new EapError(`${what}: manifest.json is not valid JSON (${(err as Error).message})`);
   }
-  const conf = (doc as { acapPackageConf?: { setup?: Record<string, unknown>; configuration?: { reverseProxy?: unknown } } } | null)?.acapPackageConf;
+  return parseEapManifest(doc, what);
+}
+
+/** Checks a parsed manifest.json (the package's, or one an installed app carries). */
+export function parseEapManifest(doc: unknown, what = 'the package'): EapManifest {
+  const conf = (doc as { acapPackageConf?: { setup?: Record<string, unknown>; configuration?: { reverseProxy?: unknown; paramConfig?: unknown } } } | null)?.acapPackageConf;
   const setup = conf?.setup;
   const str = (k: string): string => {
     const v = setup?.[k];
@@ -117,6 +124,7 @@ export function readEapManifest(eap: Buffer, what = 'the package'): EapManifest 
   }
   const ranges = Array.isArray(setup?.['compatibleOsVersions']) ? (setup['compatibleOsVersions'] as unknown[]) : [];
   const proxies = Array.isArray(conf?.configuration?.reverseProxy) ? (conf.configuration.reverseProxy as Record<string, unknown>[]) : [];
+  const params = Array.isArray(conf?.configuration?.paramConfig) ? (conf.configuration.paramConfig as unknown[]) : [];
   return {
     appName,
     version: str('version'),
@@ -129,6 +137,9 @@ export function readEapManifest(eap: Buffer, what = 'the package'): EapManifest 
     compatibleOsVersions: ranges
       .filter((r): r is Record<string, unknown> => typeof r === 'object' && r !== null)
       .map((r) => ({ ...(typeof r['min'] === 'string' ? { min: r['min'] } : {}), ...(typeof r['max'] === 'string' ? { max: r['max'] } : {}) })),
+    paramConfig: params
+      .filter((p): p is Record<string, unknown> => typeof p === 'object' && p !== null && typeof (p as Record<string, unknown>)['name'] === 'string')
+      .map((p) => ({ name: String(p['name']), default: typeof p['default'] === 'string' || typeof p['default'] === 'number' ? String(p['default']) : '', type: typeof p['type'] === 'string' ? p['type'] : 'string' })),
   };
 }
 

@@ -4,7 +4,8 @@
  * signalling — the browser's own WebSocket to devcloud's KVS stand-in with the URL the API presigned,
  * its offer reaching the camera's channel as the KVS messages say (docs/protocol-live.md), "Camera
  * offline" and "Too many viewers" from the API, asking again after 10 s without an answer, stopping on
- * Stop and when the tab is hidden; on a phone viewport and by keyboard. The camera's side of the
+ * Stop and when the tab is hidden; on a phone viewport and by keyboard; a browser that does not trust
+ * devcloud's signalling certificate is told what to do, and the command line it is given works. The camera's side of the
  * stream (decoded frames) needs the agent's live feature: see the tests marked so below.
  */
 import { readFile } from 'node:fs/promises';
@@ -14,6 +15,7 @@ import { fetchRoleCredentials } from '../../src/protocol/iot-credentials.js';
 import { presignSignalingUrl } from '../../src/protocol/kvs-presign.js';
 import { channelNameOf, type LiveReport } from '../../src/protocol/live-request.js';
 import { DEFAULT_SHADOW_NAME } from '../../src/protocol/topics.js';
+import { spkiPin } from '../../src/lib/spki-pin.js';
 import { HAS_CHROMIUM, launchChromium, signInToViewer } from '../helpers/browser.js';
 import { startTestAgent, startTestDevcloud, waitForReport, type TestAgent, type TestDevcloud } from '../helpers/devcloud.js';
 import { connectPeer, type TestPeer } from '../helpers/signaling-peer.js';
@@ -203,6 +205,44 @@ describe.skipIf(!HAS_CHROMIUM)('camera page in chromium: status, Snapshot now, L
     await page.keyboard.press(' ');
     await expect.poll(() => stateText(), POLL).toBe('');
     expect(await focused()).toBe('Live');
+  });
+
+  it('a browser that does not trust devcloud\'s CA: "Cannot reach live signalling" with what to do, after two tries; the command line it shows works', async () => {
+    const untrusting = await launchChromium();
+    try {
+      const p = await (await untrusting.newContext()).newPage();
+      await signIn(p);
+      await openCamera(p, 'camera-1');
+      let grants = 0;
+      p.on('response', (r) => void (r.request().method() === 'POST' && r.url().endsWith('/api/cameras/camera-1/live') && grants++));
+      await p.getByRole('button', { name: 'Live' }).click();
+      await expect.poll(() => stateText(p), POLL).toMatch(/^Cannot reach live signalling — This browser could not open devcloud's live signalling at wss:\/\/127\.0\.0\.1:\d+: its certificate comes from devcloud's own CA/);
+      // It stopped instead of spinning: the button is Live again, two grants were asked for, no more.
+      expect(await p.getByRole('button', { name: 'Live' }).isVisible()).toBe(true);
+      expect(grants).toBe(2);
+      expect(await stateText(p)).toContain(t.dc.info.caPath);
+      const command = (await p.getByLabel('Command line to watch live').textContent()) ?? '';
+      const pin = spkiPin(await readFile(t.dc.pki.server.certPath));
+      expect(command).toMatch(new RegExp(`^chromium --user-data-dir=\\S+ --ignore-certificate-errors-spki-list=${pin.replace(/[+/]/g, '\\$&')} ${t.dc.viewer.url}$`));
+      // The shown flag, and nothing else, lets a browser open the socket: the offer reaches the camera's channel.
+      const flag = command.split(' ').find((a) => a.startsWith('--ignore-certificate-errors-spki-list='))!;
+      const pinned = await launchChromium({ extraArgs: [flag] });
+      const master = await cameraMaster('camera-1');
+      try {
+        const q = await (await pinned.newContext()).newPage();
+        await signIn(q);
+        await openCamera(q, 'camera-1');
+        await q.getByRole('button', { name: 'Live' }).click();
+        expect((await master.next()).messageType).toBe('SDP_OFFER');
+        expect(await stateText(q)).not.toMatch(/Cannot reach/);
+        await q.getByRole('button', { name: 'Stop' }).click();
+      } finally {
+        master.client.close();
+        await pinned.close();
+      }
+    } finally {
+      await untrusting.close();
+    }
   });
 
   it('fits a phone (375x667): no sideways scrolling, the picture, Live and Snapshot now in view', async () => {

@@ -9,6 +9,8 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startTestDevcloud, type TestDevcloud } from '../helpers/devcloud.js';
 import { goodRequest, rawExchange } from '../helpers/raw-http.js';
 import { devcloudJobsAdmin } from '../../src/cloud/jobs-admin.js';
+import { buildManifest } from '../../src/packaging/manifest.js';
+import { VapixClient } from '../../src/protocol/vapix/client.js';
 
 let t: TestDevcloud;
 
@@ -57,6 +59,25 @@ describe('devcloud control API', () => {
     expect(res.status).toBe(200);
   });
 
+  it('installs an unpacked package on a camera: its parameters exist, its restarts are counted (test-package)', async () => {
+    const manifest = buildManifest({ schema: '2.1.0', appName: 'cloudcam', friendlyName: 'cloudcam', vendor: 'cloudcam', vendorUrl: 'https://example.com', vendorId: '0123456789', version: '0.1.0', arch: 'aarch64', minOsVersion: '12.0' });
+    const apps = async (): Promise<unknown> => (await (await fetch(`${t.dc.info.control.url}/cameras/camera-1/apps`)).json());
+    expect(await apps()).toEqual({ apps: [] });
+    const post = (body: unknown): Promise<Response> => fetch(`${t.dc.info.control.url}/cameras/camera-1/apps`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const bad = await post({ manifest: { acapPackageConf: {} } });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { message: string }).message).toContain('lacks acapPackageConf.setup.appName');
+    expect((await post({ manifest })).status).toBe(204);
+    expect(await apps()).toEqual({ apps: [{ name: 'cloudcam', version: '0.1.0', status: 'Running', runs: 1 }] });
+    const cam = t.dc.info.cameras['camera-1'];
+    if (!cam) throw new Error('devcloud has no camera-1');
+    const admin = new VapixClient({ baseUrl: cam.httpUrl, username: cam.username, password: cam.password, timeoutMs: 5000 });
+    expect(await admin.listParams('cloudcam')).toMatchObject({ 'cloudcam.LiveRtspUsername': '', 'cloudcam.LiveRtspPassword': '' });
+    expect((await admin.call200('GET', '/axis-cgi/applications/control.cgi?action=restart&package=cloudcam')).body.toString().trim()).toBe('OK');
+    expect(await apps()).toEqual({ apps: [{ name: 'cloudcam', version: '0.1.0', status: 'Running', runs: 2 }] });
+    expect((await fetch(`${t.dc.info.control.url}/cameras/camera-9/apps`)).status).toBe(404);
+  });
+
   it('the jobs endpoints get the same Host check: a rebound cancel is 403 and cancels nothing', async () => {
     const admin = await devcloudJobsAdmin(t.dir);
     await admin.createJob({ jobId: 'host-check', things: ['camera-1'], document: { operation: 'cloudcam.restart' } });
@@ -89,6 +110,7 @@ describe('devcloud control API', () => {
       ['POST', '/things/camera-1/snapshot', ''],
       ['POST', '/jobs', '{"jobId":"forged","things":["camera-1"],"document":{"operation":"cloudcam.restart"}}'],
       ['POST', '/jobs/csrf-victim/cancel', ''],
+      ['POST', '/cameras/camera-1/apps', '{"manifest":{"acapPackageConf":{"setup":{"appName":"forged","version":"1.0.0"}}}}'],
     ] as const;
     // What `fetch(url, {mode: 'no-cors', method, body})` from a page elsewhere sends.
     const page = (origin: string, site: string): Record<string, string> => ({ origin, 'sec-fetch-site': site, 'sec-fetch-mode': 'no-cors', 'content-type': 'text/plain;charset=UTF-8' });
@@ -107,7 +129,7 @@ describe('devcloud control API', () => {
       const victim = 'csrf-victim';
       if (!t.dc.jobs.job(victim)) await admin.createJob({ jobId: victim, things: ['camera-1'], document: { operation: 'cloudcam.restart' } });
       const camera = t.dc.cameras.get('camera-1')!;
-      const effects = [vi.spyOn(camera, 'setFaults'), vi.spyOn(camera.events, 'fire'), vi.spyOn(t.dc.s3, 'setFaults'), vi.spyOn(t.dc.handler, 'handle'), vi.spyOn(t.dc.jobs, 'createJob'), vi.spyOn(t.dc.jobs, 'cancelJob')];
+      const effects = [vi.spyOn(camera, 'setFaults'), vi.spyOn(camera.events, 'fire'), vi.spyOn(t.dc.s3, 'setFaults'), vi.spyOn(t.dc.handler, 'handle'), vi.spyOn(t.dc.jobs, 'createJob'), vi.spyOn(t.dc.jobs, 'cancelJob'), vi.spyOn(camera.apps, 'install')];
       try {
         for (const [method, path, body] of routes) {
           const answer = await rawExchange(port, jsonRequest(method, path, body, headers));

@@ -10,6 +10,17 @@ export interface SimulatedApp {
   manifest: EapManifest;
   status: 'Running' | 'Stopped';
   installedAt: Date;
+  /**
+   * How many times the camera has (re)started the app: control.cgi start and restart each count. What
+   * runs the app's process outside the simulator (test-package, standing for the camera's systemd)
+   * watches it through the control API and restarts the process when it grows.
+   */
+  runs: number;
+}
+
+/** Where an installed app's parameters go: the camera's parameter tree (params.ts). */
+export interface AppParamSink {
+  defineApp(appName: string, defs: readonly { name: string; default: string }[]): void;
 }
 
 /** Largest package the simulated camera takes; a bigger one gets `Error: 3` (too large or disk full). */
@@ -41,7 +52,10 @@ export function packfilPart(body: Buffer, contentType: string | undefined): Buff
 export class AppRegistry {
   private readonly apps = new Map<string, SimulatedApp>();
 
-  constructor(private readonly architecture: string) {}
+  constructor(
+    private readonly architecture: string,
+    private readonly params: AppParamSink,
+  ) {}
 
   get(name: string): SimulatedApp | undefined {
     return this.apps.get(name);
@@ -61,8 +75,24 @@ export class AppRegistry {
     // Axis: 5 = not compatible with the device (the system log names the architecture).
     if (manifest.architecture !== 'all' && manifest.architecture !== this.architecture) return 'Error: 5';
     const old = this.apps.get(manifest.appName);
-    this.apps.set(manifest.appName, { manifest, status: old?.status === 'Running' ? 'Running' : 'Stopped', installedAt: new Date() });
+    this.install(manifest, old?.status === 'Running' ? 'Running' : 'Stopped');
     return 'OK';
+  }
+
+  /**
+   * Records an installed app and creates its manifest's parameters under root.{appName}, as AXIS OS
+   * does at installation (an app's param.cgi group exists only once it is installed). upload.cgi comes
+   * here after its checks; so does devcloud's control API for a package unpacked on the host
+   * (test-package), whose process runs outside the simulator.
+   */
+  install(manifest: EapManifest, status: SimulatedApp['status']): void {
+    const old = this.apps.get(manifest.appName);
+    this.params.defineApp(manifest.appName, manifest.paramConfig);
+    this.apps.set(manifest.appName, { manifest, status, installedAt: new Date(), runs: (old?.runs ?? 0) + (status === 'Running' && old?.status !== 'Running' ? 1 : 0) });
+  }
+
+  list(): SimulatedApp[] {
+    return [...this.apps.values()];
   }
 
   control(action: string | null, pkg: string | null): string {
@@ -72,6 +102,7 @@ export class AppRegistry {
       case 'start':
         if (app.status === 'Running') return 'Error: 6';
         app.status = 'Running';
+        app.runs++;
         return 'OK';
       case 'stop':
         if (app.status !== 'Running') return 'Error: 7';
@@ -79,6 +110,7 @@ export class AppRegistry {
         return 'OK';
       case 'restart':
         app.status = 'Running';
+        app.runs++;
         return 'OK';
       case 'remove':
         this.apps.delete(pkg);

@@ -65,9 +65,11 @@ export class ParamTree {
   /**
    * An installed app's parameters (its manifest's paramConfig) under root.{appName}: writable text, as
    * AXIS OS keeps string parameters, so param.cgi update reaches them (`cloudcam setup live` does).
+   * Called when the app is installed (apps.ts).
    */
   defineApp(appName: string, defs: readonly { name: string; default: string }[]): void {
-    for (const d of defs) this.params.set(`${appName}.${d.name}`, { value: d.default, accept: anyText });
+    // A reinstall (an upgrade) keeps the values already set; only new parameters get their default.
+    for (const d of defs) if (!this.params.has(`${appName}.${d.name}`)) this.params.set(`${appName}.${d.name}`, { value: d.default, accept: anyText });
   }
 
   get(key: string): string | undefined {

@@ -90,7 +90,7 @@ export function createCameraState(given: CameraSimulatorOptions): CameraState {
     roles: new Map<string, CameraRole>([...(opts.users ?? []).map((u) => [u.username, u.role] as const), [opts.username, 'admin']]),
     params,
     motion: createMotionState(),
-    apps: new AppRegistry(identity.architecture),
+    apps: new AppRegistry(identity.architecture, params),
     appTargets: new Map(),
     stats: { requests: 0, snapshots: 0, connections: 0, openStreams: 0, proxied: 0 },
     timers: new Set(),

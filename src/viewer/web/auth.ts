@@ -10,6 +10,8 @@ export interface AppConfig {
   clientId: string;
   /** Where the API is; '' for the same origin (devcloud). */
   apiUrl: string;
+  /** devcloud only: how to watch live when this browser does not trust its signalling certificate (live-player.ts). */
+  liveSignallingHelp?: { text: string; command: string };
 }
 
 const TOKEN = 'cloudcam.accessToken';

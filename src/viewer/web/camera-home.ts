@@ -2,7 +2,7 @@ import { h } from 'preact';
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { call, type CameraSummary } from './api.js';
 import { ago, clock, requestStatus } from './format.js';
-import { LivePlayer, PHASE_WORDS, type LivePhase } from './live-player.js';
+import { currentSignallingHelp, LivePlayer, PHASE_WORDS, type LivePhase } from './live-player.js';
 import { usePolling } from './polling.js';
 
 /**
@@ -78,6 +78,7 @@ export function CameraHome({ thing, onError }: { thing: string; onError: (messag
   const now = Date.now();
   const watching = phase === 'connecting' || phase === 'live' || phase === 'reconnecting';
   const latest = summary?.latest ?? null;
+  const help = currentSignallingHelp();
 
   return h(
     'section',
@@ -114,6 +115,7 @@ export function CameraHome({ thing, onError }: { thing: string; onError: (messag
       PHASE_WORDS[phase] ? h('strong', null, PHASE_WORDS[phase]) : null,
       detail ? h('span', { class: 'detail' }, PHASE_WORDS[phase] ? ` — ${detail}` : detail) : null,
     ),
+    phase === 'unreachable' && help ? h('pre', { class: 'live-command', 'aria-label': 'Command line to watch live' }, h('code', null, help.command)) : null,
     h('p', { class: 'note', role: 'status' }, snapshot.note),
   );
 }

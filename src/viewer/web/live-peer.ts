@@ -13,8 +13,12 @@ import type { LiveGrant } from './api.js';
 export interface PeerHandlers {
   stream(stream: MediaStream): void;
   connected(): void;
-  /** The attempt cannot go on (signalling closed before the media connected, GO_AWAY, ICE failed). */
-  lost(why: string): void;
+  /**
+   * The attempt cannot go on (signalling closed before the media connected, GO_AWAY, ICE failed).
+   * `signallingUnreachable`: the WebSocket closed without ever opening — a network, DNS or
+   * certificate failure (a script is not told which).
+   */
+  lost(why: string, signallingUnreachable: boolean): void;
 }
 
 type Outgoing = 'SDP_OFFER' | 'ICE_CANDIDATE';
@@ -37,6 +41,7 @@ export class LivePeer {
   private readonly unsent: string[] = [];
   private readonly remoteCandidates: RTCIceCandidateInit[] = [];
   private answered = false;
+  private opened = false;
   private closed = false;
   private graceTimer: ReturnType<typeof setTimeout> | undefined;
 
@@ -54,12 +59,15 @@ export class LivePeer {
 
     this.ws = new WebSocket(grant.signalingUrl);
     this.ws.onopen = () => {
+      this.opened = true;
       for (const m of this.unsent.splice(0)) this.ws.send(m);
     };
     this.ws.onmessage = (e) => void this.received(e.data);
     this.ws.onclose = () => {
       // Once the media flows, signalling may end (KVS closes idle connections) without harm.
-      if (!this.closed && this.pc.connectionState !== 'connected') this.lose('the signalling connection closed before the camera answered');
+      if (this.closed || this.pc.connectionState === 'connected') return;
+      if (this.opened) this.lose('the signalling connection closed before the camera answered');
+      else this.lose(`this browser could not open the signalling connection to ${new URL(grant.signalingUrl).host}`, true);
     };
     void this.offer();
   }
@@ -130,9 +138,9 @@ export class LivePeer {
     else if (state === 'disconnected') this.graceTimer = setTimeout(() => this.lose('the connection to the camera was lost'), DISCONNECTED_GRACE_MS);
   }
 
-  private lose(why: string): void {
+  private lose(why: string, signallingUnreachable = false): void {
     if (this.closed) return;
     this.close();
-    this.on.lost(why);
+    this.on.lost(why, signallingUnreachable);
   }
 }

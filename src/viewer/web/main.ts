@@ -4,6 +4,7 @@ import { setApiBase } from './api.js';
 import { accessToken, completeSignIn, signIn, signOut, type AppConfig } from './auth.js';
 import { CameraPage } from './camera.js';
 import { FleetPage } from './fleet.js';
+import { setSignallingHelp } from './live-player.js';
 
 /** The viewer app: sign-in, then a hash router between the fleet (#/) and a camera (#/camera/{name}). */
 
@@ -61,6 +62,7 @@ async function boot(): Promise<void> {
   root.textContent = '';
   const config = (await (await fetch('/config.json')).json()) as AppConfig;
   setApiBase(config.apiUrl);
+  setSignallingHelp(config.liveSignallingHelp);
   if (location.pathname === '/callback') {
     try {
       await completeSignIn(config, new URLSearchParams(location.search));
