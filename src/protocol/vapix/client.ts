@@ -270,9 +270,9 @@ export class VapixClient {
       throw tooLarge(`Content-Length ${promised}`);
     }
     // With a Content-Length (what image.cgi sends), each chunk is copied into the one reply buffer as
-    // it arrives and dropped, so the socket's chunks die young and the reply is not copied twice;
-    // kept until the end, they outlived a scavenge and waited for a full GC (docs/benchmarks.md,
-    // issue 21). node's parser delivers no more than Content-Length.
+    // it arrives and dropped: the socket's chunks can die young, and a picture of up to maxBytes is
+    // never held twice while it is assembled (docs/benchmarks.md, issue 21). The Content-Length was
+    // checked against maxBytes above; node's parser delivers no more than it.
     const into = promised !== undefined ? Buffer.allocUnsafeSlow(promised) : undefined;
     const chunks: Buffer[] = [];
     let received = 0;
