@@ -26,6 +26,14 @@ export interface HttpResponse {
   statusCode: number;
   headers: IncomingHttpHeaders;
   body: IncomingMessage;
+  /**
+   * Resolves once the request no longer uses its body: every byte handed to the operating system,
+   * or the request closed (writes still queued are then cancelled). A server may answer before it
+   * has read the whole body; until this resolves, a Buffer body may still be read by the socket, so
+   * its memory must not be released (release-buffer.ts). Never rejects; the caller's signal still
+   * cuts the request until then.
+   */
+  bodyReleased: Promise<void>;
 }
 
 /** What undici and fetch throw on abort: an AbortError carrying the signal's reason. */
@@ -46,8 +54,8 @@ export function httpRequest(url: URL, opts: HttpRequestOptions): Promise<HttpRes
       ...(opts.agent ? { agent: opts.agent } : {}),
     });
     let res: IncomingMessage | undefined;
-    // Cut the exchange wherever it is: before the headers (reject) or while the body is read
-    // (the body stream fails, so the reader's loop throws).
+    // Cut the exchange wherever it is: before the headers (reject), while the response body is read
+    // (the body stream fails, so the reader's loop throws) or while the request body is still sent.
     const onAbort = (): void => {
       const err = abortError(signal);
       res?.destroy(err);
@@ -55,19 +63,39 @@ export function httpRequest(url: URL, opts: HttpRequestOptions): Promise<HttpRes
       reject(err);
     };
     signal.addEventListener('abort', onAbort, { once: true });
-    const done = (): void => signal.removeEventListener('abort', onAbort);
+    let requestDone = false;
+    let requestClosed = false;
+    let responseClosed = false;
+    let releaseBody = (): void => undefined;
+    const bodyReleased = new Promise<void>((r) => (releaseBody = r));
+    // The signal stays armed until both halves are over: a server that answers early and stops
+    // reading must not leave a request body pending forever.
+    const settle = (): void => {
+      if (requestDone) releaseBody();
+      if (res ? requestDone && responseClosed : requestClosed) signal.removeEventListener('abort', onAbort);
+    };
     // Stays attached after the response: a socket error while the body is read must not go unhandled.
-    req.on('error', (err) => {
-      done();
-      reject(err);
+    // ('close' follows every error.)
+    req.on('error', reject);
+    req.on('finish', () => {
+      requestDone = true;
+      settle();
     });
     req.on('close', () => {
-      if (!res) done();
+      requestDone = requestClosed = true;
+      settle();
     });
     req.on('response', (response) => {
       res = response;
-      response.on('close', done);
-      resolve({ statusCode: response.statusCode ?? 0, headers: response.headers, body: response });
+      response.on('close', () => {
+        responseClosed = true;
+        // The server answered before it took the whole body. Node's client then stops pulling
+        // the rest (seen on Node 20 and 26: the stream never drains again), which would hold the
+        // connection and the body until the timeout; the answer is final, so the rest is dropped.
+        if (!req.writableEnded) req.destroy();
+        settle();
+      });
+      resolve({ statusCode: response.statusCode ?? 0, headers: response.headers, body: response, bodyReleased });
     });
     const body = opts.body;
     if (body === undefined || typeof body === 'string' || Buffer.isBuffer(body)) {

@@ -9,6 +9,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startS3, type S3StandIn, type S3StoredObject } from '../devcloud/s3/server.js';
+import { releaseBuffer } from '../lib/release-buffer.js';
 import { S3UploadError, uploadPresignedPost, type PresignedPost } from './s3-post.js';
 import { rejectionOf } from '../../test/helpers/rejection.js';
 
@@ -322,6 +323,40 @@ describe('uploadPresignedPost against the S3 stand-in', () => {
     // Escaped on the wire as browsers do (%22, %0D%0A); a WHATWG parser restores it intact.
     expect((file as File).name).toBe('a "quoted"\r\nname.jpg');
     expect(seen.body.toString('latin1')).toContain('filename="a %22quoted%22%0D%0Aname.jpg"');
+  });
+
+  it('a server that answers before reading the whole form: resolves at once, and nothing reads the file after that', async () => {
+    // The agent hands a JPEG's memory back as soon as the upload resolves (release-buffer.ts), so no
+    // write of it may still be pending then. Node's client stops sending a body once the answer has
+    // come (seen on Node 20 and 26), so the rest is dropped with the connection, not left to the
+    // timeout. 32 MB is far more than loopback's socket buffers hold: the answer always arrives first.
+    const received = new Promise<{ bytes: number; promised: number; complete: boolean }>((resolve) => {
+      const server = createServer((req, res) => {
+        res.writeHead(204, { etag: '"early"' });
+        res.end();
+        let bytes = 0;
+        req.on('data', (c: Buffer) => (bytes += c.length));
+        // (The request itself emits no 'close' once its answer is sent; its connection does.)
+        req.socket.once('close', () => resolve({ bytes, promised: Number(req.headers['content-length']), complete: req.complete }));
+      });
+      server.keepAliveTimeout = 0; // only the client may close the connection here
+      extraServers.push(server);
+      server.listen(0, '127.0.0.1');
+    });
+    const server = extraServers.at(-1);
+    if (!server) throw new Error('no server');
+    if (!server.listening) await once(server, 'listening');
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/${BUCKET}`;
+    const file = Buffer.alloc(32 * 1024 * 1024, 0xab);
+    const started = Date.now();
+    const result = await uploadPresignedPost({ url, fields: (await presign()).fields }, file, { ...opts, timeoutMs: 60_000 });
+    expect([result.status, result.etag]).toEqual([204, 'early']);
+    expect(Date.now() - started).toBeLessThan(10_000); // not the timeout
+    // The connection is being closed already, not left holding the rest of the file.
+    const got = await received;
+    expect(got.complete).toBe(false);
+    expect(got.bytes).toBeLessThan(got.promised);
+    expect(releaseBuffer(file)).toBe(true);
   });
 
   it('refuses bad arguments with a TypeError naming the problem', async () => {

@@ -10,6 +10,10 @@ export interface PresignedPost {
   fields: Record<string, string>;
 }
 
+/**
+ * A 2xx answer. It is returned only once the connection no longer reads the file (a server may
+ * answer before it has read the whole form), so the caller may then release the file's memory.
+ */
 export interface UploadResult {
   status: number;
   /** The object's MD5 in hex, without S3's quotes. */
@@ -218,6 +222,7 @@ export async function uploadPresignedPost(post: PresignedPost, file: Buffer, opt
   const status = res.statusCode;
 
   if (status >= 200 && status < 300) {
+    await res.bodyReleased;
     // node keeps one value of ETag and Location (it drops duplicates of these headers).
     const etagRaw = res.headers.etag ?? xmlText(text, 'ETag');
     const location = res.headers.location ?? xmlText(text, 'Location');

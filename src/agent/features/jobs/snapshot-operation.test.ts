@@ -26,6 +26,22 @@ describe('cloudcam.snapshot', () => {
     expect(uploads).toEqual([{ seq: 0, key, trigger: 'diagnostics', topic: 'job:diag-1', eventTime: at.toISOString(), bytes: 4 }]);
   });
 
+  it('hands the JPEG\'s memory back once uploaded (issue 21), not before the upload is done with it', async () => {
+    const jpeg = Buffer.alloc(200_000, 0xab);
+    let lengthDuringUpload = -1;
+    const op = createSnapshotOperation({
+      thing: 'cam-1',
+      now: () => at,
+      grant: async () => grant,
+      capture: async () => jpeg,
+      upload: async (_g, _entry, file) => ((lengthDuringUpload = file.length), { ok: true, ms: 3 }),
+    });
+    const outcome = await op.run(run);
+    expect(outcome.details['bytes']).toBe('200000');
+    expect(lengthDuringUpload).toBe(200_000);
+    expect(jpeg.length).toBe(0);
+  });
+
   it('fails with the reason when no upload grant is valid, without capturing', async () => {
     let captured = false;
     const op = createSnapshotOperation({ thing: 'cam-1', grant: async () => undefined, capture: async () => ((captured = true), Buffer.from('x')), upload: async () => ({ ok: true, ms: 1 }) });

@@ -1,3 +1,4 @@
+import { releaseBuffer } from '../../../lib/release-buffer.js';
 import { eventKey, type UploadGrant } from '../../../protocol/upload-grant.js';
 import type { UploadOutcome } from '../events/uploader.js';
 import type { QueuedEvent } from '../events/queue.js';
@@ -34,7 +35,10 @@ export function createSnapshotOperation(deps: DiagnosticsSnapshotDeps): JobOpera
       const entry: QueuedEvent = { seq: 0, key, trigger: DIAGNOSTICS_TRIGGER, topic: `job:${job.jobId}`, eventTime: at.toISOString(), bytes: jpeg.length };
       const outcome = await deps.upload(grant, entry, jpeg, job.signal);
       if (!outcome.ok) return { status: 'FAILED', details: { reason: `upload failed: ${outcome.error}`, key } };
-      return { status: 'SUCCEEDED', details: { key, bytes: String(jpeg.length), uploadMs: String(Math.round(outcome.ms)) } };
+      const bytes = jpeg.length;
+      // Uploaded, and the connection is done with it: nothing else holds this JPEG (release-buffer.ts).
+      releaseBuffer(jpeg);
+      return { status: 'SUCCEEDED', details: { key, bytes: String(bytes), uploadMs: String(Math.round(outcome.ms)) } };
     },
   };
 }

@@ -1,4 +1,5 @@
 import type { Logger } from '../../../lib/log.js';
+import { releaseBuffer } from '../../../lib/release-buffer.js';
 import { CloudClock } from '../../../protocol/cloud-clock.js';
 import type { SnapshotReport } from '../../../protocol/snapshot.js';
 import type { RequestJournal } from '../../request-journal.js';
@@ -77,6 +78,9 @@ export function createRequestSteps(opts: {
     } catch (err) {
       return final(job, 'failed', { bytes: 0, error: signal.aborted ? 'agent stopped during upload' : `upload: ${uploadErrorMessage(err)}` });
     }
-    return final(job, 'uploaded', { bytes: jpeg.length });
+    const bytes = jpeg.length;
+    // Uploaded, and the connection is done with it: nothing else holds this JPEG (release-buffer.ts).
+    releaseBuffer(jpeg);
+    return final(job, 'uploaded', { bytes });
   };
 }
