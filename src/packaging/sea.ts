@@ -45,6 +45,7 @@ export async function bundleAgent(entry: string, outFile: string, version: strin
     logLevel: 'warning',
     plugins: [lazy.plugin],
   });
+  fs.writeFileSync(outFile, lazy.embed(fs.readFileSync(outFile, 'utf8')));
   const sizes: Record<string, number> = {};
   for (const inputs of [...Object.values(result.metafile.outputs).map((o) => o.inputs), lazy.inputs]) {
     for (const [file, info] of Object.entries(inputs)) {
