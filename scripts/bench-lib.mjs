@@ -190,3 +190,25 @@ export async function snapshots(dc, thing, n) {
   }
   return reports;
 }
+
+/**
+ * Live view's benches (bench-live.mjs, bench-live-memory.mjs): devcloud in-process with one camera in
+ * a temp dir, agent config with JSON logs, no schedule and `live.idleSeconds`; the viewer helpers.
+ */
+export async function startLiveBench(name, idleSeconds) {
+  const { mkdtemp } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const { startDevcloud } = await import(path.join(root, 'dist/devcloud/devcloud.js'));
+  const { createLogger } = await import(path.join(root, 'dist/lib/log.js'));
+  const viewer = await import(path.join(root, 'dist/packaging/live-viewer.js'));
+  const dir = await mkdtemp(path.join(tmpdir(), `cloudcam-${name}-`));
+  const dc = await startDevcloud({
+    stateDir: dir,
+    cameras: 1,
+    log: createLogger({ name: 'devcloud', level: 'warn' }),
+    thumbnails: false,
+    agentOverrides: { log: { level: 'info', format: 'json' }, schedule: { cron: '' }, live: { idleSeconds } },
+  });
+  const thing = 'camera-1';
+  return { dir, dc, thing, info: dc.info, camera: dc.cameras.get(thing), configPath: dc.info.devices[thing].agentConfigPath, viewer };
+}

@@ -11,12 +11,12 @@
 // The agent is the one that ships for this machine (x64 package and its launcher, like `make bench`).
 // The viewer is a minimal page of native RTCPeerConnection + WebSocket (src/packaging/live-viewer.ts),
 // signalled as the viewer API does it with devcloud's cloud key pair.
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { parseArgs } from 'node:util';
-import { pct, printTable, root, rssOf, shippedAgent, startProcess, stopAgent } from './bench-lib.mjs';
+import { pct, printTable, rssOf, shippedAgent, startLiveBench, startProcess, stopAgent } from './bench-lib.mjs';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '10' }, frames: { type: 'string', default: '45' }, 'idle-seconds': { type: 'string', default: '3' } } });
@@ -24,22 +24,8 @@ const RUNS = Number(values.runs);
 const FRAMES = Number(values.frames);
 const IDLE_S = Number(values['idle-seconds']);
 
-const { startDevcloud } = await import(path.join(root, 'dist/devcloud/devcloud.js'));
-const { createLogger } = await import(path.join(root, 'dist/lib/log.js'));
-const { viewerTarget, goLive, openLiveBrowser } = await import(path.join(root, 'dist/packaging/live-viewer.js'));
-
-const dir = await mkdtemp(path.join(os.tmpdir(), 'cloudcam-bench-live-'));
-const dc = await startDevcloud({
-  stateDir: dir,
-  cameras: 1,
-  log: createLogger({ name: 'devcloud', level: 'warn' }),
-  thumbnails: false,
-  agentOverrides: { log: { level: 'info', format: 'json' }, schedule: { cron: '' }, live: { idleSeconds: IDLE_S } },
-});
-const thing = 'camera-1';
-const info = dc.info;
-const camera = dc.cameras.get(thing);
-const configPath = info.devices[thing].agentConfigPath;
+const { dir, dc, thing, info, camera, configPath, viewer } = await startLiveBench('bench-live', IDLE_S);
+const { viewerTarget, goLive, openLiveBrowser } = viewer;
 
 const CLK_TCK = 100;
 const cpuTicks = async (pid) => {
