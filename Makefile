@@ -3,7 +3,7 @@ SHELL := /bin/bash
 NODE_MODULES_STAMP := node_modules/.stamp
 STATE_DIR ?= .devcloud
 
-.PHONY: all install build lint typecheck test run devcloud bench bench-memory bench-package soak fleet docs cloud-synth clean package test-package screenshot bench-viewer bench-h264 bench-live lambda-sharp
+.PHONY: bench-live-memory all install build lint typecheck test run devcloud bench bench-memory bench-package soak fleet docs cloud-synth clean package test-package screenshot bench-viewer bench-h264 bench-live lambda-sharp
 
 all: build
 
@@ -106,6 +106,14 @@ bench-live: build
 	bash scripts/system-packages.sh mosquitto chromium
 	ARCH=x64 PACKAGE_DIR=build/bench-package node dist/packaging/cli.js
 	node scripts/bench-live.mjs --runs $${BENCH_LIVE_RUNS:-10}
+
+# A diagnostic, not a test: where live view's memory goes, phase by phase (idle, live started, 1 and 4
+# viewers, after), with the smaps split and the V8 heap after a full GC (docs/benchmarks.md).
+# LIVE_MEMORY_ARGS e.g. --runtime-env "NODE_OPTIONS=--jitless --max-semi-space-size=8 --v8-pool-size=1".
+bench-live-memory: build
+	bash scripts/system-packages.sh mosquitto chromium
+	ARCH=x64 PACKAGE_DIR=build/bench-package node dist/packaging/cli.js
+	node scripts/bench-live-memory.mjs $(LIVE_MEMORY_ARGS)
 
 # The viewer with 500 simulated cameras: API p50/p95 per page, time to the first page's thumbnails.
 bench-viewer: build
