@@ -4,9 +4,10 @@
  * first import(). esbuild's own lazy wrapping of an import() (format cjs, no code splitting) defers
  * running a module but not compiling it: V8 still parses every function of the one script at start,
  * which cost the idle agent ~10 MB of RSS for werift's ~850 KB (measured, docs/benchmarks.md). A
- * string literal inside a function that never runs is only scanned, but scanning one still copies it
- * into the scanner's literal buffer: for the ~1.7 MB packed chunk that grew malloc's heap by 4.5 MB
- * for good (Node 20, idle RSS 51.6 -> 56.8 MB; docs/benchmarks.md). A comment is skipped without a
+ * string literal inside a function that never runs is only scanned, but the scanner still buffers
+ * it (V8's literal buffer): measured, the ~330 KB packed chunk as a literal left malloc's heap 4.5 MB
+ * higher for good (Node 20 single executable, idle RSS 51.6 -> 56.8 MB; docs/benchmarks.md). A
+ * comment is skipped without a
  * copy, so the packed chunk is a comment in the body of a function whose source text
  * (Function.prototype.toString, which V8 keeps for every function) is read on the first import.
  * esbuild drops comments, so the comment is put in after bundling, where a marker
