@@ -7,12 +7,10 @@
  * string literal inside a function that never runs is only scanned, but the scanner still buffers
  * it (V8's literal buffer): measured, the ~330 KB packed chunk as a literal left malloc's heap 4.5 MB
  * higher for good (Node 20 single executable, idle RSS 51.6 -> 56.8 MB; docs/benchmarks.md). A
- * comment is skipped without a
- * copy, so the packed chunk is a comment in the body of a function whose source text
- * (Function.prototype.toString, which V8 keeps for every function) is read on the first import.
- * esbuild drops comments, so the comment is put in after bundling, where a marker
- * string stood (`embed`). One file stays one file, so the single executable and the Debian layout need nothing
- * more.
+ * comment is skipped without a copy, so the packed chunk is a comment in the body of a function
+ * whose source text (Function.prototype.toString: V8 keeps every function's source) is read on the
+ * first import. esbuild drops comments, so `embed` puts it in after bundling, where a marker string
+ * stood. One file stays one file, so the single executable and the Debian layout need nothing more.
  */
 import path from 'node:path';
 import { brotliCompressSync, constants as zlibConstants } from 'node:zlib';
