@@ -298,18 +298,20 @@ export function createLiveSession(opts: LiveSessionOptions): LiveSession {
       viewers.delete(viewer.clientId);
       clearTimeout(viewer.connectTimer);
       viewer.unsubscribe?.();
+      // Nobody watches: the camera's stream is not needed until the next viewer. It is closed before the
+      // peer (werift's close can take a while on a busy camera), and a fresh, unopened source is in
+      // place at once, so a viewer arriving meanwhile does not open the one being closed.
+      let lastStream: Promise<void> | undefined;
+      if (viewers.size === 0) {
+        lastStream = source?.close();
+        source = state !== 'off' && state !== 'failed' && !closing ? newSource() : undefined;
+      }
       await viewer.peer?.close();
       const count = connectedCount();
       log.info({ event: 'live.viewer-left', clientId: viewer.clientId, viewers: count, why }, `viewer ${viewer.clientId} left (${why ?? 'closed'}; ${count} watching)`);
       if (viewer.connected) report(state, error);
-      if (viewers.size === 0) {
-        // Nobody watches: the camera's stream is not needed until the next viewer.
-        await source?.close();
-        if (state !== 'off' && state !== 'failed' && !closing) {
-          source = newSource();
-          armIdle();
-        }
-      }
+      await lastStream;
+      if (viewers.size === 0 && source) armIdle();
       return;
     }
     clearTimeout(idleTimer);
