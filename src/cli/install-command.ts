@@ -9,16 +9,14 @@ export async function install(argv: string[], io: FieldIo): Promise<number> {
   );
   if (values.arch !== undefined && values.arch !== 'auto') throw new UsageError(`--arch takes only "auto" (the camera says its architecture), got "${values.arch}"`);
   for (const p of positionals) if (!p.endsWith('.eap')) throw new UsageError(`"${p}" is not an .eap package file`);
-  const { CameraStore, defaultStorePath } = await import('../field/camera-store.js');
-  const { requireHttps, vapixFor } = await import('../field/camera-client.js');
+  const { openStoredCamera } = await import('../field/camera-client.js');
   const { readPackages, installPackage } = await import('../field/install.js');
-  const stored = await new CameraStore(defaultStorePath(io.env)).find(values.camera);
   // Before any connection: over HTTP anyone on the camera's network could swap the package.
-  requireHttps(stored, 'an app package');
+  const { stored, camera } = await openStoredCamera(io.env, values.camera, { sends: 'an app package' });
   const { packages, problems } = await readPackages(positionals, values.dir);
   const bar = progressBar(io, 'upload');
   try {
-    const result = await installPackage(vapixFor(stored), packages, {
+    const result = await installPackage(camera, packages, {
       force: values.force === true,
       problems,
       onProgress: (s, t) => bar.update(s, t),

@@ -18,12 +18,11 @@ function port(name: string, v: string | undefined): number | undefined {
 export async function setupNtpCli(argv: string[], io: FieldIo): Promise<number> {
   const { values } = parseCommandArgs(argv, { camera: { type: 'string' }, server: { type: 'string', multiple: true }, dhcp: { type: 'boolean' }, 'max-skew': { type: 'string' } });
   const maxSkewMs = seconds('max-skew', values['max-skew']);
-  const { CameraStore, defaultStorePath } = await import('../field/camera-store.js');
-  const { vapixFor } = await import('../field/camera-client.js');
+  const { openStoredCamera } = await import('../field/camera-client.js');
   const { setupNtp, describeClock, describeNtpServers } = await import('../field/ntp.js');
-  const stored = await new CameraStore(defaultStorePath(io.env)).find(values.camera);
+  const { camera } = await openStoredCamera(io.env, values.camera);
   const servers = (values.server ?? []).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
-  const r = await setupNtp(vapixFor(stored), servers, { ...(maxSkewMs === undefined ? {} : { maxSkewMs }), ...(values.dhcp ? { dhcp: true } : {}) });
+  const r = await setupNtp(camera, servers, { ...(maxSkewMs === undefined ? {} : { maxSkewMs }), ...(values.dhcp ? { dhcp: true } : {}) });
   if (r.changes.length === 0) io.out.write(`✓ NTP already as wanted (${r.api}): servers ${describeNtpServers(r.after)}; nothing changed\n`);
   else for (const c of r.changes) io.out.write(`✓ changed ${c} (${r.api})\n`);
   if (r.changes.length > 0) io.out.write(`  servers now ${describeNtpServers(r.after)}\n`);
@@ -37,11 +36,10 @@ export async function setupCheckCli(argv: string[], io: FieldIo): Promise<number
   const { values } = parseCommandArgs(argv, { camera: { type: 'string' }, app: { type: 'string' }, version: { type: 'string' }, 'max-skew': { type: 'string' }, 'rtsp-port': { type: 'string' } });
   const maxSkewMs = seconds('max-skew', values['max-skew']);
   const rtspPort = port('rtsp-port', values['rtsp-port']);
-  const { CameraStore, defaultStorePath } = await import('../field/camera-store.js');
-  const { vapixFor, trustOf } = await import('../field/camera-client.js');
+  const { openStoredCamera, trustOf } = await import('../field/camera-client.js');
   const { runChecks, formatCheck } = await import('../field/check.js');
-  const stored = await new CameraStore(defaultStorePath(io.env)).find(values.camera);
-  const lines = await runChecks(vapixFor(stored), {
+  const { stored, camera } = await openStoredCamera(io.env, values.camera);
+  const lines = await runChecks(camera, {
     trust: trustOf(stored),
     ...(values.app ? { appName: values.app } : {}),
     ...(values.version ? { version: values.version } : {}),
@@ -108,13 +106,10 @@ export async function setupCertsCli(argv: string[], io: FieldIo): Promise<number
   const caPem = await read('ca', values.ca);
   let bundle;
   let r;
-  const { CameraStore, defaultStorePath } = await import('../field/camera-store.js');
-  const { requireHttps, vapixFor } = await import('../field/camera-client.js');
+  const { openStoredCamera } = await import('../field/camera-client.js');
   const { readCameraClock } = await import('../protocol/vapix/time.js');
-  const stored = await new CameraStore(defaultStorePath(io.env)).find(values.camera);
   // Before any connection: the private key must never cross the camera's network in clear.
-  requireHttps(stored, 'a private key');
-  const camera = vapixFor(stored);
+  const { camera } = await openStoredCamera(io.env, values.camera, { sends: 'a private key' });
   try {
     bundle = values['aws-json'] ? bundleFromAwsJson(await read('aws-json', values['aws-json']), caPem) : { certPem: await read('cert', values.cert!), keyPem: await read('key', values.key!), caPem };
     const clock = await readCameraClock(camera);
@@ -197,14 +192,11 @@ export async function setupLiveCli(argv: string[], io: FieldIo): Promise<number>
   const { values } = parseCommandArgs(argv, { camera: { type: 'string' }, app: { type: 'string' }, 'rtsp-port': { type: 'string' } });
   const rtspPort = port('rtsp-port', values['rtsp-port']);
   const appName = values.app ?? 'cloudcam';
-  const { CameraStore, defaultStorePath } = await import('../field/camera-store.js');
-  const { requireHttps, vapixFor } = await import('../field/camera-client.js');
+  const { openStoredCamera } = await import('../field/camera-client.js');
   const { setupLiveAccount, LiveAccountError } = await import('../field/live-account.js');
   const { liveAccountLine } = await import('../field/live-check.js');
-  const stored = await new CameraStore(defaultStorePath(io.env)).find(values.camera);
   // Before any connection: the new password must not cross the camera's network in clear.
-  requireHttps(stored, 'a camera account password');
-  const camera = vapixFor(stored);
+  const { camera } = await openStoredCamera(io.env, values.camera, { sends: 'a camera account password' });
   try {
     const r = await setupLiveAccount(camera, appName);
     io.out.write(`✓ ${r.action === 'created' ? 'created' : 'new password for'} viewer account ${r.username}; stored in the app parameters ${appName}.LiveRtspUsername/LiveRtspPassword\n`);

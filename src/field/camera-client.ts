@@ -4,7 +4,7 @@
  */
 import { caAgent, pinnedAgent, type TlsFailure } from '../protocol/camera-tls.js';
 import { VapixClient } from '../protocol/vapix/client.js';
-import type { CameraTrust, StoredCamera } from './camera-store.js';
+import { CameraStore, defaultStorePath, type CameraTrust, type StoredCamera } from './camera-store.js';
 
 /** Field commands wait longer than the agent: a camera on a customer's network can be slow. */
 export const FIELD_TIMEOUT_MS = 15_000;
@@ -65,4 +65,15 @@ export function requireHttps(camera: CameraAccess, what: string): void {
     `refusing to send ${what} to ${camera.url} over plain HTTP: anyone on the camera's network could read or replace it; nothing was sent. ` +
       `Add the camera over HTTPS: \`cloudcam camera add ${camera.address.replace(/^http:\/\//i, '')}\` (without --insecure-http)`,
   );
+}
+
+/**
+ * The stored camera at `address` (the only one when none is given) and a VAPIX client for it. With
+ * `sends`, what the command will send (a private key, a password, a package): refused for a camera
+ * stored for plain HTTP, before any connection.
+ */
+export async function openStoredCamera(env: NodeJS.ProcessEnv, address: string | undefined, opts: { sends?: string } = {}): Promise<{ stored: StoredCamera; camera: VapixClient }> {
+  const stored = await new CameraStore(defaultStorePath(env)).find(address);
+  if (opts.sends !== undefined) requireHttps(stored, opts.sends);
+  return { stored, camera: vapixFor(stored) };
 }
