@@ -96,7 +96,7 @@ describe('gateway launcher', () => {
     const now = Math.floor(Date.now() / 1000);
     await records.writePending({ jobId: 'job-late', version: '0.2.0', from: '0.1.0', previous: 'base', installedAt: now - 700, deadline: now - 100, maxStarts: 3 });
     expect((await start(launcher)).stdout).toBe('base --flag\n');
-    expect((await records.rolledBack())?.reason).toMatch(/before the deadline/);
+    expect((await records.rolledBack())?.reason).toMatch(/did not connect and pass its self-check within 600 s of its install \(started again 10[01] s after that deadline\); rolled back by the launcher$/);
 
     writeFileSync(path.join(root, 'current'), '0.2.0\n');
     await records.clearRolledBack();

@@ -49,7 +49,9 @@ elif [ -f "$up/pending" ]; then
   if [ "$starts" -gt "\${max:-3}" ]; then
     why="the new release exited $((starts - 1)) times without confirming itself (crash loop); rolled back by the launcher"
   elif [ -n "$deadline" ] && [ "$now" -gt "$deadline" ]; then
-    why="the new release did not connect and pass its self-check before the deadline; rolled back by the launcher"
+    installed=$(field installedAt)
+    # The same words as the agent's own watch (rollback-watch.ts), so the job's reason reads alike either way.
+    why="the new release did not connect and pass its self-check within $((deadline - \${installed:-$deadline})) s of its install (started again $((now - deadline)) s after that deadline); rolled back by the launcher"
   fi
   if [ -n "$why" ]; then
     previous=$(pointer previous)
