@@ -29,6 +29,7 @@ import { defaultsFileContent, gatewayFiles, licenseText } from './package-files.
 import { flavoursFor, friendlyNameFor, RUNTIME_NOTES_FILE, type Flavour, type RuntimeNotes } from './flavours.js';
 import { appLauncherScript, DEBIAN_BUNDLE, SEA_EXECUTABLE } from './app-launcher.js';
 import { assembleDebianRuntime, debianCopyrights, fetchDebianNode, type DebianRuntime } from './debian-runtime.js';
+import { LAZY_CHUNKS } from './lazy-chunks.js';
 
 export const APP_NAME = 'cloudcam';
 const PLACEHOLDER_VENDOR_ID = '0000000000';
@@ -55,7 +56,7 @@ export interface BuildInfo {
   eapBytes: number;
   eapSha256: string;
   unpackedBytes: number;
-  /** The runtime's own files: the single executable, or node + lib/ + builtins/. */
+  /** The runtime's own files: the single executable, or node + lib/ + builtins/ (the bundle and its lazy chunks not counted). */
   runtimeBytes: number;
   bundleBytes: number;
   gatewayTarball?: string;
@@ -162,7 +163,8 @@ export async function buildPackages(env: NodeJS.ProcessEnv = process.env): Promi
   const bundleSizes = await bundleAgent(path.resolve('src/agent/bin.ts'), bundle, version, 'node20.11');
   const bundleBytes = fs.statSync(bundle).size;
   const top = Object.entries(bundleSizes).sort((a, b) => b[1] - a[1]).slice(0, 4).map(([k, v]) => `${k} ${(v / 1024).toFixed(0)} KB`);
-  console.log(`bundle: ${(bundleBytes / 1024).toFixed(0)} KB (${top.join(', ')}, ...)`);
+  const chunks = LAZY_CHUNKS.map((c) => `${c.file} ${(fs.statSync(path.join(work, c.file)).size / 1024).toFixed(0)} KB`);
+  console.log(`bundle: ${(bundleBytes / 1024).toFixed(0)} KB (${top.join(', ')}, ...); beside it ${chunks.join(', ')}`);
   if (vendorId === PLACEHOLDER_VENDOR_ID && schema.startsWith('2.')) {
     console.log(`note: ACAP_VENDOR_ID not set; manifest vendorId is the placeholder ${PLACEHOLDER_VENDOR_ID} (set yours to sign the package in the ACAP portal)`);
   }
@@ -188,6 +190,8 @@ export async function buildPackages(env: NodeJS.ProcessEnv = process.env): Promi
       runtimeBytes = stageOfficial(target, runtime, bundle, stage, path.join(work, flavour.id, 'sea'));
       license = licenseText(Object.keys(bundleSizes), { title: `Node.js ${runtime.version} (the runtime inside ${SEA_EXECUTABLE})`, text: fs.readFileSync(runtime.license, 'utf8') });
     }
+    // The packed lazy chunks (live view's code), next to the executable or agent.js: the loader looks there.
+    for (const { file } of LAZY_CHUNKS) fs.copyFileSync(path.join(work, file), path.join(stage, file));
     const launcher = path.join(stage, APP_NAME);
     fs.writeFileSync(launcher, appLauncherScript(APP_NAME, flavour.runtime, '', flavour.runtimeDefaults));
     fs.chmodSync(launcher, 0o755);
@@ -229,7 +233,7 @@ export async function buildPackages(env: NodeJS.ProcessEnv = process.env): Promi
       fs.mkdirSync(gwStage, { recursive: true });
       fs.copyFileSync(path.join(stage, SEA_EXECUTABLE), path.join(gwStage, APP_NAME));
       fs.chmodSync(path.join(gwStage, APP_NAME), 0o755);
-      for (const f of ['LICENSE', 'cloudcam.defaults.json', RUNTIME_NOTES_FILE]) fs.copyFileSync(path.join(stage, f), path.join(gwStage, f));
+      for (const f of ['LICENSE', 'cloudcam.defaults.json', RUNTIME_NOTES_FILE, ...LAZY_CHUNKS.map((c) => c.file)]) fs.copyFileSync(path.join(stage, f), path.join(gwStage, f));
       fs.cpSync(path.join(stage, 'certs'), path.join(gwStage, 'certs'), { recursive: true });
       for (const [name, content, mode] of gatewayFiles(APP_NAME, flavour.runtimeDefaults)) {
         fs.writeFileSync(path.join(gwStage, name), content);

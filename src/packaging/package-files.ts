@@ -1,11 +1,13 @@
 /**
  * The small files that travel with the executable: the package defaults, LICENSE (ours, Node's and
- * every bundled package's), and for the gateway tarball a systemd unit and an install script.
+ * every bundled package's), and for the gateway tarball a systemd unit and an install script (which
+ * also installs the packed lazy chunks beside the executable).
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { LAUNCHER_NAME, launcherScript } from '../agent/update/gateway-launcher.js';
 import type { RuntimeSettings } from '../agent/runtime-settings.js';
+import { LAZY_CHUNKS } from './lazy-chunks.js';
 
 /**
  * cloudcam.defaults.json: what an installed package starts from. Relative paths start at the
@@ -79,7 +81,7 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 install -d /opt/${appName}
 install -m 0755 "$here/${appName}" "$here/${LAUNCHER_NAME}" /opt/${appName}/
-install -m 0644 "$here/cloudcam.defaults.json" "$here/LICENSE" /opt/${appName}/
+install -m 0644 "$here/cloudcam.defaults.json" "$here/LICENSE"${LAZY_CHUNKS.map((c) => ` "$here/${c.file}"`).join('')} /opt/${appName}/
 install -d /opt/${appName}/certs
 install -m 0644 "$here"/certs/*.pem /opt/${appName}/certs/
 # Release public keys that cloudcam.update trusts (certs/release-keys/{keyId}.pem; may be none yet).

@@ -17,7 +17,10 @@ import type { Target } from './targets.js';
 /** The fuse Node looks for to know a blob was injected (nodejs.org/api/single-executable-applications.html). */
 const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 
-/** One minified CommonJS file with every dependency the agent needs; returns its size per input package. */
+/**
+ * One minified CommonJS file with every dependency the agent needs, and beside it the packed lazy
+ * chunks (lazy-chunks.ts: LAZY_CHUNKS' files), which must travel with it; returns its size per input package.
+ */
 export async function bundleAgent(entry: string, outFile: string, version: string, nodeTarget: string): Promise<Record<string, number>> {
   const shared = {
     target: nodeTarget,
@@ -45,7 +48,7 @@ export async function bundleAgent(entry: string, outFile: string, version: strin
     logLevel: 'warning',
     plugins: [lazy.plugin],
   });
-  fs.writeFileSync(outFile, lazy.embed(fs.readFileSync(outFile, 'utf8')));
+  lazy.write(path.dirname(outFile));
   const sizes: Record<string, number> = {};
   for (const inputs of [...Object.values(result.metafile.outputs).map((o) => o.inputs), lazy.inputs]) {
     for (const [file, info] of Object.entries(inputs)) {

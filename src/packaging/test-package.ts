@@ -26,6 +26,7 @@ import { treeSize } from './archive.js';
 import type { BuildInfo } from './build.js';
 import { APP_NAME, buildPackages } from './build.js';
 import { launcherScript, LAUNCHER_NAME } from '../agent/update/gateway-launcher.js';
+import { LAZY_CHUNKS } from './lazy-chunks.js';
 import { AgentEvents, type LogEvent } from './agent-events.js';
 import { checkPackageLive, PackageLiveViewer } from './package-live.js';
 
@@ -122,7 +123,8 @@ async function testFlavour(flavour: Flavour, dc: DevcloudInfo, thing: string, pa
   execFileSync('tar', ['xzf', info.eap, '-C', appDir]);
   const runtimeFiles = flavour.runtime === 'sea' ? [SEA_EXECUTABLE] : ['node', DEBIAN_BUNDLE, 'lib', 'builtins'];
   // certs/release-keys/: the release public keys cloudcam.update trusts (docs/update.md) travel in the package.
-  for (const f of [APP_NAME, 'manifest.json', 'LICENSE', 'cloudcam.defaults.json', RUNTIME_NOTES_FILE, 'certs/release-keys/README.md', ...runtimeFiles]) {
+  // The packed lazy chunks (live view's code) sit beside the executable or agent.js (lazy-chunks.ts).
+  for (const f of [APP_NAME, 'manifest.json', 'LICENSE', 'cloudcam.defaults.json', RUNTIME_NOTES_FILE, 'certs/release-keys/README.md', ...runtimeFiles, ...LAZY_CHUNKS.map((c) => c.file)]) {
     if (!fs.existsSync(path.join(appDir, f))) throw new Error(`${flavour.id}: ${path.basename(info.eap)} has no ${f}`);
   }
   const unpackedBytes = treeSize(appDir);
@@ -228,7 +230,7 @@ async function testGatewayUpdate(flavour: Flavour, dc: DevcloudInfo, thing: stri
   fs.mkdirSync(unpack, { recursive: true });
   execFileSync('tar', ['xzf', tarball, '-C', unpack]);
   fs.renameSync(path.join(unpack, `${APP_NAME}-${info.version}`), base);
-  if (!fs.existsSync(path.join(base, LAUNCHER_NAME))) throw new Error(`${arch}: the gateway tarball has no ${LAUNCHER_NAME}`);
+  for (const f of [LAUNCHER_NAME, ...LAZY_CHUNKS.map((c) => c.file)]) if (!fs.existsSync(path.join(base, f))) throw new Error(`${arch}: the gateway tarball has no ${f}`);
   fs.writeFileSync(path.join(base, LAUNCHER_NAME), launcherScript(APP_NAME, `${target.qemu} -L ${sysrootDir(target)}`, flavour.runtimeDefaults), { mode: 0o755 });
   const root = path.join(base, 'localdata');
   fs.mkdirSync(root, { mode: 0o700 });
@@ -283,6 +285,9 @@ async function testGatewayUpdate(flavour: Flavour, dc: DevcloudInfo, thing: stri
     await waitFor(`agent ${next} started`, (e) => e['event'] === 'agent.started' && e['version'] === next, 10_000);
     const current = fs.readFileSync(path.join(root, 'current'), 'utf8').trim();
     if (current !== next) throw new Error(`${arch} gateway: current release is ${current}, expected ${next}`);
+    for (const { file } of LAZY_CHUNKS) {
+      if (!fs.existsSync(path.join(root, 'releases', next, file))) throw new Error(`${arch} gateway: the update to ${next} did not bring ${file} next to its executable`);
+    }
     return { updateMs, version: next };
   } finally {
     stopping = true;
