@@ -8,6 +8,7 @@ import path from 'node:path';
 import { LAUNCHER_NAME, launcherScript } from '../agent/update/gateway-launcher.js';
 import type { RuntimeSettings } from '../agent/runtime-settings.js';
 import { LAZY_CHUNKS } from './lazy-chunks.js';
+import { RUNTIME_NOTES_FILE } from './flavours.js';
 
 /**
  * cloudcam.defaults.json: what an installed package starts from. Relative paths start at the
@@ -81,7 +82,7 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 install -d /opt/${appName}
 install -m 0755 "$here/${appName}" "$here/${LAUNCHER_NAME}" /opt/${appName}/
-install -m 0644 "$here/cloudcam.defaults.json" "$here/LICENSE"${LAZY_CHUNKS.map((c) => ` "$here/${c.file}"`).join('')} /opt/${appName}/
+install -m 0644 "$here/cloudcam.defaults.json" "$here/LICENSE" "$here/${RUNTIME_NOTES_FILE}"${LAZY_CHUNKS.map((c) => ` "$here/${c.file}"`).join('')} /opt/${appName}/
 install -d /opt/${appName}/certs
 install -m 0644 "$here"/certs/*.pem /opt/${appName}/certs/
 # Release public keys that cloudcam.update trusts (certs/release-keys/{keyId}.pem; may be none yet).
