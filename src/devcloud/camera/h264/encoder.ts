@@ -1,10 +1,12 @@
 /**
  * The live scene as H.264 access units: the camera's still scene (the same one its JPEG snapshots
- * show), a clock and frame counter, and the moving object while motion is active. Only the
- * macroblocks inside the areas that can change are redrawn and compared each frame, and only those
- * that differ are coded, so a frame costs what changed, not the picture size.
+ * show), a clock and frame counter, and the moving object while motion is active. A keyframe codes
+ * the whole picture with intra prediction and transform coding at a fixed QP (intra.ts). After it,
+ * only the macroblocks inside the areas that can change are redrawn and compared each frame, and
+ * only those that differ are coded, so a frame costs what changed, not the picture size.
  */
 import type { MotionBox } from '../motion.js';
+import { IntraMacroblockCoder } from './intra.js';
 import { macroblocks, writePps, writeSps, type StreamFormat } from './parameter-sets.js';
 import { Picture, yuvOf, type Rect } from './picture.js';
 import { writeCaptureTimeSei, writeIdrSlice, writePSlice } from './slices.js';
@@ -18,9 +20,15 @@ export interface AccessUnit {
   seq: number;
   /** Wall-clock capture time (ms since the epoch), also carried in the SEI message. */
   captureTimeMs: number;
-  /** Macroblocks coded as I_PCM in this frame. */
+  /** Macroblocks coded (not skipped) in this frame. */
   codedMacroblocks: number;
 }
+
+/**
+ * The keyframes' QP: 720p keyframes of the simulator's noisy scene come out near 100 KB, the size
+ * of a real camera's at its default compression (docs/benchmarks.md, "Live view's bitrate").
+ */
+export const KEYFRAME_QP = 26;
 
 const OBJECT_FILL = yuvOf(255, 140, 0);
 const OBJECT_EDGE = yuvOf(0, 0, 0);
@@ -35,7 +43,9 @@ export class FrameEncoder {
   readonly sps: Buffer;
   readonly pps: Buffer;
   private readonly current: Picture; // what a decoder holds after the last frame
+  private readonly shown: Picture; // the source samples the decoder's picture was coded from
   private readonly scratch: Picture; // the next frame, valid inside the redrawn areas only
+  private readonly intra: IntraMacroblockCoder;
   private readonly changed: Uint8Array;
   private readonly candidate: Uint8Array;
   private readonly scale: number;
@@ -49,12 +59,15 @@ export class FrameEncoder {
   constructor(
     readonly format: StreamFormat,
     private readonly background: Picture,
+    qp = KEYFRAME_QP,
   ) {
     const mb = macroblocks(format);
     if (background.mbWidth !== mb.mbWidth || background.mbHeight !== mb.mbHeight) throw new RangeError('FrameEncoder: background size differs from the format');
     this.sps = writeSps(format);
     this.pps = writePps();
     this.current = new Picture(mb.mbWidth, mb.mbHeight);
+    this.shown = new Picture(mb.mbWidth, mb.mbHeight);
+    this.intra = new IntraMacroblockCoder(mb.mbWidth, mb.mbHeight, qp);
     this.scratch = new Picture(mb.mbWidth, mb.mbHeight);
     this.changed = new Uint8Array(mb.count);
     this.candidate = new Uint8Array(mb.count);
@@ -77,16 +90,16 @@ export class FrameEncoder {
     const nalUnits: Buffer[] = [];
     let coded: number;
     if (idr) {
-      this.current.copyMbRect(this.scratch, 0, 0, this.current.mbWidth, this.current.mbHeight);
+      this.shown.copyMbRect(this.scratch, 0, 0, this.shown.mbWidth, this.shown.mbHeight);
       this.frameNum = 0;
-      nalUnits.push(this.sps, this.pps, writeCaptureTimeSei(captureTimeMs, seq), writeIdrSlice(this.current, { idr: true, frameNum: 0, idrPicId: this.idrPicId }));
+      nalUnits.push(this.sps, this.pps, writeCaptureTimeSei(captureTimeMs, seq), writeIdrSlice(this.scratch, this.current, this.intra, { idr: true, frameNum: 0, idrPicId: this.idrPicId }));
       this.idrPicId = (this.idrPicId + 1) % 65536;
       coded = this.changed.length;
       this.started = true;
     } else {
       coded = this.diff();
       this.frameNum = (this.frameNum + 1) % 2 ** LOG2_MAX_FRAME_NUM;
-      nalUnits.push(writeCaptureTimeSei(captureTimeMs, seq), writePSlice(this.current, this.changed, { idr: false, frameNum: this.frameNum, idrPicId: 0 }));
+      nalUnits.push(writeCaptureTimeSei(captureTimeMs, seq), writePSlice(this.current, this.changed, { idr: false, frameNum: this.frameNum, idrPicId: 0, qp: this.intra.qp }));
     }
     return { nalUnits, keyframe: idr, seq, captureTimeMs, codedMacroblocks: coded };
   }
@@ -134,7 +147,10 @@ export class FrameEncoder {
     };
   }
 
-  /** Marks the candidate macroblocks that differ from the decoder's picture, and takes them over. */
+  /**
+   * Marks the candidate macroblocks whose source differs from what the decoder's picture was coded
+   * from, and takes them over (as I_PCM, so the decoder's picture gets them exactly).
+   */
   private diff(): number {
     const { mbWidth } = this.current;
     this.changed.fill(0);
@@ -143,8 +159,9 @@ export class FrameEncoder {
       if (!this.candidate[addr]) continue;
       const mbx = addr % mbWidth;
       const mby = (addr - mbx) / mbWidth;
-      if (this.scratch.mbEquals(this.current, mbx, mby)) continue;
+      if (this.scratch.mbEquals(this.shown, mbx, mby)) continue;
       this.changed[addr] = 1;
+      this.shown.copyMbRect(this.scratch, mbx, mby, mbx + 1, mby + 1);
       this.current.copyMbRect(this.scratch, mbx, mby, mbx + 1, mby + 1);
       coded++;
     }
