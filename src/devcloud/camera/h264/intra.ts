@@ -29,9 +29,6 @@ const CHROMA_MODE = { dc: 0, horizontal: 1, vertical: 2 } as const;
 const BLOCK_X = [0, 1, 0, 1, 2, 3, 2, 3, 0, 1, 0, 1, 2, 3, 2, 3];
 const BLOCK_Y = [0, 0, 1, 1, 0, 0, 1, 1, 2, 2, 3, 3, 2, 2, 3, 3];
 
-/** TotalCoeff an I_PCM macroblock's blocks count as for their neighbours' nC (9.2.1). */
-const PCM_TOTAL_COEFF = 16;
-
 interface Plane {
   samples: Buffer;
   stride: number;
@@ -73,20 +70,6 @@ export class IntraMacroblockCoder {
     this.lumaCounts.fill(0);
     this.chromaCounts[0].fill(0);
     this.chromaCounts[1].fill(0);
-  }
-
-  /** Macroblock (mbx, mby) was sent as I_PCM: its blocks count 16 for their neighbours (9.2.1). */
-  markPcm(mbx: number, mby: number): void {
-    this.setLumaCounts(mbx, mby, PCM_TOTAL_COEFF);
-    for (const counts of this.chromaCounts) {
-      const stride = this.mbWidth * 2;
-      for (let y = 0; y < 2; y++) counts.fill(PCM_TOTAL_COEFF, (mby * 2 + y) * stride + mbx * 2, (mby * 2 + y) * stride + mbx * 2 + 2);
-    }
-  }
-
-  private setLumaCounts(mbx: number, mby: number, value: number): void {
-    const stride = this.mbWidth * 4;
-    for (let y = 0; y < 4; y++) this.lumaCounts.fill(value, (mby * 4 + y) * stride + mbx * 4, (mby * 4 + y) * stride + mbx * 4 + 4);
   }
 
   /**
