@@ -49,6 +49,7 @@ export class IntraMacroblockCoder {
   private readonly lumaBlocks = Array.from({ length: 16 }, () => new Int32Array(16));
   private readonly lumaDc = new Int32Array(16);
   private readonly chromaPred = [new Uint8Array(64), new Uint8Array(64)] as const;
+  private readonly chromaEdges = [new Uint8Array(16), new Uint8Array(16)] as const;
   private readonly chromaBlocks = [Array.from({ length: 4 }, () => new Int32Array(16)), Array.from({ length: 4 }, () => new Int32Array(16))] as const;
   private readonly chromaDc = [new Int32Array(4), new Int32Array(4)] as const;
   private readonly block = new Int32Array(16);
@@ -212,25 +213,34 @@ export class IntraMacroblockCoder {
   private predictChroma(src: [Plane, Plane], rec: [Plane, Plane], mbx: number, mby: number, left: boolean, top: boolean): number {
     const x0 = mbx * 8;
     const y0 = mby * 8;
-    const candidates: number[] = [CHROMA_MODE.dc];
-    if (left) candidates.push(CHROMA_MODE.horizontal);
-    if (top) candidates.push(CHROMA_MODE.vertical);
-    let bestMode = CHROMA_MODE.dc as number;
+    for (const c of [0, 1] as const) {
+      const { samples, stride } = rec[c];
+      const edges = this.chromaEdges[c];
+      for (let i = 0; i < 8; i++) {
+        edges[i] = top ? (samples[(y0 - 1) * stride + x0 + i] ?? 0) : 0;
+        edges[8 + i] = left ? (samples[(y0 + i) * stride + x0 - 1] ?? 0) : 0;
+      }
+    }
+    let bestMode: number = CHROMA_MODE.dc;
     let bestSad = Infinity;
-    for (const mode of candidates) {
+    for (const mode of [CHROMA_MODE.dc, CHROMA_MODE.horizontal, CHROMA_MODE.vertical]) {
+      if ((mode === CHROMA_MODE.horizontal && !left) || (mode === CHROMA_MODE.vertical && !top)) continue;
       let sad = 0;
       for (const c of [0, 1] as const) {
         const pred = this.chromaPred[c];
-        fillChromaPrediction(pred, rec[c], x0, y0, mode, left, top);
-        const s = src[c];
-        for (let y = 0; y < 8; y++) for (let x = 0; x < 8; x++) sad += Math.abs((s.samples[(y0 + y) * s.stride + x0 + x] ?? 0) - (pred[y * 8 + x] ?? 0));
+        fillChromaPrediction(pred, this.chromaEdges[c], mode, left, top);
+        const { samples, stride } = src[c];
+        for (let y = 0; y < 8; y++) {
+          const row = (y0 + y) * stride + x0;
+          for (let x = 0; x < 8; x++) sad += Math.abs((samples[row + x] ?? 0) - (pred[y * 8 + x] ?? 0));
+        }
       }
       if (sad < bestSad) {
         bestSad = sad;
         bestMode = mode;
       }
     }
-    for (const c of [0, 1] as const) fillChromaPrediction(this.chromaPred[c], rec[c], x0, y0, bestMode, left, top);
+    for (const c of [0, 1] as const) fillChromaPrediction(this.chromaPred[c], this.chromaEdges[c], bestMode, left, top);
     return bestMode;
   }
 
@@ -310,17 +320,14 @@ function addClipped(rec: Plane, x0: number, y0: number, residual: Int32Array, pr
   }
 }
 
-/** An 8x8 chroma prediction (8.3.4) from the decoded neighbours in rec. */
-function fillChromaPrediction(pred: Uint8Array, rec: Plane, x0: number, y0: number, mode: number, left: boolean, top: boolean): void {
-  const { samples, stride } = rec;
-  const above = (x: number) => samples[(y0 - 1) * stride + x0 + x] ?? 0;
-  const beside = (y: number) => samples[(y0 + y) * stride + x0 - 1] ?? 0;
+/** An 8x8 chroma prediction (8.3.4) from the decoded neighbours: edges = 8 samples above, then 8 left. */
+function fillChromaPrediction(pred: Uint8Array, edges: Uint8Array, mode: number, left: boolean, top: boolean): void {
   if (mode === CHROMA_MODE.vertical) {
-    for (let y = 0; y < 8; y++) for (let x = 0; x < 8; x++) pred[y * 8 + x] = above(x);
+    for (let k = 0; k < 64; k++) pred[k] = edges[k & 7] ?? 0;
     return;
   }
   if (mode === CHROMA_MODE.horizontal) {
-    for (let y = 0; y < 8; y++) for (let x = 0; x < 8; x++) pred[y * 8 + x] = beside(y);
+    for (let k = 0; k < 64; k++) pred[k] = edges[8 + (k >> 3)] ?? 0;
     return;
   }
   for (let blk = 0; blk < 4; blk++) {
@@ -329,8 +336,8 @@ function fillChromaPrediction(pred: Uint8Array, rec: Plane, x0: number, y0: numb
     let sumTop = 0;
     let sumLeft = 0;
     for (let i = 0; i < 4; i++) {
-      sumTop += top ? above(xO + i) : 0;
-      sumLeft += left ? beside(yO + i) : 0;
+      sumTop += edges[xO + i] ?? 0;
+      sumLeft += edges[8 + yO + i] ?? 0;
     }
     let dc: number;
     const both = left && top ? (sumTop + sumLeft + 4) >> 3 : undefined;
@@ -339,6 +346,6 @@ function fillChromaPrediction(pred: Uint8Array, rec: Plane, x0: number, y0: numb
     if ((xO === 0 && yO === 0) || (xO > 0 && yO > 0)) dc = both ?? fromLeft ?? fromTop ?? 128; // 8-138
     else if (xO > 0) dc = fromTop ?? fromLeft ?? 128; // 8-139: the top row's right block prefers its top
     else dc = fromLeft ?? fromTop ?? 128; // 8-140: the left column's lower block prefers its left
-    for (let y = 0; y < 4; y++) pred.fill(dc, (yO + y) * 8 + xO, (yO + y) * 8 + xO + 4);
+    for (let y = 0; y < 4; y++) for (let x = 0; x < 4; x++) pred[(yO + y) * 8 + xO + x] = dc;
   }
 }
