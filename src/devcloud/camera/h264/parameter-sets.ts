@@ -46,8 +46,9 @@ export function macroblocks(f: StreamFormat): { mbWidth: number; mbHeight: numbe
 
 /**
  * The lowest level whose frame size and macroblock rate fit the format (A.3.1 a, A.3.1 f-g: each
- * dimension at most sqrt(8 * MaxFS) macroblocks). Bit rate and MinCR are not honoured: a stream of
- * uncompressed I_PCM macroblocks exceeds them by design (docs/protocol-rtsp.md).
+ * dimension at most sqrt(8 * MaxFS) macroblocks). Bit rate and MinCR are not checked: the measured
+ * stream stays within them at 720p (~90 KB keyframes, ~1-4 Mbit/s), but a frame of many changed I_PCM
+ * macroblocks could exceed MinCR (docs/protocol-rtsp.md).
  */
 export function levelFor(f: StreamFormat): number {
   const { mbWidth, mbHeight, count } = macroblocks(f);
