@@ -14,8 +14,8 @@ import { pictureFromRgb, type Picture } from './picture.js';
 /**
  * The real check of the generator: Debian's chromium decodes the stream with WebCodecs (its
  * software H.264 decoder, FFmpeg's) and every decoded plane equals, bit for bit, the picture the
- * encoder says a decoder holds (keyframes: Intra_16x16 with the encoder's own reconstruction, then
- * I_PCM and P_Skip copies). DESIGN.md §8 records that chromium decodes I_PCM + skip streams; this test
+ * encoder says a decoder holds (Intra_16x16 macroblocks with the encoder's own reconstruction, I_PCM
+ * under the text, P_Skip copies). DESIGN.md §8 records that chromium decodes I_PCM + skip streams; this test
  * keeps it true for ours, and proves the encoder's transform, CAVLC and reconstruction: one wrong
  * code or rounding and the decoded planes differ (or the decoder stops).
  */
@@ -163,10 +163,14 @@ describe.skipIf(!HAS_CHROMIUM)('H.264 generator decoded by chromium (WebCodecs)'
       const chunks: { key: boolean; data: string }[] = [];
       const expected: string[] = [];
       const expectedChroma: string[] = [];
+      // Frame 4's object overlaps the clock panel's right end: intra-coded macroblocks then have
+      // I_PCM neighbours to their left and above, whose blocks count as 16 coefficients for nC (9.2.1).
+      const scale = Math.max(1, Math.round(format.height / 240));
+      const besidePanel = { left: Math.min(format.width, 206 * scale) - 40, top: 4, width: 120, height: 9 * scale + 40 };
       for (let i = 0; i < 8; i++) {
         // Motion from the third frame on; frame 6 asks for a keyframe mid-stream (Renew-Stream).
         const t = t0 + i * 67;
-        const object = i >= 2 ? motionBox(format.width, format.height, i * 300) : undefined;
+        const object = i === 4 ? besidePanel : i >= 2 ? motionBox(format.width, format.height, i * 300) : undefined;
         const au = enc.encode(t, object, i === 6);
         expect(au.keyframe).toBe(i === 0 || i === 6);
         chunks.push({ key: au.keyframe, data: annexB(au.nalUnits).toString('base64') });

@@ -3,13 +3,14 @@
  * show), a clock and frame counter, and the moving object while motion is active. A keyframe codes
  * the whole picture with intra prediction and transform coding at a fixed QP (intra.ts). After it,
  * only the macroblocks inside the areas that can change are redrawn and compared each frame, and
- * only those that differ are coded, so a frame costs what changed, not the picture size.
+ * only those that differ are coded (the text uncompressed, the rest as the keyframes are), so a
+ * frame costs what changed, not the picture size.
  */
 import type { MotionBox } from '../motion.js';
 import { IntraMacroblockCoder } from './intra.js';
 import { macroblocks, writePps, writeSps, type StreamFormat } from './parameter-sets.js';
 import { Picture, yuvOf, type Rect } from './picture.js';
-import { writeCaptureTimeSei, writeIdrSlice, writePSlice } from './slices.js';
+import { P_MB, writeCaptureTimeSei, writeIdrSlice, writePSlice } from './slices.js';
 import { LOG2_MAX_FRAME_NUM } from './parameter-sets.js';
 
 export interface AccessUnit {
@@ -46,8 +47,9 @@ export class FrameEncoder {
   private readonly shown: Picture; // the source samples the decoder's picture was coded from
   private readonly scratch: Picture; // the next frame, valid inside the redrawn areas only
   private readonly intra: IntraMacroblockCoder;
-  private readonly changed: Uint8Array;
+  private readonly changed: Uint8Array; // P_MB per macroblock of the next P frame
   private readonly candidate: Uint8Array;
+  private readonly text: Uint8Array; // macroblocks under the clock panel or the counter cells
   private readonly scale: number;
   private readonly panel: Rect;
   private lastObject: MotionBox | undefined;
@@ -74,6 +76,11 @@ export class FrameEncoder {
     this.scale = Math.max(1, Math.round(format.height / 240));
     // "2026-12-07 19:20:01.234Z #12345678": 34 characters.
     this.panel = { left: 0, top: 0, width: Math.min(format.width, (34 * 6 + 2) * this.scale), height: 9 * this.scale };
+    this.text = new Uint8Array(mb.count);
+    for (const area of [this.panel, this.counterRect()]) {
+      const r = this.mbRect(area);
+      for (let y = r.top; y < r.bottom; y++) this.text.fill(1, y * mb.mbWidth + r.left, y * mb.mbWidth + r.right);
+    }
   }
 
   /** The picture a decoder holds after the last frame (tests compare decoded output with it). */
@@ -99,7 +106,7 @@ export class FrameEncoder {
     } else {
       coded = this.diff();
       this.frameNum = (this.frameNum + 1) % 2 ** LOG2_MAX_FRAME_NUM;
-      nalUnits.push(writeCaptureTimeSei(captureTimeMs, seq), writePSlice(this.current, this.changed, { idr: false, frameNum: this.frameNum, idrPicId: 0, qp: this.intra.qp }));
+      nalUnits.push(writeCaptureTimeSei(captureTimeMs, seq), writePSlice(this.scratch, this.current, this.changed, this.intra, { idr: false, frameNum: this.frameNum, idrPicId: 0 }));
     }
     return { nalUnits, keyframe: idr, seq, captureTimeMs, codedMacroblocks: coded };
   }
@@ -149,20 +156,20 @@ export class FrameEncoder {
 
   /**
    * Marks the candidate macroblocks whose source differs from what the decoder's picture was coded
-   * from, and takes them over (as I_PCM, so the decoder's picture gets them exactly).
+   * from: I_PCM under the clock and the counter, whose text must stay exact and sharp; Intra_16x16
+   * elsewhere (the moving object and the scene it uncovers), coded like the keyframes.
    */
   private diff(): number {
     const { mbWidth } = this.current;
-    this.changed.fill(0);
+    this.changed.fill(P_MB.skip);
     let coded = 0;
     for (let addr = 0; addr < this.candidate.length; addr++) {
       if (!this.candidate[addr]) continue;
       const mbx = addr % mbWidth;
       const mby = (addr - mbx) / mbWidth;
       if (this.scratch.mbEquals(this.shown, mbx, mby)) continue;
-      this.changed[addr] = 1;
+      this.changed[addr] = this.text[addr] ? P_MB.pcm : P_MB.intra;
       this.shown.copyMbRect(this.scratch, mbx, mby, mbx + 1, mby + 1);
-      this.current.copyMbRect(this.scratch, mbx, mby, mbx + 1, mby + 1);
       coded++;
     }
     return coded;

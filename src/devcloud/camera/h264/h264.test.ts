@@ -104,6 +104,10 @@ describe('frames', () => {
     expect(p.nalUnits[1]?.length).toBeLessThan(30 * 400);
     const moving = enc.encode(1_000_133, { left: 100, top: 100, width: 60, height: 40 }, false);
     expect(moving.codedMacroblocks).toBeGreaterThan(p.codedMacroblocks + 10);
+    // The object's macroblocks are intra coded (a flat fill and its edges: tens of bytes each), the
+    // clock's stay I_PCM (386 bytes each).
+    const objectBytes = (moving.nalUnits[1]?.length ?? 0) - (p.nalUnits[1]?.length ?? 0);
+    expect(objectBytes).toBeLessThan((moving.codedMacroblocks - p.codedMacroblocks) * 100);
     expect(enc.encode(1_000_200, undefined, true).keyframe).toBe(true); // Renew-Stream
   });
 

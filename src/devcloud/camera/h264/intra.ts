@@ -29,6 +29,9 @@ const CHROMA_MODE = { dc: 0, horizontal: 1, vertical: 2 } as const;
 const BLOCK_X = [0, 1, 0, 1, 2, 3, 2, 3, 0, 1, 0, 1, 2, 3, 2, 3];
 const BLOCK_Y = [0, 0, 1, 1, 0, 0, 1, 1, 2, 2, 3, 3, 2, 2, 3, 3];
 
+/** What an I_PCM macroblock's blocks count as for their neighbours' nC (9.2.1). */
+const PCM_TOTAL_COEFF = 16;
+
 interface Plane {
   samples: Buffer;
   stride: number;
@@ -71,6 +74,16 @@ export class IntraMacroblockCoder {
     this.lumaCounts.fill(0);
     this.chromaCounts[0].fill(0);
     this.chromaCounts[1].fill(0);
+  }
+
+  /** Macroblock (mbx, mby) is I_PCM in this picture: its blocks count as 16 for their neighbours' nC (9.2.1). */
+  markPcm(mbx: number, mby: number): void {
+    const luma = this.mbWidth * 4;
+    for (let y = 0; y < 4; y++) this.lumaCounts.fill(PCM_TOTAL_COEFF, (mby * 4 + y) * luma + mbx * 4, (mby * 4 + y) * luma + mbx * 4 + 4);
+    const chroma = this.mbWidth * 2;
+    for (const counts of this.chromaCounts) {
+      for (let y = 0; y < 2; y++) counts.fill(PCM_TOTAL_COEFF, (mby * 2 + y) * chroma + mbx * 2, (mby * 2 + y) * chroma + mbx * 2 + 2);
+    }
   }
 
   /**

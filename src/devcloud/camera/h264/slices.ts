@@ -2,9 +2,9 @@
  * Coded slices, and the capture-time SEI message.
  *
  * An IDR picture is all Intra_16x16 macroblocks (intra.ts), compressed at a fixed QP. In P
- * pictures a changed macroblock is I_PCM: it carries its samples uncompressed (7.3.5, 8.3.5), so
- * the clock's and the counter's text stays exactly as drawn; every other macroblock is P_Skip, which
- * copies the co-located macroblock of the previous frame, because every motion vector in this
+ * pictures a changed macroblock is either Intra_16x16 too, or I_PCM, which carries its samples
+ * uncompressed (7.3.5, 8.3.5) so that text stays exactly as drawn; every other macroblock is P_Skip,
+ * which copies the co-located macroblock of the previous frame, because every motion vector in this
  * stream is zero and so is every prediction from it (8.4.1.1, 8.4.1.3). A P frame therefore costs
  * only its changed macroblocks.
  */
@@ -14,8 +14,9 @@ import type { IntraMacroblockCoder } from './intra.js';
 import { PIC_INIT_QP, LOG2_MAX_FRAME_NUM } from './parameter-sets.js';
 import type { Picture } from './picture.js';
 
-/** mb_type of I_PCM in P slices: 5 + 25 (tables 7-11, 7-13 and 7.4.5). */
-const I_PCM_IN_P_SLICE = 30;
+/** In P slices, mb_type 5 + n is the I slice's mb_type n (tables 7-11, 7-13 and 7.4.5): I_PCM is 30. */
+const MB_TYPE_INTRA_IN_P_SLICE = 5;
+const I_PCM_IN_P_SLICE = MB_TYPE_INTRA_IN_P_SLICE + 25;
 /** slice_type 7 / 5: all slices of the picture are I / P (table 7-6). */
 const SLICE_TYPE_I_ALL = 7;
 const SLICE_TYPE_P_ALL = 5;
@@ -87,25 +88,39 @@ export function writeIdrSlice(src: Picture, rec: Picture, coder: IntraMacroblock
   return nalUnit(3, NAL_TYPE.idr, w.finish());
 }
 
+/** How each macroblock of a P picture is coded (the `coding` array of writePSlice). */
+export const P_MB = { skip: 0, pcm: 1, intra: 2 } as const;
+
 /**
- * A P picture: macroblocks flagged in `changed` (raster order) are I_PCM, every other one is skipped.
+ * A P picture coding src: per macroblock (raster order) `coding` says P_Skip, I_PCM or Intra_16x16;
+ * rec (the decoder's picture, the reference P_Skip copies) receives what a decoder has afterwards.
  * CAVLC slice_data() (7.3.4): an mb_skip_run before each coded macroblock, a last run for the
  * skipped macroblocks after the final coded one.
  */
-export function writePSlice(pic: Picture, changed: Uint8Array, p: SliceParams): Buffer {
+export function writePSlice(src: Picture, rec: Picture, coding: Uint8Array, coder: IntraMacroblockCoder, p: Omit<SliceParams, 'qp'>): Buffer {
   let coded = 0;
-  for (const c of changed) coded += c;
+  for (const c of coding) if (c !== P_MB.skip) coded++;
   const w = new BitWriter(32 + coded * (PCM_MB_BYTES + 4));
-  writeSliceHeader(w, { ...p, idr: false });
+  writeSliceHeader(w, { ...p, idr: false, qp: coder.qp });
+  coder.startPicture();
   let run = 0;
-  for (let addr = 0; addr < changed.length; addr++) {
-    if (!changed[addr]) {
+  for (let addr = 0; addr < coding.length; addr++) {
+    const how = coding[addr];
+    if (how === P_MB.skip) {
       run++;
       continue;
     }
     w.ue(run);
     run = 0;
-    writePcmMacroblock(w, pic, addr % pic.mbWidth, Math.floor(addr / pic.mbWidth), I_PCM_IN_P_SLICE);
+    const mbx = addr % src.mbWidth;
+    const mby = (addr - mbx) / src.mbWidth;
+    if (how === P_MB.intra) {
+      coder.code(w, src, rec, mbx, mby, MB_TYPE_INTRA_IN_P_SLICE);
+    } else {
+      rec.copyMbRect(src, mbx, mby, mbx + 1, mby + 1);
+      writePcmMacroblock(w, rec, mbx, mby, I_PCM_IN_P_SLICE);
+      coder.markPcm(mbx, mby);
+    }
   }
   if (run > 0) w.ue(run);
   w.trailingBits();
