@@ -295,7 +295,7 @@ export class IntraMacroblockCoder {
           for (let i = 1; i < 16; i++) this.scan[i - 1] = coeffs[ZIGZAG_4X4[i] ?? 0] ?? 0;
           total = writeResidualBlock(w, this.scan, 15, this.chromaNc(c, gx, gy)); // ChromaACLevel
         } else {
-          this.chromaBlocks[c].forEach((b) => b.fill(0, 1));
+          (this.chromaBlocks[c][blk] ?? this.block).fill(0, 1); // not sent: a decoder rebuilds with zero AC
         }
         this.chromaCounts[c][gy * stride + gx] = total;
       }
