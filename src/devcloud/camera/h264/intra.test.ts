@@ -6,10 +6,10 @@ import { Picture, pictureFromRgb } from './picture.js';
 import { writeIdrSlice } from './slices.js';
 
 /**
- * What a keyframe of the simulator's scene costs and how close it stays to the source. Axis gives
- * 1-4 Mbit/s as the bitrate to plan for at 720p H.264 (docs/benchmarks.md, "Live view's bitrate");
- * with an IDR every 2 s, 60-150 KB keyframes leave that room for the P frames. Exactness of the
- * reconstruction is decode-in-chromium.test.ts's job; this is the size/quality trade.
+ * What a keyframe of the simulator's scene costs and how close it stays to the source: the bound
+ * the issue set (60-150 KB at 720p, for a stream of about 1 Mbit/s with an IDR every 2 s; Axis
+ * publishes no figure to hold it to, docs/protocol-rtsp.md). Exactness of the reconstruction is
+ * decode-in-chromium.test.ts's job; this is the size/quality trade.
  */
 function psnr(a: Buffer, b: Buffer): number {
   let se = 0;
