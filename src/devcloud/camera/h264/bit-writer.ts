@@ -23,6 +23,11 @@ export class BitWriter {
 
   /** u(n), n <= 32. */
   u(n: number, value: number): void {
+    // The common case first, checked with integer operations only (CAVLC writes many short codes).
+    if (n <= 16 && n >= 0 && value >= 0 && value < 1 << n && Number.isInteger(value)) {
+      this.put(n, value);
+      return;
+    }
     if (n < 0 || n > 32) throw new RangeError(`u(${n}): at most 32 bits`);
     if (value < 0 || (n < 32 && value >= 2 ** n) || value > 0xffffffff) throw new RangeError(`u(${n}): ${value} does not fit`);
     if (n > 16) {
@@ -31,6 +36,10 @@ export class BitWriter {
       this.u(16, value % 65536);
       return;
     }
+    this.put(n, value);
+  }
+
+  private put(n: number, value: number): void {
     this.ensure(4);
     this.acc = (this.acc << n) | value;
     this.nacc += n;

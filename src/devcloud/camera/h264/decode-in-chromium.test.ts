@@ -13,9 +13,11 @@ import { pictureFromRgb, type Picture } from './picture.js';
 
 /**
  * The real check of the generator: Debian's chromium decodes the stream with WebCodecs (its
- * software H.264 decoder, FFmpeg's) and every decoded luma plane equals, bit for bit, the picture the
- * encoder says a decoder holds (I_PCM is lossless, P_Skip copies). DESIGN.md §8 records that chromium
- * decodes I_PCM + skip streams; this test keeps it true for ours.
+ * software H.264 decoder, FFmpeg's) and every decoded plane equals, bit for bit, the picture the
+ * encoder says a decoder holds (Intra_16x16 macroblocks with the encoder's own reconstruction, I_PCM
+ * under the text, P_Skip copies). DESIGN.md §8 records that chromium decodes I_PCM + skip streams; this test
+ * keeps it true for ours, and proves the encoder's transform, CAVLC and reconstruction: one wrong
+ * code or rounding and the decoded planes differ (or the decoder stops).
  */
 
 interface Decoded {
@@ -25,6 +27,8 @@ interface Decoded {
   displayHeight: number;
   format: string;
   lumaSha256: string;
+  /** Cb's then Cr's visible samples. */
+  chromaSha256: string;
   error?: string;
 }
 
@@ -67,18 +71,30 @@ async function decodeInPage(page: Page, codec: string, chunks: { key: boolean; d
               const h = frame.visibleRect?.height ?? frame.displayHeight;
               const buf = new Uint8Array(frame.allocationSize());
               const layout = await frame.copyTo(buf);
-              const luma = new Uint8Array(w * h);
-              const stride = layout[0]?.stride ?? w;
-              const offset = layout[0]?.offset ?? 0;
-              for (let y = 0; y < h; y++) luma.set(buf.subarray(offset + y * stride, offset + y * stride + w), y * w);
-              const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', luma));
+              // I420: the luma plane, then Cb and Cr at half size each way.
+              const plane = (p: number): Uint8Array => {
+                const pw = p === 0 ? w : Math.ceil(w / 2);
+                const ph = p === 0 ? h : Math.ceil(h / 2);
+                const out = new Uint8Array(pw * ph);
+                const stride = layout[p]?.stride ?? pw;
+                const offset = layout[p]?.offset ?? 0;
+                for (let y = 0; y < ph; y++) out.set(buf.subarray(offset + y * stride, offset + y * stride + pw), y * pw);
+                return out;
+              };
+              const hex = async (data: Uint8Array) => Array.from(new Uint8Array(await crypto.subtle.digest('SHA-256', data)), (b) => b.toString(16).padStart(2, '0')).join('');
+              const cb = plane(1);
+              const cr = plane(2);
+              const chroma = new Uint8Array(cb.length + cr.length);
+              chroma.set(cb);
+              chroma.set(cr, cb.length);
               out.push({
                 codedWidth: frame.codedWidth,
                 codedHeight: frame.codedHeight,
                 displayWidth: frame.displayWidth,
                 displayHeight: frame.displayHeight,
                 format: String(frame.format),
-                lumaSha256: Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join(''),
+                lumaSha256: await hex(plane(0)),
+                chromaSha256: await hex(chroma),
               });
               frame.close();
             })(),
@@ -97,7 +113,7 @@ async function decodeInPage(page: Page, codec: string, chunks: { key: boolean; d
         failure ||= String(e);
       });
       await Promise.all(pending);
-      if (failure) out.push({ codedWidth: 0, codedHeight: 0, displayWidth: 0, displayHeight: 0, format: '', lumaSha256: '', error: failure });
+      if (failure) out.push({ codedWidth: 0, codedHeight: 0, displayWidth: 0, displayHeight: 0, format: '', lumaSha256: '', chromaSha256: '', error: failure });
       return out;
     },
     { codec, chunks },
@@ -107,6 +123,14 @@ async function decodeInPage(page: Page, codec: string, chunks: { key: boolean; d
 function visibleLumaSha256(pic: Picture, width: number, height: number): string {
   const h = createHash('sha256');
   for (let y = 0; y < height; y++) h.update(pic.y.subarray(y * pic.lumaStride, y * pic.lumaStride + width));
+  return h.digest('hex');
+}
+
+function visibleChromaSha256(pic: Picture, width: number, height: number): string {
+  const h = createHash('sha256');
+  for (const plane of [pic.u, pic.v]) {
+    for (let y = 0; y < Math.ceil(height / 2); y++) h.update(plane.subarray(y * pic.chromaStride, y * pic.chromaStride + Math.ceil(width / 2)));
+  }
   return h.digest('hex');
 }
 
@@ -138,20 +162,28 @@ describe.skipIf(!HAS_CHROMIUM)('H.264 generator decoded by chromium (WebCodecs)'
       const t0 = Date.parse('2026-12-07T19:20:00Z');
       const chunks: { key: boolean; data: string }[] = [];
       const expected: string[] = [];
+      const expectedChroma: string[] = [];
+      // Frame 4's object overlaps the clock panel's right end: intra-coded macroblocks then have
+      // I_PCM neighbours to their left and above, whose blocks count as 16 coefficients for nC (9.2.1).
+      const scale = Math.max(1, Math.round(format.height / 240));
+      const besidePanel = { left: Math.min(format.width, 206 * scale) - 40, top: 4, width: 120, height: 9 * scale + 40 };
       for (let i = 0; i < 8; i++) {
         // Motion from the third frame on; frame 6 asks for a keyframe mid-stream (Renew-Stream).
         const t = t0 + i * 67;
-        const object = i >= 2 ? motionBox(format.width, format.height, i * 300) : undefined;
+        const object = i === 4 ? besidePanel : i >= 2 ? motionBox(format.width, format.height, i * 300) : undefined;
         const au = enc.encode(t, object, i === 6);
         expect(au.keyframe).toBe(i === 0 || i === 6);
         chunks.push({ key: au.keyframe, data: annexB(au.nalUnits).toString('base64') });
         expected.push(visibleLumaSha256(enc.decodedPicture, format.width, format.height));
+        expectedChroma.push(visibleChromaSha256(enc.decodedPicture, format.width, format.height));
       }
       const decoded = await decodeInPage(page, `avc1.${profileLevelId(format)}`, chunks);
       expect(decoded.find((d) => d.error)?.error).toBeUndefined();
       expect(decoded).toHaveLength(8);
       for (const d of decoded) expect([d.displayWidth, d.displayHeight]).toEqual([format.width, format.height]);
+      expect(decoded.map((d) => d.format)).toEqual(Array(8).fill('I420'));
       expect(decoded.map((d) => d.lumaSha256)).toEqual(expected);
+      expect(decoded.map((d) => d.chromaSha256)).toEqual(expectedChroma);
       expect(new Set(expected).size).toBe(8); // every frame differs (clock, counter, object)
     });
   }

@@ -35,6 +35,8 @@ export const PROFILE_IDC_BASELINE = 66;
 /** constraint_set0_flag, constraint_set1_flag (Constrained Baseline), constraint_set2_flag. */
 export const CONSTRAINT_FLAGS = 0xe0;
 export const LOG2_MAX_FRAME_NUM = 4;
+/** pic_init_qp: slices say their QP relative to it (slice_qp_delta). */
+export const PIC_INIT_QP = 26;
 
 export function macroblocks(f: StreamFormat): { mbWidth: number; mbHeight: number; count: number } {
   const mbWidth = Math.ceil(f.width / 16);
@@ -44,8 +46,9 @@ export function macroblocks(f: StreamFormat): { mbWidth: number; mbHeight: numbe
 
 /**
  * The lowest level whose frame size and macroblock rate fit the format (A.3.1 a, A.3.1 f-g: each
- * dimension at most sqrt(8 * MaxFS) macroblocks). Bit rate and MinCR are not honoured: a stream of
- * uncompressed I_PCM macroblocks exceeds them by design (docs/protocol-rtsp.md).
+ * dimension at most sqrt(8 * MaxFS) macroblocks). Bit rate and MinCR are not checked: the measured
+ * stream stays within them at 720p (~90 KB keyframes, ~1-4 Mbit/s), but a frame of many changed I_PCM
+ * macroblocks could exceed MinCR (docs/protocol-rtsp.md).
  */
 export function levelFor(f: StreamFormat): number {
   const { mbWidth, mbHeight, count } = macroblocks(f);
@@ -144,7 +147,7 @@ export function writePps(): Buffer {
   w.ue(0); // num_ref_idx_l1_default_active_minus1
   w.u(1, 0); // weighted_pred_flag
   w.u(2, 0); // weighted_bipred_idc
-  w.se(0); // pic_init_qp_minus26
+  w.se(PIC_INIT_QP - 26); // pic_init_qp_minus26
   w.se(0); // pic_init_qs_minus26
   w.se(0); // chroma_qp_index_offset
   w.u(1, 1); // deblocking_filter_control_present_flag: slices switch the filter off

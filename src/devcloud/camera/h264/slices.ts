@@ -1,19 +1,22 @@
 /**
- * Coded slices of I_PCM and skipped macroblocks, and the capture-time SEI message.
+ * Coded slices, and the capture-time SEI message.
  *
- * An I_PCM macroblock carries its samples uncompressed (7.3.5, 8.3.5), so the decoded picture is
- * exactly the source picture; a P_Skip macroblock copies the co-located macroblock of the previous
- * frame, because every motion vector in this stream is zero and so is every prediction from it
- * (8.4.1.1, 8.4.1.3). A P frame therefore costs only its changed macroblocks.
+ * An IDR picture is all Intra_16x16 macroblocks (intra.ts), compressed at a fixed QP. In P
+ * pictures a changed macroblock is either Intra_16x16 too, or I_PCM, which carries its samples
+ * uncompressed (7.3.5, 8.3.5) so that text stays exactly as drawn; every other macroblock is P_Skip,
+ * which copies the co-located macroblock of the previous frame, because every motion vector in this
+ * stream is zero and so is every prediction from it (8.4.1.1, 8.4.1.3). A P frame therefore costs
+ * only its changed macroblocks.
  */
 import { unescapeRbsp } from '../../../protocol/rtsp/h264.js';
 import { BitWriter, NAL_TYPE, nalUnit } from './bit-writer.js';
-import { LOG2_MAX_FRAME_NUM } from './parameter-sets.js';
+import type { IntraMacroblockCoder } from './intra.js';
+import { PIC_INIT_QP, LOG2_MAX_FRAME_NUM } from './parameter-sets.js';
 import type { Picture } from './picture.js';
 
-/** mb_type of I_PCM: 25 in I slices (table 7-11), 5 + 25 in P slices (table 7-13 and 7.4.5). */
-const I_PCM_IN_I_SLICE = 25;
-const I_PCM_IN_P_SLICE = 30;
+/** In P slices, mb_type 5 + n is the I slice's mb_type n (tables 7-11, 7-13 and 7.4.5): I_PCM is 30. */
+const MB_TYPE_INTRA_IN_P_SLICE = 5;
+const I_PCM_IN_P_SLICE = MB_TYPE_INTRA_IN_P_SLICE + 25;
 /** slice_type 7 / 5: all slices of the picture are I / P (table 7-6). */
 const SLICE_TYPE_I_ALL = 7;
 const SLICE_TYPE_P_ALL = 5;
@@ -24,6 +27,8 @@ export interface SliceParams {
   frameNum: number;
   /** idr_pic_id: differs between two consecutive IDR pictures (7.4.3). */
   idrPicId: number;
+  /** SliceQPY of the picture (7-30): pic_init_qp + slice_qp_delta. */
+  qp: number;
 }
 
 /** slice_header() (7.3.3) for this stream's SPS/PPS. */
@@ -46,7 +51,7 @@ function writeSliceHeader(w: BitWriter, p: SliceParams): void {
   } else {
     w.u(1, 0); // adaptive_ref_pic_marking_mode_flag: sliding window
   }
-  w.se(0); // slice_qp_delta (irrelevant: no residual is coded)
+  w.se(p.qp - PIC_INIT_QP); // slice_qp_delta
   w.ue(1); // disable_deblocking_filter_idc: off, so skipped macroblocks stay bit-exact copies
 }
 
@@ -68,37 +73,54 @@ function writePcmMacroblock(w: BitWriter, pic: Picture, mbx: number, mby: number
 
 const PCM_MB_BYTES = 2 + 384;
 
-/** An IDR picture: one I slice with every macroblock I_PCM (7.3.4 without mb_skip_run). */
-export function writeIdrSlice(pic: Picture, p: SliceParams): Buffer {
-  const count = pic.mbWidth * pic.mbHeight;
-  const w = new BitWriter(16 + count * PCM_MB_BYTES);
-  writeSliceHeader(w, { ...p, idr: true, frameNum: 0 });
-  for (let mby = 0; mby < pic.mbHeight; mby++) {
-    for (let mbx = 0; mbx < pic.mbWidth; mbx++) writePcmMacroblock(w, pic, mbx, mby, I_PCM_IN_I_SLICE);
+/**
+ * An IDR picture: one I slice with every macroblock Intra_16x16 (7.3.4 without mb_skip_run), coding
+ * src; rec receives what a decoder reconstructs.
+ */
+export function writeIdrSlice(src: Picture, rec: Picture, coder: IntraMacroblockCoder, p: Omit<SliceParams, 'qp'>): Buffer {
+  const w = new BitWriter(64 * 1024);
+  writeSliceHeader(w, { ...p, idr: true, frameNum: 0, qp: coder.qp });
+  coder.startPicture();
+  for (let mby = 0; mby < src.mbHeight; mby++) {
+    for (let mbx = 0; mbx < src.mbWidth; mbx++) coder.code(w, src, rec, mbx, mby, 0);
   }
   w.trailingBits();
   return nalUnit(3, NAL_TYPE.idr, w.finish());
 }
 
+/** How each macroblock of a P picture is coded (the `coding` array of writePSlice). */
+export const P_MB = { skip: 0, pcm: 1, intra: 2 } as const;
+
 /**
- * A P picture: macroblocks flagged in `changed` (raster order) are I_PCM, every other one is skipped.
+ * A P picture coding src: per macroblock (raster order) `coding` says P_Skip, I_PCM or Intra_16x16;
+ * rec (the decoder's picture, the reference P_Skip copies) receives what a decoder has afterwards.
  * CAVLC slice_data() (7.3.4): an mb_skip_run before each coded macroblock, a last run for the
  * skipped macroblocks after the final coded one.
  */
-export function writePSlice(pic: Picture, changed: Uint8Array, p: SliceParams): Buffer {
+export function writePSlice(src: Picture, rec: Picture, coding: Uint8Array, coder: IntraMacroblockCoder, p: Omit<SliceParams, 'qp'>): Buffer {
   let coded = 0;
-  for (const c of changed) coded += c;
+  for (const c of coding) if (c !== P_MB.skip) coded++;
   const w = new BitWriter(32 + coded * (PCM_MB_BYTES + 4));
-  writeSliceHeader(w, { ...p, idr: false });
+  writeSliceHeader(w, { ...p, idr: false, qp: coder.qp });
+  coder.startPicture();
   let run = 0;
-  for (let addr = 0; addr < changed.length; addr++) {
-    if (!changed[addr]) {
+  for (let addr = 0; addr < coding.length; addr++) {
+    const how = coding[addr];
+    if (how === P_MB.skip) {
       run++;
       continue;
     }
     w.ue(run);
     run = 0;
-    writePcmMacroblock(w, pic, addr % pic.mbWidth, Math.floor(addr / pic.mbWidth), I_PCM_IN_P_SLICE);
+    const mbx = addr % src.mbWidth;
+    const mby = (addr - mbx) / src.mbWidth;
+    if (how === P_MB.intra) {
+      coder.code(w, src, rec, mbx, mby, MB_TYPE_INTRA_IN_P_SLICE);
+    } else {
+      rec.copyMbRect(src, mbx, mby, mbx + 1, mby + 1);
+      writePcmMacroblock(w, rec, mbx, mby, I_PCM_IN_P_SLICE);
+      coder.markPcm(mbx, mby);
+    }
   }
   if (run > 0) w.ue(run);
   w.trailingBits();
