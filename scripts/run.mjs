@@ -82,6 +82,13 @@ devcloud.store.on('updated', (key, result) => {
   if (!rep || key.thing !== thing || printed.has(rep.id) || result?.documents?.previous?.state?.reported?.snapshot?.id === rep.id) return;
   printed.add(rep.id);
   const time = new Date().toISOString().slice(11, 19);
+  // The agent answers only the newest of the requests that wait (snapshot/queue.ts): when snapshots are
+  // asked for faster than they complete (a loaded machine, --every 1), the older one is answered
+  // "superseded". That is the design working, not a failed snapshot: shown, not counted.
+  if (rep.status === 'rejected' && typeof rep.error === 'string' && rep.error.startsWith('superseded by newer request')) {
+    console.log(`${time}  ↷ ${thing}  skipped: ${rep.error} (asked for faster than snapshots complete)`);
+    return;
+  }
   if (rep.status === 'uploaded') {
     const obj = storedAt.get(rep.key);
     const t = requestedAt.get(rep.id);
