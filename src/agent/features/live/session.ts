@@ -229,7 +229,10 @@ export function createLiveSession(opts: LiveSessionOptions): LiveSession {
     clearTimeout(idleTimer);
     idleTimer = undefined;
     try {
-      const track = await source!.open();
+      // No source: live view is stopping (release() keeps none once nobody may watch).
+      const stream = source;
+      if (!stream) throw new Error('live view is stopping');
+      const track = await stream.open();
       const profile = cameraProfileLevelId ?? track.profileLevelId ?? '42e01f';
       if (viewers.get(clientId) !== viewer) return;
       const peer = await createViewerPeer({
@@ -249,7 +252,7 @@ export function createLiveSession(opts: LiveSessionOptions): LiveSession {
         return;
       }
       viewer.peer = peer;
-      viewer.unsubscribe = source!.subscribe((p) => peer.forward(p));
+      viewer.unsubscribe = stream.subscribe((p) => peer.forward(p));
       send('SDP_ANSWER', { type: 'answer', sdp: peer.answerSdp }, clientId);
       for (const c of viewer.outgoing?.splice(0) ?? []) send('ICE_CANDIDATE', c, clientId);
       viewer.outgoing = undefined;
