@@ -35,6 +35,8 @@ export class RequestLedger {
   readonly statuses = new Map<string, Set<string>>();
   readonly overwritten = new Set<string>();
   readonly objects = new Map<string, number>();
+  /** The agent's reason for each request it reported as not uploaded (for a failing test's message). */
+  readonly errors = new Map<string, string>();
   private waiters: { id: string; resolve: (status: string) => void }[] = [];
 
   constructor(
@@ -63,7 +65,9 @@ export class RequestLedger {
     if (thing !== this.thing) return;
     const written = snapshotId(result.accepted.state['reported']);
     if (written) {
-      const status = (result.documents.current.state.reported as { snapshot?: { status?: string } } | undefined)?.snapshot?.status ?? '?';
+      const reported = (result.documents.current.state.reported as { snapshot?: { status?: string; error?: string } } | undefined)?.snapshot;
+      const status = reported?.status ?? '?';
+      if (reported?.error !== undefined) this.errors.set(written, reported.error);
       let set = this.statuses.get(written);
       if (!set) this.statuses.set(written, (set = new Set()));
       set.add(status);
