@@ -48,8 +48,9 @@ describe('fault suite: agent process vs devcloud', { timeout: 90_000 }, () => {
     CLOUDCAM_IOT_RECONNECT_MAX_MS: '400',
     CLOUDCAM_IOT_MQTT_VERSION: t.dc.broker.kind === 'mosquitto' ? '5' : '3.1.1',
     CLOUDCAM_STATE_DIR: stateDir,
-    // Above what a 1080p capture takes on a loaded CI machine (a baseline capture once missed 1.5 s
-    // there), below the "camera timeout" fault's 5 s delay.
+    // Above what a 1080p capture takes on a loaded CI machine (a baseline request once failed there
+    // with 1.5 s, most likely this timeout: its reason was not kept then), below the "camera
+    // timeout" fault's 5 s delay.
     CLOUDCAM_SNAPSHOT_CAPTURE_TIMEOUT_MS: '3000',
     CLOUDCAM_SNAPSHOT_UPLOAD_TIMEOUT_MS: '3000',
     CLOUDCAM_SNAPSHOT_ALLOWED_UPLOAD_HOSTS: `${new URL(t.dc.info.s3.url).host},127.0.0.1:${proxy.port}`,
