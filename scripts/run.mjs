@@ -32,6 +32,7 @@ if (!Number.isInteger(every) || every < 1 || every > 59) {
 
 const { startDevcloud } = await import(path.join(root, 'dist/devcloud/devcloud.js'));
 const { createLogger } = await import(path.join(root, 'dist/lib/log.js'));
+const { isSuperseded } = await import(path.join(root, 'dist/protocol/snapshot.js'));
 
 const t0 = Date.now();
 const devcloud = await startDevcloud({
@@ -82,10 +83,9 @@ devcloud.store.on('updated', (key, result) => {
   if (!rep || key.thing !== thing || printed.has(rep.id) || result?.documents?.previous?.state?.reported?.snapshot?.id === rep.id) return;
   printed.add(rep.id);
   const time = new Date().toISOString().slice(11, 19);
-  // The agent answers only the newest of the requests that wait (snapshot/queue.ts): when snapshots are
-  // asked for faster than they complete (a loaded machine, --every 1), the older one is answered
-  // "superseded". That is the design working, not a failed snapshot: shown, not counted.
-  if (rep.status === 'rejected' && typeof rep.error === 'string' && rep.error.startsWith('superseded by newer request')) {
+  // Snapshots asked for faster than they complete (a loaded machine, --every 1): the agent answers the
+  // older waiting request "superseded" (snapshot/queue.ts). Shown, not counted as a failure.
+  if (isSuperseded(rep)) {
     console.log(`${time}  ↷ ${thing}  skipped: ${rep.error} (asked for faster than snapshots complete)`);
     return;
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_FORM_FIELDS_BYTES, parsePresence, parseSnapshotRequest, snapshotReportUpdate } from './snapshot.js';
+import { isSuperseded, MAX_FORM_FIELDS_BYTES, parsePresence, parseSnapshotRequest, snapshotReportUpdate, supersededReason } from './snapshot.js';
 
 const valid = {
   id: '20261127T120000Z-ab12cd34',
@@ -65,5 +65,15 @@ describe('parsePresence', () => {
     expect(parsePresence({ state: 'online', at: 'x', agentVersion: '1' })).toEqual({ state: 'online', at: 'x', agentVersion: '1' });
     expect(parsePresence({ state: 'away', at: 'x', agentVersion: '1' })).toBeUndefined();
     expect(parsePresence(null)).toBeUndefined();
+  });
+});
+
+describe('superseded reports', () => {
+  it('are rejected reports with the superseded reason, nothing else', () => {
+    expect(supersededReason('r-2')).toBe('superseded by newer request r-2');
+    expect(isSuperseded({ status: 'rejected', error: supersededReason('r-2') })).toBe(true);
+    expect(isSuperseded({ status: 'failed', error: supersededReason('r-2') })).toBe(false);
+    expect(isSuperseded({ status: 'rejected', error: 'expired before it was taken' })).toBe(false);
+    expect(isSuperseded({ status: 'rejected', error: null })).toBe(false);
   });
 });

@@ -37,6 +37,18 @@ export interface SnapshotReport {
   at: string;
 }
 
+const SUPERSEDED = 'superseded by newer request ';
+
+/** The reason of a request answered `rejected` because a newer one came while it waited (the agent serves only the newest). */
+export function supersededReason(byId: string): string {
+  return `${SUPERSEDED}${byId}`;
+}
+
+/** Whether a report says its request was superseded: the design working, not a failed snapshot. */
+export function isSuperseded(report: Pick<SnapshotReport, 'status' | 'error'>): boolean {
+  return report.status === 'rejected' && typeof report.error === 'string' && report.error.startsWith(SUPERSEDED);
+}
+
 /** S3 caps a POST's form fields (everything but the file) at 20 KB. */
 export const MAX_FORM_FIELDS_BYTES = 20 * 1024;
 export const MAX_URL_LENGTH = 2048;

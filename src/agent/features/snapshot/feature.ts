@@ -1,6 +1,6 @@
 import { CloudClock } from '../../../protocol/cloud-clock.js';
 import { ShadowClient } from '../../../protocol/shadow-client.js';
-import type { SnapshotReport } from '../../../protocol/snapshot.js';
+import { supersededReason, type SnapshotReport } from '../../../protocol/snapshot.js';
 import type { Feature, FeatureContext } from '../../feature.js';
 import type { RequestJournal } from '../../request-journal.js';
 import { createCaptureStep } from '../pipeline/capture.js';
@@ -91,7 +91,7 @@ export function createSnapshotFeature(
     run: async (job) => reporter.finish(await steps(job)),
     onSuperseded: (old, by) => {
       log.info({ event: 'snapshot.superseded', id: old.request.id, by: by.request.id }, 'a newer request supersedes a queued one');
-      reporter.superseded(finalReport(old, 'rejected', now(), { error: `superseded by newer request ${by.request.id}` }));
+      reporter.superseded(finalReport(old, 'rejected', now(), { error: supersededReason(by.request.id) }));
     },
     onCrash: (job, err) => log.error({ event: 'snapshot.crashed', id: job.request.id, err: (err as Error).message }, 'snapshot handling failed unexpectedly'),
   });
